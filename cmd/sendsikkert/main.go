@@ -1,0 +1,77 @@
+// Command sendsikkert is the desktop agent: it serves the Office add-in and
+// its local API on loopback, keeps the outbox, and talks to the relay.
+//
+//	sendsikkert --headless [--demo] [--data DIR] [--port N] [--relay URL]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"sendsikkert/internal/agent"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("sendsikkert", flag.ContinueOnError)
+	headless := fs.Bool("headless", false, "run without tray or window (terminal servers, CI, tests)")
+	demo := fs.Bool("demo", false, "demo mode: embedded relay, demo register, output to DATA/demo (wins over --relay)")
+	data := fs.String("data", agent.DefaultDataDir(), "per-user data folder")
+	port := fs.Int("port", agent.DefaultPort, "loopback port of the add-in server and local API")
+	relayURL := fs.String("relay", "", "the organisation's relay URL; without it the agent runs in demo mode")
+	origins := fs.String("allow-origin", "", "extra add-in origins allowed to call the local API, comma-separated (https://host[:port])")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert: bad --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if !*headless {
+		// The tray and window arrive with the desktop work; until then the
+		// agent runs headless either way, and says so.
+		log.Info("no tray yet in this build; running headless")
+	}
+	var allowed []string
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if !strings.HasPrefix(o, "https://") {
+				fmt.Fprintln(os.Stderr, "sendsikkert: --allow-origin must be https:// origins:", o)
+				return 2
+			}
+			allowed = append(allowed, strings.TrimRight(o, "/"))
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := agent.Run(ctx, agent.Config{
+		DataDir: *data, Port: *port, RelayURL: *relayURL, Demo: *demo,
+		Version: version, AllowedOrigins: allowed, Log: log,
+	})
+	if errors.Is(err, agent.ErrKeyring) {
+		fmt.Fprintln(os.Stderr, "Send sikkert kan ikke starte: systemets nøglering (Windows Legitimationsoplysninger, macOS Nøglering eller Linux Secret Service) kan ikke nås eller er låst. Lås nøgleringen op, og start Send sikkert igen. Demotilstand (--demo) kan køre uden.")
+		log.Error("cannot start: OS keyring unavailable", "err", err)
+		return 1
+	}
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,196 @@
+// Package agent wires the desktop agent together: keys from the OS keyring,
+// the TLS identity, the outbox, the relay client (or, in demo mode, an
+// in-process relay reached over its own loopback listener), and the local
+// API on loopback.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"sendsikkert/internal/certs"
+	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/localapi"
+	"sendsikkert/internal/outbox"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/settings"
+	"sendsikkert/internal/vault"
+)
+
+// DefaultPort is the agent's fixed loopback port; the add-in manifests name it.
+const DefaultPort = 47800
+
+// Config is what cmd/sendsikkert parsed.
+type Config struct {
+	DataDir  string
+	Port     int
+	RelayURL string
+	Demo     bool
+	Version  string
+	// AllowedOrigins are extra add-in origins allowed to call the API.
+	AllowedOrigins []string
+	Log            *slog.Logger
+	// Ready, when set, is called once the API listens.
+	Ready func(*Agent)
+}
+
+// DefaultDataDir is the per-user data folder.
+func DefaultDataDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "sendsikkert")
+}
+
+// Agent is a running agent.
+type Agent struct {
+	Config Config
+	Demo   bool
+	Outbox *outbox.Outbox
+	API    *localapi.Server
+	// Store says whether secrets live in the OS keyring.
+	Store keystore.Store
+}
+
+// ErrKeyring is returned when the OS keyring is needed but unreachable.
+var ErrKeyring = errors.New("agent: OS keyring unavailable")
+
+// Run starts the agent and blocks until ctx ends; then it shuts down
+// cleanly, finishing the request in flight.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DefaultPort
+	}
+	demo := cfg.Demo || cfg.RelayURL == ""
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("agent: data folder: %w", err)
+	}
+	store, err := keystore.Open(cfg.DataDir, demo)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrKeyring, err)
+	}
+	if !store.Secure() {
+		log.Warn("DEMO: no OS keyring reachable; keys are kept UNPROTECTED in " + filepath.Join(cfg.DataDir, keystore.InsecureFileName) + " (demo data is fictitious; never use this for real data)")
+	}
+	raw, err := keystore.Key(store, "store-key", vault.NewRandomKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrKeyring, err)
+	}
+	key, err := vault.New(raw)
+	if err != nil {
+		return err
+	}
+	id, err := certs.LoadOrCreate(filepath.Join(cfg.DataDir, "tls"), key.Derive("tls"), time.Now())
+	if err != nil {
+		return fmt.Errorf("agent: TLS identity: %w", err)
+	}
+	if id.Created {
+		log.Info("made a new localhost CA; it must be trusted by this user's browsers and Office", "ca", filepath.Join(cfg.DataDir, "tls", certs.CACertFile), "fingerprint", id.CAFingerprint)
+	}
+	tlsServer := certs.NewServer(id, nil)
+
+	db, err := bolt.Open(filepath.Join(cfg.DataDir, "agent.db"), 0o600, &bolt.Options{Timeout: 3 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return fmt.Errorf("agent: another Send sikkert agent is already running with %s", cfg.DataDir)
+		}
+		return fmt.Errorf("agent: open database: %w", err)
+	}
+	defer db.Close()
+	ob, err := outbox.Open(db, filepath.Join(cfg.DataDir, "outbox"), key)
+	if err != nil {
+		return err
+	}
+	st, err := settings.Open(db, key)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	var client *relay.Client
+	if demo {
+		log.Warn("DEMO MODE: using the embedded demo relay; messages go to " + filepath.Join(cfg.DataDir, "demo") + ", nothing reaches real recipients")
+		c, stop, err := startDemoRelay(ctx, cfg.DataDir, key, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		client = c
+	} else {
+		client = &relay.Client{BaseURL: cfg.RelayURL, HTTP: &http.Client{Timeout: 0}}
+	}
+
+	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
+	api := &localapi.Server{Guard: guard, Outbox: ob, Relay: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store}
+
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		TLSConfig:         tlsServer.TLSConfig(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	var lns []net.Listener
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			if host == "::1" {
+				// Some machines have no IPv6 loopback; 127.0.0.1 suffices.
+				log.Info("no IPv6 loopback listener", "err", err)
+				continue
+			}
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("agent: port %d is taken (is another Send sikkert running?): %w", cfg.Port, err)
+		}
+		lns = append(lns, ln)
+	}
+	for _, ln := range lns {
+		go func() {
+			if err := srv.Serve(tls.NewListener(ln, srv.TLSConfig)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("local API stopped", "err", err)
+			}
+		}()
+	}
+	worker := &outbox.Worker{Outbox: ob, Relay: client, Log: log}
+	go func() {
+		worker.Run(ctx)
+		close(done)
+	}()
+	mode := ""
+	if demo {
+		mode = " (DEMO)"
+	}
+	log.Info("Send sikkert agent ready"+mode, "url", "https://localhost:"+strconv.Itoa(cfg.Port), "data", cfg.DataDir, "keyring", store.Secure(), "pending", ob.Pending())
+	if cfg.Ready != nil {
+		cfg.Ready(a)
+	}
+	<-ctx.Done()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx)
+	<-done
+	log.Info("Send sikkert agent stopped")
+	return nil
+}

@@ -1,0 +1,56 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"sendsikkert/internal/demo"
+	"sendsikkert/internal/localapi"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/vault"
+)
+
+// startDemoRelay runs the relay in-process on its own loopback listener,
+// so the agent reaches it through the same client and HTTP API as a real
+// relay: no shortcut path to test apart. A bearer token made at each start
+// keeps other local users out.
+func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, log *slog.Logger) (*relay.Client, func(), error) {
+	token := localapi.NewToken()
+	rs, err := demo.NewRelay(filepath.Join(dataDir, "demo"), key, relay.BearerAuth(token, "demo"), log.With("part", "demo-relay"))
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		rs.Store.Close()
+		return nil, nil, fmt.Errorf("agent: demo relay listener: %w", err)
+	}
+	srv := &http.Server{Handler: rs.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	rctx, cancel := context.WithCancel(ctx)
+	workerDone := make(chan struct{})
+	go func() {
+		rs.Run(rctx)
+		close(workerDone)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("demo relay stopped", "err", err)
+		}
+	}()
+	stop := func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		srv.Shutdown(sctx)
+		cancel()
+		<-workerDone
+		rs.Store.Close()
+	}
+	client := &relay.Client{BaseURL: "http://" + ln.Addr().String(), Token: token, HTTP: &http.Client{}}
+	return client, stop, nil
+}

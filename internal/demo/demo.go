@@ -1,0 +1,54 @@
+// Package demo assembles the demo relay: the real relay code with the demo
+// register and the demo channels, which write Digital Post as MeMo files
+// and letters as PDFs into folders instead of reaching anyone.
+package demo
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/digitalpost"
+	"sendsikkert/internal/print"
+	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/registry"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/vault"
+)
+
+// Folders under the demo directory.
+const (
+	DigitalPostDir = "digitalpost"
+	PrintDir       = "print"
+	RelayDir       = "relay"
+)
+
+// NewRelay makes a demo relay keeping its store in dir/relay and its
+// output in dir/digitalpost and dir/print. auth authenticates senders.
+func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool), log *slog.Logger) (*relay.Server, error) {
+	for _, d := range []string{DigitalPostDir, PrintDir} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	store, err := relay.OpenBolt(filepath.Join(dir, RelayDir), key.Derive("demo-relay"))
+	if err != nil {
+		return nil, err
+	}
+	return &relay.Server{
+		Store:    store,
+		Registry: registry.Demo{},
+		Org:      relay.DemoOrganisation(),
+		Channels: map[recipient.Channel]delivery.Channel{
+			recipient.ChannelDigitalPost: digitalpost.Folder{Dir: filepath.Join(dir, DigitalPostDir)},
+			recipient.ChannelPrint:       print.Channel{Printer: print.HotFolder{Dir: filepath.Join(dir, PrintDir)}},
+		},
+		Printable:    print.Printable,
+		Authenticate: auth,
+		Log:          log,
+		Version:      "demo",
+	}, nil
+}

@@ -1,0 +1,437 @@
+package localapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"sendsikkert/internal/outbox"
+	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/settings"
+)
+
+// Relay is what the local API asks of the relay directly; sends go through
+// the outbox.
+type Relay interface {
+	Check(ctx context.Context, inputs []string) (recipient.Report, error)
+	ReplyMailboxes(ctx context.Context) (relay.MailboxChoices, error)
+	Status(ctx context.Context, id string) (relay.Status, error)
+}
+
+// Server is the local API.
+type Server struct {
+	Guard    *Guard
+	Outbox   *outbox.Outbox
+	Relay    Relay
+	Settings *settings.Store
+	Demo     bool
+	Version  string
+	Log      *slog.Logger
+	Now      func() time.Time
+	// Extra routes (add-in pages, later issues) go through the same guard.
+	Extra []Route
+
+	cacheMu sync.Mutex
+	cache   map[string]cached
+}
+
+type cached struct {
+	res recipient.Result
+	at  time.Time
+}
+
+// checkTTL is how long a check answer stands in for the relay when it is
+// away at send time.
+const checkTTL = time.Hour
+
+// NewToken makes a CSRF token.
+func NewToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Routes is the route table: every path the agent answers.
+func (s *Server) Routes() []Route {
+	rs := []Route{
+		{Pattern: "GET /{$}", Handler: s.index},
+		{Pattern: "GET /healthz", Handler: s.healthz},
+		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
+		{Pattern: "POST /api/v1/messages", MaxBody: relay.MaxAttachmentBytes + relay.MaxMessagePart + 1<<20, Handler: s.submit},
+		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
+		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
+		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
+	}
+	return append(rs, s.Extra...)
+}
+
+// Handler serves the route table behind the guard.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Pattern, s.Guard.Wrap(rt))
+	}
+	// Unknown paths get the guard too, then a JSON 404.
+	mux.Handle("/", s.Guard.Wrap(Route{Pattern: "GET /", Handler: func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "Siden findes ikke.")
+	}}))
+	return s.Guard.Outer(mux)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo})
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html lang="da">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="sendsikkert-csrf" content="{{.Token}}">
+<title>Send sikkert</title>
+<style>
+body{font-family:"Segoe UI",system-ui,sans-serif;margin:2rem;color:#242424;max-width:40rem}
+h1{font-size:1.5rem;font-weight:600}
+.demo{background:#fff4ce;border:1px solid #c19c00;padding:.5rem 1rem;border-radius:4px}
+dt{font-weight:600}dd{margin:0 0 .75rem 0}
+</style>
+</head>
+<body>
+<h1>Send sikkert kører</h1>
+{{if .Demo}}<p class="demo"><strong>DEMO</strong> – Send sikkert kører i demotilstand. Intet sendes til rigtige modtagere; Digital Post og breve lægges i en mappe på denne pc.</p>{{end}}
+<dl>
+<dt>Version</dt><dd>{{.Version}}</dd>
+<dt>Forsendelser i udbakken</dt><dd>{{.Pending}}</dd>
+</dl>
+<p>Send sikkert-knapperne i Outlook, Word, Excel og PowerPoint bruger denne tjeneste. Du behøver ikke gøre noget her.</p>
+</body>
+</html>
+`))
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+	indexPage.Execute(w, map[string]any{"Token": s.Guard.Token, "Demo": s.Demo, "Version": s.Version, "Pending": s.Outbox.Pending()})
+}
+
+// down stands in for the registry when the relay cannot be reached, so a
+// check still answers every line, honestly: not secure, try again.
+type down struct{}
+
+func (down) Lookup(context.Context, recipient.ID) (recipient.Party, error) {
+	return recipient.Party{}, relay.ErrUnavailable
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request) {
+	var req relay.CheckRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+		return
+	}
+	if len(req.Recipients) > relay.MaxRecipients {
+		writeError(w, http.StatusBadRequest, "too_many_recipients", "Der kan højst kontrolleres 50 modtagere på én gang.")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.checkRecipients(r.Context(), req.Recipients))
+}
+
+// checkRecipients asks the relay and remembers the answers for a while.
+func (s *Server) checkRecipients(ctx context.Context, inputs []string) recipient.Report {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rep, err := s.Relay.Check(cctx, inputs)
+	if err != nil || len(rep.Results) != len(inputs) {
+		s.Log.Warn("recipient check: relay unavailable", "err", err)
+		return recipient.Check(ctx, down{}, inputs, s.now())
+	}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if s.cache == nil {
+		s.cache = map[string]cached{}
+	}
+	for k, c := range s.cache {
+		if s.now().Sub(c.at) > checkTTL {
+			delete(s.cache, k)
+		}
+	}
+	for _, res := range rep.Results {
+		if id := recipient.Parse(res.Input, s.now()); id.Kind != recipient.KindInvalid {
+			s.cache[id.Value] = cached{res: res, at: s.now()}
+		}
+	}
+	return rep
+}
+
+// recent returns the cached answer for an input, if fresh.
+func (s *Server) recent(id recipient.ID) (recipient.Result, bool) {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	c, ok := s.cache[id.Value]
+	if !ok || s.now().Sub(c.at) > checkTTL {
+		return recipient.Result{}, false
+	}
+	c.res.Input = id.Input
+	return c.res, true
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_multipart", "Forsendelsen skal sendes som multipart/form-data.")
+		return
+	}
+	req, apiErr, status := relay.ReadMessagePart(mr)
+	if apiErr != nil {
+		writeAPIError(w, status, apiErr)
+		return
+	}
+	st, _ := s.Settings.Get()
+	var boxes []relay.ReplyMailbox
+	if st.Mailboxes != nil {
+		boxes = st.Mailboxes.Citizen.Options
+	}
+	if e := relay.Validate(req, boxes, s.now()); e != nil {
+		writeAPIError(w, http.StatusBadRequest, e)
+		return
+	}
+	if req.IdempotencyKey == "" {
+		// Without a key a retry cannot be recognised; the pages always
+		// send one.
+		req.IdempotencyKey = "agent-" + uuid.NewString()
+	}
+	if id, ok := s.Outbox.ByKey(req.IdempotencyKey); ok {
+		io.Copy(io.Discard, r.Body)
+		s.accepted(w, id)
+		return
+	}
+	if req.ReplyMailbox.Citizen == "" {
+		req.ReplyMailbox.Citizen = st.ReplyCitizen
+	}
+	if req.ReplyMailbox.Company == "" {
+		req.ReplyMailbox.Company = st.ReplyCompany
+	}
+	checked, e := s.checkForSend(r.Context(), req.Recipients)
+	if e != nil {
+		writeAPIError(w, http.StatusBadRequest, e)
+		return
+	}
+	var printable func(string, string) bool
+	for _, c := range checked {
+		if c.Channel == recipient.ChannelPrint && req.Fallback == "print" {
+			printable = relay.PrintableAttachment
+		}
+	}
+	files, apiErr, status := s.Outbox.Blobs().ReadAttachments(mr, printable, s.Log)
+	if apiErr != nil {
+		if status == http.StatusRequestEntityTooLarge {
+			// Answer now and drop the connection rather than read the rest.
+			w.Header().Set("Connection", "close")
+		}
+		writeAPIError(w, status, apiErr)
+		return
+	}
+	e2 := &outbox.Entry{
+		ID: uuid.NewString(), Created: s.now().UTC(), Message: *req, Files: files, Checked: checked,
+		State: outbox.StatePending, NextAttempt: s.now(),
+		Events: []relay.Event{{At: s.now().UTC(), What: "Modtaget af Send sikkert på din pc"}},
+	}
+	id, added, err := s.Outbox.Add(e2)
+	if err != nil {
+		for _, f := range files {
+			s.Outbox.Blobs().Remove(f.Blob)
+		}
+		s.Log.Error("outbox add failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "outbox", "Forsendelsen kunne ikke gemmes på din pc. Intet er sendt. Prøv igen.")
+		return
+	}
+	if !added {
+		for _, f := range files {
+			s.Outbox.Blobs().Remove(f.Blob)
+		}
+	}
+	masked := make([]string, len(req.Recipients))
+	for i, in := range req.Recipients {
+		masked[i] = recipient.Parse(in, s.now()).Masked()
+	}
+	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files))
+	s.accepted(w, id)
+}
+
+// checkForSend checks recipients before a message is accepted. With the
+// relay away it falls back to answers from a recent check, and to the
+// format check alone: the relay checks again before it delivers.
+func (s *Server) checkForSend(ctx context.Context, inputs []string) ([]recipient.Result, *relay.Error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rep, err := s.Relay.Check(cctx, inputs)
+	if err == nil && len(rep.Results) == len(inputs) {
+		return rep.Results, relay.Unacceptable(rep.Results)
+	}
+	s.Log.Warn("send: relay unavailable for check, using recent answers", "err", err)
+	results := make([]recipient.Result, len(inputs))
+	for i, in := range inputs {
+		id := recipient.Parse(in, s.now())
+		if res, ok := s.recent(id); ok {
+			results[i] = res
+			continue
+		}
+		res := recipient.Result{Input: in, Kind: id.Kind, Valid: id.Kind != recipient.KindInvalid, Channel: recipient.ChannelNone}
+		switch id.Kind {
+		case recipient.KindInvalid:
+			res.Message = "»" + id.Pretty() + "« " + id.Reason
+			return nil, relay.Unacceptable([]recipient.Result{res})
+		case recipient.KindEmail:
+			res.Message = "E-mailadressen " + id.Value + " kan endnu ikke modtage sikker post. Brug modtagerens CPR- eller CVR-nummer."
+			return nil, relay.Unacceptable([]recipient.Result{res})
+		}
+		// Unknown until the relay answers; accepted into the queue.
+		res.Secure, res.Message = true, "Kontrolleres, når relæet svarer igen."
+		results[i] = res
+	}
+	if e := relay.Unacceptable(results); e != nil {
+		return nil, e
+	}
+	return results, nil
+}
+
+func (s *Server) accepted(w http.ResponseWriter, id string) {
+	writeJSON(w, http.StatusAccepted, relay.SubmitResponse{ID: id, Status: relay.StatusQueued})
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	e, err := s.Outbox.Get(r.PathValue("id"))
+	if errors.Is(err, outbox.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "Forsendelsen findes ikke.")
+		return
+	}
+	if err != nil {
+		s.Log.Error("outbox get failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "outbox", "Udbakken kunne ikke læses.")
+		return
+	}
+	if e.State == outbox.StateHanded {
+		// Ask the relay now, so a pane that watches sees progress at once.
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		st, err := s.Relay.Status(ctx, e.RelayID)
+		cancel()
+		if err == nil {
+			if _, err := s.Outbox.Refresh(e, st); err != nil {
+				s.Log.Error("outbox refresh failed", "err", err)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, e.Status())
+}
+
+func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
+	mc, ok := s.mailboxChoices(r.Context())
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, og listen over Digitalpost retursvar-postkasser kendes ikke endnu. Prøv igen om lidt.")
+		return
+	}
+	writeJSON(w, http.StatusOK, mc)
+}
+
+// mailboxChoices is the relay's list (or the last one seen) with the user's
+// own choices selected.
+func (s *Server) mailboxChoices(ctx context.Context) (relay.MailboxChoices, bool) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	mc, err := s.Relay.ReplyMailboxes(cctx)
+	cancel()
+	st, _ := s.Settings.Get()
+	if err == nil {
+		if st.Mailboxes == nil || !sameChoices(*st.Mailboxes, mc) {
+			st, _ = s.Settings.Update(func(x *settings.Settings) { x.Mailboxes = &mc })
+		}
+	} else if st.Mailboxes != nil {
+		mc = *st.Mailboxes
+	} else {
+		return mc, false
+	}
+	if has(mc.Citizen.Options, st.ReplyCitizen) {
+		mc.Citizen.Selected = st.ReplyCitizen
+	}
+	if has(mc.Company.Options, st.ReplyCompany) {
+		mc.Company.Selected = st.ReplyCompany
+	}
+	return mc, true
+}
+
+func sameChoices(a, b relay.MailboxChoices) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func has(opts []relay.ReplyMailbox, id string) bool {
+	for _, o := range opts {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
+	var req relay.ReplyChoice
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+		return
+	}
+	mc, ok := s.mailboxChoices(r.Context())
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, så valget kan ikke kontrolleres. Prøv igen om lidt.")
+		return
+	}
+	if req.Citizen != "" && !has(mc.Citizen.Options, req.Citizen) {
+		writeError(w, http.StatusBadRequest, "bad_reply_mailbox", "Postkassen »"+req.Citizen+"« findes ikke for borgere.")
+		return
+	}
+	if req.Company != "" && !has(mc.Company.Options, req.Company) {
+		writeError(w, http.StatusBadRequest, "bad_reply_mailbox", "Postkassen »"+req.Company+"« findes ikke for virksomheder.")
+		return
+	}
+	_, err := s.Settings.Update(func(x *settings.Settings) {
+		if req.Citizen != "" {
+			x.ReplyCitizen = req.Citizen
+		}
+		if req.Company != "" {
+			x.ReplyCompany = req.Company
+		}
+	})
+	if err != nil {
+		s.Log.Error("settings save failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "settings", "Valget kunne ikke gemmes.")
+		return
+	}
+	mc, _ = s.mailboxChoices(r.Context())
+	writeJSON(w, http.StatusOK, mc)
+}
+
+func writeAPIError(w http.ResponseWriter, status int, e *relay.Error) {
+	if e.Message == "" {
+		e.Message = "Ukendt fejl."
+	}
+	e.Message = strings.TrimSpace(e.Message)
+	writeJSON(w, status, e)
+}

@@ -1,0 +1,261 @@
+// Package outbox is the agent's durable queue. A message accepted from the
+// add-in is written here (record sealed, attachments as encrypted blobs,
+// fsynced) before the add-in hears "queued"; a worker then hands it to the
+// relay with the entry's id as idempotency key and follows its status. A
+// crash or SIGKILL at any point leaves either nothing (not yet acknowledged)
+// or an entry that is handed over exactly once: the relay recognises the
+// key on a retry.
+//
+// Storage is bbolt rather than SQLite: a single-writer key/value file with
+// fsync on commit is all an outbox needs, it is pure Go, starts instantly
+// and adds next to nothing to the agent's idle memory.
+package outbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/vault"
+)
+
+var (
+	bucketEntries = []byte("outbox")
+	bucketKeys    = []byte("outbox-keys")
+	bucketQueue   = []byte("outbox-queue")
+)
+
+// States of an entry.
+const (
+	StatePending = "pending" // stored here, not yet accepted by the relay
+	StateHanded  = "handed"  // the relay has it; its status is followed
+	StateDone    = "done"    // final
+)
+
+// Entry is one message in the outbox.
+type Entry struct {
+	ID          string               `json:"id"`
+	Created     time.Time            `json:"created"`
+	Message     relay.MessageRequest `json:"message"`
+	Files       []relay.StoredFile   `json:"files"`
+	Checked     []recipient.Result   `json:"checked,omitempty"`
+	State       string               `json:"state"`
+	RelayID     string               `json:"relayId,omitempty"`
+	Relay       *relay.Status        `json:"relay,omitempty"`
+	Events      []relay.Event        `json:"events"`
+	Attempts    int                  `json:"attempts"`
+	NextAttempt time.Time            `json:"nextAttempt"`
+	Failure     *relay.Error         `json:"failure,omitempty"`
+}
+
+// Status is the entry as the local API shows it.
+func (e *Entry) Status() relay.Status {
+	st := relay.Status{ID: e.ID, Events: append([]relay.Event(nil), e.Events...)}
+	switch {
+	case e.Relay != nil:
+		st.Recipients = e.Relay.Recipients
+		st.Events = append(st.Events, e.Relay.Events...)
+	default:
+		for i, in := range e.Message.Recipients {
+			rs := relay.RecipientStatus{Input: in, Status: relay.StatusQueued}
+			if i < len(e.Checked) {
+				c := e.Checked[i]
+				rs.Channel, rs.Message = c.Channel, c.Message
+				if c.Channel == recipient.ChannelPrint && e.Message.Fallback != "print" {
+					rs.Status = relay.StatusNeedsFallback
+				}
+			}
+			if e.Failure != nil {
+				rs.Status, rs.Message = relay.StatusFailed, e.Failure.Message
+			}
+			st.Recipients = append(st.Recipients, rs)
+		}
+	}
+	sort.SliceStable(st.Events, func(i, j int) bool { return st.Events[i].At.Before(st.Events[j].At) })
+	st.Status = relay.Summarize(st.Recipients)
+	return st
+}
+
+// Relay is what the outbox needs of a relay.
+type Relay interface {
+	Submit(ctx context.Context, msg *relay.MessageRequest, files []relay.Upload) (relay.SubmitResponse, error)
+	Status(ctx context.Context, id string) (relay.Status, error)
+}
+
+// Outbox is the queue.
+type Outbox struct {
+	db    *bolt.DB
+	key   *vault.Key
+	blobs relay.Blobs
+	mu    sync.Mutex // one writer of entries at a time
+	wake  chan struct{}
+	// OnChange is called after an entry's status changed (tray, notices).
+	OnChange func(relay.Status)
+}
+
+// ErrNotFound is returned for an unknown id.
+var ErrNotFound = errors.New("outbox: entry not found")
+
+// Open prepares the outbox in db, keeping blobs under dir.
+func Open(db *bolt.DB, dir string, key *vault.Key) (*Outbox, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o700); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEntries, bucketKeys, bucketQueue} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: init: %w", err)
+	}
+	return &Outbox{
+		db: db, key: key.Derive("outbox/records"),
+		blobs: relay.Blobs{Dir: filepath.Join(dir, "blobs"), Key: key.Derive("outbox/blobs")},
+		wake:  make(chan struct{}, 1),
+	}, nil
+}
+
+// Blobs is where attachments wait for the relay.
+func (o *Outbox) Blobs() relay.Blobs { return o.blobs }
+
+func idemKey(k string) []byte { h := sha256.Sum256([]byte(k)); return h[:] }
+
+func (o *Outbox) put(tx *bolt.Tx, e *Entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	sealed, err := o.key.Seal(b, []byte(e.ID))
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketEntries).Put([]byte(e.ID), sealed); err != nil {
+		return err
+	}
+	q := tx.Bucket(bucketQueue)
+	if e.State == StateDone {
+		return q.Delete([]byte(e.ID))
+	}
+	var at [8]byte
+	binary.BigEndian.PutUint64(at[:], uint64(e.NextAttempt.UnixNano()))
+	return q.Put([]byte(e.ID), at[:])
+}
+
+// Add stores a new entry durably unless its idempotency key was used
+// before; then it returns the first entry's id and added=false.
+func (o *Outbox) Add(e *Entry) (id string, added bool, err error) {
+	if err := o.blobs.Sync(); err != nil {
+		return "", false, fmt.Errorf("outbox: sync blobs: %w", err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	id, added = e.ID, true
+	err = o.db.Update(func(tx *bolt.Tx) error {
+		k := idemKey(e.Message.IdempotencyKey)
+		if v := tx.Bucket(bucketKeys).Get(k); v != nil {
+			id, added = string(v), false
+			return nil
+		}
+		if err := tx.Bucket(bucketKeys).Put(k, []byte(e.ID)); err != nil {
+			return err
+		}
+		return o.put(tx, e)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("outbox: add %s: %w", e.ID, err)
+	}
+	if added {
+		o.Wake()
+	}
+	return id, added, nil
+}
+
+// ByKey finds an entry by idempotency key.
+func (o *Outbox) ByKey(key string) (string, bool) {
+	var id string
+	o.db.View(func(tx *bolt.Tx) error {
+		id = string(tx.Bucket(bucketKeys).Get(idemKey(key)))
+		return nil
+	})
+	return id, id != ""
+}
+
+// Get loads an entry.
+func (o *Outbox) Get(id string) (*Entry, error) {
+	var sealed []byte
+	err := o.db.View(func(tx *bolt.Tx) error {
+		sealed = append([]byte(nil), tx.Bucket(bucketEntries).Get([]byte(id))...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: get %s: %w", id, err)
+	}
+	if len(sealed) == 0 {
+		return nil, ErrNotFound
+	}
+	b, err := o.key.Open(sealed, []byte(id))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: get %s: %w", id, err)
+	}
+	var e Entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("outbox: get %s: %w", id, err)
+	}
+	return &e, nil
+}
+
+func (o *Outbox) update(e *Entry) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.db.Update(func(tx *bolt.Tx) error { return o.put(tx, e) }); err != nil {
+		return fmt.Errorf("outbox: update %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// Pending counts entries not yet final (the tray shows it).
+func (o *Outbox) Pending() int {
+	n := 0
+	o.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketQueue).Stats().KeyN
+		return nil
+	})
+	return n
+}
+
+func (o *Outbox) due(now time.Time, limit int) []string {
+	var ids []string
+	o.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			if len(ids) < limit && int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
+				ids = append(ids, string(k))
+			}
+			return nil
+		})
+	})
+	return ids
+}
+
+// Wake makes the worker look at the queue now.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,313 @@
+package print
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Address is a postal address block as it appears in the envelope window.
+type Address struct {
+	Name  string
+	Lines []string // e.g. {"Testvej 1", "8800 Viborg"}
+}
+
+// Attachment is a document that follows the letter in the same envelope.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	// Open returns the content. If the reader is also an io.Seeker (an
+	// *os.File, a *bytes.Reader) a PDF is read in place; otherwise it is
+	// first copied to a temporary file, because merging needs random access.
+	Open func() (io.ReadCloser, error)
+}
+
+// Letter is one printed letter: a cover letter and its attachments.
+type Letter struct {
+	Sender      Address // organisation, e.g. Demo Kommune
+	Recipient   Address
+	Date        time.Time // printed in Danish; zero means now
+	Subject     string
+	BodyHTML    string       // the clerk's HTML mail body
+	Attachments []Attachment // follow the letter, in order
+}
+
+// kind is what an attachment is, as far as printing goes.
+type kind int
+
+const (
+	unprintable kind = iota
+	pdfDoc
+	imageDoc // JPEG or PNG: the content decides which
+)
+
+// attachmentKind classifies by content type, and by file name when the
+// content type says nothing (empty or application/octet-stream, as mail
+// clients send for files they do not recognise). An explicit other type
+// wins over the name: "report.pdf" sent as application/msword is not a PDF.
+func attachmentKind(contentType, filename string) kind {
+	mt := ""
+	if contentType != "" {
+		if parsed, _, err := mime.ParseMediaType(contentType); err == nil {
+			mt = parsed
+		} else {
+			mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+		}
+	}
+	switch mt {
+	case "application/pdf", "application/x-pdf", "application/acrobat":
+		return pdfDoc
+	case "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/x-png":
+		return imageDoc
+	case "", "application/octet-stream", "binary/octet-stream", "application/x-download":
+		switch strings.ToLower(filepath.Ext(filename)) {
+		case ".pdf":
+			return pdfDoc
+		case ".jpg", ".jpeg", ".jpe", ".png":
+			return imageDoc
+		}
+	}
+	return unprintable
+}
+
+// Printable reports whether an attachment can follow a printed letter:
+// PDF, JPEG and PNG. The content is checked again when the letter is
+// written, so a mislabelled file fails there rather than printing garbage.
+func Printable(contentType, filename string) bool {
+	return attachmentKind(contentType, filename) != unprintable
+}
+
+// Stats describes a written letter.
+type Stats struct {
+	Pages      int // all pages in the PDF
+	CoverPages int // pages of the cover letter
+}
+
+// WriteLetter writes the letter as one PDF to w: first the cover letter
+// (sender, the recipient's address placed for a C5 window envelope, date,
+// subject, body text converted from HTML to wrapped paragraphs), then every
+// attachment's pages. A non-printable attachment is an error (the caller
+// checks Printable before accepting the job).
+func WriteLetter(w io.Writer, l *Letter) error {
+	_, err := Render(w, l)
+	return err
+}
+
+// Render is WriteLetter that also reports the page counts, which a print
+// service needs (sheets per envelope, postage).
+func Render(w io.Writer, l *Letter) (Stats, error) {
+	if l == nil {
+		return Stats{}, errors.New("print: no letter")
+	}
+	if strings.TrimSpace(l.Sender.Name) == "" {
+		return Stats{}, errors.New("print: letter has no sender")
+	}
+	cover, err := layoutCover(l)
+	if err != nil {
+		return Stats{}, err
+	}
+	kinds := make([]kind, len(l.Attachments))
+	hasPDF := false
+	for i, a := range l.Attachments {
+		kinds[i] = attachmentKind(a.ContentType, a.Filename)
+		if kinds[i] == unprintable {
+			return Stats{}, fmt.Errorf("print: attachment %q (%s) cannot be printed", a.Filename, a.ContentType)
+		}
+		if a.Open == nil {
+			return Stats{}, fmt.Errorf("print: attachment %q has no content", a.Filename)
+		}
+		hasPDF = hasPDF || kinds[i] == pdfDoc
+	}
+	stats := Stats{CoverPages: len(cover)}
+
+	if !hasPDF {
+		// Everything is ours to write: stream it straight to w.
+		d := newDocWriter(w)
+		n, err := writeOwnPages(d, cover, l.Attachments)
+		if err != nil {
+			return Stats{}, err
+		}
+		if err := d.finish(); err != nil {
+			return Stats{}, fmt.Errorf("print: write PDF: %w", err)
+		}
+		stats.Pages = n
+		return stats, nil
+	}
+
+	// PDF attachments are merged: our pages (the cover letter, and images
+	// between PDFs) become small PDFs in memory, and the merge appends
+	// each part's pages in order.
+	var parts []mergePart
+	defer func() {
+		for _, p := range parts {
+			p.close()
+		}
+	}()
+	pending := cover // our cover pages waiting to be written
+	var pendingImages []Attachment
+	flushOwn := func() error {
+		if len(pending) == 0 && len(pendingImages) == 0 {
+			return nil
+		}
+		var buf bytes.Buffer
+		d := newDocWriter(&buf)
+		if _, err := writeOwnPages(d, pending, pendingImages); err != nil {
+			return err
+		}
+		if err := d.finish(); err != nil {
+			return fmt.Errorf("print: write PDF: %w", err)
+		}
+		name := "cover letter"
+		if len(pending) == 0 {
+			name = pendingImages[0].Filename
+		}
+		parts = append(parts, mergePart{name: name, rs: bytes.NewReader(buf.Bytes())})
+		pending, pendingImages = nil, nil
+		return nil
+	}
+	for i, a := range l.Attachments {
+		if kinds[i] == imageDoc {
+			pendingImages = append(pendingImages, a)
+			continue
+		}
+		if err := flushOwn(); err != nil {
+			return Stats{}, err
+		}
+		p, err := openPDF(a)
+		if err != nil {
+			return Stats{}, err
+		}
+		parts = append(parts, p)
+	}
+	if err := flushOwn(); err != nil {
+		return Stats{}, err
+	}
+	n, err := mergePDFs(w, parts)
+	if err != nil {
+		return Stats{}, err
+	}
+	stats.Pages = n
+	return stats, nil
+}
+
+// writeOwnPages writes cover pages, then one page per image attachment.
+func writeOwnPages(d *docWriter, cover []*coverPage, images []Attachment) (int, error) {
+	for _, p := range cover {
+		d.page(p.content(), "")
+	}
+	for _, a := range images {
+		if err := writeImageAttachment(d, a); err != nil {
+			return 0, err
+		}
+	}
+	if d.err != nil {
+		return 0, fmt.Errorf("print: write PDF: %w", d.err)
+	}
+	return len(d.pageIDs), nil
+}
+
+// sniff identifies content by its first bytes.
+func sniff(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("\xff\xd8\xff")):
+		return "jpeg"
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case bytes.Contains(head, []byte("%PDF-")):
+		// The header may follow some junk; readers look in the first 1024 bytes.
+		return "pdf"
+	}
+	return ""
+}
+
+func writeImageAttachment(d *docWriter, a Attachment) error {
+	rc, err := a.Open()
+	if err != nil {
+		return fmt.Errorf("print: open attachment %q: %w", a.Filename, err)
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 64<<10)
+	head, _ := br.Peek(1024)
+	switch sniff(head) {
+	case "jpeg":
+		err = writeJPEGPage(d, br)
+	case "png":
+		err = writePNGPage(d, br)
+	default:
+		return fmt.Errorf("print: attachment %q is not a JPEG or PNG image", a.Filename)
+	}
+	if err != nil {
+		return fmt.Errorf("print: attachment %q: %w", a.Filename, err)
+	}
+	return nil
+}
+
+// mergePart is one PDF to merge, with what to clean up after.
+type mergePart struct {
+	name    string
+	rs      io.ReadSeeker
+	closers []func()
+}
+
+func (p mergePart) close() {
+	for _, c := range p.closers {
+		c()
+	}
+}
+
+// openPDF opens a PDF attachment for random access, checking that it is one.
+func openPDF(a Attachment) (mergePart, error) {
+	rc, err := a.Open()
+	if err != nil {
+		return mergePart{}, fmt.Errorf("print: open attachment %q: %w", a.Filename, err)
+	}
+	part := mergePart{name: a.Filename, closers: []func(){func() { rc.Close() }}}
+	fail := func(err error) (mergePart, error) {
+		part.close()
+		return mergePart{}, err
+	}
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		head := make([]byte, 1024)
+		n, err := io.ReadFull(rs, head)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return fail(fmt.Errorf("print: read attachment %q: %w", a.Filename, err))
+		}
+		if sniff(head[:n]) != "pdf" {
+			return fail(fmt.Errorf("print: attachment %q is not a PDF", a.Filename))
+		}
+		if _, err := rs.Seek(0, io.SeekStart); err != nil {
+			return fail(fmt.Errorf("print: rewind attachment %q: %w", a.Filename, err))
+		}
+		part.rs = rs
+		return part, nil
+	}
+
+	// Not seekable (a decrypting stream, a network body): spool it to a
+	// temporary file rather than memory, because the merge holds the
+	// parsed document in memory already and attachments can be large.
+	br := bufio.NewReaderSize(rc, 64<<10)
+	head, _ := br.Peek(1024)
+	if sniff(head) != "pdf" {
+		return fail(fmt.Errorf("print: attachment %q is not a PDF", a.Filename))
+	}
+	f, err := os.CreateTemp("", "sendsikkert-print-*.pdf")
+	if err != nil {
+		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+	}
+	part.closers = append(part.closers, func() { f.Close(); os.Remove(f.Name()) })
+	if _, err := io.Copy(f, br); err != nil {
+		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+	}
+	part.rs = f
+	return part, nil
+}

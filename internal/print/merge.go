@@ -1,0 +1,94 @@
+package print
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+)
+
+// pdfcpuOnce switches off pdfcpu's configuration directory before first
+// use. Left on, pdfcpu's default configuration creates pdfcpu/ (config.yml,
+// fonts, certificates) under the user's config directory the first time
+// it is asked for one; an agent on a clerk's PC must not litter the
+// profile, and we use no pdfcpu feature that needs the directory.
+var pdfcpuOnce sync.Once
+
+func pdfcpuConfig() *model.Configuration {
+	pdfcpuOnce.Do(api.DisableConfigDir)
+	conf := model.NewDefaultConfiguration()
+	conf.Cmd = model.MERGECREATE
+	// Relaxed: attachments come from the real world, and a printer only
+	// needs the pages to render, not the file to be pedantically valid.
+	conf.ValidationMode = model.ValidationRelaxed
+	conf.CreateBookmarks = false
+	conf.OptimizeBeforeWriting = false
+	// Never reach out to the network (certificate revocation of signed
+	// PDFs): printing a letter must not depend on it, nor leak it.
+	conf.Offline = true
+	return conf
+}
+
+// mergePDFs concatenates the parts' pages in order and writes one PDF to w.
+// It returns the number of pages. pdfcpu holds each parsed part in memory;
+// parts are read one at a time and folded into the first.
+func mergePDFs(w io.Writer, parts []mergePart) (pages int, err error) {
+	// A malformed attachment must fail the letter, not crash the agent:
+	// pdfcpu reports some input errors by panicking.
+	defer func() {
+		if r := recover(); r != nil {
+			pages, err = 0, fmt.Errorf("print: merge PDF: %v", r)
+		}
+	}()
+	conf := pdfcpuConfig()
+	dest, err := api.ReadAndValidate(parts[0].rs, conf)
+	if err != nil {
+		return 0, fmt.Errorf("print: read %q: %w", parts[0].name, err)
+	}
+	dest.EnsureVersionForWriting()
+	for _, p := range parts[1:] {
+		src, err := readSource(p.rs)
+		if err != nil {
+			return 0, fmt.Errorf("print: read attachment %q: %w", p.name, err)
+		}
+		if dest.XRefTable.Version() < model.V20 && src.XRefTable.Version() == model.V20 {
+			return 0, fmt.Errorf("print: attachment %q is PDF 2.0, which cannot be merged", p.name)
+		}
+		if err := pdfcpu.MergeXRefTables(p.name, src, dest, false, false); err != nil {
+			return 0, fmt.Errorf("print: merge attachment %q: %w", p.name, err)
+		}
+	}
+	if err := api.WriteContext(dest, w); err != nil {
+		return 0, fmt.Errorf("print: write merged PDF: %w", err)
+	}
+	return dest.PageCount, nil
+}
+
+// readSource parses an attachment. pdfcpu refuses encrypted input when
+// asked to merge, but many PDFs from authorities and banks are encrypted
+// with an empty user password, only to restrict editing: anyone may open
+// and print them. Those are read as for validation, which decrypts them
+// with the empty password, and their encryption is dropped, as printing
+// on paper drops it. A PDF that needs a password to open still fails.
+func readSource(rs io.ReadSeeker) (*model.Context, error) {
+	src, err := api.ReadAndValidate(rs, pdfcpuConfig())
+	if err == nil || !errors.Is(err, pdfcpu.ErrEncrypted) {
+		return src, err
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	conf := pdfcpuConfig()
+	conf.Cmd = model.VALIDATE
+	src, err = api.ReadAndValidate(rs, conf)
+	if err != nil {
+		return nil, err
+	}
+	src.Encrypt, src.E = nil, nil
+	src.Configuration.Cmd = model.MERGECREATE
+	return src, nil
+}

@@ -1,0 +1,169 @@
+package print
+
+import (
+	"bytes"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// needTool returns the path of an external program, skipping the test
+// when it is missing unless SENDSIKKERT_REQUIRE_TOOLS=1 says CI has it.
+func needTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s not found (install Debian package %s)", name, pkg)
+		}
+		t.Skipf("%s not found (install Debian package %s)", name, pkg)
+	}
+	return path
+}
+
+// run runs a tool and fails on any complaint it prints: poppler reports
+// a malformed PDF on stderr and often still exits 0.
+func runTool(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
+	}
+	return out
+}
+
+func writeTemp(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestPopplerReadsLetter checks the letter as an independent PDF reader
+// sees it: the text comes out as written, Danish letters included, and
+// the address words lie inside the window field.
+func TestPopplerReadsLetter(t *testing.T) {
+	pdftotext := needTool(t, "pdftotext", "poppler-utils")
+	pdfinfo := needTool(t, "pdfinfo", "poppler-utils")
+	pdftoppm := needTool(t, "pdftoppm", "poppler-utils")
+
+	l := sampleLetter()
+	l.Attachments = []Attachment{memAttachment("bilag.pdf", "application/pdf", attachmentPDF(t, 2))}
+	pdf, _ := render(t, l)
+	path := writeTemp(t, "brev.pdf", pdf)
+
+	text := string(runTool(t, pdftotext, "-enc", "UTF-8", path, "-"))
+	for _, want := range []string{"Jens Fritagesen", "Testvej 1", "8800 Viborg", "Afgørelse om økonomisk hjælp", "Søren Ærø på Åbyhøj", "café", "Bilag side 2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pdftotext output lacks %q:\n%s", want, text)
+		}
+	}
+
+	info := string(runTool(t, pdfinfo, path))
+	if m := regexp.MustCompile(`(?m)^Pages:\s+(\d+)$`).FindStringSubmatch(info); m == nil || m[1] != "3" {
+		t.Errorf("pdfinfo: want 3 pages:\n%s", info)
+	}
+	if !strings.Contains(info, "595.28 x 841.89 pts (A4)") {
+		t.Errorf("pdfinfo: not A4:\n%s", info)
+	}
+	// Rendering every page must not raise a syntax error.
+	runTool(t, pdftoppm, "-r", "10", "-png", path, filepath.Join(t.TempDir(), "page"))
+
+	// Word boxes, in points from the top-left corner.
+	type word struct {
+		XMin float64 `xml:"xMin,attr"`
+		YMin float64 `xml:"yMin,attr"`
+		XMax float64 `xml:"xMax,attr"`
+		YMax float64 `xml:"yMax,attr"`
+		Text string  `xml:",chardata"`
+	}
+	var doc struct {
+		Pages []struct {
+			Words []word `xml:"flow>block>line>word"`
+			Plain []word `xml:"word"`
+		} `xml:"body>doc>page"`
+	}
+	bbox := runTool(t, pdftotext, "-enc", "UTF-8", "-bbox", "-f", "1", "-l", "1", path, "-")
+	if err := xml.Unmarshal(bbox, &doc); err != nil || len(doc.Pages) == 0 {
+		t.Fatalf("parse pdftotext -bbox: %v\n%s", err, bbox)
+	}
+	words := append(doc.Pages[0].Words, doc.Pages[0].Plain...)
+	left, top := AddressFieldLeftMM*mm, AddressFieldTopMM*mm
+	right, bottom := left+AddressFieldWidthMM*mm, top+AddressFieldHeightMM*mm
+	inField := func(w word) bool {
+		return w.XMin >= left && w.XMax <= right && w.YMin >= top && w.YMax <= bottom
+	}
+	for _, want := range []string{"Jens", "Fritagesen", "Testvej", "1", "8800", "Viborg"} {
+		found := false
+		for _, w := range words {
+			if w.Text == want && inField(w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%q not inside the window field (%.1f,%.1f)-(%.1f,%.1f) pt", want, left, top, right, bottom)
+		}
+	}
+	if len(words) < 20 {
+		t.Errorf("only %d words found on page 1", len(words))
+	}
+}
+
+// TestQPDFMergeInputs merges PDFs as other producers write them: object
+// and cross-reference streams, and encryption that only restricts editing.
+func TestQPDFMergeInputs(t *testing.T) {
+	qpdf, err := exec.LookPath("qpdf")
+	if err != nil {
+		t.Skip("qpdf not found (Debian package qpdf)")
+	}
+	src := writeTemp(t, "src.pdf", attachmentPDF(t, 2))
+	dir := t.TempDir()
+	variants := map[string][]string{
+		"object streams":            {"--object-streams=generate"},
+		"AES-256, no open password": {"--encrypt", "", "ejer", "256", "--"},
+		"AES-128, no open password": {"--encrypt", "", "ejer", "128", "--use-aes=y", "--"},
+	}
+	for name, args := range variants {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(dir, strconv.Itoa(len(name))+".pdf")
+			runTool(t, qpdf, append(append(args, src), out)...)
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := sampleLetter()
+			l.Attachments = []Attachment{memAttachment("x.pdf", "application/pdf", data)}
+			pdf, st := render(t, l)
+			if st.Pages != 3 || pdfcpuPages(t, pdf) != 3 {
+				t.Errorf("stats %+v, want 3 pages", st)
+			}
+			if bytes.Contains(pdf, []byte("/Encrypt")) {
+				t.Error("merged PDF is still encrypted")
+			}
+		})
+	}
+	t.Run("open password", func(t *testing.T) {
+		out := filepath.Join(dir, "locked.pdf")
+		runTool(t, qpdf, "--encrypt", "hemmelig", "ejer", "256", "--", src, out)
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := sampleLetter()
+		l.Attachments = []Attachment{memAttachment("låst.pdf", "application/pdf", data)}
+		var buf bytes.Buffer
+		if _, err := Render(&buf, l); err == nil {
+			t.Error("a PDF that needs a password to open was accepted")
+		}
+	})
+}

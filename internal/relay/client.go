@@ -1,0 +1,161 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"sendsikkert/internal/recipient"
+)
+
+// Client talks to a relay. The agent uses it for the embedded demo relay
+// and for the organisation's relay alike.
+type Client struct {
+	BaseURL string
+	HTTP    *http.Client
+	// Token is the bearer token of the demo relay; empty with mTLS.
+	Token string
+}
+
+// ErrUnavailable wraps failures to reach the relay at all (down, network),
+// as opposed to the relay answering with an error.
+var ErrUnavailable = errors.New("relay unavailable")
+
+func (c *Client) do(req *http.Request, out any) (int, error) {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body := io.LimitReader(resp.Body, 16<<20)
+	if resp.StatusCode >= 500 {
+		io.Copy(io.Discard, body)
+		return resp.StatusCode, fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
+	}
+	if resp.StatusCode >= 400 {
+		var e Error
+		if err := json.NewDecoder(body).Decode(&e); err != nil || e.Code == "" {
+			return resp.StatusCode, &Error{Code: "relay_error", Message: fmt.Sprintf("Relæet svarede med fejl %d.", resp.StatusCode)}
+		}
+		return resp.StatusCode, &e
+	}
+	if err := json.NewDecoder(body).Decode(out); err != nil {
+		return resp.StatusCode, fmt.Errorf("%w: bad answer: %v", ErrUnavailable, err)
+	}
+	return resp.StatusCode, nil
+}
+
+func (c *Client) url(path string) string { return strings.TrimRight(c.BaseURL, "/") + path }
+
+// Check looks recipients up.
+func (c *Client) Check(ctx context.Context, inputs []string) (recipient.Report, error) {
+	b, _ := json.Marshal(CheckRequest{Recipients: inputs})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/recipients/check"), bytes.NewReader(b))
+	if err != nil {
+		return recipient.Report{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var rep recipient.Report
+	_, err = c.do(req, &rep)
+	return rep, err
+}
+
+// ReplyMailboxes lists the organisation's reply mailboxes.
+func (c *Client) ReplyMailboxes(ctx context.Context) (MailboxChoices, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v1/reply-mailboxes"), nil)
+	if err != nil {
+		return MailboxChoices{}, err
+	}
+	var mc MailboxChoices
+	_, err = c.do(req, &mc)
+	return mc, err
+}
+
+// Status fetches a message's status.
+func (c *Client) Status(ctx context.Context, id string) (Status, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v1/messages/"+id), nil)
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	_, err = c.do(req, &st)
+	return st, err
+}
+
+// Upload is one attachment to submit.
+type Upload struct {
+	FileInfo
+	Open func() (io.ReadCloser, error)
+}
+
+// Submit streams a message and its attachments to the relay. The body is
+// produced while it is sent, so a 100 MB attachment is never in memory.
+func (c *Client) Submit(ctx context.Context, msg *MessageRequest, files []Upload) (SubmitResponse, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		pw.CloseWithError(writeSubmit(mw, msg, files))
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/messages"), pr)
+	if err != nil {
+		pr.Close()
+		return SubmitResponse{}, err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	var out SubmitResponse
+	_, err = c.do(req, &out)
+	pr.Close()
+	return out, err
+}
+
+func writeSubmit(mw *multipart.Writer, msg *MessageRequest, files []Upload) error {
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="message"`)
+	h.Set("Content-Type", "application/json")
+	pw, err := mw.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(pw).Encode(msg); err != nil {
+		return err
+	}
+	for _, f := range files {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", multipartDisposition(f.Filename))
+		h.Set("Content-Type", f.ContentType)
+		pw, err := mw.CreatePart(h)
+		if err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("open attachment: %w", err)
+		}
+		_, err = io.Copy(pw, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")
+
+func multipartDisposition(filename string) string {
+	return `form-data; name="attachment"; filename="` + quoteEscaper.Replace(filename) + `"`
+}

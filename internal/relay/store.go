@@ -1,0 +1,88 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"sendsikkert/internal/recipient"
+)
+
+// Message is the relay's record of one accepted message. The store keeps it
+// encrypted; it holds personal data.
+type Message struct {
+	ID             string           `json:"id"`
+	Sender         string           `json:"sender"`
+	IdempotencyKey string           `json:"idempotencyKey"`
+	Created        time.Time        `json:"created"`
+	Subject        string           `json:"subject"`
+	BodyHTML       string           `json:"bodyHtml"`
+	Reply          ReplyChoice      `json:"reply"`
+	Fallback       string           `json:"fallback,omitempty"`
+	Attachments    []StoredFile     `json:"attachments"`
+	Recipients     []RecipientState `json:"recipients"`
+	Events         []Event          `json:"events"`
+	Attempts       int              `json:"attempts"`
+	NextAttempt    time.Time        `json:"nextAttempt"`
+}
+
+// StoredFile is an attachment kept as an encrypted blob.
+type StoredFile struct {
+	FileInfo
+	Blob string `json:"blob"`
+}
+
+// RecipientState is one recipient of a message.
+type RecipientState struct {
+	Input     string            `json:"input"`
+	ID        recipient.ID      `json:"id"`
+	Party     recipient.Party   `json:"party"`
+	Channel   recipient.Channel `json:"channel"`
+	Status    string            `json:"status"`
+	Message   string            `json:"message"`
+	MemoUUID  string            `json:"memoUuid"`
+	Reference string            `json:"reference,omitempty"`
+}
+
+// Status is the message's state as the API shows it.
+func (m *Message) Status() Status {
+	s := Status{ID: m.ID, Events: m.Events}
+	for _, r := range m.Recipients {
+		s.Recipients = append(s.Recipients, RecipientStatus{Input: r.Input, Channel: r.Channel, Status: r.Status, Message: r.Message})
+	}
+	s.Status = Summarize(s.Recipients)
+	return s
+}
+
+// Done reports whether no recipient waits for delivery any more.
+func (m *Message) Done() bool {
+	for _, r := range m.Recipients {
+		if !Final(r.Status) {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrNotFound is returned for an unknown message id.
+var ErrNotFound = errors.New("relay: message not found")
+
+// ErrIDTaken is returned by Create when the message id is in use.
+var ErrIDTaken = errors.New("relay: message id taken")
+
+// Store keeps messages durably. Create and Update return only once the
+// change is on disk.
+type Store interface {
+	// Create stores m unless the sender already used m.IdempotencyKey; then
+	// it returns the first message's id and created=false.
+	Create(ctx context.Context, m *Message) (id string, created bool, err error)
+	// ByKey finds a message by the sender's idempotency key.
+	ByKey(ctx context.Context, sender, key string) (id string, ok bool, err error)
+	Get(ctx context.Context, id string) (*Message, error)
+	Update(ctx context.Context, m *Message) error
+	// Due lists messages not done whose next attempt is at or before now.
+	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// Blobs is where attachments are kept.
+	Blobs() Blobs
+	Close() error
+}

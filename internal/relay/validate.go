@@ -1,0 +1,149 @@
+package relay
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"sendsikkert/internal/recipient"
+)
+
+// Validate checks a message's own fields before anything is read further.
+// The agent and the relay both call it, so a clerk hears of a bad subject
+// before the message leaves the PC.
+//
+// mailboxes lists the known reply mailboxes; nil skips that check (the agent
+// before it has ever reached the relay).
+func Validate(req *MessageRequest, mailboxes []ReplyMailbox, now time.Time) *Error {
+	switch n := len(req.Recipients); {
+	case n == 0:
+		return &Error{Code: "no_recipients", Message: recipient.MsgNoRecipient}
+	case n > MaxRecipients:
+		return &Error{Code: "too_many_recipients", Message: fmt.Sprintf("Der er %d modtagere. Der kan højst sendes til %d på én gang.", n, MaxRecipients)}
+	}
+	subject := strings.TrimSpace(req.Subject)
+	switch n := utf8.RuneCountInString(req.Subject); {
+	case subject == "":
+		return &Error{Code: "subject_missing", Message: "Skriv et emne. Emnet bliver brevets overskrift i Digital Post."}
+	case n > MaxSubjectRunes:
+		return &Error{Code: "subject_too_long", Message: fmt.Sprintf("Emnet er for langt: %d tegn. Digital Post tillader højst %d tegn.", n, MaxSubjectRunes)}
+	case !utf8.ValidString(req.Subject) || !utf8.ValidString(req.BodyHTML):
+		return &Error{Code: "bad_encoding", Message: "Beskeden indeholder ugyldige tegn."}
+	case recipient.ContainsCPR(req.Subject, now):
+		return &Error{Code: "cpr_in_subject", Message: "Emnet ser ud til at indeholde et CPR-nummer. Emnet krypteres ikke i Digital Post, så fjern CPR-nummeret fra emnet."}
+	}
+	switch req.Fallback {
+	case "", "print":
+	default:
+		return &Error{Code: "bad_fallback", Message: "Ukendt alternativ forsendelse: " + req.Fallback + ". Kun \"print\" (brev via OneTooX) findes."}
+	}
+	known := func(id string) bool {
+		if mailboxes == nil {
+			return true
+		}
+		for _, m := range mailboxes {
+			if m.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	if id := req.ReplyMailbox.Citizen; id != "" {
+		if !known(id) {
+			return &Error{Code: "bad_reply_mailbox", Message: "Den valgte Digitalpost retursvar-postkasse for borgere findes ikke: " + id}
+		}
+	}
+	if id := req.ReplyMailbox.Company; id != "" {
+		if !known(id) {
+			return &Error{Code: "bad_reply_mailbox", Message: "Den valgte Digitalpost retursvar-postkasse for virksomheder findes ikke: " + id}
+		}
+	}
+	if len(req.IdempotencyKey) > 200 {
+		return &Error{Code: "bad_idempotency_key", Message: "Idempotensnøglen er for lang."}
+	}
+	return nil
+}
+
+// Acceptable reports whether a checked recipient may be queued: reachable
+// securely, or an exempt citizen (who then gets a letter, or waits for the
+// clerk to choose one).
+func Acceptable(r recipient.Result) bool {
+	return r.Secure || r.Channel == recipient.ChannelPrint
+}
+
+// Unacceptable is the 400 for recipients that cannot be sent to.
+func Unacceptable(results []recipient.Result) *Error {
+	var bad []recipient.Result
+	for _, r := range results {
+		if !Acceptable(r) {
+			bad = append(bad, r)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	rep := recipient.Summarize(bad)
+	msg := rep.Message
+	for _, b := range bad {
+		msg += "\n" + b.Message
+	}
+	return &Error{Code: "recipient_rejected", Message: msg, Recipients: bad}
+}
+
+// CleanFilename keeps an attachment's base name only, so no path from a
+// client ever reaches a file system.
+func CleanFilename(name string, index int) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = path.Base(strings.TrimSpace(name))
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(`<>:"|?*`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	if name == "." || name == "/" || name == "" || strings.Trim(name, ".") == "" {
+		name = fmt.Sprintf("bilag-%d", index+1)
+	}
+	for len(name) > 200 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	return name
+}
+
+// ContentType keeps a declared media type if it parses, otherwise guesses
+// one from the file name.
+func ContentType(declared, filename string) string {
+	if declared != "" && !strings.HasPrefix(declared, "application/octet-stream") {
+		if ct := strings.TrimSpace(strings.SplitN(declared, ";", 2)[0]); strings.Count(ct, "/") == 1 {
+			return strings.ToLower(ct)
+		}
+	}
+	switch strings.ToLower(path.Ext(filename)) {
+	case ".pdf":
+		return "application/pdf"
+	case ".html", ".htm":
+		return "text/html"
+	case ".txt":
+		return "text/plain"
+	case ".png":
+		return "image/png"
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".docx":
+		return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+	case ".xlsx":
+		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	case ".pptx":
+		return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+	}
+	return "application/octet-stream"
+}
+
+// PrintableAttachment says whether a file can follow a printed letter:
+// print services take PDF.
+func PrintableAttachment(contentType, filename string) bool {
+	return contentType == "application/pdf" || strings.HasSuffix(strings.ToLower(filename), ".pdf")
+}

@@ -1,0 +1,85 @@
+// Package settings keeps the user's choices (reply mailboxes, signature,
+// the relay's last known mailbox list) in the agent's database, encrypted:
+// a signature or a mailbox name can be personal.
+package settings
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/vault"
+)
+
+var bucket = []byte("settings")
+
+// Settings is one user's choices.
+type Settings struct {
+	ReplyCitizen  string `json:"replyCitizen,omitempty"`
+	ReplyCompany  string `json:"replyCompany,omitempty"`
+	SignatureHTML string `json:"signatureHtml,omitempty"`
+	// Mailboxes is the relay's list as last seen, so the picker works
+	// while the relay is away.
+	Mailboxes *relay.MailboxChoices `json:"mailboxes,omitempty"`
+}
+
+// Store reads and writes the settings.
+type Store struct {
+	db  *bolt.DB
+	key *vault.Key
+	mu  sync.Mutex
+}
+
+// Open prepares the settings bucket in db.
+func Open(db *bolt.DB, key *vault.Key) (*Store, error) {
+	err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucket)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	return &Store{db: db, key: key.Derive("settings")}, nil
+}
+
+// Get returns the settings (zero when none are stored).
+func (s *Store) Get() (Settings, error) {
+	var st Settings
+	var sealed []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		sealed = append([]byte(nil), tx.Bucket(bucket).Get([]byte("user"))...)
+		return nil
+	})
+	if err != nil || len(sealed) == 0 {
+		return st, err
+	}
+	b, err := s.key.Open(sealed, []byte("settings/user"))
+	if err != nil {
+		return st, fmt.Errorf("settings: %w", err)
+	}
+	return st, json.Unmarshal(b, &st)
+}
+
+// Update changes the settings durably.
+func (s *Store) Update(change func(*Settings)) (Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.Get()
+	if err != nil {
+		return st, err
+	}
+	change(&st)
+	b, _ := json.Marshal(st)
+	sealed, err := s.key.Seal(b, []byte("settings/user"))
+	if err != nil {
+		return st, err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte("user"), sealed) })
+	if err != nil {
+		return st, fmt.Errorf("settings: save: %w", err)
+	}
+	return st, nil
+}

@@ -64,10 +64,10 @@ type HotFolder struct{ Dir string }
 // Metadata is the content of <Name>.json.
 type Metadata struct {
 	MessageID  string           `json:"messageId"`
-	PDF        string           `json:"pdf"`       // file name of the letter, beside the .json
-	SHA256     string           `json:"sha256"`    // of the PDF, so the agent can tell it is the one we wrote
-	Bytes      int64            `json:"bytes"`     // size of the PDF
-	Pages      int              `json:"pages"`     // all pages, cover letter and attachments
+	PDF        string           `json:"pdf"`        // file name of the letter, beside the .json
+	SHA256     string           `json:"sha256"`     // of the PDF, so the agent can tell it is the one we wrote
+	Bytes      int64            `json:"bytes"`      // size of the PDF
+	Pages      int              `json:"pages"`      // all pages, cover letter and attachments
 	CoverPages int              `json:"coverPages"` // pages of the cover letter
 	Recipient  MetadataAddress  `json:"recipient"`
 	Sender     *MetadataAddress `json:"sender,omitempty"`

@@ -279,6 +279,13 @@ func (c *converter) lineBreak() {
 
 // endBlock closes the current block; gap asks for an empty line after it.
 func (c *converter) endBlock(gap bool) {
+	if c.started && c.curEmpty && c.cur.prefix != "" {
+		// "<li><p>text</p></li>": the item's marker waits for its text.
+		if gap && len(c.blocks) > 0 {
+			c.gap = true
+		}
+		return
+	}
 	if c.started && !c.curEmpty {
 		b := c.cur
 		trimRuns(&b)
@@ -296,6 +303,14 @@ func (c *converter) endBlock(gap bool) {
 	c.started = false
 	c.space = false
 	c.cell = false
+}
+
+// dropEmptyItem forgets a list item that ended without text.
+func (c *converter) dropEmptyItem() {
+	if c.started && c.curEmpty && c.cur.prefix != "" {
+		c.cur = block{}
+		c.started = false
+	}
 }
 
 // trimRuns removes line breaks at the start of the block and blank
@@ -350,6 +365,7 @@ func (c *converter) tag(name string, closing bool) {
 		c.depth(&c.preDepth, closing)
 		return
 	case "ul", "ol":
+		c.dropEmptyItem()
 		c.endBlock(len(c.lists) == 0)
 		if closing {
 			if n := len(c.lists); n > 0 {
@@ -360,6 +376,7 @@ func (c *converter) tag(name string, closing bool) {
 		}
 		return
 	case "li":
+		c.dropEmptyItem()
 		c.endBlock(false)
 		if closing || len(c.lists) == 0 {
 			if !closing {

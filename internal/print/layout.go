@@ -393,15 +393,26 @@ func wrapRuns(runs []run, size, firstWidth, width float64) [][]piece {
 				lineW += sp + w
 				continue
 			}
-			if len(line) > 0 {
-				newLine()
+			if w <= width {
+				if len(line) > 0 {
+					newLine()
+				}
+				if w <= avail {
+					line = append(line, t.word...)
+					lineW = w
+					continue
+				}
+			} else if len(line) > 0 {
+				// A word wider than any line (a long URL) starts where it
+				// is, and is cut where it must be.
+				first := t.word[0].font.width(t.word[0].text[:1], size)
+				if lineW+sp+first <= avail {
+					line = append(line, piece{font: spaceFont, text: []byte{' '}})
+					lineW += sp
+				} else {
+					newLine()
+				}
 			}
-			if w <= avail {
-				line = append(line, t.word...)
-				lineW = w
-				continue
-			}
-			// A word wider than the line (a long URL): cut it where it must.
 			for _, p := range t.word {
 				for _, c := range p.text {
 					cw := p.font.width([]byte{c}, size)

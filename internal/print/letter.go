@@ -101,7 +101,8 @@ func WriteLetter(w io.Writer, l *Letter) error {
 }
 
 // Render is WriteLetter that also reports the page counts, which a print
-// service needs (sheets per envelope, postage).
+// service needs (sheets per envelope, postage). On error, w may hold part
+// of a PDF: write to a temporary file, as HotFolder does.
 func Render(w io.Writer, l *Letter) (Stats, error) {
 	if l == nil {
 		return Stats{}, errors.New("print: no letter")

@@ -61,7 +61,7 @@ func TestEncodeWinAnsi(t *testing.T) {
 		{"„citat“ – ok…", []byte("\x84citat\x93 \x96 ok\x85")},
 		{"日本", []byte("??")},
 		{"a\u200bb\u00adc", []byte("abc")}, // zero-width space and soft hyphen vanish
-		{"x\u2009y", []byte("x y")},       // thin space
+		{"x\u2009y", []byte("x y")},        // thin space
 	}
 	for _, tt := range tests {
 		if got := encodeWinAnsi(tt.in); !bytes.Equal(got, tt.want) {
@@ -99,6 +99,7 @@ func TestHTMLToBlocks(t *testing.T) {
 		{"attribute with >", `<a href="x>y">link</a>`, []string{"link"}},
 		{"lone less-than", "a < b", []string{"a < b"}},
 		{"heading", "<h1>Overskrift</h1>brødtekst", []string{"Overskrift", "| brødtekst"}},
+		{"paragraphs in items", "<ul><li><p>en</p></li><li></li><li><div>to</div></li></ul><p>efter</p>", []string{"• en", "| • to", "| efter"}},
 		{"table", "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", []string{"a   b", "c"}},
 	}
 	for _, tt := range tests {
@@ -160,12 +161,23 @@ func TestWrapRuns(t *testing.T) {
 	if words != 20*5 {
 		t.Errorf("wrapped text has %d words, want %d", words, 20*5)
 	}
-	// A word longer than the line is cut, not left to overflow.
-	long := wrapRuns([]run{{text: "https://" + strings.Repeat("x", 200)}}, 10, 100, 100)
-	for _, l := range long {
-		if w := (textLine{size: 10, pieces: l}).width(); w > 100 {
+	// A word longer than the line is cut, not left to overflow, and starts
+	// on the line it follows.
+	url := "https://" + strings.Repeat("x", 200)
+	long := wrapRuns([]run{{text: "Se " + url}}, 10, 100, 100)
+	var joined string
+	for i, l := range long {
+		tl := textLine{size: 10, pieces: l}
+		if w := tl.width(); w > 100 {
 			t.Errorf("cut line %.1fpt wide", w)
 		}
+		if i == 0 && !strings.HasPrefix(tl.String(), "Se https://x") {
+			t.Errorf("first line %q", tl.String())
+		}
+		joined += tl.String()
+	}
+	if joined != "Se "+url {
+		t.Errorf("cut text %q", joined)
 	}
 }
 

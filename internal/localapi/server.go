@@ -80,6 +80,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
 		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
+		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
 	}
 	return append(rs, s.Extra...)
 }

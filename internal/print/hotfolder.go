@@ -38,21 +38,21 @@ var windowsDevices = map[string]bool{
 // ending with '.' (Windows drops it), and not a Windows device name.
 func ValidateName(name string) error {
 	if name == "" {
-		return errors.New("print: job has no name")
+		return unprintable(errors.New("print: job has no name"))
 	}
 	if len(name) > maxNameLen {
-		return fmt.Errorf("print: job name longer than %d characters", maxNameLen)
+		return unprintable(fmt.Errorf("print: job name longer than %d characters", maxNameLen))
 	}
 	for _, c := range []byte(name) {
 		if !isASCIILetter(c) && !isASCIIDigit(c) && c != '.' && c != '_' && c != '-' {
-			return fmt.Errorf("print: job name %q has a character outside [A-Za-z0-9._-]", name)
+			return unprintable(fmt.Errorf("print: job name %q has a character outside [A-Za-z0-9._-]", name))
 		}
 	}
 	if name[0] == '.' || name[len(name)-1] == '.' {
-		return fmt.Errorf("print: job name %q starts or ends with '.'", name)
+		return unprintable(fmt.Errorf("print: job name %q starts or ends with '.'", name))
 	}
 	if stem, _, _ := strings.Cut(name, "."); windowsDevices[strings.ToUpper(stem)] {
-		return fmt.Errorf("print: job name %q is a reserved device name on Windows", name)
+		return unprintable(fmt.Errorf("print: job name %q is a reserved device name on Windows", name))
 	}
 	return nil
 }
@@ -91,7 +91,7 @@ func (h HotFolder) Print(ctx context.Context, job Job) error {
 		return err
 	}
 	if job.Letter == nil {
-		return fmt.Errorf("print: job %s has no letter", job.Name)
+		return unprintable(fmt.Errorf("print: job %s has no letter", job.Name))
 	}
 	if h.Dir == "" {
 		return errors.New("print: hot folder has no directory")

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -141,8 +142,8 @@ func TestJobNames(t *testing.T) {
 		if err := ValidateName(name); err == nil {
 			t.Errorf("ValidateName(%q) accepted", name)
 		}
-		if err := (HotFolder{Dir: dir}).Print(context.Background(), Job{Name: name, Letter: sampleLetter()}); err == nil {
-			t.Errorf("Print accepted job name %q", name)
+		if err := (HotFolder{Dir: dir}).Print(context.Background(), Job{Name: name, Letter: sampleLetter()}); !errors.Is(err, ErrUnprintable) {
+			t.Errorf("Print(job name %q): %v, want ErrUnprintable", name, err)
 		}
 	}
 	if got := listDir(t, dir); len(got) != 0 {

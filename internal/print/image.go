@@ -63,7 +63,7 @@ func writePNGPage(d *docWriter, r io.Reader) error {
 		return fmt.Errorf("read PNG header: %w", err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPNGPixels {
-		return fmt.Errorf("PNG of %dx%d pixels is too large to print", cfg.Width, cfg.Height)
+		return unprintable(fmt.Errorf("PNG of %dx%d pixels is too large to print", cfg.Width, cfg.Height))
 	}
 	img, err := png.Decode(io.MultiReader(&head, r))
 	if err != nil {

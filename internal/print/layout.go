@@ -268,13 +268,13 @@ func layoutAddress(sender, recipient Address) ([]placedLine, error) {
 		}
 	}
 	if lines[0] == "" {
-		return nil, fmt.Errorf("print: recipient has no name")
+		return nil, unprintable(fmt.Errorf("print: recipient has no name"))
 	}
 	if len(lines) < 2 {
-		return nil, fmt.Errorf("print: recipient %q has no postal address", lines[0])
+		return nil, unprintable(fmt.Errorf("print: recipient %q has no postal address", lines[0]))
 	}
 	if len(lines) > maxAddressLines {
-		return nil, fmt.Errorf("print: recipient address has %d lines, the window holds %d", len(lines), maxAddressLines)
+		return nil, unprintable(fmt.Errorf("print: recipient address has %d lines, the window holds %d", len(lines), maxAddressLines))
 	}
 
 	// Return address: one small line at the top of the field, as DIN 5008
@@ -311,7 +311,7 @@ func layoutAddress(sender, recipient Address) ([]placedLine, error) {
 		}
 	}
 	if size < minAddrSize {
-		return nil, fmt.Errorf("print: recipient address line too long for the envelope window")
+		return nil, unprintable(fmt.Errorf("print: recipient address line too long for the envelope window"))
 	}
 	lead := addressLead * size / addressSize
 	y := top - 9*mm - size*capHeight

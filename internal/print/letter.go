@@ -43,7 +43,7 @@ type Letter struct {
 type kind int
 
 const (
-	unprintable kind = iota
+	notPrintable kind = iota
 	pdfDoc
 	imageDoc // JPEG or PNG: the content decides which
 )
@@ -74,14 +74,14 @@ func attachmentKind(contentType, filename string) kind {
 			return imageDoc
 		}
 	}
-	return unprintable
+	return notPrintable
 }
 
 // Printable reports whether an attachment can follow a printed letter:
 // PDF, JPEG and PNG. The content is checked again when the letter is
 // written, so a mislabelled file fails there rather than printing garbage.
 func Printable(contentType, filename string) bool {
-	return attachmentKind(contentType, filename) != unprintable
+	return attachmentKind(contentType, filename) != notPrintable
 }
 
 // Stats describes a written letter.
@@ -105,10 +105,10 @@ func WriteLetter(w io.Writer, l *Letter) error {
 // of a PDF: write to a temporary file, as HotFolder does.
 func Render(w io.Writer, l *Letter) (Stats, error) {
 	if l == nil {
-		return Stats{}, errors.New("print: no letter")
+		return Stats{}, unprintable(errors.New("print: no letter"))
 	}
 	if strings.TrimSpace(l.Sender.Name) == "" {
-		return Stats{}, errors.New("print: letter has no sender")
+		return Stats{}, unprintable(errors.New("print: letter has no sender"))
 	}
 	cover, err := layoutCover(l)
 	if err != nil {
@@ -118,11 +118,11 @@ func Render(w io.Writer, l *Letter) (Stats, error) {
 	hasPDF := false
 	for i, a := range l.Attachments {
 		kinds[i] = attachmentKind(a.ContentType, a.Filename)
-		if kinds[i] == unprintable {
-			return Stats{}, fmt.Errorf("print: attachment %q (%s) cannot be printed", a.Filename, a.ContentType)
+		if kinds[i] == notPrintable {
+			return Stats{}, unprintable(fmt.Errorf("print: attachment %q (%s) cannot be printed", a.Filename, a.ContentType))
 		}
 		if a.Open == nil {
-			return Stats{}, fmt.Errorf("print: attachment %q has no content", a.Filename)
+			return Stats{}, unprintable(fmt.Errorf("print: attachment %q has no content", a.Filename))
 		}
 		hasPDF = hasPDF || kinds[i] == pdfDoc
 	}
@@ -242,10 +242,14 @@ func writeImageAttachment(d *docWriter, a Attachment) error {
 	case "png":
 		err = writePNGPage(d, br)
 	default:
-		return fmt.Errorf("print: attachment %q is not a JPEG or PNG image", a.Filename)
+		return unprintable(fmt.Errorf("print: attachment %q is not a JPEG or PNG image", a.Filename))
 	}
 	if err != nil {
-		return fmt.Errorf("print: attachment %q: %w", a.Filename, err)
+		err = fmt.Errorf("print: attachment %q: %w", a.Filename, err)
+		if badContent(err) {
+			return unprintable(err)
+		}
+		return err
 	}
 	return nil
 }
@@ -281,7 +285,7 @@ func openPDF(a Attachment) (mergePart, error) {
 			return fail(fmt.Errorf("print: read attachment %q: %w", a.Filename, err))
 		}
 		if sniff(head[:n]) != "pdf" {
-			return fail(fmt.Errorf("print: attachment %q is not a PDF", a.Filename))
+			return fail(unprintable(fmt.Errorf("print: attachment %q is not a PDF", a.Filename)))
 		}
 		if _, err := rs.Seek(0, io.SeekStart); err != nil {
 			return fail(fmt.Errorf("print: rewind attachment %q: %w", a.Filename, err))
@@ -296,7 +300,7 @@ func openPDF(a Attachment) (mergePart, error) {
 	br := bufio.NewReaderSize(rc, 64<<10)
 	head, _ := br.Peek(1024)
 	if sniff(head) != "pdf" {
-		return fail(fmt.Errorf("print: attachment %q is not a PDF", a.Filename))
+		return fail(unprintable(fmt.Errorf("print: attachment %q is not a PDF", a.Filename)))
 	}
 	f, err := os.CreateTemp("", "sendsikkert-print-*.pdf")
 	if err != nil {

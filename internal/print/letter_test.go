@@ -429,20 +429,42 @@ func TestUnprintableAttachments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := sampleLetter()
 			l.Attachments = []Attachment{tt.att}
-			if _, err := Render(io.Discard, l); err == nil {
+			_, err := Render(io.Discard, l)
+			switch {
+			case err == nil:
 				t.Error("accepted")
-			} else if !strings.HasPrefix(err.Error(), "print: ") {
+			case !strings.HasPrefix(err.Error(), "print: "):
 				t.Errorf("error without context: %v", err)
+			case tt.name != "open fails" && !errors.Is(err, ErrUnprintable):
+				t.Errorf("content error not marked ErrUnprintable: %v", err)
 			}
 		})
 	}
-	// The open error is wrapped, not swallowed.
+	// The open error is wrapped, not swallowed, and not called permanent:
+	// the attachment store may work on the next try.
 	l := sampleLetter()
 	l.Attachments = []Attachment{tests[len(tests)-1].att}
-	if _, err := Render(io.Discard, l); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("open error not wrapped: %v", err)
+	if _, err := Render(io.Discard, l); !errors.Is(err, os.ErrNotExist) || errors.Is(err, ErrUnprintable) {
+		t.Errorf("open error: %v", err)
+	}
+	// So is a failing read in the middle of an image.
+	l.Attachments = []Attachment{{Filename: "foto.jpg", ContentType: "image/jpeg", Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(io.MultiReader(bytes.NewReader(testJPEG(t, 64, 64)[:200]), errReader{})), nil
+	}}}
+	if _, err := Render(io.Discard, l); err == nil || errors.Is(err, ErrUnprintable) {
+		t.Errorf("read error: %v", err)
+	}
+	// An address that does not fit is the letter's fault.
+	l = sampleLetter()
+	l.Recipient.Lines = []string{"1", "2", "3", "4", "5", "6"}
+	if _, err := Render(io.Discard, l); !errors.Is(err, ErrUnprintable) {
+		t.Errorf("address error: %v", err)
 	}
 }
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
 
 // pdfcpu must not create its configuration directory in the user's profile.
 func TestNoConfigDirectory(t *testing.T) {

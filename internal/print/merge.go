@@ -41,7 +41,7 @@ func mergePDFs(w io.Writer, parts []mergePart) (pages int, err error) {
 	// pdfcpu reports some input errors by panicking.
 	defer func() {
 		if r := recover(); r != nil {
-			pages, err = 0, fmt.Errorf("print: merge PDF: %v", r)
+			pages, err = 0, unprintable(fmt.Errorf("print: merge PDF: %v", r))
 		}
 	}()
 	conf := pdfcpuConfig()
@@ -53,13 +53,13 @@ func mergePDFs(w io.Writer, parts []mergePart) (pages int, err error) {
 	for _, p := range parts[1:] {
 		src, err := readSource(p.rs)
 		if err != nil {
-			return 0, fmt.Errorf("print: read attachment %q: %w", p.name, err)
+			return 0, unprintable(fmt.Errorf("print: read attachment %q: %w", p.name, err))
 		}
 		if dest.XRefTable.Version() < model.V20 && src.XRefTable.Version() == model.V20 {
-			return 0, fmt.Errorf("print: attachment %q is PDF 2.0, which cannot be merged", p.name)
+			return 0, unprintable(fmt.Errorf("print: attachment %q is PDF 2.0, which cannot be merged", p.name))
 		}
 		if err := pdfcpu.MergeXRefTables(p.name, src, dest, false, false); err != nil {
-			return 0, fmt.Errorf("print: merge attachment %q: %w", p.name, err)
+			return 0, unprintable(fmt.Errorf("print: merge attachment %q: %w", p.name, err))
 		}
 	}
 	if err := api.WriteContext(dest, w); err != nil {

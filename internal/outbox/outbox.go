@@ -239,17 +239,23 @@ func (o *Outbox) Pending() int {
 	return n
 }
 
-func (o *Outbox) due(now time.Time, limit int) []string {
-	var ids []string
+// due lists entries whose time has come and tells when the next one's
+// comes (zero when the queue is empty).
+func (o *Outbox) due(now time.Time, limit int) (ids []string, next time.Time) {
 	o.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
-			if len(ids) < limit && int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
-				ids = append(ids, string(k))
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+			if !at.After(now) {
+				if len(ids) < limit {
+					ids = append(ids, string(k))
+				}
+			} else if next.IsZero() || at.Before(next) {
+				next = at
 			}
 			return nil
 		})
 	})
-	return ids
+	return ids, next
 }
 
 // Wake makes the worker look at the queue now.

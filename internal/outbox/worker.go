@@ -47,16 +47,21 @@ func follow(age time.Duration) time.Duration {
 	return time.Minute
 }
 
-// Run works until ctx ends.
+// Run works until ctx ends. With nothing to do it sleeps until the next
+// entry is due or a new one arrives: an idle agent wakes no CPU.
 func (w *Worker) Run(ctx context.Context) {
 	w.nextPoll = map[string]time.Time{}
 	for {
 		worked := 0
-		for _, id := range w.Outbox.due(w.now(), 10000) {
+		ids, next := w.Outbox.due(w.now(), 10000)
+		for _, id := range ids {
 			if ctx.Err() != nil {
 				return
 			}
 			if t, ok := w.nextPoll[id]; ok && w.now().Before(t) {
+				if next.IsZero() || t.Before(next) {
+					next = t
+				}
 				continue
 			}
 			w.step(ctx, id)
@@ -64,24 +69,32 @@ func (w *Worker) Run(ctx context.Context) {
 				break
 			}
 		}
-		if worked == 32 {
+		if worked > 0 {
 			continue
 		}
-		t := time.NewTimer(250 * time.Millisecond)
+		var timer <-chan time.Time
+		var t *time.Timer
+		if !next.IsZero() {
+			t = time.NewTimer(max(time.Until(next), 10*time.Millisecond))
+			timer = t.C
+		}
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
 		case <-w.Outbox.wake:
-		case <-t.C:
+		case <-timer:
 		}
-		t.Stop()
+		if t != nil {
+			t.Stop()
+		}
 	}
 }
 
 func (w *Worker) step(ctx context.Context, id string) {
 	e, err := w.Outbox.Get(id)
 	if err != nil {
+		// Do not spin on a record that cannot be read; it stays queued.
+		w.nextPoll[id] = w.now().Add(time.Minute)
 		w.Log.Error("outbox load failed", "id", id, "err", err)
 		return
 	}
@@ -128,6 +141,7 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 		w.Log.Warn("relay unavailable, will retry", "id", e.ID, "attempt", e.Attempts, "err", err)
 	}
 	if err := w.Outbox.update(e); err != nil {
+		w.nextPoll[e.ID] = w.now().Add(retry(e.Attempts + 1))
 		w.Log.Error("outbox update failed", "id", e.ID, "err", err)
 		return
 	}

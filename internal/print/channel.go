@@ -2,6 +2,7 @@ package print
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"sendsikkert/internal/delivery"
@@ -39,6 +40,11 @@ func (c Channel) Deliver(ctx context.Context, d *delivery.Delivery) (delivery.Re
 	}
 	job := Job{Name: d.MemoUUID, MessageID: d.MessageID, Letter: l}
 	if err := c.Printer.Print(ctx, job); err != nil {
+		if errors.Is(err, ErrUnprintable) {
+			// The letter itself is wrong (address, attachment): retrying
+			// prints nothing better.
+			return delivery.Receipt{}, fmt.Errorf("%w: %w", err, delivery.ErrPermanent)
+		}
 		return delivery.Receipt{}, err
 	}
 	return delivery.Receipt{Status: delivery.Printed, Reference: job.Name + ".pdf"}, nil

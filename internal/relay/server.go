@@ -37,6 +37,7 @@ type Server struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+	holdOff  map[string]time.Time // owned by Run
 }
 
 // BearerAuth accepts requests carrying "Authorization: Bearer token" as user.

@@ -80,8 +80,9 @@ type Store interface {
 	ByKey(ctx context.Context, sender, key string) (id string, ok bool, err error)
 	Get(ctx context.Context, id string) (*Message, error)
 	Update(ctx context.Context, m *Message) error
-	// Due lists messages not done whose next attempt is at or before now.
-	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// Due lists messages not done whose next attempt is at or before now,
+	// and the time of the next attempt after now (zero if none).
+	Due(ctx context.Context, now time.Time, limit int) (ids []string, next time.Time, err error)
 	// Blobs is where attachments are kept.
 	Blobs() Blobs
 	Close() error

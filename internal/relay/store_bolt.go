@@ -148,17 +148,21 @@ func (s *BoltStore) Update(_ context.Context, m *Message) error {
 	return nil
 }
 
-func (s *BoltStore) Due(_ context.Context, now time.Time, limit int) ([]string, error) {
-	var ids []string
-	err := s.db.View(func(tx *bolt.Tx) error {
+func (s *BoltStore) Due(_ context.Context, now time.Time, limit int) (ids []string, next time.Time, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
-			if len(ids) < limit && int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
-				ids = append(ids, string(k))
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+			if !at.After(now) {
+				if len(ids) < limit {
+					ids = append(ids, string(k))
+				}
+			} else if next.IsZero() || at.Before(next) {
+				next = at
 			}
 			return nil
 		})
 	})
-	return ids, err
+	return ids, next, err
 }
 
 func (s *BoltStore) Blobs() Blobs { return s.blobs }

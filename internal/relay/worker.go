@@ -20,40 +20,64 @@ func backoff(attempts int) time.Duration {
 }
 
 // Run delivers queued messages until ctx ends. Work found on disk at start
-// (after a crash) is picked up like new work.
+// (after a crash) is picked up like new work; with nothing due it sleeps
+// until the next retry or a new message.
 func (s *Server) Run(ctx context.Context) {
 	wake := s.wakeup()
+	s.holdOff = map[string]time.Time{}
 	for {
-		ids, err := s.Store.Due(ctx, s.now(), 32)
+		ids, next, err := s.Store.Due(ctx, s.now(), 32)
 		if err != nil {
 			s.log().Error("relay queue scan failed", "err", err)
+			next = s.now().Add(5 * time.Second)
 		}
+		worked := 0
 		for _, id := range ids {
 			if ctx.Err() != nil {
 				return
 			}
-			s.process(ctx, id)
+			if t, ok := s.holdOff[id]; ok && s.now().Before(t) {
+				if next.IsZero() || t.Before(next) {
+					next = t
+				}
+				continue
+			}
+			delete(s.holdOff, id)
+			if !s.process(ctx, id) {
+				// A record that cannot be read or written is left for a
+				// while rather than retried in a tight loop.
+				s.holdOff[id] = s.now().Add(30 * time.Second)
+			}
+			worked++
 		}
-		if len(ids) == 32 {
+		if worked > 0 {
 			continue
 		}
-		t := time.NewTimer(time.Second)
+		var timer <-chan time.Time
+		var t *time.Timer
+		if !next.IsZero() {
+			t = time.NewTimer(max(time.Until(next), 10*time.Millisecond))
+			timer = t.C
+		}
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
 		case <-wake:
-		case <-t.C:
+		case <-timer:
 		}
-		t.Stop()
+		if t != nil {
+			t.Stop()
+		}
 	}
 }
 
-func (s *Server) process(ctx context.Context, id string) {
+// process delivers what is due of one message; false means its record
+// could not be read or written.
+func (s *Server) process(ctx context.Context, id string) bool {
 	m, err := s.Store.Get(ctx, id)
 	if err != nil {
 		s.log().Error("relay load failed", "id", id, "err", err)
-		return
+		return false
 	}
 	org := s.Org
 	var failed bool
@@ -114,7 +138,7 @@ func (s *Server) process(ctx context.Context, id string) {
 		// one recipient, and the channel's idempotency covers that.
 		if err := s.Store.Update(ctx, m); err != nil {
 			s.log().Error("relay update failed", "id", m.ID, "err", err)
-			return
+			return false
 		}
 	}
 	if failed {
@@ -124,6 +148,8 @@ func (s *Server) process(ctx context.Context, id string) {
 	if failed || m.Done() {
 		if err := s.Store.Update(ctx, m); err != nil {
 			s.log().Error("relay update failed", "id", m.ID, "err", err)
+			return false
 		}
 	}
+	return true
 }

@@ -1,0 +1,293 @@
+//go:build bench
+
+// Package bench measures the agent as a user's PC sees it: the real binary
+// in demo mode, over HTTPS on loopback. Run with bench/run.sh.
+package bench
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var agentBin string
+
+func TestMain(m *testing.M) {
+	dir, _ := os.MkdirTemp("", "sendsikkert-bench-")
+	agentBin = filepath.Join(dir, "sendsikkert")
+	build := exec.Command("go", "build", "-o", agentBin, "sendsikkert/cmd/sendsikkert")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type agent struct {
+	cmd    *exec.Cmd
+	base   string
+	client *http.Client
+	token  string
+	data   string
+}
+
+func start(b *testing.B) *agent {
+	b.Helper()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	data := b.TempDir()
+	a := &agent{base: "https://localhost:" + strconv.Itoa(port), data: data}
+	a.cmd = exec.Command(agentBin, "--headless", "--demo", "--data", data, "--port", strconv.Itoa(port), "--log-level", "warn")
+	a.cmd.Stderr = io.Discard
+	if err := a.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.cmd.Process.Signal(syscall.SIGTERM); a.cmd.Wait() })
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if pem, err := os.ReadFile(filepath.Join(data, "tls", "ca.crt")); err == nil && a.client == nil {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			a.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 4}}
+		}
+		if a.client != nil {
+			if resp, err := a.client.Get(a.base + "/"); err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if m := regexp.MustCompile(`sendsikkert-csrf" content="([0-9a-f]+)"`).FindSubmatch(body); m != nil {
+					a.token = string(m[1])
+					return a
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatal("agent did not start")
+	return nil
+}
+
+// procKiB reads a field (VmRSS, VmHWM) of /proc/PID/status in KiB.
+func procKiB(pid int, field string) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	return -1
+}
+
+func cpuTicks(pid int) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return u + s
+}
+
+// BenchmarkIdleRSS: the headless demo agent after start-up, one check and
+// ten quiet seconds. Goal: ≤ 20 MiB.
+func BenchmarkIdleRSS(b *testing.B) {
+	a := start(b)
+	a.check(b, []string{"2211771212"})
+	time.Sleep(2 * time.Second)
+	pid := a.cmd.Process.Pid
+	t0 := cpuTicks(pid)
+	time.Sleep(10 * time.Second)
+	cpu := (cpuTicks(pid) - t0) / 100 / 10 * 100
+	rss := procKiB(pid, "VmRSS") / 1024
+	b.ReportMetric(rss, "idle-RSS-MiB")
+	b.ReportMetric(cpu, "idle-CPU-%")
+	fmt.Printf("idle RSS %.1f MiB, idle CPU %.2f %% over 10 s\n", rss, cpu)
+}
+
+func (a *agent) check(b *testing.B, in []string) {
+	body, _ := json.Marshal(map[string]any{"recipients": in})
+	req, _ := http.NewRequest("POST", a.base+"/api/v1/recipients/check", bytes.NewReader(body))
+	req.Header.Set("X-Sendsikkert-CSRF", a.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("check: %d", resp.StatusCode)
+	}
+}
+
+// BenchmarkCheck: recipients/check latency through agent and demo relay,
+// over a kept-alive HTTPS connection. Goal: p99 ≤ 5 ms.
+func BenchmarkCheck(b *testing.B) {
+	a := start(b)
+	in := []string{"221177-1212", "12345674", "0707614285"}
+	for range 50 {
+		a.check(b, in)
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		t := time.Now()
+		a.check(b, in)
+		lat = append(lat, time.Since(t))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	fmt.Printf("recipients/check (3 recipients) n=%d p50 %.2f ms p99 %.2f ms\n", len(lat), q(0.5), q(0.99))
+}
+
+const size = 104_333_312 // 99.5 MB, the Digital Post limit
+
+func bigFile(b *testing.B) string {
+	p := filepath.Join(b.TempDir(), "big.pdf")
+	f, _ := os.Create(p)
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	for n := 0; n < size; n += len(buf) {
+		f.Write(buf[:min(len(buf), size-n)])
+	}
+	f.Close()
+	return p
+}
+
+func multipartBody(path string, msg map[string]any) (io.Reader, string) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="message"`)
+		h.Set("Content-Type", "application/json")
+		p, _ := mw.CreatePart(h)
+		json.NewEncoder(p).Encode(msg)
+		h = textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="attachment"; filename="big.pdf"`)
+		h.Set("Content-Type", "application/pdf")
+		p, _ = mw.CreatePart(h)
+		f, _ := os.Open(path)
+		io.Copy(p, f)
+		f.Close()
+		pw.CloseWithError(mw.Close())
+	}()
+	return pr, mw.FormDataContentType()
+}
+
+// BenchmarkSend99MB: one 99.5 MB message end to end (accepted, and
+// delivered as a MeMo file), against a raw upload of the same file over
+// loopback HTTPS to a handler that discards it, in the same run. Goals:
+// ratio ≥ 0.5, agent peak RSS above idle ≤ 64 MiB.
+func BenchmarkSend99MB(b *testing.B) {
+	path := bigFile(b)
+	// Baseline: the same multipart upload, TLS on loopback, discarded.
+	raw := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer raw.Close()
+	var rawBest time.Duration
+	for range 3 {
+		body, ct := multipartBody(path, map[string]any{"subject": "x"})
+		t := time.Now()
+		resp, err := raw.Client().Post(raw.URL, ct, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if d := time.Since(t); rawBest == 0 || d < rawBest {
+			rawBest = d
+		}
+	}
+	a := start(b)
+	a.check(b, []string{"2211771212"})
+	time.Sleep(time.Second)
+	pid := a.cmd.Process.Pid
+	idle := procKiB(pid, "VmRSS")
+	var acceptBest, deliverBest time.Duration
+	for i := range 3 {
+		body, ct := multipartBody(path, map[string]any{
+			"recipients": []string{"2211771212"}, "subject": "Stor fil", "bodyHtml": "<p>x</p>",
+			"idempotencyKey": fmt.Sprintf("bench-%d-%d", i, time.Now().UnixNano()),
+		})
+		req, _ := http.NewRequest("POST", a.base+"/api/v1/messages", body)
+		req.Header.Set("X-Sendsikkert-CSRF", a.token)
+		req.Header.Set("Content-Type", ct)
+		t := time.Now()
+		resp, err := a.client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out map[string]string
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != 202 {
+			b.Fatalf("send: %d %v", resp.StatusCode, out)
+		}
+		accepted := time.Since(t)
+		for {
+			req, _ := http.NewRequest("GET", a.base+"/api/v1/messages/"+out["id"], nil)
+			req.Header.Set("X-Sendsikkert-CSRF", a.token)
+			resp, err := a.client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var st map[string]any
+			json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if st["status"] == "delivered" {
+				break
+			}
+			if st["status"] == "failed" {
+				b.Fatalf("failed: %v", st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		delivered := time.Since(t)
+		if acceptBest == 0 || accepted < acceptBest {
+			acceptBest = accepted
+		}
+		if deliverBest == 0 || delivered < deliverBest {
+			deliverBest = delivered
+		}
+	}
+	peak := procKiB(pid, "VmHWM")
+	mbs := func(d time.Duration) float64 { return size / 1e6 / d.Seconds() }
+	b.ReportMetric(mbs(rawBest), "raw-MB/s")
+	b.ReportMetric(mbs(acceptBest), "accept-MB/s")
+	b.ReportMetric(mbs(deliverBest), "delivered-MB/s")
+	b.ReportMetric(float64(rawBest)/float64(acceptBest), "ratio-accept")
+	b.ReportMetric(float64(rawBest)/float64(deliverBest), "ratio-delivered")
+	b.ReportMetric((peak-idle)/1024, "peak-above-idle-MiB")
+	fmt.Printf("99.5 MB: raw upload %.0f MB/s (%v); agent accepted %.0f MB/s (%v, ratio %.2f); delivered as MeMo %.0f MB/s (%v, ratio %.2f); agent RSS idle %.1f MiB, peak %.1f MiB (+%.1f MiB)\n",
+		mbs(rawBest), rawBest.Round(time.Millisecond), mbs(acceptBest), acceptBest.Round(time.Millisecond), float64(rawBest)/float64(acceptBest),
+		mbs(deliverBest), deliverBest.Round(time.Millisecond), float64(rawBest)/float64(deliverBest), idle/1024, peak/1024, (peak-idle)/1024)
+}

@@ -1,0 +1,207 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/vault"
+)
+
+func TestSummarize(t *testing.T) {
+	rs := func(ss ...string) []RecipientStatus {
+		var out []RecipientStatus
+		for _, s := range ss {
+			out = append(out, RecipientStatus{Status: s})
+		}
+		return out
+	}
+	tests := []struct {
+		in   []RecipientStatus
+		want string
+	}{
+		{rs("queued", "queued"), "queued"},
+		{rs("delivered", "queued"), "sending"},
+		{rs("delivered", "printed"), "delivered"},
+		{rs("delivered", "needs-fallback"), "needs-fallback"},
+		{rs("failed", "needs-fallback"), "failed"},
+		{rs("sending"), "sending"},
+		{nil, "queued"},
+	}
+	for _, tt := range tests {
+		if got := Summarize(tt.in); got != tt.want {
+			t.Errorf("Summarize(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCleanFilename(t *testing.T) {
+	tests := map[string]string{
+		"bilag.pdf":                "bilag.pdf",
+		"../../etc/passwd":         "passwd",
+		`C:\Users\x\afgørelse.pdf`: "afgørelse.pdf",
+		"":                         "bilag-1",
+		"..":                       "bilag-1",
+		"a\x00b<>.pdf":             "a_b__.pdf",
+	}
+	for in, want := range tests {
+		if got := CleanFilename(in, 0); got != want {
+			t.Errorf("CleanFilename(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// countingChannel counts deliveries per MemoUUID.
+type countingChannel struct {
+	mu    sync.Mutex
+	seen  map[string]int
+	fails atomic.Int32
+}
+
+func (c *countingChannel) Deliver(_ context.Context, d *delivery.Delivery) (delivery.Receipt, error) {
+	if c.fails.Load() > 0 {
+		c.fails.Add(-1)
+		return delivery.Receipt{}, io.ErrUnexpectedEOF
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen[d.MemoUUID]++
+	for _, a := range d.Attachments {
+		rc, err := a.Open()
+		if err != nil {
+			return delivery.Receipt{}, err
+		}
+		io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	return delivery.Receipt{Status: delivery.Delivered}, nil
+}
+
+type reg struct{}
+
+func (reg) Lookup(_ context.Context, id recipient.ID) (recipient.Party, error) {
+	if id.Value == "2211771212" {
+		return recipient.Party{Found: true, Name: "Karen", DigitalPost: true}, nil
+	}
+	return recipient.Party{}, nil
+}
+
+func testRelay(t *testing.T) (*Server, *countingChannel, *httptest.Server) {
+	t.Helper()
+	key, _ := vault.New(vault.NewRandomKey())
+	store, err := OpenBolt(t.TempDir(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := &countingChannel{seen: map[string]int{}}
+	s := &Server{
+		Store: store, Registry: reg{}, Org: DemoOrganisation(),
+		Channels:     map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: ch},
+		Authenticate: BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler),
+	}
+	ts := httptest.NewServer(s.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { ts.Close(); cancel(); <-done; store.Close() })
+	return s, ch, ts
+}
+
+func TestSubmitIdempotentAndRetried(t *testing.T) {
+	_, ch, ts := testRelay(t)
+	ch.fails.Store(2) // the channel fails twice, then works
+	c := &Client{BaseURL: ts.URL, Token: "tok"}
+	msg := &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "k-1"}
+	file := Upload{FileInfo: FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("%PDF-1.4 data")), nil
+	}}
+	r1, err := c.Submit(context.Background(), msg, []Upload{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := c.Submit(context.Background(), msg, []Upload{file})
+	if err != nil || r2.ID != r1.ID {
+		t.Fatalf("repeat: %v %v, want id %s", r2, err, r1.ID)
+	}
+	// Backoff after two failures is 2 s + 4 s at most; wait for delivery.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := c.Status(context.Background(), r1.ID)
+		if err == nil && st.Status == StatusDelivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not delivered: %+v %v", st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if len(ch.seen) != 1 {
+		t.Fatalf("deliveries: %v", ch.seen)
+	}
+	for _, n := range ch.seen {
+		if n != 1 {
+			t.Fatalf("delivered %d times", n)
+		}
+	}
+	other := &Client{BaseURL: ts.URL, Token: "wrong"}
+	if _, err := other.Status(context.Background(), r1.ID); err == nil {
+		t.Fatal("status without auth")
+	}
+}
+
+func TestSubmitRefusals(t *testing.T) {
+	s, _, ts := testRelay(t)
+	post := func(msg any, parts int, size int) (int, Error) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		w, _ := mw.CreateFormField("message")
+		json.NewEncoder(w).Encode(msg)
+		for i := range parts {
+			w, _ := mw.CreateFormFile("attachment", "f"+string(rune('a'+i))+".pdf")
+			w.Write(make([]byte, size))
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/messages", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e Error
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e
+	}
+	ok := map[string]any{"recipients": []string{"2211771212"}, "subject": "x", "idempotencyKey": "r1"}
+	if code, e := post(ok, 11, 1); code != 413 || e.Code != "too_many_attachments" {
+		t.Errorf("11 files: %d %+v", code, e)
+	}
+	unknown := map[string]any{"recipients": []string{"0101010101"}, "subject": "x", "idempotencyKey": "r2"}
+	if code, e := post(unknown, 0, 0); code != 400 || e.Code != "recipient_rejected" || len(e.Recipients) != 1 {
+		t.Errorf("unknown: %d %+v", code, e)
+	}
+	nokey := map[string]any{"recipients": []string{"2211771212"}, "subject": "x"}
+	if code, e := post(nokey, 0, 0); code != 400 || e.Code != "idempotency_key_missing" {
+		t.Errorf("no key: %d %+v", code, e)
+	}
+	// A refused submit leaves no blob behind.
+	if entries, _ := os.ReadDir(s.Store.Blobs().Dir); len(entries) != 0 {
+		t.Errorf("blobs left after refusals: %v", entries)
+	}
+}

@@ -8,6 +8,7 @@ require (
 	github.com/zalando/go-keyring v0.2.8
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/text v0.40.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
 require (

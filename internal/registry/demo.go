@@ -1,6 +1,8 @@
 // Package registry answers who a CPR or CVR number belongs to and whether
 // they can receive Digital Post. Demo is the fictitious register used in
-// demo mode and development; the Serviceplatformen adapters come later.
+// demo mode and development; Open picks it or the Serviceplatformen
+// adapter (package serviceplatformen) from the relay's configuration,
+// wrapped in Cached.
 package registry
 
 import (

@@ -3,6 +3,12 @@
 // configuration says otherwise (pages hosted by the relay name the agent).
 const meta = document.querySelector('meta[name="sendsikkert-csrf"]');
 
+// What the clerk reads when the agent cannot be reached. A browser cannot
+// tell "not running" from "certificate not trusted", so it names both.
+export const UNREACHABLE =
+  'Send sikkert-programmet på din pc kan ikke nås. Det kører måske ikke, eller pc’en stoler ikke på dets certifikat. ' +
+  'Start Send sikkert, eller kontakt IT, og prøv igen. Der er ikke sendt noget.';
+
 export class AgentError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -13,11 +19,24 @@ export class AgentError extends Error {
 
 export function agentBase() {
   const configured = document.querySelector('meta[name="sendsikkert-agent"]');
-  return configured ? configured.content.replace(/\/$/, '') : window.location.origin;
+  return configured && configured.content ? configured.content.replace(/\/$/, '') : window.location.origin;
+}
+
+function token() {
+  return meta ? meta.content : '';
+}
+
+// hasToken reports whether this page was given the agent's key; pages
+// served from anywhere but the agent itself are not (yet).
+export function hasToken() {
+  return token() !== '';
 }
 
 export async function api(method, path, body) {
-  const headers = { 'X-Sendsikkert-CSRF': meta ? meta.content : '' };
+  if (path.startsWith('/api/') && !hasToken()) {
+    throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
+  }
+  const headers = { 'X-Sendsikkert-CSRF': token() };
   let payload = body;
   if (body !== undefined && !(body instanceof FormData)) {
     headers['Content-Type'] = 'application/json';
@@ -25,14 +44,42 @@ export async function api(method, path, body) {
   }
   let resp;
   try {
-    resp = await fetch(agentBase() + path, { method, headers, body: payload, credentials: 'omit' });
+    resp = await fetch(agentBase() + path, { method, headers, body: payload, credentials: 'omit', cache: 'no-store' });
   } catch (e) {
-    throw new AgentError(0, 'agent_unreachable',
-      'Send sikkert-programmet på din pc svarer ikke. Start Send sikkert, og prøv igen. Der er ikke sendt noget.');
+    throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
   const data = await resp.json().catch(() => ({}));
   if (!resp.ok) {
     throw new AgentError(resp.status, data.error || 'error', data.message || `Fejl ${resp.status}`);
   }
   return data;
+}
+
+// upload POSTs a FormData with progress (fetch cannot report upload
+// progress): onProgress(sent, total) as bytes go out.
+export function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    if (!hasToken()) {
+      reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', agentBase() + path);
+    xhr.setRequestHeader('X-Sendsikkert-CSRF', token());
+    xhr.responseType = 'text';
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
+    xhr.onerror = () => reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));
+    xhr.onload = () => {
+      let data = {};
+      try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data);
+      } else {
+        const err = new AgentError(xhr.status, data.error || 'error', data.message || `Fejl ${xhr.status}`);
+        err.recipients = data.recipients;
+        reject(err);
+      }
+    };
+    xhr.send(form);
+  });
 }

@@ -2,6 +2,7 @@
 // its local API on loopback, keeps the outbox, and talks to the relay.
 //
 //	sendsikkert --headless [--demo] [--data DIR] [--port N] [--relay URL]
+//	sendsikkert manifest outlook --origin https://HOST:PORT --out FILE
 package main
 
 import (
@@ -26,6 +27,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "manifest" {
+		return manifestCmd(args[1:])
+	}
 	fs := flag.NewFlagSet("sendsikkert", flag.ContinueOnError)
 	headless := fs.Bool("headless", false, "run without tray or window (terminal servers, CI, tests)")
 	demo := fs.Bool("demo", false, "demo mode: embedded relay, demo register, output to DATA/demo (wins over --relay)")

@@ -6,9 +6,11 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"sendsikkert/addin"
+	"sendsikkert/internal/manifest"
 )
 
 // csrfPlaceholder is how an add-in page asks for the token; the agent fills
@@ -36,5 +38,19 @@ func (s *Server) addinPage(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self' https://appsforoffice.microsoft.com; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
 	}
 	w.Header().Set("Content-Type", ct)
+	w.Write(b)
+}
+
+// outlookManifest serves the Outlook add-in manifest for this agent's own
+// origin, so an administrator (or a developer sideloading) can fetch it.
+func (s *Server) outlookManifest(w http.ResponseWriter, r *http.Request) {
+	b, err := manifest.Outlook("https://localhost:" + strconv.Itoa(s.Guard.Port))
+	if err != nil {
+		s.Log.Error("outlook manifest", "err", err)
+		writeError(w, http.StatusInternalServerError, "manifest", "Manifestet kunne ikke laves.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
 	w.Write(b)
 }

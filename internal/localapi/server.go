@@ -81,6 +81,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
 		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
 		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
+		{Pattern: "GET /addin/outlook.xml", MaxBody: 1, Handler: s.outlookManifest},
 	}
 	return append(rs, s.Extra...)
 }

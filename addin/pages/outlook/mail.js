@@ -1,0 +1,219 @@
+// The compose item, read through Office.js, and the secure send built on
+// the agent's API. Shared by the task pane and the Send sikkert command.
+import { api, upload } from '../api.js';
+
+export const LIMITS = { files: 10, bytes: 104_333_312 }; // relay.MaxAttachments, MaxAttachmentBytes
+
+const FIELDS = [['to', 'Til'], ['cc', 'Cc'], ['bcc', 'Bcc']];
+const ROAMING = { citizen: 'sendsikkert.replyCitizen', company: 'sendsikkert.replyCompany' };
+
+export function item() {
+  return Office.context.mailbox.item;
+}
+
+export function supported(version) {
+  try {
+    return Office.context.requirements.isSetSupported('Mailbox', version);
+  } catch (e) {
+    return false;
+  }
+}
+
+// call wraps an Office.js callback API in a promise.
+function call(fn, ...args) {
+  return new Promise((resolve, reject) => {
+    fn(...args, (r) => {
+      if (r.status === Office.AsyncResultStatus.Succeeded) {
+        resolve(r.value);
+      } else {
+        reject(new Error((r.error && r.error.message) || 'Outlook svarede ikke.'));
+      }
+    });
+  });
+}
+
+// recipients: every address in To, Cc and Bcc, with the field it sits in.
+// A CPR or CVR number typed in a field arrives as an unresolved address.
+export async function recipients() {
+  const out = [];
+  for (const [field, label] of FIELDS) {
+    const f = item()[field];
+    if (!f) continue;
+    const list = await call(f.getAsync.bind(f));
+    for (const r of list) {
+      const input = (r.emailAddress || r.displayName || '').trim();
+      if (input) out.push({ field, label, input, displayName: r.displayName || input });
+    }
+  }
+  return out;
+}
+
+export function subject() {
+  return call(item().subject.getAsync.bind(item().subject));
+}
+
+export function bodyHtml() {
+  return call(item().body.getAsync.bind(item().body), Office.CoercionType.Html);
+}
+
+export function closeDraft() {
+  const it = item();
+  if (supported('1.15') && it.closeAsync) {
+    return call(it.closeAsync.bind(it), { discardItem: true });
+  }
+  if (it.close) it.close();
+  return Promise.resolve();
+}
+
+const TYPES = {
+  pdf: 'application/pdf', txt: 'text/plain', html: 'text/html', htm: 'text/html', xml: 'application/xml',
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', tif: 'image/tiff', tiff: 'image/tiff',
+  doc: 'application/msword', docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  csv: 'text/csv', zip: 'application/zip', eml: 'message/rfc822', ics: 'text/calendar', msg: 'application/vnd.ms-outlook',
+};
+
+function contentType(name) {
+  const ext = (name.split('.').pop() || '').toLowerCase();
+  return TYPES[ext] || 'application/octet-stream';
+}
+
+export function formatSize(n) {
+  if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1).replace('.', ',') + ' MB';
+  if (n >= 1024) return Math.round(n / 1024) + ' kB';
+  return n + ' byte';
+}
+
+// attachments lists the draft's files with the problems that stop a send.
+export async function attachments() {
+  if (!supported('1.8') || !item().getAttachmentsAsync) {
+    return { files: [], problems: [] };
+  }
+  const list = await call(item().getAttachmentsAsync.bind(item()));
+  const files = list.filter((a) => !a.isInline);
+  const problems = [];
+  let total = 0;
+  for (const a of files) {
+    total += a.size || 0;
+    if (a.attachmentType === 'cloud') {
+      problems.push(`»${a.name}« er et link til en fil i skyen, ikke selve filen. Digital Post kan kun sende filer. Vedhæft filen som en kopi, og prøv igen.`);
+    }
+  }
+  if (files.length > LIMITS.files) {
+    problems.push(`Der er ${files.length} vedhæftede filer. Digital Post tillader højst ${LIMITS.files}. Fjern nogle, eller saml dem i én PDF.`);
+  }
+  if (total > LIMITS.bytes) {
+    problems.push(`De vedhæftede filer fylder ${formatSize(total)}. Digital Post tillader højst 99,5 MB i alt.`);
+  }
+  return { files, problems };
+}
+
+function base64Bytes(b64) {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+// fileBlob fetches one attachment's bytes from Outlook.
+async function fileBlob(a) {
+  const it = item();
+  const c = await call(it.getAttachmentContentAsync.bind(it), a.id);
+  switch (c.format) {
+    case 'base64':
+      return { name: a.name, blob: new Blob([base64Bytes(c.content)], { type: contentType(a.name) }) };
+    case 'eml':
+      return { name: /\.eml$/i.test(a.name) ? a.name : a.name + '.eml', blob: new Blob([c.content], { type: 'message/rfc822' }) };
+    case 'iCalendar':
+      return { name: /\.ics$/i.test(a.name) ? a.name : a.name + '.ics', blob: new Blob([c.content], { type: 'text/calendar' }) };
+    default: // url: a cloud file with no bytes
+      throw new Error(`»${a.name}« er et link til en fil i skyen, ikke selve filen. Vedhæft filen som en kopi, og prøv igen.`);
+  }
+}
+
+// Reply mailbox choices: the agent remembers them; Office roamingSettings
+// mirror them so the choice follows the user to another pc.
+export function roamingChoice() {
+  try {
+    const rs = Office.context.roamingSettings;
+    return { citizen: rs.get(ROAMING.citizen) || '', company: rs.get(ROAMING.company) || '' };
+  } catch (e) {
+    return { citizen: '', company: '' };
+  }
+}
+
+export function saveRoamingChoice(choice) {
+  try {
+    const rs = Office.context.roamingSettings;
+    if (choice.citizen) rs.set(ROAMING.citizen, choice.citizen);
+    if (choice.company) rs.set(ROAMING.company, choice.company);
+    rs.saveAsync(() => {});
+  } catch (e) {
+    // Roaming is a convenience; the agent keeps the choice either way.
+  }
+}
+
+// replyMailboxes loads the pickers' options and settles the choice: the
+// roamed one wins when the agent offers it (and the agent learns it).
+export async function replyMailboxes() {
+  const mc = await api('GET', '/api/v1/reply-mailboxes');
+  const roamed = roamingChoice();
+  const pick = {};
+  for (const kind of ['citizen', 'company']) {
+    const g = mc[kind];
+    if (roamed[kind] && g.options.some((o) => o.id === roamed[kind]) && roamed[kind] !== g.selected) {
+      pick[kind] = roamed[kind];
+      g.selected = roamed[kind];
+    }
+  }
+  if (pick.citizen || pick.company) {
+    await api('PUT', '/api/v1/reply-mailboxes', pick).catch(() => {});
+  }
+  saveRoamingChoice({ citizen: mc.citizen.selected, company: mc.company.selected });
+  return mc;
+}
+
+export async function setReplyMailbox(kind, id) {
+  const mc = await api('PUT', '/api/v1/reply-mailboxes', { [kind]: id });
+  saveRoamingChoice({ [kind]: id });
+  return mc;
+}
+
+// send uploads the draft as one secure message and returns its id.
+// onProgress(phase, sent, total): phase "read" while files come from
+// Outlook, "upload" while bytes go to the agent.
+export async function send({ inputs, reply, fallback, idempotencyKey, onProgress }) {
+  const [subj, html, att] = await Promise.all([subject(), bodyHtml(), attachments()]);
+  if (att.problems.length) throw new Error(att.problems.join(' '));
+  const files = [];
+  for (let i = 0; i < att.files.length; i++) {
+    if (onProgress) onProgress('read', i, att.files.length);
+    files.push(await fileBlob(att.files[i]));
+  }
+  const message = { recipients: inputs, subject: subj, bodyHtml: html, replyMailbox: reply, idempotencyKey };
+  if (fallback) message.fallback = fallback;
+  const form = new FormData();
+  form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
+  for (const f of files) form.append('attachment', f.blob, f.name);
+  const res = await upload('/api/v1/messages', form, (sent, total) => onProgress && onProgress('upload', sent, total));
+  return res.id;
+}
+
+export const FINAL = ['delivered', 'printed', 'failed', 'needs-fallback'];
+
+// follow polls a message's status until it is final; onStatus sees each.
+export async function follow(id, onStatus, intervalMs = 700) {
+  for (;;) {
+    const st = await api('GET', '/api/v1/messages/' + encodeURIComponent(id));
+    onStatus(st);
+    if (FINAL.includes(st.status)) return st;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function newKey() {
+  if (crypto.randomUUID) return 'outlook-' + crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return 'outlook-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}

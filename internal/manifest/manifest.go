@@ -1,0 +1,62 @@
+// Package manifest writes the Office add-in manifests: the XML files IT
+// deploys (or the agent serves at /addin/outlook.xml) that tell Outlook
+// where the add-in's pages, buttons and Smart Alert live.
+package manifest
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"net/url"
+	"strings"
+	"text/template"
+)
+
+// OutlookID is the Outlook add-in's id. It never changes: Office knows an
+// add-in by it, and a new id would install a second add-in beside the old.
+const OutlookID = "5f0d8a8e-3c2b-4d7a-9a5e-2b8c6f1e4d93"
+
+// OutlookVersion is the Outlook manifest's version. Bump it whenever the
+// manifest or its icons change, so Office fetches them anew; a test holds
+// a fingerprint of the content and fails when one changes without the other.
+const OutlookVersion = "1.0.0.0"
+
+// PagesPath is where the add-in's pages live below an origin.
+const PagesPath = "/addin"
+
+//go:embed outlook.xml.tmpl
+var outlookTmpl string
+
+var outlook = template.Must(template.New("outlook").Funcs(template.FuncMap{}).Parse(outlookTmpl))
+
+// Outlook returns the Outlook manifest for pages served from origin,
+// "https://host[:port]" with no path.
+func Outlook(origin string) ([]byte, error) {
+	o, err := CheckOrigin(origin)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	err = outlook.Execute(&b, map[string]string{
+		"ID": OutlookID, "Version": OutlookVersion, "Origin": o, "Base": o + PagesPath,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("manifest: outlook: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// CheckOrigin validates an origin for a manifest and returns it without a
+// trailing slash. Office loads add-ins only over HTTPS, and the origin goes
+// into XML attributes, so it must be a plain https://host[:port].
+func CheckOrigin(origin string) (string, error) {
+	o := strings.TrimRight(origin, "/")
+	u, err := url.Parse(o)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("manifest: origin must be https://host[:port], not %q", origin)
+	}
+	if strings.ContainsAny(o, `<>&"' `) {
+		return "", fmt.Errorf("manifest: origin %q has characters not allowed in a URL", origin)
+	}
+	return o, nil
+}

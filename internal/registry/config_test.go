@@ -8,10 +8,47 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry/serviceplatformen"
 	"sendsikkert/internal/registry/serviceplatformen/sptest"
 )
+
+// TestConfigYAML: the relay's relay.yaml decodes into Config with the
+// decoder it uses (unknown fields refused, durations as "24h").
+func TestConfigYAML(t *testing.T) {
+	doc := `
+type: serviceplatformen
+cacheTTL: 12h
+cacheSize: 1000
+serviceplatformen:
+  environment: prod
+  authorityCVR: "31128706"
+  certificate: /etc/sendsikkert/oces3.p12
+  certificatePasswordEnv: SENDSIKKERT_OCES_PASSWORD
+  serviceAgreementUUID: a
+  userSystemUUID: b
+  userUUID: c
+  personServiceUUID: d
+  cvrServiceUUID: e
+  attemptTimeout: 3s
+  attempts: 2
+  budget: 8s
+`
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	sp := c.Serviceplatformen
+	if c.Type != "serviceplatformen" || c.CacheTTL != 12*time.Hour || c.CacheSize != 1000 || sp.Environment != "prod" ||
+		sp.AuthorityCVR != "31128706" || sp.CertificatePasswordEnv != "SENDSIKKERT_OCES_PASSWORD" || sp.CVRServiceUUID != "e" ||
+		sp.AttemptTimeout != 3*time.Second || sp.Attempts != 2 || sp.Budget != 8*time.Second {
+		t.Errorf("decoded %+v", c)
+	}
+}
 
 func TestOpenDemo(t *testing.T) {
 	for _, typ := range []string{"", "demo", "Demo"} {

@@ -139,7 +139,8 @@ type Person struct {
 	// Address lines for a letter.
 	Address []string
 	// Status is the CPR status code (1, 3, 5, 7 active; 70 missing, 80
-	// emigrated, 90 dead, …), "" if not given.
+	// emigrated, 90 dead, …), "" if not given. A number whose status is
+	// 30, 50, 60 (annulled, deleted, changed) or 90 (dead) is not Found.
 	Status string
 }
 
@@ -229,6 +230,13 @@ func (c *Client) LookupPerson(ctx context.Context, cpr string) (Person, error) {
 		}
 		if d.Status != nil {
 			p.Status = strings.TrimSpace(d.Status.Status)
+		}
+		switch p.Status {
+		case "30", "50", "60", "90":
+			// Annulled, deleted or changed number, or dead: no living
+			// person to send to under this number.
+			p = Person{Status: p.Status}
+			return nil
 		}
 		p.Protected = protected(d.Adressebeskyttelse, c.now())
 		if r.Adresse != nil && r.Adresse.Aktuel != nil {

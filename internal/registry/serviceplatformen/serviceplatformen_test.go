@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,6 +90,7 @@ func TestLookupAnswers(t *testing.T) {
 		{"1010101010", recipient.Party{Found: true, Name: "Hemmelig Borger", Protected: true, DigitalPost: true, Address: []string{"Skjultvej 7", "9000 Aalborg"}}},
 		{"1111111118", recipient.Party{Found: true, Name: "Skjult Fritaget", Protected: true, Address: []string{"c/o Kommunen", "Lukketvej 3", "7100 Vejle"}}},
 		{"0101011234", recipient.Party{}},
+		{"0202021234", recipient.Party{}}, // dead
 		{"12345674", recipient.Party{Found: true, Name: "Demo Virksomhed ApS", DigitalPost: true, Address: []string{"Erhvervsvej 4", "2100 København Ø"}}},
 		{"31128706", recipient.Party{}},
 	}
@@ -285,5 +287,30 @@ func TestPKCS12(t *testing.T) {
 	}
 	if len(c.Certificate) != 2 || c.Leaf == nil || c.Leaf.Subject.CommonName != "Demo Kommune - Send sikkert" {
 		t.Errorf("chain %d, leaf %v", len(c.Certificate), c.Leaf)
+	}
+}
+
+// TestConcurrentColdStart: many lookups at once share one token.
+func TestConcurrentColdStart(t *testing.T) {
+	f := setup(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := []string{"2211771212", "12345674", "0707614285"}[i%3]
+			if _, err := f.reg.Lookup(context.Background(), id(t, in)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := f.srv.Calls(sptest.STS); n != 1 {
+		t.Errorf("STS asked %d times by 50 concurrent lookups, want 1", n)
 	}
 }

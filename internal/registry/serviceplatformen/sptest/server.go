@@ -48,6 +48,8 @@ type Person struct {
 	Street, Number, Floor, Door string
 	PostCode, City              string
 	CO                          string
+	// Status is the CPR status code (default 1, active).
+	Status string
 }
 
 // Company is a company in the fake CVR.
@@ -129,6 +131,7 @@ func New() (*Server, error) {
 			"0707614285": {First: "Jens", Last: "Fritagesen", Street: "Testvej", Number: "1", Floor: "2", Door: "tv", PostCode: "8800", City: "Viborg"},
 			"1010101010": {First: "Hemmelig", Last: "Borger", Protected: true, DigitalPost: true, Street: "Skjultvej", Number: "7", PostCode: "9000", City: "Aalborg"},
 			"1111111118": {First: "Skjult", Last: "Fritaget", Protected: true, Street: "Lukketvej", Number: "3", PostCode: "7100", City: "Vejle", CO: "Kommunen"},
+			"0202021234": {First: "Afdød", Last: "Testesen", Status: "90", Street: "Gravvej", Number: "1", PostCode: "8000", City: "Aarhus C"},
 		},
 		companies: map[string]Company{
 			"12345674": {Name: "Demo Virksomhed ApS", DigitalPost: true, Street: "Erhvervsvej", Number: "4", PostCode: "2100", City: "København Ø"},
@@ -478,6 +481,10 @@ func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, "soap:Client", "PNR not found")
 		return
 	}
+	status := p.Status
+	if status == "" {
+		status = "1"
+	}
 	protection := ""
 	if p.Protected {
 		protection = `<ns2:adressebeskyttelse><ns2:startdato>2015-03-01</ns2:startdato><ns2:beskyttet>true</ns2:beskyttet></ns2:adressebeskyttelse>`
@@ -498,12 +505,12 @@ func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 <ns2:persondata><ns2:personnummer>%s</ns2:personnummer>
 <ns2:navn><ns2:personadresseringsnavn>%s</ns2:personadresseringsnavn><ns2:fornavn>%s</ns2:fornavn><ns2:efternavn>%s</ns2:efternavn></ns2:navn>
 <ns2:antalBoernUnder18>0</ns2:antalBoernUnder18>
-<ns2:status><ns2:status>1</ns2:status></ns2:status>%s
+<ns2:status><ns2:status>%s</ns2:status></ns2:status>%s
 <ns2:tilmeldtDigitalpost>%t</ns2:tilmeldtDigitalpost>
 </ns2:persondata>
 <ns2:adresse><ns2:aktuelAdresse>%s<ns2:husnummer>%s</ns2:husnummer>%s<ns2:postnummer>%s</ns2:postnummer><ns2:postdistrikt>%s</ns2:postdistrikt><ns2:vejnavn>%s</ns2:vejnavn><ns2:vejadresseringsnavn>%s</ns2:vejadresseringsnavn></ns2:aktuelAdresse></ns2:adresse>
 </ns2:PersonLookupResponse></soap:Body></soap:Envelope>`,
-		esc(env.Body.Req.PNR), esc(p.Last+", "+p.First), esc(p.First), esc(p.Last), protection, p.DigitalPost,
+		esc(env.Body.Req.PNR), esc(p.Last+","+p.First), esc(p.First), esc(p.Last), esc(status), protection, p.DigitalPost,
 		co, esc(p.Number), floor, esc(p.PostCode), esc(p.City), esc(p.Street), esc(p.Street))
 }
 

@@ -1,100 +1,392 @@
 // Command sendsikkert-relay is the organisation's relay.
 //
-//	sendsikkert-relay serve [--listen 127.0.0.1:47900] [--data DIR]
+//	sendsikkert-relay serve --config relay.yaml
+//	sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
+//	sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
+//	sendsikkert-relay audit verify|export --config relay.yaml [--user U] [--recipient R]
 //
-// This build serves the demo register and demo channels over plain HTTP on
-// a loopback address only, authenticated by a bearer token; client
-// certificates (mTLS), the national registers and Serviceplatformen come
-// with the relay's own hardening.
+// The relay speaks HTTPS only; agents authenticate with client
+// certificates from their enrolment (mTLS).
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"sendsikkert/internal/audit"
+	"sendsikkert/internal/database"
 	"sendsikkert/internal/demo"
-	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/enroll"
+	"sendsikkert/internal/metrics"
+	"sendsikkert/internal/print"
+	"sendsikkert/internal/receipt"
+	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/vault"
 )
 
+var version = "0.1.0-dev"
+
+const usage = `brug:
+  sendsikkert-relay serve --config relay.yaml
+  sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
+  sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
+  sendsikkert-relay audit verify --config relay.yaml
+  sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]`
+
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "serve" {
-		fmt.Fprintln(os.Stderr, "usage: sendsikkert-relay serve [--listen ADDR] [--data DIR]")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
-	os.Exit(serve(os.Args[2:]))
+	var code int
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "serve":
+		code = serve(args)
+	case "enroll-code":
+		code = enrollCode(args)
+	case "revoke":
+		code = revoke(args)
+	case "audit":
+		code = auditCmd(args)
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		code = 2
+	}
+	os.Exit(code)
+}
+
+// env is what every subcommand opens.
+type env struct {
+	cfg   *Config
+	key   *vault.Key
+	db    *database.DB
+	auth  *enroll.Authority
+	audit *audit.Log
+	log   *slog.Logger
+}
+
+// open loads the configuration and opens what every subcommand needs;
+// dbOverride, when set, replaces the configured database.
+func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
+	if configPath == "" {
+		return nil, errors.New("--config is required")
+	}
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return nil, err
+	}
+	if dbOverride != "" {
+		cfg.Database = dbOverride
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	key, err := cfg.storeKey()
+	if err != nil {
+		return nil, err
+	}
+	db, err := database.Open(ctx, cfg.Database, cfg.Data, "relay.sqlite")
+	if err != nil {
+		return nil, err
+	}
+	auth, err := enroll.Open(ctx, db, cfg.Data, key)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	hk := key.Derive("audit")
+	al, err := audit.Open(ctx, db, hk.Raw())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &env{cfg: cfg, key: key, db: db, auth: auth, audit: al, log: slog.New(slog.NewJSONHandler(os.Stderr, nil))}, nil
+}
+
+func enrollCode(args []string) int {
+	fs := flag.NewFlagSet("enroll-code", flag.ContinueOnError)
+	config := fs.String("config", "relay.yaml", "configuration file")
+	user := fs.String("user", "", "the user's e-mail address")
+	if err := fs.Parse(args); err != nil || *user == "" {
+		fmt.Fprintln(os.Stderr, usage)
+		return 2
+	}
+	ctx := context.Background()
+	e, err := open(ctx, *config, "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	defer e.db.Close()
+	code, expires, err := e.auth.NewCode(ctx, *user)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	e.audit.Record(ctx, "admin", "enroll-code", zeroID, "", strings.ToLower(*user), "")
+	fmt.Println(code)
+	fmt.Fprintf(os.Stderr, "Engangskode til %s, gyldig til %s. Brugeren kører: sendsikkert enroll --relay https://… --code %s\n", *user, expires.Format("02-01-2006 15:04"), code)
+	return 0
+}
+
+func revoke(args []string) int {
+	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
+	config := fs.String("config", "relay.yaml", "configuration file")
+	user := fs.String("user", "", "the user's e-mail address")
+	if err := fs.Parse(args); err != nil || *user == "" {
+		fmt.Fprintln(os.Stderr, usage)
+		return 2
+	}
+	ctx := context.Background()
+	e, err := open(ctx, *config, "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	defer e.db.Close()
+	n, err := e.auth.Revoke(ctx, *user)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	e.audit.Record(ctx, "admin", "revoke", zeroID, "", fmt.Sprintf("%s: %d", strings.ToLower(*user), n), "")
+	fmt.Printf("%d enhed(er) for %s er frakoblet.\n", n, *user)
+	return 0
+}
+
+func auditCmd(args []string) int {
+	if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	config := fs.String("config", "relay.yaml", "configuration file")
+	user := fs.String("user", "", "only this user")
+	rcpt := fs.String("recipient", "", "only this recipient (full CPR/CVR; matched by keyed hash)")
+	from := fs.String("from", "", "from date (YYYY-MM-DD)")
+	to := fs.String("to", "", "to date, exclusive (YYYY-MM-DD)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	ctx := context.Background()
+	e, err := open(ctx, *config, "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	defer e.db.Close()
+	switch args[0] {
+	case "verify":
+		n, err := e.audit.Verify(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "LOG-modulet er IKKE intakt efter %d rækker: %v\n", n, err)
+			return 1
+		}
+		fmt.Printf("LOG-modulet er intakt: %d rækker kontrolleret.\n", n)
+		return 0
+	case "export":
+		q := audit.Query{User: *user, Recipient: *rcpt, Limit: 100000}
+		for _, d := range []struct {
+			s string
+			t *time.Time
+		}{{*from, &q.From}, {*to, &q.To}} {
+			if d.s != "" {
+				t, err := time.Parse("2006-01-02", d.s)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "dato:", err)
+					return 2
+				}
+				*d.t = t
+			}
+		}
+		rows, err := e.audit.Search(ctx, q)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+			return 1
+		}
+		if err := audit.WriteCSV(os.Stdout, rows); err != nil {
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, usage)
+	return 2
 }
 
 func serve(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:47900", "address to listen on (loopback only in this build)")
-	data := fs.String("data", "sendsikkert-relay-data", "data folder")
+	config := fs.String("config", "relay.yaml", "configuration file")
+	dbFlag := fs.String("database", "", "overrides the configuration's database (postgres://…)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	host, _, err := net.SplitHostPort(*listen)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		// Without TLS the relay must not be reachable from the network.
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay: this build serves plain HTTP and listens on loopback addresses only")
-		return 2
-	}
-	token := os.Getenv("SENDSIKKERT_RELAY_TOKEN")
-	if len(token) < 16 {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay: set SENDSIKKERT_RELAY_TOKEN (16+ characters); agents send it as a bearer token")
-		return 2
-	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		log.Error("data folder", "err", err)
-		return 1
-	}
-	ks, err := keystore.Open(*data, true)
-	if err != nil {
-		log.Error("keyring", "err", err)
-		return 1
-	}
-	if !ks.Secure() {
-		log.Warn("DEMO: no OS keyring; the store key is kept unprotected", "file", filepath.Join(*data, keystore.InsecureFileName))
-	}
-	raw, err := keystore.Key(ks, "relay-store-key", vault.NewRandomKey)
-	if err != nil {
-		log.Error("store key", "err", err)
-		return 1
-	}
-	key, _ := vault.New(raw)
-	rs, err := demo.NewRelay(*data, key, relay.BearerAuth(token, "demo"), log)
-	if err != nil {
-		log.Error("open relay", "err", err)
-		return 1
-	}
-	defer rs.Store.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Addr: *listen, Handler: rs.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() { rs.Run(ctx); close(done) }()
+	e, err := open(ctx, *config, *dbFlag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	defer e.db.Close()
+	cfg, log := e.cfg, e.log
+	org, err := cfg.organisation()
+	if err != nil {
+		log.Error("configuration", "err", err)
+		return 1
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+	if err != nil {
+		log.Error("TLS certificate", "err", err)
+		return 1
+	}
+	met := metrics.New()
+	met.Help("sendsikkert_relay_http_requests_total", "HTTP requests by status code.")
+	met.Help("sendsikkert_relay_messages_final_total", "Messages that reached a final status.")
+	channels, err := demo.Channels(filepath.Join(cfg.Data, "demo"))
+	if err != nil {
+		log.Error("channels", "err", err)
+		return 1
+	}
+	store, err := relay.OpenStore(ctx, cfg.Database, cfg.Data, e.key)
+	if err != nil {
+		log.Error("open store", "err", err)
+		return 1
+	}
+	defer store.Close()
+	rs := &relay.Server{
+		Store: store, Registry: registry.Demo{}, Org: org, Channels: channels, Printable: print.Printable,
+		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
+	}
+	log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")
+	var mailer *receipt.Mailer
+	if cfg.SMTP != nil {
+		mailer = &receipt.Mailer{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From}
+		if cfg.SMTP.CAFile != "" {
+			pem, err := os.ReadFile(cfg.SMTP.CAFile)
+			if err != nil {
+				log.Error("smtp caFile", "err", err)
+				return 1
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			mailer.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+	}
+	rs.OnDone = func(m *relay.Message) {
+		st := m.Status().Status
+		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+st)
+		if mailer == nil || !strings.Contains(m.Sender, "@") {
+			return
+		}
+		// Receipts must not hold up delivery.
+		go func() {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := mailer.Send(sctx, m.Sender, receipt.Build(mailer.From, m.Sender, m, time.Now())); err != nil {
+				log.Error("receipt not sent", "id", m.ID, "err", err)
+				return
+			}
+			log.Info("receipt sent", "id", m.ID)
+		}()
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/enroll", e.auth.Handler(log))
+	mux.Handle("GET /metrics", met)
+	mux.Handle("GET /v1/audit", auditAPI(e, cfg.Audit.Auditors))
+	mux.Handle("/", rs.Handler())
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &metrics.StatusRecorder{ResponseWriter: w, Status: 200}
+		mux.ServeHTTP(rec, r)
+		met.Add("sendsikkert_relay_http_requests_total", 1, fmt.Sprintf("code=%d", rec.Status))
+	})
+	srv := &http.Server{Addr: cfg.Listen, Handler: handler, TLSConfig: e.auth.ServerTLS(cert), ReadHeaderTimeout: 10 * time.Second}
+	workerDone := make(chan struct{})
+	go func() { rs.Run(ctx); close(workerDone) }()
+	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
 	go func() {
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		// Finish requests in flight; accepted work is on disk already.
 		srv.Shutdown(sctx)
 	}()
-	log.Info("DEMO relay listening", "addr", *listen)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	log.Info("relay listening", "addr", cfg.Listen, "version", version, "database", dbKind(cfg.Database))
+	if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("serve", "err", err)
 		return 1
 	}
-	<-done
+	<-workerDone
+	log.Info("relay stopped")
 	return 0
+}
+
+func dbKind(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres") {
+		return "postgresql"
+	}
+	return "sqlite"
+}
+
+// auditAPI serves GET /v1/audit (JSON, or CSV with ?format=csv) to the
+// configured auditors only.
+func auditAPI(e *env, auditors []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, ok := e.auth.Authenticate(r)
+		if !ok || !slices.ContainsFunc(auditors, func(a string) bool { return strings.EqualFold(a, user) }) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"error":"forbidden","message":"Kun revisorer kan læse LOG-modulet."}`)
+			return
+		}
+		q := audit.Query{User: r.URL.Query().Get("user"), Recipient: r.URL.Query().Get("recipient"), Outcome: r.URL.Query().Get("status")}
+		if t, err := time.Parse("2006-01-02", r.URL.Query().Get("from")); err == nil {
+			q.From = t
+		}
+		if t, err := time.Parse("2006-01-02", r.URL.Query().Get("to")); err == nil {
+			q.To = t
+		}
+		rows, err := e.audit.Search(r.Context(), q)
+		if err != nil {
+			http.Error(w, `{"error":"audit"}`, http.StatusInternalServerError)
+			return
+		}
+		e.audit.Record(r.Context(), user, "audit-search", zeroID, "", "", "")
+		if r.URL.Query().Get("format") == "csv" {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			audit.WriteCSV(w, rows)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		writeJSONRows(w, rows)
+	})
+}
+
+func retention(ctx context.Context, l *audit.Log, days int, log *slog.Logger) {
+	for {
+		if n, err := l.Purge(ctx, time.Now().AddDate(0, 0, -days)); err != nil {
+			log.Error("audit retention", "err", err)
+		} else if n > 0 {
+			log.Info("audit retention purged rows", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(24 * time.Hour):
+		}
+	}
 }

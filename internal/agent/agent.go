@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -77,10 +78,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Port == 0 {
 		cfg.Port = DefaultPort
 	}
-	demo := cfg.Demo || cfg.RelayURL == ""
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data folder: %w", err)
 	}
+	// A relay is configured by the flag or by an enrolment; without one
+	// (or with --demo, which wins) the agent runs the demo relay.
+	enr, err := loadEnrolment(cfg.DataDir)
+	if err != nil && !errors.Is(err, ErrNotEnrolled) {
+		return err
+	}
+	demo := cfg.Demo || (cfg.RelayURL == "" && enr == nil)
 	store, err := keystore.Open(cfg.DataDir, demo)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrKeyring, err)
@@ -135,7 +142,18 @@ func Run(ctx context.Context, cfg Config) error {
 		defer stop()
 		client = c
 	} else {
-		client = &relay.Client{BaseURL: cfg.RelayURL, HTTP: &http.Client{Timeout: 0}}
+		if enr == nil {
+			return ErrNotEnrolled
+		}
+		if cfg.RelayURL != "" && strings.TrimRight(cfg.RelayURL, "/") != enr.URL {
+			return fmt.Errorf("%w: enrolled with %s, not %s", ErrNotEnrolled, enr.URL, cfg.RelayURL)
+		}
+		tlsCfg, err := enr.clientTLS(cfg.DataDir, store)
+		if err != nil {
+			return err
+		}
+		client = &relay.Client{BaseURL: enr.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}
+		log.Info("using the organisation's relay", "relay", enr.URL, "user", enr.User)
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}

@@ -26,26 +26,36 @@ const (
 	RelayDir       = "relay"
 )
 
-// NewRelay makes a demo relay keeping its store in dir/relay and its
-// output in dir/digitalpost and dir/print. auth authenticates senders.
-func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool), log *slog.Logger) (*relay.Server, error) {
+// Channels are the demo channels writing into dir/digitalpost and
+// dir/print.
+func Channels(dir string) (map[recipient.Channel]delivery.Channel, error) {
 	for _, d := range []string{DigitalPostDir, PrintDir} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
+	}
+	return map[recipient.Channel]delivery.Channel{
+		recipient.ChannelDigitalPost: digitalpost.Folder{Dir: filepath.Join(dir, DigitalPostDir)},
+		recipient.ChannelPrint:       print.Channel{Printer: print.HotFolder{Dir: filepath.Join(dir, PrintDir)}},
+	}, nil
+}
+
+// NewRelay makes a demo relay keeping its store in dir/relay and its
+// output in dir/digitalpost and dir/print. auth authenticates senders.
+func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool), log *slog.Logger) (*relay.Server, error) {
+	channels, err := Channels(dir)
+	if err != nil {
+		return nil, err
 	}
 	store, err := relay.OpenBolt(filepath.Join(dir, RelayDir), key.Derive("demo-relay"))
 	if err != nil {
 		return nil, err
 	}
 	return &relay.Server{
-		Store:    store,
-		Registry: registry.Demo{},
-		Org:      relay.DemoOrganisation(),
-		Channels: map[recipient.Channel]delivery.Channel{
-			recipient.ChannelDigitalPost: digitalpost.Folder{Dir: filepath.Join(dir, DigitalPostDir)},
-			recipient.ChannelPrint:       print.Channel{Printer: print.HotFolder{Dir: filepath.Join(dir, PrintDir)}},
-		},
+		Store:        store,
+		Registry:     registry.Demo{},
+		Org:          relay.DemoOrganisation(),
+		Channels:     channels,
 		Printable:    print.Printable,
 		Authenticate: auth,
 		Log:          log,

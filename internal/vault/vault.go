@@ -91,3 +91,6 @@ func (k *Key) Open(ciphertext, additionalData []byte) ([]byte, error) {
 	}
 	return pt, nil
 }
+
+// Raw returns the key material, for keyed hashes (HMAC) that need bytes.
+func (k *Key) Raw() []byte { return append([]byte(nil), k.raw...) }

@@ -25,7 +25,7 @@ import (
 	"time"
 )
 
-var agentBin string
+var agentBin, relayBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sendsikkert-e2e-")
@@ -36,11 +36,14 @@ func TestMain(m *testing.M) {
 	if runtime.GOOS == "windows" {
 		agentBin += ".exe"
 	}
-	build := exec.Command("go", "build", "-o", agentBin, "sendsikkert/cmd/sendsikkert")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build agent:", err)
-		os.Exit(1)
+	relayBin = filepath.Join(dir, "sendsikkert-relay")
+	for bin, pkg := range map[string]string{agentBin: "sendsikkert/cmd/sendsikkert", relayBin: "sendsikkert/cmd/sendsikkert-relay"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build:", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -91,8 +94,16 @@ type agentProc struct {
 
 func startAgent(t *testing.T, data string, port int, args ...string) *agentProc {
 	t.Helper()
+	return startAgentWith(t, data, port, true, args...)
+}
+
+func startAgentWith(t *testing.T, data string, port int, demo bool, args ...string) *agentProc {
+	t.Helper()
 	a := &agentProc{t: t, data: data, port: port, base: "https://localhost:" + strconv.Itoa(port), log: &bytes.Buffer{}, exited: make(chan struct{})}
-	all := append([]string{"--headless", "--demo", "--data", data, "--port", strconv.Itoa(port)}, args...)
+	all := append([]string{"--headless", "--data", data, "--port", strconv.Itoa(port)}, args...)
+	if demo {
+		all = append(all, "--demo")
+	}
 	a.cmd = exec.Command(agentBin, all...)
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "agent.log"))
 	if err != nil {

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/vault"
+)
+
+// Config is relay.yaml.
+type Config struct {
+	// Listen is the HTTPS address, e.g. ":8443".
+	Listen string `yaml:"listen"`
+	// Data is the relay's folder (SQLite, blobs, the device CA).
+	Data string `yaml:"data"`
+	// Database is empty for SQLite in Data, or postgres://… for several
+	// instances sharing one queue.
+	Database string `yaml:"database"`
+	TLS      struct {
+		Cert string `yaml:"cert"`
+		Key  string `yaml:"key"`
+	} `yaml:"tls"`
+	// StoreKey says where the 32-byte key that encrypts payloads at rest
+	// comes from: "keyring" (the OS keyring, default), "file:PATH" or
+	// "env:NAME" (base64). Several instances must share it.
+	StoreKey string `yaml:"storeKey"`
+	// Channels: "demo" writes Digital Post and letters to folders under
+	// Data/demo (the only channels in this build).
+	Channels     string     `yaml:"channels"`
+	Organisation *OrgConfig `yaml:"organisation"`
+	SMTP         *SMTP      `yaml:"smtp"`
+	Audit        struct {
+		RetentionDays int `yaml:"retentionDays"`
+		// Auditors are the users (device certificates) allowed to search
+		// and export the audit log.
+		Auditors []string `yaml:"auditors"`
+	} `yaml:"audit"`
+}
+
+// OrgConfig is the sender and its reply mailboxes.
+type OrgConfig struct {
+	Name           string   `yaml:"name"`
+	CVR            string   `yaml:"cvr"`
+	Address        []string `yaml:"address"`
+	DefaultCitizen string   `yaml:"defaultCitizen"`
+	DefaultCompany string   `yaml:"defaultCompany"`
+	ReplyMailboxes []struct {
+		ID             string `yaml:"id"`
+		Label          string `yaml:"label"`
+		ContactPointID string `yaml:"contactPointId"`
+	} `yaml:"replyMailboxes"`
+}
+
+// SMTP is the smarthost for receipts; STARTTLS is required.
+type SMTP struct {
+	Addr string `yaml:"addr"`
+	From string `yaml:"from"`
+	// CAFile verifies the smarthost when its certificate is not from a
+	// public CA.
+	CAFile string `yaml:"caFile"`
+}
+
+func loadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	base := filepath.Dir(path)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	if c.Listen == "" {
+		c.Listen = ":8443"
+	}
+	if c.Data == "" {
+		c.Data = "data"
+	}
+	c.Data, c.TLS.Cert, c.TLS.Key = rel(c.Data), rel(c.TLS.Cert), rel(c.TLS.Key)
+	if c.SMTP != nil {
+		c.SMTP.CAFile = rel(c.SMTP.CAFile)
+	}
+	if c.StoreKey == "" {
+		c.StoreKey = "keyring"
+	}
+	if c.Channels == "" {
+		c.Channels = "demo"
+	}
+	if c.Channels != "demo" {
+		return nil, fmt.Errorf("config: channels %q: only \"demo\" exists in this build", c.Channels)
+	}
+	if c.TLS.Cert == "" || c.TLS.Key == "" {
+		return nil, fmt.Errorf("config: tls.cert and tls.key are required: the relay only speaks HTTPS")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return nil, fmt.Errorf("config: listen %q: %w", c.Listen, err)
+	}
+	if c.Audit.RetentionDays == 0 {
+		c.Audit.RetentionDays = 5 * 365
+	}
+	return &c, nil
+}
+
+func (c *Config) organisation() (relay.Organisation, error) {
+	if c.Organisation == nil {
+		return relay.DemoOrganisation(), nil
+	}
+	o := relay.Organisation{
+		Sender:         delivery.Sender{Name: c.Organisation.Name, CVR: c.Organisation.CVR, Address: c.Organisation.Address},
+		DefaultCitizen: c.Organisation.DefaultCitizen, DefaultCompany: c.Organisation.DefaultCompany,
+	}
+	for _, m := range c.Organisation.ReplyMailboxes {
+		o.ReplyMailboxes = append(o.ReplyMailboxes, relay.ReplyMailbox{ID: m.ID, Label: m.Label, ContactPointID: m.ContactPointID})
+	}
+	if o.Sender.Name == "" || len(o.Sender.CVR) != 8 || len(o.ReplyMailboxes) == 0 {
+		return o, fmt.Errorf("config: organisation needs name, an 8-digit cvr and at least one reply mailbox")
+	}
+	return o, nil
+}
+
+// storeKey reads the key that encrypts payloads at rest.
+func (c *Config) storeKey() (*vault.Key, error) {
+	var raw []byte
+	var err error
+	switch {
+	case c.StoreKey == "keyring":
+		ks := keystore.NewKeyring(c.Data)
+		if err := ks.Probe(); err != nil {
+			return nil, fmt.Errorf("config: storeKey keyring: %w", err)
+		}
+		raw, err = keystore.Key(ks, "relay-store-key", vault.NewRandomKey)
+	case strings.HasPrefix(c.StoreKey, "file:"):
+		var b []byte
+		b, err = os.ReadFile(strings.TrimPrefix(c.StoreKey, "file:"))
+		if err == nil {
+			raw, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		}
+	case strings.HasPrefix(c.StoreKey, "env:"):
+		raw, err = base64.StdEncoding.DecodeString(strings.TrimSpace(os.Getenv(strings.TrimPrefix(c.StoreKey, "env:"))))
+	default:
+		return nil, fmt.Errorf("config: storeKey %q: use keyring, file:PATH or env:NAME", c.StoreKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: storeKey: %w", err)
+	}
+	return vault.New(raw)
+}

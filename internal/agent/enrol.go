@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sendsikkert/internal/enroll"
+	"sendsikkert/internal/keystore"
+)
+
+// The device's enrolment: its key in the keyring, its certificate and the
+// relay's address under DATA/relay.
+const (
+	clientKeyName = "relay-client-key"
+	relayDir      = "relay"
+)
+
+type enrolment struct {
+	URL  string `json:"url"`
+	User string `json:"user"`
+	// ServerCA is the file with the CA of the relay's server certificate,
+	// when it is not in the system's trust store.
+	ServerCA string `json:"serverCa,omitempty"`
+}
+
+// ErrNotEnrolled means a relay is configured but this PC has not enrolled.
+var ErrNotEnrolled = errors.New("agent: not enrolled with the relay")
+
+// Enroll joins this PC to the relay with a code from IT. The private key
+// is made here and kept in the OS keyring; there is no demo fallback.
+func Enroll(ctx context.Context, dataDir, relayURL, code, serverCAFile string) (string, error) {
+	store := keystore.NewKeyring(dataDir)
+	if err := store.Probe(); err != nil {
+		return "", err
+	}
+	var roots *x509.CertPool
+	var caPEM []byte
+	if serverCAFile != "" {
+		b, err := os.ReadFile(serverCAFile)
+		if err != nil {
+			return "", fmt.Errorf("agent: relay CA: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(b) {
+			return "", fmt.Errorf("agent: %s holds no certificate", serverCAFile)
+		}
+		caPEM = b
+	}
+	dev, err := enroll.Join(ctx, relayURL, code, roots)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(dev.Key)
+	if err != nil {
+		return "", err
+	}
+	if err := store.Set(clientKeyName, der); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(dataDir, relayDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	e := enrolment{URL: strings.TrimRight(relayURL, "/"), User: dev.User}
+	if caPEM != nil {
+		e.ServerCA = filepath.Join(dir, "server-ca.crt")
+		if err := os.WriteFile(e.ServerCA, caPEM, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "client.crt"), dev.CertPEM, 0o644); err != nil {
+		return "", err
+	}
+	b, _ := json.MarshalIndent(e, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "relay.json"), b, 0o600); err != nil {
+		return "", err
+	}
+	return dev.User, nil
+}
+
+// loadEnrolment reads the enrolment, or returns ErrNotEnrolled.
+func loadEnrolment(dataDir string) (*enrolment, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, relayDir, "relay.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotEnrolled
+	}
+	if err != nil {
+		return nil, err
+	}
+	var e enrolment
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("agent: relay.json damaged: %w", err)
+	}
+	return &e, nil
+}
+
+// clientTLS is the mTLS configuration for the relay: the device key from
+// the keyring with its certificate.
+func (e *enrolment) clientTLS(dataDir string, store keystore.Store) (*tls.Config, error) {
+	der, err := store.Get(clientKeyName)
+	if err != nil {
+		if errors.Is(err, keystore.ErrNotFound) {
+			return nil, ErrNotEnrolled
+		}
+		return nil, err
+	}
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("agent: device key damaged: %w", err)
+	}
+	certPEM, err := os.ReadFile(filepath.Join(dataDir, relayDir, "client.crt"))
+	if err != nil {
+		return nil, ErrNotEnrolled
+	}
+	blk, _ := pem.Decode(certPEM)
+	if blk == nil {
+		return nil, fmt.Errorf("agent: client.crt damaged")
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{{Certificate: [][]byte{blk.Bytes}, PrivateKey: key}}}
+	if e.ServerCA != "" {
+		b, err := os.ReadFile(e.ServerCA)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		cfg.RootCAs.AppendCertsFromPEM(b)
+	}
+	return cfg, nil
+}

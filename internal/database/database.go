@@ -1,0 +1,95 @@
+// Package database opens the relay's SQL databases: an embedded SQLite file
+// by default, PostgreSQL when the configuration names one (several relay
+// instances behind a load balancer share it).
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// DB is a database and its dialect.
+type DB struct {
+	*sql.DB
+	Postgres bool
+}
+
+// Open opens dsn, or with an empty dsn the SQLite file name in dataDir.
+// SQLite runs in WAL mode with synchronous=FULL: every commit is on disk
+// before it returns, which is what "persisted before acknowledged" needs;
+// transactions take the write lock at BEGIN, so read-then-write sequences
+// (the audit chain's head) never interleave.
+func Open(ctx context.Context, dsn, dataDir, name string) (*DB, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("database: connect to PostgreSQL: %w", err)
+		}
+		return &DB{DB: db, Postgres: true}, nil
+	}
+	if dsn != "" && !strings.HasPrefix(dsn, "sqlite:") {
+		return nil, fmt.Errorf("database: unsupported database %q (use postgres://… or leave empty for SQLite)", redact(dsn))
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if path == "" {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		path = filepath.Join(dataDir, name)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: open %s: %w", path, err)
+	}
+	os.Chmod(path, 0o600)
+	return &DB{DB: db}, nil
+}
+
+// Q rewrites ? placeholders for PostgreSQL ($1, $2, …).
+func (db *DB) Q(query string) string {
+	if !db.Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Blob is the column type for bytes.
+func (db *DB) Blob() string {
+	if db.Postgres {
+		return "BYTEA"
+	}
+	return "BLOB"
+}
+
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "@"); i > 0 {
+		return "…" + dsn[i:]
+	}
+	return dsn
+}

@@ -1,0 +1,170 @@
+// Package receipt mails the sender a receipt once a secure send is final:
+// who it went to (CPR numbers masked), by which channel, when, and the
+// relay's id in the X-Sendsikkert-Id header, so the agent's mailbox link can
+// match it to the send. Receipts go through the organisation's SMTP
+// smarthost, and only over TLS.
+package receipt
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"strings"
+	"time"
+
+	"sendsikkert/internal/relay"
+)
+
+// Mailer sends receipts.
+type Mailer struct {
+	// Addr is the smarthost, host:port.
+	Addr string
+	// From is the no-reply address.
+	From string
+	// TLS verifies the smarthost (ServerName defaults to Addr's host).
+	TLS *tls.Config
+	// Auth, when set, logs in after STARTTLS.
+	Auth    smtp.Auth
+	Timeout time.Duration
+}
+
+// Build makes the receipt mail for m, addressed to to.
+func Build(from, to string, m *relay.Message, now time.Time) []byte {
+	st := m.Status()
+	var b bytes.Buffer
+	h := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
+	var id [12]byte
+	rand.Read(id[:])
+	domain := "sendsikkert.invalid"
+	if i := strings.LastIndex(from, "@"); i >= 0 {
+		domain = from[i+1:]
+	}
+	h("From", (&mail.Address{Name: "Send sikkert", Address: from}).String())
+	h("To", (&mail.Address{Address: to}).String())
+	h("Subject", mime.QEncoding.Encode("utf-8", subjectFor(st.Status)+": "+m.Subject))
+	h("Date", now.Format(time.RFC1123Z))
+	h("Message-ID", "<"+hex.EncodeToString(id[:])+"@"+domain+">")
+	h("X-Sendsikkert-Id", m.ID)
+	h("X-Sendsikkert-Status", st.Status)
+	h("Auto-Submitted", "auto-generated")
+	h("MIME-Version", "1.0")
+	h("Content-Type", "text/plain; charset=utf-8")
+	h("Content-Transfer-Encoding", "8bit")
+	b.WriteString("\r\n")
+	fmt.Fprintf(&b, "Kvittering for sikker forsendelse\r\n\r\nEmne: %s\r\nAfsendt: %s\r\nForsendelses-id: %s\r\n\r\nModtagere:\r\n",
+		m.Subject, m.Created.In(copenhagen()).Format("02-01-2006 15:04"), m.ID)
+	for _, r := range m.Recipients {
+		fmt.Fprintf(&b, "- %s: %s via %s. %s\r\n", r.ID.Masked(), statusText(r.Status), channelText(string(r.Channel)), r.Message)
+	}
+	b.WriteString("\r\nDenne kvittering er sendt automatisk af Send sikkert. Svar ikke på den.\r\n")
+	return b.Bytes()
+}
+
+func subjectFor(status string) string {
+	switch status {
+	case relay.StatusDelivered:
+		return "Kvittering – sendt sikkert"
+	case relay.StatusNeedsFallback:
+		return "Kvittering – kræver handling"
+	}
+	return "Kvittering – ikke leveret"
+}
+
+func statusText(s string) string {
+	switch s {
+	case relay.StatusDelivered:
+		return "leveret"
+	case relay.StatusPrinted:
+		return "sendt som brev"
+	case relay.StatusNeedsFallback:
+		return "ikke sendt (modtageren er fritaget for Digital Post)"
+	case relay.StatusFailed:
+		return "ikke leveret"
+	}
+	return s
+}
+
+func channelText(c string) string {
+	switch c {
+	case "digitalpost":
+		return "Digital Post"
+	case "print":
+		return "OneTooX (brev)"
+	}
+	return c
+}
+
+func copenhagen() *time.Location {
+	if l, err := time.LoadLocation("Europe/Copenhagen"); err == nil {
+		return l
+	}
+	return time.UTC
+}
+
+// ErrNoTLS means the smarthost offered no STARTTLS; the receipt is not sent
+// in clear.
+var ErrNoTLS = errors.New("receipt: smarthost offers no STARTTLS")
+
+// Send delivers one receipt.
+func (mr *Mailer) Send(ctx context.Context, to string, msg []byte) error {
+	timeout := mr.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", mr.Addr)
+	if err != nil {
+		return fmt.Errorf("receipt: dial %s: %w", mr.Addr, err)
+	}
+	conn.SetDeadline(time.Now().Add(timeout))
+	host, _, _ := net.SplitHostPort(mr.Addr)
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("receipt: %w", err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		return ErrNoTLS
+	}
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if mr.TLS != nil {
+		cfg = mr.TLS.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+	}
+	if err := c.StartTLS(cfg); err != nil {
+		return fmt.Errorf("receipt: STARTTLS: %w", err)
+	}
+	if mr.Auth != nil {
+		if err := c.Auth(mr.Auth); err != nil {
+			return fmt.Errorf("receipt: auth: %w", err)
+		}
+	}
+	if err := c.Mail(mr.From); err != nil {
+		return fmt.Errorf("receipt: MAIL FROM: %w", err)
+	}
+	if err := c.Rcpt(to); err != nil {
+		return fmt.Errorf("receipt: RCPT TO: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("receipt: DATA: %w", err)
+	}
+	if _, err := w.Write(msg); err != nil {
+		return fmt.Errorf("receipt: DATA: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("receipt: DATA: %w", err)
+	}
+	return c.Quit()
+}

@@ -27,6 +27,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "enroll" {
+		return enrollCmd(args[1:])
+	}
 	if len(args) > 0 && args[0] == "manifest" {
 		return manifestCmd(args[1:])
 	}
@@ -71,6 +74,11 @@ func run(args []string) int {
 	if errors.Is(err, agent.ErrKeyring) {
 		fmt.Fprintln(os.Stderr, "Send sikkert kan ikke starte: systemets nøglering (Windows Legitimationsoplysninger, macOS Nøglering eller Linux Secret Service) kan ikke nås eller er låst. Lås nøgleringen op, og start Send sikkert igen. Demotilstand (--demo) kan køre uden.")
 		log.Error("cannot start: OS keyring unavailable", "err", err)
+		return 1
+	}
+	if errors.Is(err, agent.ErrNotEnrolled) {
+		fmt.Fprintln(os.Stderr, "Send sikkert er ikke tilmeldt relæet. Bed IT om en tilmeldingskode, og kør: sendsikkert enroll --relay "+*relayURL+" --code KODE")
+		log.Error("cannot start", "err", err)
 		return 1
 	}
 	if err != nil {

@@ -17,15 +17,21 @@
   // The compose button that opens the task pane (manifest control id).
   var PANE_COMMAND = 'sendsikkertCheckButton';
 
-  function isDigitCode(c) { return c >= 48 && c <= 57; }
+  var DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-  // birthDate reports whether a 10-digit CPR number encodes a real date,
-  // not after today, with the century from the seventh digit.
-  function birthDate(cpr, now) {
-    if (cpr.length !== 10) { return false; }
-    for (var i = 0; i < 10; i++) { if (!isDigitCode(cpr.charCodeAt(i))) { return false; } }
-    var n = function (i) { return (cpr.charCodeAt(i) - 48) * 10 + (cpr.charCodeAt(i + 1) - 48); };
-    var day = n(0), month = n(2), yy = n(4), d7 = cpr.charCodeAt(6) - 48, year;
+  function todayKey(now) {
+    return now.getFullYear() * 10000 + (now.getMonth() + 1) * 100 + now.getDate();
+  }
+
+  // dateOK: whether six digits DDMMYY and the seventh digit d7 (as
+  // character codes at s[i..i+5], d7) give a real date not after today
+  // (as a yyyymmdd number). Plain arithmetic, no Date objects: it runs for
+  // every ten-digit candidate in a 1 MB body.
+  function dateOK(s, i, d7, today) {
+    var day = (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+    var month = (s.charCodeAt(i + 2) - 48) * 10 + s.charCodeAt(i + 3) - 48;
+    var yy = (s.charCodeAt(i + 4) - 48) * 10 + s.charCodeAt(i + 5) - 48;
+    var year;
     if (d7 <= 3) {
       year = 1900 + yy;
     } else if (d7 === 4 || d7 === 9) {
@@ -34,30 +40,34 @@
       year = yy <= 57 ? 2000 + yy : 1800 + yy;
     }
     if (month < 1 || month > 12 || day < 1) { return false; }
-    var t = new Date(Date.UTC(year, month - 1, day));
-    if (t.getUTCDate() !== day || t.getUTCMonth() !== month - 1) { return false; }
-    var today = Date.UTC(now.getFullYear(), now.getMonth(), now.getDate());
-    return t.getTime() <= today;
+    var leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+    var max = month === 2 && leap ? 29 : DAYS[month - 1];
+    if (day > max) { return false; }
+    return year * 10000 + month * 100 + day <= today;
+  }
+
+  // birthDate reports whether a 10-digit CPR number encodes a real date,
+  // not after today, with the century from the seventh digit.
+  function birthDate(cpr, now) {
+    if (!/^[0-9]{10}$/.test(cpr)) { return false; }
+    return dateOK(cpr, 0, cpr.charCodeAt(6) - 48, todayKey(now || new Date()));
   }
 
   // containsCPR reports whether text holds a CPR number: six digits (a real
   // date), an optional dash or space, four digits, with no digit on either
-  // side.
+  // side. The regular expression finds candidates (fast even on a cold
+  // start, which matters for a 1 MB body); the date decides.
+  var CANDIDATE = /(^|[^0-9])(?:[0-2][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}[- ]?[0-9]{4}(?![0-9])/g;
   function containsCPR(text, now) {
     if (!text) { return false; }
-    now = now || new Date();
-    var len = text.length;
-    for (var i = 0; i + 10 <= len; i++) {
-      if (!isDigitCode(text.charCodeAt(i)) || (i > 0 && isDigitCode(text.charCodeAt(i - 1)))) { continue; }
-      var j = i;
-      while (j < len && j - i < 6 && isDigitCode(text.charCodeAt(j))) { j++; }
-      if (j - i !== 6) { i = j; continue; } // no run of six starts inside this run
-      var rest = j;
-      if (rest < len && (text.charCodeAt(rest) === 45 || text.charCodeAt(rest) === 32)) { rest++; }
-      var k = rest;
-      while (k < len && k - rest < 4 && isDigitCode(text.charCodeAt(k))) { k++; }
-      if (k - rest !== 4 || (k < len && isDigitCode(text.charCodeAt(k)))) { continue; }
-      if (birthDate(text.substring(i, j) + text.substring(rest, k), now)) { return true; }
+    var today = todayKey(now || new Date());
+    var re = new RegExp(CANDIDATE.source, 'g');
+    var m;
+    while ((m = re.exec(text)) !== null) {
+      var at = m.index + m[1].length, end = m.index + m[0].length;
+      if (dateOK(text, at, text.charCodeAt(end - 4) - 48, today)) { return true; }
+      // A candidate can begin right after this one's first character.
+      re.lastIndex = at + 1;
     }
     return false;
   }

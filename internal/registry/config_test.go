@@ -87,8 +87,8 @@ func spConfig(t *testing.T, srv *sptest.Server) ServiceplatformenConfig {
 		UserUUID:               srv.Invocation.UserUUID,
 		PersonServiceUUID:      srv.Invocation.PersonServiceUUID,
 		CVRServiceUUID:         srv.Invocation.CVRServiceUUID,
-		AttemptTimeout:         300 * time.Millisecond,
-		Budget:                 2 * time.Second,
+		AttemptTimeout:         2 * time.Second,
+		Budget:                 5 * time.Second,
 	}
 }
 

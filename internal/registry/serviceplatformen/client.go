@@ -86,8 +86,11 @@ func (c *Client) CanReceiveDigitalPost(ctx context.Context, id recipient.ID) (bo
 	u := strings.TrimRight(c.Endpoints.PostForespoerg, "/") + "/digitalpost?" + url.Values{param: {id.Value}}.Encode()
 	var result bool
 	renewed := false
+	parent := ctx
 	err := c.Retry.do(ctx, func(ctx context.Context) error {
-		auth, err := c.Tokens.Authorization(ctx, EntityPostForespoerg)
+		// The token has its own attempts and timeouts; waiting for one
+		// another lookup is fetching is bounded by the whole call only.
+		auth, err := c.Tokens.Authorization(parent, EntityPostForespoerg)
 		if err != nil {
 			// Already retried inside; do not multiply the attempts.
 			return &Error{Service: "postforespoerg", Msg: "no access token", Err: err}

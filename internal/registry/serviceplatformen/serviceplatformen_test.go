@@ -47,7 +47,7 @@ func setup(t *testing.T) *fixture {
 	tlsConf := srv.ClientTLS()
 	tlsConf.Certificates = []tls.Certificate{cert}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf}}
-	retry := serviceplatformen.Retry{Attempts: 3, Backoff: 10 * time.Millisecond, AttemptTimeout: 300 * time.Millisecond}
+	retry := serviceplatformen.Retry{Attempts: 3, Backoff: 10 * time.Millisecond, AttemptTimeout: 2 * time.Second}
 	tokens := serviceplatformen.NewTokenSource()
 	tokens.HTTP, tokens.STS, tokens.AccessToken = hc, srv.URL+sptest.PathSTS, srv.URL+sptest.PathAccessToken
 	tokens.AuthorityCVR, tokens.Certificate, tokens.Retry = srv.AuthorityCVR, cert.Leaf, retry
@@ -157,6 +157,9 @@ func TestFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t)
 			f.srv.Fail(tc.service, tc.fail)
+			if tc.fail.Mode == "timeout" {
+				f.client.Retry.AttemptTimeout, f.client.Tokens.Retry.AttemptTimeout = 300*time.Millisecond, 300*time.Millisecond
+			}
 			start := time.Now()
 			got, err := f.reg.Lookup(context.Background(), id(t, tc.in))
 			if took := time.Since(start); took > 3*time.Second+500*time.Millisecond {
@@ -196,6 +199,7 @@ func TestFailures(t *testing.T) {
 func TestBudgetBoundsRetries(t *testing.T) {
 	f := setup(t)
 	f.srv.Fail(sptest.PostForespoerg, sptest.Failure{Mode: "timeout", Times: -1})
+	f.client.Retry.AttemptTimeout = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -293,6 +297,9 @@ func TestPKCS12(t *testing.T) {
 // TestConcurrentColdStart: many lookups at once share one token.
 func TestConcurrentColdStart(t *testing.T) {
 	f := setup(t)
+	// 100 TLS handshakes at once on a small machine (or under -race) take
+	// longer than the timeouts of the other tests.
+	f.client.Retry.AttemptTimeout, f.client.Tokens.Retry.AttemptTimeout, f.reg.Budget = 10*time.Second, 10*time.Second, 30*time.Second
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
 	for i := range 50 {

@@ -27,7 +27,7 @@ const PagesPath = "/addin"
 //go:embed outlook.xml.tmpl
 var outlookTmpl string
 
-var outlook = template.Must(template.New("outlook").Funcs(template.FuncMap{}).Parse(outlookTmpl))
+var outlook = template.Must(template.New("outlook").Parse(outlookTmpl))
 
 // Outlook returns the Outlook manifest for pages served from origin,
 // "https://host[:port]" with no path.
@@ -37,8 +37,12 @@ func Outlook(origin string) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	err = outlook.Execute(&b, map[string]string{
-		"ID": OutlookID, "Version": OutlookVersion, "Origin": o, "Base": o + PagesPath,
+	base := o + PagesPath
+	err = outlook.Execute(&b, map[string]any{
+		"ID": OutlookID, "Version": OutlookVersion, "Origin": o, "Base": base,
+		// Resources of VersionOverrides 1.0 and 1.1; only 1.1 has runtimes.
+		"V10": map[string]any{"Base": base, "Runtime": false},
+		"V11": map[string]any{"Base": base, "Runtime": true},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("manifest: outlook: %w", err)

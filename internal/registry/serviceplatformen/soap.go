@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 )
 
@@ -128,5 +129,13 @@ func faultError(service string, f *soapFault) error {
 	if code == "" {
 		code = strings.TrimSpace(f.Code12)
 	}
-	return &Error{Service: service, Msg: "fault", Err: &FaultError{Code: code, Text: f.text()}}
+	return &Error{Service: service, Msg: "fault", Err: &FaultError{Code: code, Text: redactCPR(f.text())}}
+}
+
+var cprLike = regexp.MustCompile(`(^|[^0-9])([0-3][0-9][01][0-9][0-9]{2})-?[0-9]{4}([^0-9]|$)`)
+
+// redactCPR masks anything shaped like a CPR number in text a service
+// wrote (a fault may echo the request), so it can go into logs.
+func redactCPR(s string) string {
+	return cprLike.ReplaceAllString(s, "${1}${2}-xxxx${3}")
 }

@@ -49,6 +49,9 @@ func (r *Registry) Lookup(ctx context.Context, id recipient.ID) (recipient.Party
 	if budget <= 0 {
 		budget = 10 * time.Second
 	}
+	if id.Kind != recipient.KindCPR && id.Kind != recipient.KindCVR {
+		return recipient.Party{}, fmt.Errorf("serviceplatformen: cannot look up %s", id.Masked())
+	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 
@@ -72,14 +75,10 @@ func (r *Registry) Lookup(ctx context.Context, id recipient.ID) (recipient.Party
 		// letter needs them. recipient.Decide never shows them, and
 		// registry.Cached never keeps them.
 		party = recipient.Party{Found: p.Found, Name: p.Name, Protected: p.Protected, Address: p.Address}
-	case recipient.KindCVR:
+	default: // recipient.KindCVR
 		var c Company
 		c, err = r.Companies.LookupCompany(ctx, id.Value)
 		party = recipient.Party{Found: c.Found, Name: c.Name, Address: c.Address}
-	default:
-		cancel()
-		<-pc
-		return recipient.Party{}, fmt.Errorf("serviceplatformen: cannot look up %s", id.Masked())
 	}
 	if err != nil {
 		cancel()

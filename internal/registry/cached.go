@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ const DefaultCacheSize = 50_000
 //   - Keys are HMACs of the number under a key made at start, so the cache
 //     holds no CPR numbers either.
 //   - Size is bounded; the least recently used answer goes first.
+//   - Concurrent lookups of one number share one register call.
 type Cached struct {
 	Registry recipient.Registry
 	TTL      time.Duration
@@ -39,6 +41,7 @@ type Cached struct {
 	key     [32]byte
 	entries map[[32]byte]*list.Element
 	lru     *list.List // front = most recent; values are *cacheEntry
+	flight  map[[32]byte]*flight
 }
 
 type cacheEntry struct {
@@ -56,6 +59,7 @@ func (c *Cached) init() {
 	c.once.Do(func() {
 		rand.Read(c.key[:])
 		c.entries = map[[32]byte]*list.Element{}
+		c.flight = map[[32]byte]*flight{}
 		c.lru = list.New()
 	})
 }
@@ -113,19 +117,54 @@ func (c *Cached) Lookup(ctx context.Context, id recipient.ID) (recipient.Party, 
 			return p, nil
 		}
 	}
+	// One register call per number at a time: later callers wait for the
+	// first one's answer (or their own context).
+	fl, leader := c.flight[k]
+	if !leader {
+		fl = &flight{done: make(chan struct{})}
+		c.flight[k] = fl
+		go c.fetch(ctx, k, id, now, fl)
+	}
 	c.mu.Unlock()
+	select {
+	case <-fl.done:
+		p := fl.party
+		p.Address = append([]string(nil), p.Address...)
+		return p, fl.err
+	case <-ctx.Done():
+		return recipient.Party{}, fmt.Errorf("registry: lookup of %s: %w", id.Masked(), ctx.Err())
+	}
+}
 
+type flight struct {
+	done  chan struct{}
+	party recipient.Party
+	err   error
+}
+
+// maxFetch bounds one shared register call.
+const maxFetch = 30 * time.Second
+
+// fetch asks the register for the waiting callers. It does not stop when
+// the first caller gives up (others may still wait); the register's own
+// budget, and maxFetch, bound it.
+func (c *Cached) fetch(ctx context.Context, k [32]byte, id recipient.ID, now time.Time, fl *flight) {
+	defer close(fl.done)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxFetch)
+	defer cancel()
 	p, err := c.Registry.Lookup(ctx, id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.flight, k)
+	fl.party, fl.err = p, err
 	if err != nil {
-		return p, err
+		return
 	}
 	keep := p
 	if keep.Protected {
 		keep = recipient.Party{Found: p.Found, Protected: true, DigitalPost: p.DigitalPost}
 	}
 	keep.Address = append([]string(nil), keep.Address...)
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if el, ok := c.entries[k]; ok {
 		c.lru.Remove(el)
 		delete(c.entries, k)
@@ -136,7 +175,6 @@ func (c *Cached) Lookup(ctx context.Context, id recipient.ID) (recipient.Party, 
 		c.lru.Remove(old)
 		delete(c.entries, old.Value.(*cacheEntry).key)
 	}
-	return p, nil
 }
 
 // Len is the number of cached answers.

@@ -19,9 +19,14 @@ type fakeRegistry struct {
 	parties map[string]recipient.Party
 	err     error
 	calls   map[string]int
+	// gate, when set, holds every lookup until closed.
+	gate chan struct{}
 }
 
 func (f *fakeRegistry) Lookup(_ context.Context, id recipient.ID) (recipient.Party, error) {
+	if f.gate != nil {
+		<-f.gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.calls == nil {
@@ -163,4 +168,43 @@ func TestCachedReturnsCopies(t *testing.T) {
 
 func equal(a, b recipient.Party) bool {
 	return a.Found == b.Found && a.Name == b.Name && a.Protected == b.Protected && a.DigitalPost == b.DigitalPost && slices.Equal(a.Address, b.Address)
+}
+
+func TestCachedSharesOneCall(t *testing.T) {
+	reg := &fakeRegistry{parties: map[string]recipient.Party{"2211771212": {Found: true, Name: "Karen", DigitalPost: true}}, gate: make(chan struct{})}
+	c := NewCached(reg, 0, 0)
+	var wg sync.WaitGroup
+	results := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := c.Lookup(context.Background(), cpr("2211771212"))
+			if err == nil && !p.DigitalPost {
+				err = fmt.Errorf("answer %+v", p)
+			}
+			results <- err
+		}()
+	}
+	// One caller gives up while the call is under way; the rest still
+	// get the answer.
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() { _, err := c.Lookup(ctx, cpr("2211771212")); gaveUp <- err }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled caller: %v", err)
+	}
+	close(reg.gate)
+	wg.Wait()
+	close(results)
+	for err := range results {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := reg.n("2211771212"); n != 1 {
+		t.Errorf("register asked %d times by 21 concurrent lookups, want 1", n)
+	}
 }

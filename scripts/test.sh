@@ -55,3 +55,30 @@ else
   echo "== go test ./... (no gnome-keyring: real-keyring tests skip)"
   go test -count=1 -timeout 20m ./...
 fi
+
+# ---- Outlook add-in: browser tests (test/browser) ----------------------------
+# The real add-in pages, served by the real agent in demo mode, driven in
+# Debian's headless Chromium through playwright-core (never a downloaded
+# browser), with Office.js replaced by a shim built on office-addin-mock, and
+# axe-core on every pane state. Screenshots land in test-output/screenshots/.
+echo "== add-in browser tests (Node test runner, headless Chromium)"
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "== installing Debian package: chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+browser_missing=()
+for tool in node npm chromium; do command -v "$tool" >/dev/null || browser_missing+=("$tool"); done
+if ((${#browser_missing[@]} == 0)); then
+  agent_bin="$(mktemp -d)/sendsikkert"
+  go build -o "$agent_bin" ./cmd/sendsikkert
+  (cd test/browser && npm ci --no-audit --no-fund --loglevel=error &&
+    SENDSIKKERT_AGENT_BIN="$agent_bin" SENDSIKKERT_CHROMIUM="$(command -v chromium)" \
+      node --test --test-concurrency=1 --test-timeout=600000 ./*.test.js)
+  rm -rf "$(dirname "$agent_bin")"
+elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
+  echo "add-in browser tests need: ${browser_missing[*]}"; exit 1
+else
+  echo "!! add-in browser tests skipped; missing: ${browser_missing[*]}"
+fi
+# ---- end of the add-in block -------------------------------------------------

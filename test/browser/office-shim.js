@@ -13,7 +13,12 @@
   var mailboxVersion = cfg.mailbox || '1.15';
 
   function ok(value) { return { status: 'succeeded', value: value }; }
-  function later(cb, r) { if (cb) setTimeout(function () { cb(r); }, 0); }
+  // Office answers asynchronously (across a postMessage bridge); so does the
+  // shim, through a MessageChannel: a task, but without setTimeout's 4 ms
+  // clamp on nested timers, which would skew the Smart Alert timing.
+  var channel = new MessageChannel(), queue = [];
+  channel.port1.onmessage = function () { var f = queue.shift(); if (f) f(); };
+  function later(cb, r) { if (cb) { queue.push(function () { cb(r); }); channel.port2.postMessage(0); } }
   function lastArg(args) { return args[args.length - 1]; }
 
   function newer(have, want) {

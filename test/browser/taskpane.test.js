@@ -55,6 +55,19 @@ test('check: a line in the clerks\' words for every demo fixture', async () => {
   assert.equal(await page.isDisabled('#send'), true);
   assert.equal(await page.getAttribute('body', 'data-state'), 'exempt');
   assert.equal(await page.isVisible('#demo'), true, 'DEMO marked');
+  await screenshot(page, 'all-fixtures');
+  await noA11yIssues(page, 'all-fixtures');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('not secure: unknown and invalid recipients named, Send sikkert disabled', async () => {
+  const page = await pane({ to: ['2211771212', '0101011234'], cc: ['12345679'], subject: 'Afgørelse', bodyHtml: '<p>Hej</p>' });
+  assert.equal(await page.getAttribute('body', 'data-state'), 'not-secure');
+  assert.equal(await page.textContent('#summary'), 'Der kan ikke sendes sikkert til følgende modtager(e): 0101011234, 12345679');
+  assert.equal(await page.isVisible('#fallback'), false);
+  assert.equal(await page.isDisabled('#send'), true);
+  assert.match(await page.textContent('#send-why'), /Der kan ikke sendes sikkert til alle modtagere/);
   await screenshot(page, 'not-secure');
   await noA11yIssues(page, 'not-secure');
   assert.deepEqual(page.errors, []);
@@ -101,7 +114,7 @@ test('send with a 5 MB attachment: progress, delivered, MeMo file present', asyn
   await noA11yIssues(page, 'sending');
   await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
   assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
-  assert.match(await page.textContent('#delivery'), /Leveret/);
+  assert.match(await page.textContent('#delivery'), /Leveret som Digital Post/);
   assert.equal(await page.isVisible('#close-draft'), true);
   await screenshot(page, 'delivered');
   await noA11yIssues(page, 'delivered');
@@ -141,7 +154,7 @@ test('exempt citizen: OneTooX letter offered, then printed', async () => {
   await page.click('#send');
   await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
   assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
-  assert.match(await page.textContent('#delivery'), /Sendt som brev/);
+  assert.match(await page.textContent('#delivery'), /OneTooX/);
   await screenshot(page, 'exempt-printed');
   const fresh = fs.readdirSync(printDir).filter((f) => !before.has(f));
   assert.ok(fresh.some((f) => f.endsWith('.pdf')), 'letter PDF written: ' + fresh);

@@ -219,7 +219,7 @@ function renderStatus(st) {
   list.replaceChildren(...st.recipients.map((r) => {
     const done = r.status === 'delivered' || r.status === 'printed';
     const bad = r.status === 'failed' || r.status === 'needs-fallback';
-    const text = (STATUS_TEXT[r.status] || r.status) + (r.message ? ' – ' + r.message : '');
+    const text = r.message || STATUS_TEXT[r.status] || r.status;
     return line(done ? true : bad ? false : null, text, r.input);
   }));
   $('events').replaceChildren(...(st.events || []).map((e) => {
@@ -252,12 +252,16 @@ async function sendSecure() {
       },
     });
     progress(100, 'Overført. Afventer levering …');
+    $('progress').scrollIntoView({ block: 'nearest' });
     const st = await mail.follow(id, renderStatus);
     state.sending = false;
     if (st.status === 'delivered') {
       state.sent = true;
       progress(100, 'Leveret');
-      showAlert('Mailen er sendt sikkert og leveret. Du kan lukke kladden.', 'success');
+      const printed = st.recipients.some((r) => r.status === 'printed');
+      showAlert(printed
+        ? 'Mailen er sendt. Modtagere, der er fritaget for Digital Post, får den som brev via OneTooX. Du kan lukke kladden.'
+        : 'Mailen er sendt sikkert og leveret som Digital Post. Du kan lukke kladden.', 'success');
       $('close-draft').hidden = false;
       setState('delivered');
     } else {

@@ -34,6 +34,11 @@ type Server struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	Version      string
+	// Lease is how long the worker holds a message it works on
+	// (DefaultLease when zero); Instance names this relay instance in
+	// its leases (the host name when empty).
+	Lease    time.Duration
+	Instance string
 
 	wakeOnce sync.Once
 	wake     chan struct{}

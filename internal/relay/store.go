@@ -70,19 +70,46 @@ var ErrNotFound = errors.New("relay: message not found")
 // ErrIDTaken is returned by Create when the message id is in use.
 var ErrIDTaken = errors.New("relay: message id taken")
 
+// ErrLeaseLost is returned by Update when another instance has claimed the
+// message since this one did: the caller must stop working on it.
+var ErrLeaseLost = errors.New("relay: lease on message lost to another instance")
+
+// Lease is one relay instance's claim on a message: while it runs, no other
+// instance claims the message. An instance that crashes leaves its leases
+// to expire, and the messages are then taken over.
+type Lease struct {
+	Owner string
+	// Until is when the lease ends; zero releases it.
+	Until time.Time
+}
+
 // Store keeps messages durably. Create and Update return only once the
 // change is on disk.
+//
+// Several relay instances may share one store (PostgreSQL): each claims
+// due messages with Claim, and writes them back with Update under its
+// lease, so that no two instances deliver the same message at once.
 type Store interface {
 	// Create stores m unless the sender already used m.IdempotencyKey; then
-	// it returns the first message's id and created=false.
+	// it returns the first message's id and created=false. ErrIDTaken
+	// means m.ID belongs to another message.
 	Create(ctx context.Context, m *Message) (id string, created bool, err error)
 	// ByKey finds a message by the sender's idempotency key.
 	ByKey(ctx context.Context, sender, key string) (id string, ok bool, err error)
 	Get(ctx context.Context, id string) (*Message, error)
-	Update(ctx context.Context, m *Message) error
-	// Due lists messages not done whose next attempt is at or before now,
-	// and the time of the next attempt after now (zero if none).
-	Due(ctx context.Context, now time.Time, limit int) (ids []string, next time.Time, err error)
+	// Update writes m back. With a lease it succeeds only while
+	// lease.Owner still holds m (ErrLeaseLost otherwise), and sets the lease
+	// to lease.Until, or releases it when that is zero; without one the
+	// lease is left as it is. A done message leaves the queue.
+	Update(ctx context.Context, m *Message, lease *Lease) error
+	// Claim leases to owner, until now+lease, up to limit messages that are
+	// not done, whose next attempt is at or before now, and that nobody
+	// holds an unexpired lease on. next is the earliest time after now at
+	// which another message becomes claimable: a retry falling due or a
+	// lease running out (zero if none). A store only one process can open
+	// (bbolt, SQLite) drops all leases when it is opened: they belong to a
+	// process that is gone.
+	Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) (ids []string, next time.Time, err error)
 	// Blobs is where attachments are kept.
 	Blobs() Blobs
 	Close() error

@@ -1,17 +1,14 @@
 package relay
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -49,6 +46,23 @@ func OpenBolt(dir string, key *vault.Key) (*BoltStore, error) {
 				return err
 			}
 		}
+		// bbolt locks its file: leases found now belong to a process that
+		// is gone, and its messages are taken over at once.
+		q := tx.Bucket(bucketQueue)
+		var stale [][]byte
+		q.ForEach(func(k, v []byte) error {
+			if parseQueueEntry(v).owner != "" {
+				stale = append(stale, bytes.Clone(k))
+			}
+			return nil
+		})
+		for _, k := range stale {
+			e := parseQueueEntry(q.Get(k))
+			e.owner, e.until = "", time.Time{}
+			if err := q.Put(k, e.bytes()); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -64,7 +78,57 @@ func keyOf(sender, key string) []byte {
 	return h[:]
 }
 
-func (s *BoltStore) put(tx *bolt.Tx, m *Message) error {
+// queueEntry is a queued message's value in the queue bucket: its next
+// attempt, then (when leased) the lease's end and owner. Entries written
+// before leases existed hold the next attempt alone.
+type queueEntry struct {
+	next  time.Time
+	until time.Time
+	owner string
+}
+
+func parseQueueEntry(v []byte) queueEntry {
+	var e queueEntry
+	if len(v) >= 8 {
+		e.next = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+	}
+	if len(v) >= 16 {
+		e.until = time.Unix(0, int64(binary.BigEndian.Uint64(v[8:])))
+		e.owner = string(v[16:])
+	}
+	return e
+}
+
+func (e queueEntry) bytes() []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(e.next.UnixNano()))
+	if e.owner == "" {
+		return b
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(e.until.UnixNano()))
+	return append(b, e.owner...)
+}
+
+// held reports whether someone holds an unexpired lease.
+func (e queueEntry) held(now time.Time) bool {
+	return e.owner != "" && e.until.After(now)
+}
+
+func (s *BoltStore) put(tx *bolt.Tx, m *Message, lease *Lease) error {
+	q := tx.Bucket(bucketQueue)
+	cur := q.Get([]byte(m.ID))
+	e := parseQueueEntry(cur)
+	if lease != nil {
+		if cur == nil || e.owner != lease.Owner {
+			if tx.Bucket(bucketMessages).Get([]byte(m.ID)) == nil {
+				return ErrNotFound
+			}
+			return ErrLeaseLost
+		}
+		e.owner, e.until = lease.Owner, lease.Until
+		if lease.Until.IsZero() {
+			e.owner = ""
+		}
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -76,13 +140,11 @@ func (s *BoltStore) put(tx *bolt.Tx, m *Message) error {
 	if err := tx.Bucket(bucketMessages).Put([]byte(m.ID), sealed); err != nil {
 		return err
 	}
-	q := tx.Bucket(bucketQueue)
 	if m.Done() {
 		return q.Delete([]byte(m.ID))
 	}
-	var at [8]byte
-	binary.BigEndian.PutUint64(at[:], uint64(m.NextAttempt.UnixNano()))
-	return q.Put([]byte(m.ID), at[:])
+	e.next = m.NextAttempt
+	return q.Put([]byte(m.ID), e.bytes())
 }
 
 func (s *BoltStore) Create(_ context.Context, m *Message) (string, bool, error) {
@@ -99,7 +161,7 @@ func (s *BoltStore) Create(_ context.Context, m *Message) (string, bool, error) 
 		if err := tx.Bucket(bucketKeys).Put(k, []byte(m.ID)); err != nil {
 			return err
 		}
-		return s.put(tx, m)
+		return s.put(tx, m, nil)
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
@@ -130,7 +192,12 @@ func (s *BoltStore) Get(_ context.Context, id string) (*Message, error) {
 	if len(sealed) == 0 {
 		return nil, ErrNotFound
 	}
-	b, err := s.key.Open(sealed, []byte(id))
+	return openRecord(s.key, id, sealed)
+}
+
+// openRecord decrypts and decodes a sealed message record.
+func openRecord(key *vault.Key, id string, sealed []byte) (*Message, error) {
+	b, err := key.Open(sealed, []byte(id))
 	if err != nil {
 		return nil, fmt.Errorf("relay store: get %s: %w", id, err)
 	}
@@ -141,65 +208,66 @@ func (s *BoltStore) Get(_ context.Context, id string) (*Message, error) {
 	return &m, nil
 }
 
-func (s *BoltStore) Update(_ context.Context, m *Message) error {
-	if err := s.db.Update(func(tx *bolt.Tx) error { return s.put(tx, m) }); err != nil {
+func (s *BoltStore) Update(_ context.Context, m *Message, lease *Lease) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMessages).Get([]byte(m.ID)) == nil {
+			return ErrNotFound
+		}
+		return s.put(tx, m, lease)
+	})
+	if err != nil {
 		return fmt.Errorf("relay store: update %s: %w", m.ID, err)
 	}
 	return nil
 }
 
-func (s *BoltStore) Due(_ context.Context, now time.Time, limit int) (ids []string, next time.Time, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
-			at := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+// Claim runs in one bbolt write transaction: bbolt has a single writer, so
+// two claims never see the same free message. A read-only scan first
+// spares the fsync of a write transaction when nothing is due.
+func (s *BoltStore) Claim(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) (ids []string, next time.Time, err error) {
+	until := now.Add(lease)
+	scan := func(tx *bolt.Tx) (claims [][]byte, next time.Time) {
+		tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			e := parseQueueEntry(v)
+			at := e.next
+			if e.held(now) && e.until.After(at) {
+				at = e.until
+			}
 			if !at.After(now) {
-				if len(ids) < limit {
-					ids = append(ids, string(k))
+				if len(claims) < limit {
+					claims = append(claims, bytes.Clone(k))
 				}
 			} else if next.IsZero() || at.Before(next) {
 				next = at
 			}
 			return nil
 		})
+		return claims, next
+	}
+	var claims [][]byte
+	s.db.View(func(tx *bolt.Tx) error { claims, next = scan(tx); return nil })
+	if len(claims) == 0 {
+		return nil, next, nil
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		claims, next = scan(tx)
+		q := tx.Bucket(bucketQueue)
+		for _, id := range claims {
+			e := parseQueueEntry(q.Get(id))
+			e.owner, e.until = owner, until
+			if err := q.Put(id, e.bytes()); err != nil {
+				return err
+			}
+			ids = append(ids, string(id))
+		}
+		return nil
 	})
-	return ids, next, err
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("relay store: claim: %w", err)
+	}
+	return ids, next, nil
 }
 
 func (s *BoltStore) Blobs() Blobs { return s.blobs }
 
 func (s *BoltStore) Close() error { return s.db.Close() }
-
-// Blobs keeps attachment content as encrypted files named by random ids.
-type Blobs struct {
-	Dir string
-	Key *vault.Key
-}
-
-// Create starts a new blob; Commit on the returned file makes it durable.
-func (b Blobs) Create() (name string, f *vault.File, err error) {
-	var r [16]byte
-	rand.Read(r[:])
-	name = hex.EncodeToString(r[:])
-	f, err = b.Key.Create(filepath.Join(b.Dir, name), []byte(name))
-	return name, f, err
-}
-
-// Open streams a blob's content.
-func (b Blobs) Open(name string) (io.ReadCloser, error) {
-	if strings.ContainsAny(name, `/\.`) || name == "" {
-		return nil, fmt.Errorf("relay: bad blob name")
-	}
-	return b.Key.OpenFile(filepath.Join(b.Dir, name), []byte(name))
-}
-
-// Remove deletes blobs, ignoring ones already gone.
-func (b Blobs) Remove(names ...string) {
-	for _, n := range names {
-		if n != "" && !strings.ContainsAny(n, `/\.`) {
-			os.Remove(filepath.Join(b.Dir, n))
-		}
-	}
-}
-
-// Sync makes committed blob names durable.
-func (b Blobs) Sync() error { return vault.SyncDir(b.Dir) }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
+
+	"github.com/google/uuid"
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/recipient"
@@ -19,16 +22,45 @@ func backoff(attempts int) time.Duration {
 	return min(d, 2*time.Hour)
 }
 
-// Run delivers queued messages until ctx ends. Work found on disk at start
-// (after a crash) is picked up like new work; with nothing due it sleeps
-// until the next retry or a new message.
+// DefaultLease is how long an instance holds a message it works on before
+// another instance may take it over; it is renewed as each recipient's
+// outcome is persisted, so it only has to outlast one delivery.
+const DefaultLease = 5 * time.Minute
+
+func (s *Server) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}
+
+// instanceName names this worker as a lease owner: unique per Run, so a
+// restarted instance does not mistake its predecessor's leases for its own.
+func (s *Server) instanceName() string {
+	host, _ := os.Hostname()
+	if s.Instance != "" {
+		host = s.Instance
+	}
+	return host + "/" + uuid.NewString()
+}
+
+// Run delivers queued messages until ctx ends. It claims due messages
+// under a lease, so several instances can share one store; work found at
+// start (after a crash) and messages whose owner's lease expired are
+// picked up like new work. With nothing due it sleeps until the next retry
+// or lease expiry, or a new message.
 func (s *Server) Run(ctx context.Context) {
 	wake := s.wakeup()
 	s.holdOff = map[string]time.Time{}
+	owner := s.instanceName()
 	for {
-		ids, next, err := s.Store.Due(ctx, s.now(), 32)
+		claimed := s.now()
+		ids, next, err := s.Store.Claim(ctx, owner, claimed, s.lease(), 32)
 		if err != nil {
-			s.log().Error("relay queue scan failed", "err", err)
+			if ctx.Err() != nil {
+				return
+			}
+			s.log().Error("relay queue claim failed", "err", err)
 			next = s.now().Add(5 * time.Second)
 		}
 		worked := 0
@@ -43,7 +75,7 @@ func (s *Server) Run(ctx context.Context) {
 				continue
 			}
 			delete(s.holdOff, id)
-			if !s.process(ctx, id) {
+			if !s.process(ctx, id, owner, claimed.Add(s.lease())) {
 				// A record that cannot be read or written is left for a
 				// while rather than retried in a tight loop.
 				s.holdOff[id] = s.now().Add(30 * time.Second)
@@ -71,13 +103,36 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
-// process delivers what is due of one message; false means its record
-// could not be read or written.
-func (s *Server) process(ctx context.Context, id string) bool {
+// process delivers what is due of one message, which owner has claimed
+// until leaseEnd; false means its record could not be read or written. The
+// record is read after the claim, so a recipient whose delivery another
+// instance persisted is never delivered again.
+func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Time) bool {
 	m, err := s.Store.Get(ctx, id)
 	if err != nil {
 		s.log().Error("relay load failed", "id", id, "err", err)
 		return false
+	}
+	// persist writes m under the lease: renewed while work remains,
+	// released once the message is done or waits for its retry. Losing
+	// the lease (another instance took over after it expired) is not an
+	// unreadable record: the caller stops without holding the message off.
+	held := true
+	persist := func(release bool) (ok, readable bool) {
+		l := &Lease{Owner: owner}
+		if !release && !m.Done() {
+			l.Until = s.now().Add(s.lease())
+		}
+		if err := s.Store.Update(ctx, m, l); err != nil {
+			if errors.Is(err, ErrLeaseLost) {
+				s.log().Warn("relay lease lost; another instance has the message", "id", m.ID)
+				return false, true
+			}
+			s.log().Error("relay update failed", "id", m.ID, "err", err)
+			return false, false
+		}
+		leaseEnd, held = l.Until, !l.Until.IsZero()
+		return true, true
 	}
 	org := s.Org
 	var failed bool
@@ -85,6 +140,13 @@ func (s *Server) process(ctx context.Context, id string) bool {
 		r := &m.Recipients[i]
 		if r.Status != StatusQueued && r.Status != StatusSending {
 			continue
+		}
+		// A lease half gone is renewed before the next delivery, so that
+		// it outlasts it.
+		if s.now().After(leaseEnd.Add(-s.lease() / 2)) {
+			if ok, readable := persist(false); !ok {
+				return readable
+			}
 		}
 		ch := s.Channels[r.Channel]
 		if ch == nil {
@@ -136,19 +198,17 @@ func (s *Server) process(ctx context.Context, id string) bool {
 		}
 		// Persist each outcome at once: a crash now redelivers at most this
 		// one recipient, and the channel's idempotency covers that.
-		if err := s.Store.Update(ctx, m); err != nil {
-			s.log().Error("relay update failed", "id", m.ID, "err", err)
-			return false
+		if ok, readable := persist(false); !ok {
+			return readable
 		}
 	}
 	if failed {
 		m.Attempts++
 		m.NextAttempt = s.now().Add(backoff(m.Attempts))
 	}
-	if failed || m.Done() {
-		if err := s.Store.Update(ctx, m); err != nil {
-			s.log().Error("relay update failed", "id", m.ID, "err", err)
-			return false
+	if failed || held {
+		if ok, readable := persist(true); !ok {
+			return readable
 		}
 	}
 	return true

@@ -1,11 +1,8 @@
 package registry
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -133,44 +130,11 @@ func OpenServiceplatformen(c ServiceplatformenConfig) (*serviceplatformen.Regist
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("registry: serviceplatformen: missing %s", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
 	}
-	password, err := certificatePassword(c)
+	hc, tokens, err := ServiceplatformenTransport(c)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := serviceplatformen.LoadPKCS12(c.Certificate, password)
-	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
-	}
-	if now := time.Now(); now.After(cert.Leaf.NotAfter) {
-		return nil, fmt.Errorf("registry: the organisation certificate expired on %s", cert.Leaf.NotAfter.Format(time.DateOnly))
-	}
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("registry: caFile: %w", err)
-		}
-		tlsConf.RootCAs = x509.NewCertPool()
-		if !tlsConf.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, errors.New("registry: caFile holds no PEM certificate")
-		}
-	}
-	hc := &http.Client{
-		Transport: &http.Transport{
-			TLSClientConfig:     tlsConf,
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConnsPerHost: 32,
-			IdleConnTimeout:     90 * time.Second,
-			TLSHandshakeTimeout: 10 * time.Second,
-			ForceAttemptHTTP2:   true,
-		},
-		// Never follow a redirect with the organisation's credentials.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	retry := serviceplatformen.Retry{Attempts: c.Attempts, AttemptTimeout: c.AttemptTimeout}
-	tokens := serviceplatformen.NewTokenSource()
-	tokens.HTTP, tokens.STS, tokens.AccessToken = hc, ep.STS, ep.AccessToken
-	tokens.AuthorityCVR, tokens.Certificate, tokens.Retry = c.AuthorityCVR, cert.Leaf, retry
 	client := &serviceplatformen.Client{
 		HTTP:      hc,
 		Endpoints: ep,

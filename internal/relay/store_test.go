@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+
 	"strings"
 	"sync"
 	"testing"
@@ -469,13 +469,4 @@ func mustSeal(t *testing.T, m *Message) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func sortedKeys(m map[string]int) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

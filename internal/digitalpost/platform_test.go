@@ -1,0 +1,378 @@
+package digitalpost
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"hash"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sendsikkert/internal/registry/serviceplatformen"
+	"sendsikkert/internal/registry/serviceplatformen/sptest"
+)
+
+// platform is a local stand-in for Serviceplatformen's STS,
+// AccessTokenService and SF1601 KombiPostAfsend: HTTPS on loopback that
+// demands the organisation's client certificate, checks the request
+// shapes strictly and reads the body as it streams in.
+type platform struct {
+	*httptest.Server
+	pki  *sptest.PKI
+	quit chan struct{}
+
+	mu       sync.Mutex
+	mode     string // "", "400", "500", "timeout", "malformed", "401", "false", "discard"
+	times    int    // how many calls mode applies to; <0 every call
+	calls    int
+	tokens   map[string]bool
+	sent     []kombiSeen
+	problems []string
+	// accepted messageUUIDs: a repeat is answered as accepted again
+	// (the published behaviour: Digital Post recognises the UUID).
+	accepted map[string]int
+}
+
+// kombiSeen is what the platform read of one request.
+type kombiSeen struct {
+	Valg        string
+	MessageUUID string
+	LetterID    string
+	LetterCPR   string
+	Contents    []string // sha256 of each decoded memo:content, in order
+	LetterPDF   string   // sha256 of the decoded ForsendelseI content
+	Bytes       int64
+}
+
+const pathKombi = "/service/KombiPostAfsend_1/kombi"
+
+func newPlatform(t testing.TB) *platform {
+	t.Helper()
+	pki, err := sptest.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &platform{pki: pki, quit: make(chan struct{}), tokens: map[string]bool{}, accepted: map[string]int{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /sts", p.sts)
+	mux.HandleFunc("POST /token", p.token)
+	mux.HandleFunc("POST "+pathKombi, p.handleKombi)
+	p.Server = httptest.NewUnstartedServer(mux)
+	p.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
+	pool := x509.NewCertPool()
+	pool.AddCert(pki.CA)
+	p.Server.TLS = &tls.Config{
+		Certificates: []tls.Certificate{pki.Server},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS12,
+	}
+	p.Server.StartTLS()
+	t.Cleanup(func() { close(p.quit); p.Server.Close() })
+	return p
+}
+
+func (p *platform) fail(mode string, times int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mode, p.times = mode, times
+}
+
+func (p *platform) seen() []kombiSeen {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]kombiSeen(nil), p.sent...)
+}
+
+func (p *platform) problem(w http.ResponseWriter, format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	p.mu.Lock()
+	p.problems = append(p.problems, msg)
+	p.mu.Unlock()
+	http.Error(w, msg, http.StatusBadRequest)
+}
+
+func (p *platform) checkProblems(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.problems) > 0 {
+		t.Fatalf("the platform found wrongly shaped requests: %q", p.problems)
+	}
+}
+
+// kombi returns a Kombi that talks to the platform with the
+// organisation's certificate and a real TokenSource.
+func (p *platform) kombi() *Kombi {
+	pool := x509.NewCertPool()
+	pool.AddCert(p.pki.CA)
+	hc := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{p.pki.Client}, RootCAs: pool},
+	}}
+	ts := serviceplatformen.NewTokenSource()
+	ts.HTTP, ts.STS, ts.AccessToken = hc, p.URL+"/sts", p.URL+"/token"
+	ts.AuthorityCVR, ts.Certificate = "31128706", p.pki.Client.Leaf
+	return &Kombi{HTTP: hc, Tokens: ts, URL: p.URL + pathKombi, Timeout: 5 * time.Second}
+}
+
+func (p *platform) sts(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		KeyType          string
+		AnvenderKontekst struct{ Cvr string }
+		UseKey           string
+		AppliesTo        struct{ EndpointReference struct{ Address string } }
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		p.problem(w, "sts: %v", err)
+		return
+	}
+	if a := req.AppliesTo.EndpointReference.Address; a != EntityKombiPostAfsend {
+		p.problem(w, "sts: AppliesTo %q", a)
+		return
+	}
+	if req.UseKey != base64.StdEncoding.EncodeToString(r.TLS.PeerCertificates[0].Raw) {
+		p.problem(w, "sts: UseKey is not the client certificate")
+		return
+	}
+	now := time.Now().UTC()
+	a := fmt.Sprintf(`<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Conditions NotBefore="%s" NotOnOrAfter="%s"/></saml:Assertion>`,
+		now.Add(-time.Minute).Format(time.RFC3339), now.Add(8*time.Hour).Format(time.RFC3339))
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"RequestedSecurityToken": map[string]string{"Assertion": base64.StdEncoding.EncodeToString([]byte(a))}})
+}
+
+func (p *platform) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("saml-token") == "" {
+		p.problem(w, "token: no saml-token")
+		return
+	}
+	tok := newUUID()
+	p.mu.Lock()
+	p.tokens[tok] = true
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Holder-of-key", "expires_in": 3600})
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.calls++
+	mode := ""
+	if p.times != 0 {
+		mode = p.mode
+		if p.times > 0 {
+			p.times--
+		}
+	}
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Holder-of-key ")
+	known := ok && p.tokens[auth]
+	if mode == "401" {
+		delete(p.tokens, auth)
+		known = false
+	}
+	p.mu.Unlock()
+	if len(r.TLS.PeerCertificates) == 0 {
+		p.problem(w, "kombi: no client certificate")
+		return
+	}
+	if !known {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if id := r.Header.Get("x-TransaktionsId"); !uuidRE.MatchString(id) {
+		p.problem(w, "kombi: x-TransaktionsId %q", id)
+		return
+	}
+	if _, err := time.Parse(time.RFC3339, r.Header.Get("x-TransaktionsTid")); err != nil {
+		p.problem(w, "kombi: x-TransaktionsTid %q", r.Header.Get("x-TransaktionsTid"))
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/xml") {
+		p.problem(w, "kombi: Content-Type %q", ct)
+		return
+	}
+	switch mode {
+	case "timeout":
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-p.quit:
+		case <-time.After(20 * time.Second):
+		}
+		return
+	case "discard":
+		n, _ := io.Copy(io.Discard, r.Body)
+		p.mu.Lock()
+		p.sent = append(p.sent, kombiSeen{Bytes: n})
+		p.mu.Unlock()
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><kombi_response><Result>true</Result></kombi_response>`)
+		return
+	}
+	seen, err := readKombi(r.Body)
+	if err != nil {
+		p.problem(w, "kombi: body: %v", err)
+		return
+	}
+	p.mu.Lock()
+	p.sent = append(p.sent, seen)
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/xml")
+	switch mode {
+	case "500":
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+	case "400":
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Fejl><FejlKode>MEMO-17</FejlKode><FejlTekst>Modtager 2211771212 findes ikke i MeMo-valideringen</FejlTekst></Fejl>`)
+	case "false":
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><kombi_response><Result>false</Result><FejlId>42</FejlId><FejlTekst>Afsender ikke tilsluttet</FejlTekst></kombi_response>`)
+	case "malformed":
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><kombi_response><Result>tr`)
+	default:
+		id := seen.MessageUUID + seen.LetterID
+		p.mu.Lock()
+		p.accepted[id]++
+		p.mu.Unlock()
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><kombi_response><Result>true</Result><TransmissionId>%s</TransmissionId></kombi_response>`, newUUID())
+	}
+}
+
+// readKombi reads a kombi_request as it streams: the element structure
+// strictly, document contents decoded and hashed.
+func readKombi(r io.Reader) (kombiSeen, error) {
+	var s kombiSeen
+	cr := &countReader{r: r}
+	d := xml.NewDecoder(cr)
+	var stack []xml.Name
+	var h hash.Hash
+	var dec io.Writer
+	var b64 *base64Pipe
+	var text strings.Builder
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return s, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) == 0 && t.Name != (xml.Name{Local: "kombi_request"}) {
+				return s, fmt.Errorf("root %v", t.Name)
+			}
+			if len(stack) == 1 {
+				switch t.Name {
+				case xml.Name{Local: "KombiValgKode"}, xml.Name{Space: "https://DigitalPost.dk/MeMo-1", Local: "Message"},
+					xml.Name{Space: "urn:oio:fjernprint:1.0.0", Local: "ForsendelseISamling"}:
+				default:
+					return s, fmt.Errorf("unexpected %v in kombi_request", t.Name)
+				}
+			}
+			stack = append(stack, t.Name)
+			text.Reset()
+			if t.Name.Local == "content" || t.Name.Local == "MeddelelseIndholdData" {
+				h = sha256.New()
+				b64 = newBase64Pipe(h)
+				dec = b64
+			}
+		case xml.CharData:
+			if dec != nil {
+				dec.Write(t)
+			} else if text.Len() < 4096 {
+				text.Write(t)
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "KombiValgKode":
+				s.Valg = text.String()
+			case "messageUUID":
+				s.MessageUUID = text.String()
+			case "AfsendelseIdentifikator":
+				s.LetterID = text.String()
+			case "CPRnummerIdentifikator":
+				s.LetterCPR = text.String()
+			case "content", "MeddelelseIndholdData":
+				if err := b64.Close(); err != nil {
+					return s, fmt.Errorf("content not base64: %w", err)
+				}
+				sum := hex.EncodeToString(h.Sum(nil))
+				if t.Name.Local == "content" {
+					s.Contents = append(s.Contents, sum)
+				} else {
+					s.LetterPDF = sum
+				}
+				dec = nil
+			}
+			stack = stack[:len(stack)-1]
+			text.Reset()
+		}
+	}
+	if s.Valg == "" {
+		return s, fmt.Errorf("no KombiValgKode")
+	}
+	s.Bytes = cr.n
+	return s, nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// base64Pipe decodes base64 written in pieces of any length.
+type base64Pipe struct {
+	w    io.Writer
+	pend []byte
+	err  error
+}
+
+func newBase64Pipe(w io.Writer) *base64Pipe { return &base64Pipe{w: w} }
+
+func (b *base64Pipe) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
+			continue
+		}
+		b.pend = append(b.pend, c)
+	}
+	n := len(b.pend) / 4 * 4
+	if n > 0 {
+		out := make([]byte, base64.StdEncoding.DecodedLen(n))
+		m, err := base64.StdEncoding.Decode(out, b.pend[:n])
+		if err != nil && b.err == nil {
+			b.err = err
+		}
+		b.w.Write(out[:m])
+		b.pend = append(b.pend[:0], b.pend[n:]...)
+	}
+	return len(p), nil
+}
+
+func (b *base64Pipe) Close() error {
+	if len(b.pend) != 0 && b.err == nil {
+		b.err = fmt.Errorf("%d bytes left over", len(b.pend))
+	}
+	return b.err
+}

@@ -24,6 +24,12 @@ after(async () => {
 
 test('detector agrees with Go on the shared CPR vectors', () => {
   const src = fs.readFileSync(path.join(repo, 'addin', 'pages', 'outlook', 'launchevent.js'), 'utf8');
+  // Classic Outlook's JavaScript-only runtime: one plain script, no
+  // modules, and kept to ES5 syntax to be safe there.
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  for (const es6 of [/=>/, /\blet\s/, /\bconst\s/, /`/, /\bimport\b/, /\bexport\b/, /\bclass\s/, /\(\?<[=!]/]) {
+    assert.doesNotMatch(code, es6, 'launchevent.js must stay plain ES5');
+  }
   const sandbox = {};
   sandbox.globalThis = sandbox;
   vm.runInNewContext(src, sandbox); // no Office: the file must still load (JS-only runtime has no DOM either)

@@ -315,6 +315,8 @@ async function start() {
     $('demo-note').hidden = !h.demo;
   } catch (e) {
     agentAbsent();
+    // Still show what Outlook knows, so the clerk sees what was not sent.
+    await Promise.all([readSubject(), readFiles()]).catch(() => {});
     $('main').setAttribute('aria-busy', 'false');
     wire();
     return;

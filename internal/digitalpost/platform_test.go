@@ -58,7 +58,11 @@ type kombiSeen struct {
 
 const pathKombi = "/service/KombiPostAfsend_1/kombi"
 
-func newPlatform(t testing.TB) *platform {
+func newPlatform(t testing.TB) *platform { return startPlatform(t, false) }
+
+// startPlatform starts the platform, speaking HTTP/2 when h2 is set (the
+// relay's transport prefers it).
+func startPlatform(t testing.TB, h2 bool) *platform {
 	t.Helper()
 	pki, err := sptest.NewPKI()
 	if err != nil {
@@ -79,6 +83,7 @@ func newPlatform(t testing.TB) *platform {
 		ClientCAs:    pool,
 		MinVersion:   tls.VersionTLS12,
 	}
+	p.Server.EnableHTTP2 = h2
 	p.Server.StartTLS()
 	t.Cleanup(func() { close(p.quit); p.Server.Close() })
 	return p
@@ -119,7 +124,8 @@ func (p *platform) kombi() *Kombi {
 	pool := x509.NewCertPool()
 	pool.AddCert(p.pki.CA)
 	hc := &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{p.pki.Client}, RootCAs: pool},
+		TLSClientConfig:   &tls.Config{Certificates: []tls.Certificate{p.pki.Client}, RootCAs: pool},
+		ForceAttemptHTTP2: p.Server.EnableHTTP2,
 	}}
 	ts := serviceplatformen.NewTokenSource()
 	ts.HTTP, ts.STS, ts.AccessToken = hc, p.URL+"/sts", p.URL+"/token"
@@ -206,6 +212,12 @@ func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch mode {
+	case "400early":
+		// A gateway that refuses at once, without reading the body.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		io.WriteString(w, `{"message":"Forsendelsen er for stor"}`)
+		return
 	case "timeout":
 		io.Copy(io.Discard, r.Body)
 		select {

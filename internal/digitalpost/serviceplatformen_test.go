@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -320,26 +321,64 @@ func TestFjernprintPrinter(t *testing.T) {
 	}
 }
 
-// TestStream20MB sends a 20 MB attachment and checks every byte arrived.
+// TestStream20MB sends a 20 MB attachment over HTTP/1.1 and HTTP/2 and
+// checks every byte arrived.
 func TestStream20MB(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
 	const size = 20 << 20
-	p := newPlatform(t)
-	d := testDelivery()
-	d.Attachments = []delivery.Attachment{genAttachment("scan.bin", size)}
-	if _, err := (&Serviceplatformen{Kombi: p.kombi()}).Deliver(context.Background(), d); err != nil {
-		t.Fatal(err)
-	}
-	s := p.seen()
-	if len(s) != 1 || len(s[0].Contents) != 2 || s[0].Contents[1] != genSum(size) {
-		t.Fatalf("platform saw %+v", s)
-	}
-	if s[0].Bytes < size*4/3 {
-		t.Fatalf("body %d bytes", s[0].Bytes)
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("h2=%v", h2), func(t *testing.T) {
+			p := startPlatform(t, h2)
+			d := testDelivery()
+			d.Attachments = []delivery.Attachment{genAttachment("scan.bin", size)}
+			if _, err := (&Serviceplatformen{Kombi: p.kombi()}).Deliver(context.Background(), d); err != nil {
+				t.Fatal(err)
+			}
+			s := p.seen()
+			if len(s) != 1 || len(s[0].Contents) != 2 || s[0].Contents[1] != genSum(size) {
+				t.Fatalf("platform saw %+v", s)
+			}
+			if s[0].Bytes < size*4/3 {
+				t.Fatalf("body %d bytes", s[0].Bytes)
+			}
+		})
 	}
 }
+
+// TestEarlyRefusalOfLargeBody: a gateway that answers 413 before reading
+// a 20 MB body; the refusal is reported, for good, the attachment closed.
+func TestEarlyRefusalOfLargeBody(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("h2=%v", h2), func(t *testing.T) {
+			p := startPlatform(t, h2)
+			p.fail("400early", -1)
+			d := testDelivery()
+			closed := atomic.Bool{}
+			d.Attachments = []delivery.Attachment{{
+				Filename: "scan.bin", ContentType: "application/octet-stream", Size: 20 << 20,
+				Open: func() (io.ReadCloser, error) {
+					return &closeNoter{Reader: &genReader{left: 20 << 20}, closed: &closed}, nil
+				},
+			}}
+			_, err := (&Serviceplatformen{Kombi: p.kombi()}).Deliver(context.Background(), d)
+			if !errors.Is(err, delivery.ErrPermanent) || !strings.Contains(err.Error(), "for stor") {
+				t.Fatalf("err = %v", err)
+			}
+			if !closed.Load() {
+				t.Fatal("attachment not closed")
+			}
+		})
+	}
+}
+
+type closeNoter struct {
+	io.Reader
+	closed *atomic.Bool
+}
+
+func (c *closeNoter) Close() error { c.closed.Store(true); return nil }
 
 // BenchmarkDeliver20MB measures memory while a 20 MB attachment is sent:
 // the peak heap stays a small fraction of the attachment, because the body

@@ -196,6 +196,10 @@ type StatusBook struct {
 	SenderSystem string
 	// Now stamps events that carry no time.
 	Now func() time.Time
+	// Allow, when set, decides whether ServeHTTP takes a request (e.g.
+	// that r.TLS names Serviceplatformen's callback certificate); refused
+	// requests get 403.
+	Allow func(r *http.Request) bool
 
 	mu     sync.Mutex
 	events map[string]StatusEvent
@@ -320,6 +324,10 @@ func (b *StatusBook) Event(ref string) (StatusEvent, bool) {
 // when it could not be kept (Beskedfordeleren tries again). Mount it only
 // behind mutual TLS that admits Serviceplatformen's callback certificate.
 func (b *StatusBook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if b.Allow != nil && !b.Allow(r) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)

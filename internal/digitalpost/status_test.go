@@ -181,6 +181,10 @@ func TestStatusEndpoint(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET: %d", resp.StatusCode)
 	}
+	b.Allow = func(r *http.Request) bool { return r.Header.Get("X-Test-Caller") == "sp" }
+	if c := post(envelopeOf(evDelivered, postStatus(u, "Digital Post", ""))); c != http.StatusForbidden {
+		t.Fatalf("unknown caller: %d", c)
+	}
 	ev, ok := b.Event(u)
 	if !ok || ev.Status != delivery.Failed || !strings.Contains(fmt.Sprint(ev.ErrorText), "Ukendt modtager") {
 		t.Fatalf("%+v", ev)

@@ -166,7 +166,9 @@ func (k *Kombi) timeout(size int64) time.Duration {
 }
 
 // Send posts the request. A 2xx answer is acceptance, not delivery: the
-// outcome comes later as a status message (see StatusBook).
+// outcome comes later as a status message (see StatusBook). 409 Conflict
+// (the messageUUID was taken before: a retry of a request whose answer
+// was lost) is acceptance too.
 func (k *Kombi) Send(ctx context.Context, req Request) (Reply, error) {
 	if err := req.check(); err != nil {
 		return Reply{}, err
@@ -296,6 +298,11 @@ func (k *Kombi) send(ctx context.Context, req Request) (Reply, error) {
 			return rep, &Error{HTTPStatus: status, Permanent: true, Reason: "refused: " + a.reason()}
 		}
 		rep.TransmissionID = a.transmissionID
+		return rep, nil
+	case status == http.StatusConflict:
+		// The messageUUID is known already: an earlier attempt got
+		// through though its answer was lost. That is acceptance; the
+		// status messages say the rest.
 		return rep, nil
 	case status == http.StatusUnauthorized:
 		return rep, &Error{HTTPStatus: status, Reason: "token refused"}

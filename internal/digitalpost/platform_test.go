@@ -251,6 +251,9 @@ func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request) {
 	case "400":
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Fejl><FejlKode>MEMO-17</FejlKode><FejlTekst>Modtager 2211771212 findes ikke i MeMo-valideringen</FejlTekst></Fejl>`)
+	case "409":
+		w.WriteHeader(http.StatusConflict)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Fejl><FejlKode>DUP</FejlKode><FejlTekst>messageUUID er allerede modtaget</FejlTekst></Fejl>`)
 	case "false":
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><kombi_response><Result>false</Result><FejlId>42</FejlId><FejlTekst>Afsender ikke tilsluttet</FejlTekst></kombi_response>`)
 	case "malformed":

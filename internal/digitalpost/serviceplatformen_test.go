@@ -181,8 +181,13 @@ func TestRetrySendsSameMessageUUID(t *testing.T) {
 			t.Fatalf("attempt %d: %+v %v", i+2, rec, err)
 		}
 	}
+	// A platform that says the UUID is known already: accepted.
+	p.fail("409", 1)
+	if rec, err := ch.Deliver(context.Background(), d); err != nil || rec.Status != delivery.Accepted {
+		t.Fatalf("409: %+v %v", rec, err)
+	}
 	s := p.seen()
-	if len(s) != 3 {
+	if len(s) != 4 {
 		t.Fatalf("platform saw %d requests", len(s))
 	}
 	for _, r := range s {

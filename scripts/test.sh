@@ -42,45 +42,9 @@ echo "== cross-build for Windows"
 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/...
 
 # ---- PostgreSQL for the relay store tests (internal/relay) ----------------
-# A throwaway cluster in a temp dir, listening on 127.0.0.1 only, owned by
-# the postgres user (PostgreSQL refuses to run as root), stopped on exit.
-# Installs Debian's postgresql when run as root and it is missing. The go
-# test step finds it through SENDSIKKERT_PG_DSN; an outside database can be
-# given the same way, and then none is started here.
-stop_pg() { :; }
-if [ -z "${SENDSIKKERT_PG_DSN:-}" ]; then
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  if [ -z "$pgbin" ] && [ "$(id -u)" = 0 ]; then
-    echo "== installing Debian package: postgresql"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-    pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  fi
-  if [ -n "$pgbin" ]; then
-    pgdir=$(mktemp -d /tmp/sendsikkert-pg.XXXXXX)
-    as_pg() { "$@"; }
-    if [ "$(id -u)" = 0 ]; then
-      chown postgres: "$pgdir"
-      as_pg() { runuser -u postgres -- "$@"; }
-    fi
-    as_pg "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres -E UTF8 --no-sync >"$pgdir/initdb.log"
-    pgport=""
-    for p in $(shuf -i 20000-60000 -n 5); do
-      if as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 \
-          -o "-k $pgdir -p $p -h 127.0.0.1 -c max_connections=200" start >/dev/null; then
-        pgport=$p; break
-      fi
-    done
-    if [ -z "$pgport" ]; then cat "$pgdir/server.log"; echo "PostgreSQL did not start"; exit 1; fi
-    stop_pg() { as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
-    trap stop_pg EXIT
-    as_pg "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres sendsikkert_test
-    export SENDSIKKERT_PG_DSN="postgres://postgres@127.0.0.1:$pgport/sendsikkert_test?sslmode=disable"
-    echo "== PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pgport (relay store tests)"
-  else
-    echo "!! PostgreSQL not installed (run as root to install): its relay store tests skip"
-  fi
-fi
+# scripts/postgres.sh starts a throwaway cluster (installing Debian's
+# postgresql as root if missing) and exports SENDSIKKERT_PG_DSN.
+. scripts/postgres.sh
 # ---- end PostgreSQL --------------------------------------------------------
 
 # The keyring lives in a throwaway HOME; keep Go's caches where they are.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/fjernprint/fjernprinttest"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
@@ -539,5 +540,38 @@ func TestOpenReusesRegisterAccess(t *testing.T) {
 		if _, err := Open(c, sp); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestKombiLetterIsForsendelseI: the ForsendelseI inside kombi_request
+// (Fysisk Post and Automatisk Valg, a real rendered letter with the
+// address from the lookup) is valid against the fjernprint schema.
+func TestKombiLetterIsForsendelseI(t *testing.T) {
+	for _, valg := range []KombiValg{ValgFysiskPost, ValgAutomatisk} {
+		t.Run(string(valg), func(t *testing.T) {
+			d := testDelivery()
+			f, err := Letter(d, 265)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := &Request{Valg: valg, Letter: f}
+			if valg == ValgAutomatisk {
+				req.Message = Message(d)
+			}
+			var buf bytes.Buffer
+			if err := writeKombi(&buf, req); err != nil {
+				t.Fatal(err)
+			}
+			doc := buf.String()
+			if !strings.Contains(doc, "<KombiValgKode>"+string(valg)+"</KombiValgKode>") ||
+				!strings.Contains(doc, `<fjernprint:ForsendelseISamling xmlns:fjernprint="urn:oio:fjernprint:1.0.0">`) {
+				t.Fatalf("kombi_request:\n%.600s", doc)
+			}
+			start, end := strings.Index(doc, "<fjernprint:ForsendelseI "), strings.Index(doc, "</fjernprint:ForsendelseI>")
+			if start < 0 || end < 0 {
+				t.Fatal("no ForsendelseI")
+			}
+			fjernprinttest.Validate(t, []byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"+doc[start:end+len("</fjernprint:ForsendelseI>")]))
+		})
 	}
 }

@@ -2,76 +2,22 @@ package fjernprint
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"sendsikkert/internal/fjernprint/fjernprinttest"
 	"sendsikkert/internal/print"
 )
 
-// sharedDir finds /work/shared: SENDSIKKERT_SHARED, else ../../../shared
-// from this package.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("SENDSIKKERT_SHARED"); d != "" {
-		return d
-	}
-	d, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-// xmllint validates doc against the ForsendelseI schema, or skips when
-// xmllint or the schemas are missing (fails instead under
-// SENDSIKKERT_REQUIRE_TOOLS=1).
-func xmllint(t *testing.T, doc []byte) {
-	t.Helper()
-	if out, err := xmllintRun(t, doc); err != nil {
-		t.Fatalf("xmllint: %v\n%s", err, out)
-	}
-}
-
-func xmllintRun(t *testing.T, doc []byte) ([]byte, error) {
-	t.Helper()
-	require := os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1"
-	bin, err := exec.LookPath("xmllint")
-	if err != nil {
-		if require {
-			t.Fatal("xmllint not found (apt-get install libxml2-utils)")
-		}
-		t.Skip("xmllint not found; install libxml2-utils")
-	}
-	xsd := filepath.Join(sharedDir(t), "schemas", "fjernprint", "ForsendelseI.xsd")
-	if _, err := os.Stat(xsd); err != nil {
-		if require {
-			t.Fatalf("schema: %v", err)
-		}
-		t.Skipf("schema not found: %v", err)
-	}
-	xsd = schemaCopy(t, filepath.Dir(xsd))
-	f := filepath.Join(t.TempDir(), "forsendelse.xml")
-	if err := os.WriteFile(f, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return exec.Command(bin, "--noout", "--huge", "--schema", xsd, f).CombinedOutput()
-}
-
 // TestSchemaCatchesMistakes proves the validation can fail: a document
-// without its required DokumentParametre, or with the address lines
-// after the country, is refused.
+// without its required DokumentParametre, with an impossible CPR number
+// or an unknown element is refused.
 func TestSchemaCatchesMistakes(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, sample(func(w io.Writer) error { _, err := io.WriteString(w, "%PDF"); return err })); err != nil {
@@ -87,65 +33,10 @@ func TestSchemaCatchesMistakes(t *testing.T) {
 		if d == doc {
 			t.Fatalf("%s: tampering changed nothing", name)
 		}
-		if out, err := xmllintRun(t, []byte(d)); err == nil {
+		if out, err := fjernprinttest.Run(t, []byte(d)); err == nil {
 			t.Errorf("%s: xmllint accepted it\n%s", name, out)
 		}
 	}
-}
-
-var (
-	importRE = regexp.MustCompile(`<import\s+namespace="([^"]+)"\s+schemaLocation="([^"]+)"\s*/>`)
-)
-
-// schemaCopy copies the fjernprint schemas to a temporary folder where
-// every import of a namespace names the same file, one that includes all
-// the files imported for that namespace anywhere, and returns the copy of
-// ForsendelseI.xsd. The OIO schemas import one namespace from several
-// files (urn:oio:dkal:1.0.0 from FilformatNavn.xsd, MeddelelseIndholdData.xsd,
-// …), and libxml2 honours only the first import of a namespace, so
-// xmllint cannot compile them as published. Nothing else is changed.
-func schemaCopy(t *testing.T, dir string) string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.xsd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	byNS := map[string][]string{}
-	agg := func(ns string) string {
-		sum := sha256.Sum256([]byte(ns))
-		return "ns-" + hex.EncodeToString(sum[:6]) + ".xsd"
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := string(b)
-		s = importRE.ReplaceAllStringFunc(s, func(imp string) string {
-			m := importRE.FindStringSubmatch(imp)
-			if !slices.Contains(byNS[m[1]], m[2]) {
-				byNS[m[1]] = append(byNS[m[1]], m[2])
-			}
-			return `<import namespace="` + m[1] + `" schemaLocation="` + agg(m[1]) + `"/>`
-		})
-		if err := os.WriteFile(filepath.Join(out, filepath.Base(f)), []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for ns, names := range byNS {
-		var b strings.Builder
-		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-		b.WriteString(`<schema xmlns="http://www.w3.org/2001/XMLSchema" targetNamespace="` + ns + `" elementFormDefault="qualified">` + "\n")
-		for _, n := range names {
-			b.WriteString(`  <include schemaLocation="` + n + `"/>` + "\n")
-		}
-		b.WriteString("</schema>\n")
-		if err := os.WriteFile(filepath.Join(out, agg(ns)), []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(out, "ForsendelseI.xsd")
 }
 
 func letter() *print.Letter {
@@ -179,7 +70,7 @@ func TestWriteValidatesAgainstSchema(t *testing.T) {
 	if err := Write(&buf, f); err != nil {
 		t.Fatal(err)
 	}
-	xmllint(t, buf.Bytes())
+	fjernprinttest.Validate(t, buf.Bytes())
 
 	// The content decodes to the PDF the letter renders to.
 	var doc struct {
@@ -224,7 +115,7 @@ func TestWriteVariantsValidate(t *testing.T) {
 			if err := Write(&buf, f); err != nil {
 				t.Fatal(err)
 			}
-			xmllint(t, buf.Bytes())
+			fjernprinttest.Validate(t, buf.Bytes())
 		})
 	}
 }

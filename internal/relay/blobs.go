@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -46,11 +47,69 @@ func (b Blobs) Create() (name string, w BlobWriter, err error) {
 		w, err = b.db.create(b.Key, name)
 		return name, w, err
 	}
-	f, err := b.Key.Create(filepath.Join(b.Dir, name), []byte(name))
+	w, err = createBlobFile(b.Key, filepath.Join(b.Dir, name), []byte(name))
 	if err != nil {
 		return "", nil, err
 	}
-	return name, f, nil
+	return name, w, nil
+}
+
+// blobFile writes an encrypted blob straight under its final name. No
+// temporary file and rename are needed: a blob is read only once a
+// committed record names it, and it is named only after Commit, so a blob
+// cut short by a crash is never read. Skipping the rename spares a
+// journal commit per blob, which is most of a submit's cost on ext4.
+type blobFile struct {
+	f    *os.File
+	bw   *bufio.Writer
+	enc  io.WriteCloser
+	done bool
+}
+
+func createBlobFile(key *vault.Key, path string, ad []byte) (*blobFile, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("relay: create blob: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	enc, err := key.NewWriter(bw, ad)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return &blobFile{f: f, bw: bw, enc: enc}, nil
+}
+
+func (b *blobFile) Write(p []byte) (int, error) { return b.enc.Write(p) }
+
+// Commit seals the stream and syncs the file; Blobs.Sync then makes its
+// name durable.
+func (b *blobFile) Commit() error {
+	b.done = true
+	err := b.enc.Close()
+	if err == nil {
+		err = b.bw.Flush()
+	}
+	if err == nil {
+		err = b.f.Sync()
+	}
+	if cerr := b.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(b.f.Name())
+		return fmt.Errorf("relay: commit blob %s: %w", filepath.Base(b.f.Name()), err)
+	}
+	return nil
+}
+
+func (b *blobFile) Abort() {
+	if !b.done {
+		b.done = true
+		b.f.Close()
+		os.Remove(b.f.Name())
+	}
 }
 
 // Open streams a blob's content.

@@ -111,6 +111,12 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 	// Acknowledged means on disk, whatever the server's default.
 	cfg.RuntimeParams["synchronous_commit"] = "on"
 	db := stdlib.OpenDB(*cfg)
+	// database/sql keeps 2 idle connections by default: under concurrent
+	// submits the rest would be closed and reopened (a new backend process
+	// each) all the time.
+	db.SetMaxIdleConns(16)
+	db.SetMaxOpenConns(64)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records")}
 	s.blobs = Blobs{Key: key.Derive("relay/blobs"), db: &sqlBlobs{s: s}}
 	if err := s.init(ctx); err != nil {
@@ -129,6 +135,9 @@ func redactDSN(dsn string) string {
 	}
 	return dsn
 }
+
+// Rebind rewrites ? placeholders as $1, $2, … for PostgreSQL.
+func (s *SQLStore) Rebind(query string) string { return s.q(query) }
 
 // q rewrites ? placeholders as $1, $2, … for PostgreSQL.
 func (s *SQLStore) q(query string) string {

@@ -13,6 +13,7 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/vault"
 )
@@ -34,12 +35,21 @@ type Config struct {
 	// comes from: "keyring" (the OS keyring, default), "file:PATH" or
 	// "env:NAME" (base64). Several instances must share it.
 	StoreKey string `yaml:"storeKey"`
+	// Registry picks the register: demo (default) or serviceplatformen.
+	Registry registry.Config `yaml:"registry"`
 	// Channels: "demo" writes Digital Post and letters to folders under
 	// Data/demo (the only channels in this build).
 	Channels     string     `yaml:"channels"`
 	Organisation *OrgConfig `yaml:"organisation"`
 	SMTP         *SMTP      `yaml:"smtp"`
-	Audit        struct {
+	// Directory is the Sikker Mail Portal's data: the direct-addressing
+	// domain list (a CSV file or an https:// URL, "domain,organisation"),
+	// reloaded every ReloadMinutes.
+	Directory struct {
+		Domains       string `yaml:"domains"`
+		ReloadMinutes int    `yaml:"reloadMinutes"`
+	} `yaml:"directory"`
+	Audit struct {
 		RetentionDays int `yaml:"retentionDays"`
 		// Auditors are the users (device certificates) allowed to search
 		// and export the audit log.
@@ -95,6 +105,12 @@ func loadConfig(path string) (*Config, error) {
 		c.Data = "data"
 	}
 	c.Data, c.TLS.Cert, c.TLS.Key = rel(c.Data), rel(c.TLS.Cert), rel(c.TLS.Key)
+	if c.Directory.Domains != "" && !strings.HasPrefix(c.Directory.Domains, "https://") {
+		c.Directory.Domains = rel(c.Directory.Domains)
+	}
+	if c.Directory.ReloadMinutes == 0 {
+		c.Directory.ReloadMinutes = 60
+	}
 	if c.SMTP != nil {
 		c.SMTP.CAFile = rel(c.SMTP.CAFile)
 	}

@@ -29,6 +29,7 @@ import (
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/demo"
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/enroll"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/print"
@@ -267,9 +268,33 @@ func serve(args []string) int {
 		return 1
 	}
 	defer store.Close()
+	book, err := directory.OpenSQLBook(ctx, e.db)
+	if err != nil {
+		log.Error("address book", "err", err)
+		return 1
+	}
+	domains := &directory.Domains{}
+	if cfg.Directory.Domains != "" {
+		list, err := directory.Load(ctx, cfg.Directory.Domains)
+		if err != nil {
+			log.Error("direct-addressing list", "err", err)
+			return 1
+		}
+		domains.Set(list)
+		go reloadDomains(ctx, domains, cfg.Directory.Domains, time.Duration(cfg.Directory.ReloadMinutes)*time.Minute, log)
+	}
+	reg, err := registry.Open(cfg.Registry)
+	if err != nil {
+		log.Error("register", "err", err)
+		return 1
+	}
+	if cfg.Registry.Type == "" || cfg.Registry.Type == "demo" {
+		log.Warn("DEMO register: lookups answer from the fictitious demo fixtures")
+	}
 	rs := &relay.Server{
-		Store: store, Registry: registry.Demo{}, Org: org, Channels: channels, Printable: print.Printable,
+		Store: store, Registry: reg, Org: org, Channels: channels, Printable: print.Printable,
 		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
+		Domains: domains, Book: book,
 	}
 	log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")
 	var mailer *receipt.Mailer
@@ -374,6 +399,23 @@ func auditAPI(e *env, auditors []string) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		writeJSONRows(w, rows)
 	})
+}
+
+// reloadDomains refreshes the list; a failed reload keeps the old one.
+func reloadDomains(ctx context.Context, d *directory.Domains, source string, every time.Duration, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		list, err := directory.Load(ctx, source)
+		if err != nil {
+			log.Error("direct-addressing list reload failed; keeping the old list", "err", err)
+			continue
+		}
+		d.Set(list)
+	}
 }
 
 func retention(ctx context.Context, l *audit.Log, days int, log *slog.Logger) {

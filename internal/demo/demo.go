@@ -12,6 +12,7 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
@@ -47,6 +48,8 @@ func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool
 	if err != nil {
 		return nil, err
 	}
+	domains := &directory.Domains{}
+	domains.Set(directory.DemoDomains())
 	store, err := relay.OpenBolt(filepath.Join(dir, RelayDir), key.Derive("demo-relay"))
 	if err != nil {
 		return nil, err
@@ -60,5 +63,7 @@ func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool
 		Authenticate: auth,
 		Log:          log,
 		Version:      "demo",
+		Domains:      domains,
+		Book:         directory.DemoBook(),
 	}, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
@@ -30,16 +31,24 @@ type Relay interface {
 	Status(ctx context.Context, id string) (relay.Status, error)
 }
 
+// Directory answers the portal's lists (the relay's directory API).
+type Directory interface {
+	Domains(ctx context.Context, q, letter string) ([]directory.Domain, error)
+	AddressBook(ctx context.Context, q, letter string) ([]directory.Entry, error)
+}
+
 // Server is the local API.
 type Server struct {
-	Guard    *Guard
-	Outbox   *outbox.Outbox
-	Relay    Relay
-	Settings *settings.Store
-	Demo     bool
-	Version  string
-	Log      *slog.Logger
-	Now      func() time.Time
+	Guard  *Guard
+	Outbox *outbox.Outbox
+	Relay  Relay
+	// Directory, when set, serves the Sikker Mail Portal's searches.
+	Directory Directory
+	Settings  *settings.Store
+	Demo      bool
+	Version   string
+	Log       *slog.Logger
+	Now       func() time.Time
 	// Extra routes (add-in pages, later issues) go through the same guard.
 	Extra []Route
 
@@ -80,6 +89,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
 		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
+		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, Handler: s.domains},
+		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, Handler: s.addressBook},
 		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
 		{Pattern: "GET /addin/outlook.xml", MaxBody: 1, Handler: s.outlookManifest},
 	}
@@ -428,6 +439,36 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 	}
 	mc, _ = s.mailboxChoices(r.Context())
 	writeJSON(w, http.StatusOK, mc)
+}
+
+func (s *Server) domains(w http.ResponseWriter, r *http.Request) {
+	s.directory(w, r, func(ctx context.Context, q, l string) (any, error) {
+		d, err := s.Directory.Domains(ctx, q, l)
+		return map[string]any{"domains": d}, err
+	})
+}
+
+func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
+	s.directory(w, r, func(ctx context.Context, q, l string) (any, error) {
+		e, err := s.Directory.AddressBook(ctx, q, l)
+		return map[string]any{"entries": e}, err
+	})
+}
+
+func (s *Server) directory(w http.ResponseWriter, r *http.Request, search func(context.Context, string, string) (any, error)) {
+	if s.Directory == nil {
+		writeError(w, http.StatusServiceUnavailable, "no_directory", "Sikker Mail Portal er ikke tilgængelig.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	out, err := search(ctx, r.URL.Query().Get("q"), r.URL.Query().Get("letter"))
+	if err != nil {
+		s.Log.Warn("directory search failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, så Sikker Mail Portal kan ikke søge lige nu. Prøv igen om lidt.")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func writeAPIError(w http.ResponseWriter, status int, e *relay.Error) {

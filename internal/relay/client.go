@@ -10,8 +10,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/recipient"
 )
 
@@ -158,4 +160,38 @@ var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n"
 
 func multipartDisposition(filename string) string {
 	return `form-data; name="attachment"; filename="` + quoteEscaper.Replace(filename) + `"`
+}
+
+// Domains searches the direct-addressing list.
+func (c *Client) Domains(ctx context.Context, q, letter string) ([]directory.Domain, error) {
+	var out struct {
+		Domains []directory.Domain `json:"domains"`
+	}
+	err := c.get(ctx, "/v1/directory/domains", q, letter, &out)
+	return out.Domains, err
+}
+
+// AddressBook searches the address book.
+func (c *Client) AddressBook(ctx context.Context, q, letter string) ([]directory.Entry, error) {
+	var out struct {
+		Entries []directory.Entry `json:"entries"`
+	}
+	err := c.get(ctx, "/v1/directory/addressbook", q, letter, &out)
+	return out.Entries, err
+}
+
+func (c *Client) get(ctx context.Context, path, q, letter string, out any) error {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if letter != "" {
+		v.Set("letter", letter)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(path)+"?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(req, out)
+	return err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/recipient"
 )
 
@@ -34,6 +35,14 @@ type Server struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	Version      string
+	// Audit, when set, records every lookup, submit and delivery outcome
+	// (the LOG module). A submit that cannot be recorded is refused.
+	Audit Auditor
+	// OnDone, when set, is called once a message is final (receipts).
+	OnDone func(*Message)
+	// Domains and Book answer the Sikker Mail Portal's lists.
+	Domains *directory.Domains
+	Book    directory.Book
 	// Lease is how long the worker holds a message it works on
 	// (DefaultLease when zero); Instance names this relay instance in
 	// its leases (the host name when empty).
@@ -43,6 +52,22 @@ type Server struct {
 	wakeOnce sync.Once
 	wake     chan struct{}
 	holdOff  map[string]time.Time // owned by Run
+}
+
+// Auditor records what the relay did; package audit implements it.
+type Auditor interface {
+	Record(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error
+}
+
+func (s *Server) audit(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error {
+	if s.Audit == nil {
+		return nil
+	}
+	err := s.Audit.Record(ctx, user, action, id, channel, outcome, messageID)
+	if err != nil {
+		s.log().Error("audit record failed", "action", action, "err", err)
+	}
+	return err
 }
 
 // BearerAuth accepts requests carrying "Authorization: Bearer token" as user.
@@ -86,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/reply-mailboxes", s.auth(s.mailboxes))
 	mux.HandleFunc("POST /v1/messages", s.auth(s.submit))
 	mux.HandleFunc("GET /v1/messages/{id}", s.auth(s.status))
+	mux.HandleFunc("GET /v1/directory/domains", s.auth(s.domains))
+	mux.HandleFunc("GET /v1/directory/addressbook", s.auth(s.addressBook))
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(OpenAPI)
@@ -122,6 +149,12 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := recipient.Check(r.Context(), s.Registry, req.Recipients, s.now())
+	for _, res := range rep.Results {
+		if err := s.audit(r.Context(), userOf(r), "lookup", recipient.Parse(res.Input, s.now()), string(res.Channel), lookupOutcome(res), ""); err != nil {
+			WriteError(w, http.StatusServiceUnavailable, &Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
+			return
+		}
+	}
 	for i := range rep.Results {
 		// A channel this relay cannot deliver on is not secure here.
 		if res := &rep.Results[i]; res.Secure && s.Channels[res.Channel] == nil {
@@ -130,6 +163,30 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, recipient.Summarize(rep.Results))
+}
+
+// DirectoryLimit bounds a portal search's answer.
+const DirectoryLimit = 500
+
+func (s *Server) domains(w http.ResponseWriter, r *http.Request) {
+	out := []directory.Domain{}
+	if s.Domains != nil {
+		out = s.Domains.Search(r.URL.Query().Get("q"), r.URL.Query().Get("letter"), DirectoryLimit)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"domains": out})
+}
+
+func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
+	out := []directory.Entry{}
+	if s.Book != nil {
+		var err error
+		if out, err = s.Book.Search(r.Context(), r.URL.Query().Get("q"), r.URL.Query().Get("letter"), DirectoryLimit); err != nil {
+			s.log().Error("address book search failed", "err", err)
+			WriteError(w, http.StatusInternalServerError, &Error{Code: "directory", Message: "Adressebogen kan ikke læses lige nu."})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
@@ -243,6 +300,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.removeBlobs(files)
 		s.duplicate(w, r, id)
 		return
+	}
+	for _, r := range m.Recipients {
+		s.audit(ctx, user, "submit", r.ID, string(r.Channel), r.Status, id)
+		if r.ID.Kind == recipient.KindEmail && s.Book != nil {
+			// Every send keeps the address book current.
+			s.Book.Touch(ctx, directory.Entry{Email: r.ID.Value, LastSeen: s.now()})
+		}
 	}
 	s.log().Info("message accepted", "id", id, "sender", user, "recipients", maskedList(m.Recipients), "attachments", len(files))
 	select {
@@ -379,6 +443,18 @@ func (b Blobs) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		}
 		files = append(files, StoredFile{FileInfo: FileInfo{Filename: name, ContentType: ct, Size: n}, Blob: blob})
 	}
+}
+
+func lookupOutcome(r recipient.Result) string {
+	switch {
+	case !r.Valid:
+		return "invalid"
+	case r.Secure:
+		return "secure"
+	case r.Channel == recipient.ChannelPrint:
+		return "exempt"
+	}
+	return "not-secure"
 }
 
 func maskedList(rs []RecipientState) []string {

@@ -188,10 +188,12 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			}
 			m.Events = append(m.Events, Event{At: s.now().UTC(), What: what})
 			s.log().Info("delivered", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
+			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), r.Status, m.ID)
 		case errors.Is(err, delivery.ErrPermanent) || m.Attempts+1 >= MaxAttempts:
 			r.Status, r.Message = StatusFailed, "Forsendelsen kunne ikke leveres."
 			m.Events = append(m.Events, Event{At: s.now().UTC(), What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 			s.log().Error("delivery failed for good", "id", m.ID, "recipient", r.ID.Masked(), "err", err)
+			s.audit(ctx, m.Sender, "fail", r.ID, string(r.Channel), StatusFailed, m.ID)
 		default:
 			failed = true
 			s.log().Warn("delivery failed, will retry", "id", m.ID, "recipient", r.ID.Masked(), "attempt", m.Attempts+1, "err", err)
@@ -210,6 +212,9 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		if ok, readable := persist(true); !ok {
 			return readable
 		}
+	}
+	if m.Done() && s.OnDone != nil {
+		s.OnDone(m)
 	}
 	return true
 }

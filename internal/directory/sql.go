@@ -1,0 +1,65 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"sendsikkert/internal/database"
+)
+
+// SQLBook keeps the address book in the relay's database, shared by every
+// relay instance.
+type SQLBook struct{ db *database.DB }
+
+// OpenSQLBook prepares the table.
+func OpenSQLBook(ctx context.Context, db *database.DB) (*SQLBook, error) {
+	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS address_book (email TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, last_seen BIGINT NOT NULL)`)
+	if err != nil {
+		return nil, fmt.Errorf("directory: schema: %w", err)
+	}
+	return &SQLBook{db: db}, nil
+}
+
+func (b *SQLBook) Touch(ctx context.Context, e Entry) error {
+	e.Email = strings.ToLower(strings.TrimSpace(e.Email))
+	if e.LastSeen.IsZero() {
+		e.LastSeen = time.Now()
+	}
+	_, err := b.db.ExecContext(ctx, b.db.Q(`INSERT INTO address_book (email, name, description, last_seen) VALUES (?, ?, ?, ?)
+		ON CONFLICT (email) DO UPDATE SET
+			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE address_book.name END,
+			description = CASE WHEN excluded.description <> '' THEN excluded.description ELSE address_book.description END,
+			last_seen = excluded.last_seen`), e.Email, e.Name, e.Description, e.LastSeen.UnixNano())
+	if err != nil {
+		return fmt.Errorf("directory: touch: %w", err)
+	}
+	return nil
+}
+
+func (b *SQLBook) Search(ctx context.Context, q, letter string, limit int) ([]Entry, error) {
+	q, letter = strings.ToLower(strings.TrimSpace(q)), strings.ToLower(letter)
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	// The table is small (thousands of rows); filtering in Go keeps
+	// "first letter" right for æ, ø and å in both databases.
+	rows, err := b.db.QueryContext(ctx, `SELECT email, name, description, last_seen FROM address_book`)
+	if err != nil {
+		return nil, fmt.Errorf("directory: search: %w", err)
+	}
+	defer rows.Close()
+	var all []Entry
+	for rows.Next() {
+		var e Entry
+		var seen int64
+		if err := rows.Scan(&e.Email, &e.Name, &e.Description, &seen); err != nil {
+			return nil, err
+		}
+		e.LastSeen = time.Unix(0, seen).UTC()
+		all = append(all, e)
+	}
+	mem := NewMemoryBook(all...)
+	return mem.Search(ctx, q, letter, limit)
+}

@@ -209,30 +209,123 @@ type StatusBook struct {
 // NewStatusBook returns a StatusBook that keeps events in memory only.
 func NewStatusBook() *StatusBook { return &StatusBook{events: map[string]StatusEvent{}} }
 
+// statusLine is one line of the status file: an event, or that a
+// delivery's events were forgotten.
+type statusLine struct {
+	StatusEvent
+	Forget bool `json:"forget,omitempty"`
+}
+
 // OpenStatusBook returns a StatusBook that also keeps its events in path,
-// reading those already there.
+// reading those already there. A file that has grown to more than twice
+// what it holds (events superseded or forgotten) is rewritten first.
 func OpenStatusBook(path string) (*StatusBook, error) {
 	b := NewStatusBook()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("digitalpost: status file: %w", err)
 	}
+	lines := 0
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var ev StatusEvent
-		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Ref != "" {
-			b.merge(ev)
+		lines++
+		var l statusLine
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Ref == "" {
+			// A line torn by a crash is skipped: the event comes again or
+			// the delivery stays Accepted, never wrongly final.
+			continue
 		}
-		// A line torn by a crash is skipped: the event comes again or
-		// the delivery stays Accepted, never wrongly final.
+		if l.Forget {
+			delete(b.events, l.Ref)
+			continue
+		}
+		b.merge(l.StatusEvent)
 	}
 	if err := sc.Err(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("digitalpost: status file: %w", err)
 	}
+	if lines > 2*len(b.events)+100 {
+		f.Close()
+		if f, err = b.compact(path); err != nil {
+			return nil, err
+		}
+	}
 	b.file = f
 	return b, nil
+}
+
+// compact rewrites the status file with the events held, atomically, and
+// returns it open for appending.
+func (b *StatusBook) compact(path string) (*os.File, error) {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("digitalpost: status file: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	enc := json.NewEncoder(bw)
+	for _, ev := range b.events {
+		if err = enc.Encode(statusLine{StatusEvent: ev}); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("digitalpost: compact status file: %w", err)
+	}
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("digitalpost: status file: %w", err)
+	}
+	return f, nil
+}
+
+// Forget drops what is known of a delivery, once the relay has recorded
+// its final status, so the book does not grow without end.
+func (b *StatusBook) Forget(ref string) error {
+	ref = strings.ToLower(strings.TrimSpace(ref))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.events[ref]; !ok {
+		return nil
+	}
+	if err := b.appendLine(statusLine{StatusEvent: StatusEvent{Ref: ref}, Forget: true}); err != nil {
+		return err
+	}
+	delete(b.events, ref)
+	return nil
+}
+
+// appendLine writes one line to the status file, synced; b.mu is held.
+func (b *StatusBook) appendLine(l statusLine) error {
+	if b.file == nil {
+		return nil
+	}
+	line, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("digitalpost: status file: %w", err)
+	}
+	if _, err := b.file.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("digitalpost: status file: %w", err)
+	}
+	if err := b.file.Sync(); err != nil {
+		return fmt.Errorf("digitalpost: status file: %w", err)
+	}
+	return nil
 }
 
 // Close closes the status file.
@@ -267,17 +360,8 @@ func (b *StatusBook) Record(ev StatusEvent) (bool, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.file != nil {
-		line, err := json.Marshal(ev)
-		if err != nil {
-			return false, fmt.Errorf("digitalpost: status file: %w", err)
-		}
-		if _, err := b.file.Write(append(line, '\n')); err != nil {
-			return false, fmt.Errorf("digitalpost: status file: %w", err)
-		}
-		if err := b.file.Sync(); err != nil {
-			return false, fmt.Errorf("digitalpost: status file: %w", err)
-		}
+	if err := b.appendLine(statusLine{StatusEvent: ev}); err != nil {
+		return false, err
 	}
 	b.merge(ev)
 	return true, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,5 +189,56 @@ func TestStatusEndpoint(t *testing.T) {
 	ev, ok := b.Event(u)
 	if !ok || ev.Status != delivery.Failed || !strings.Contains(fmt.Sprint(ev.ErrorText), "Ukendt modtager") {
 		t.Fatalf("%+v", ev)
+	}
+}
+
+func TestStatusBookForgetAndCompact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status.jsonl")
+	b, err := OpenStatusBook(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := newUUID()
+	for i := 0; i < 300; i++ {
+		u := newUUID()
+		ev, _ := ParseStatus(strings.NewReader(envelopeOf(evDelivered, postStatus(u, "Digital Post", ""))))
+		if _, err := b.Record(ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Forget(strings.ToUpper(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, _ := ParseStatus(strings.NewReader(envelopeOf(evFailed, postStatus(keep, "Digital Post", "Lukket"))))
+	b.Record(ev)
+	b.Close()
+	before, _ := os.Stat(path)
+
+	b, err = OpenStatusBook(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	after, _ := os.Stat(path)
+	if after.Size() >= before.Size()/10 {
+		t.Fatalf("not compacted: %d → %d bytes", before.Size(), after.Size())
+	}
+	if s, _ := b.Status(context.Background(), keep); s != delivery.Failed {
+		t.Fatalf("kept event lost: %q", s)
+	}
+	if len(b.events) != 1 {
+		t.Fatalf("%d events held", len(b.events))
+	}
+	// Appending still works after compaction.
+	u := newUUID()
+	ev, _ = ParseStatus(strings.NewReader(envelopeOf(evDelivered, postStatus(u, "Digital Post", ""))))
+	if _, err := b.Record(ev); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b, _ = OpenStatusBook(path)
+	defer b.Close()
+	if s, _ := b.Status(context.Background(), u); s != delivery.Delivered {
+		t.Fatalf("after compaction and append: %q", s)
 	}
 }

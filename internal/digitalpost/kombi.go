@@ -276,10 +276,15 @@ func (k *Kombi) send(ctx context.Context, req Request) (Reply, error) {
 	werr := finish()
 	status := resp.StatusCode
 	rep := Reply{TransactionID: txID, HTTPStatus: status}
+	if (status < 200 || status >= 300) && werr != nil && !errors.Is(werr, errAborted) && !errors.Is(werr, io.ErrClosedPipe) {
+		// Writing failed (an attachment could not be read) and the
+		// service refused what it got: the cause is ours.
+		return rep, writeError(werr)
+	}
 
 	switch {
 	case status >= 200 && status < 300:
-		if werr != nil && !errors.Is(werr, errAborted) {
+		if werr != nil {
 			// The service answered before it had the whole body: whatever
 			// it accepted is not what we meant to send.
 			return rep, &Error{HTTPStatus: status, Reason: "answered before the request was complete", Err: werr}

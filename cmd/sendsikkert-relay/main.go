@@ -104,7 +104,7 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := enroll.Open(ctx, db, cfg.Data, key)
+	auth, err := enroll.Open(ctx, db, key)
 	if err != nil {
 		db.Close()
 		return nil, err

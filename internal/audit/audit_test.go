@@ -8,21 +8,17 @@ import (
 	"time"
 
 	"sendsikkert/internal/database"
+	"sendsikkert/internal/database/databasetest"
 	"sendsikkert/internal/recipient"
 )
 
-func openLog(t *testing.T) (*Log, *database.DB) {
+func openLog(t *testing.T, db *database.DB) *Log {
 	t.Helper()
-	db, err := database.Open(context.Background(), "", t.TempDir(), "audit.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	l, err := Open(context.Background(), db, make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l, db
+	return l
 }
 
 func TestChainDetectsEdits(t *testing.T) {
@@ -36,8 +32,9 @@ func TestChainDetectsEdits(t *testing.T) {
 		{"delete middle", `DELETE FROM audit_log WHERE seq = 2`},
 		{"delete last", `DELETE FROM audit_log WHERE seq = 4`},
 	} {
-		t.Run(tamper.name, func(t *testing.T) {
-			l, db := openLog(t)
+		databasetest.Each(t, func(t *testing.T, db *database.DB) {
+			t.Log(tamper.name)
+			l := openLog(t, db)
 			l.Now = func() time.Time { return now }
 			id := recipient.Parse("2211771212", now)
 			for _, a := range []string{ActionLookup, ActionSubmit, ActionFail, ActionDeliver} {
@@ -59,8 +56,12 @@ func TestChainDetectsEdits(t *testing.T) {
 }
 
 func TestSearchByFullCPRWithoutStoringIt(t *testing.T) {
+	databasetest.Each(t, testSearch)
+}
+
+func testSearch(t *testing.T, db *database.DB) {
 	ctx := context.Background()
-	l, db := openLog(t)
+	l := openLog(t, db)
 	now := time.Now()
 	l.Record(ctx, "anna@kommune.dk", ActionSubmit, recipient.Parse("221177-1212", now), "digitalpost", "queued", "m-1")
 	l.Record(ctx, "bo@kommune.dk", ActionSubmit, recipient.Parse("12345674", now), "digitalpost", "queued", "m-2")
@@ -85,8 +86,12 @@ func TestSearchByFullCPRWithoutStoringIt(t *testing.T) {
 }
 
 func TestPurgeKeepsChainVerifiable(t *testing.T) {
+	databasetest.Each(t, testPurge)
+}
+
+func testPurge(t *testing.T, db *database.DB) {
 	ctx := context.Background()
-	l, _ := openLog(t)
+	l := openLog(t, db)
 	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := t0
 	l.Now = func() time.Time { return now }

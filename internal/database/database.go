@@ -49,7 +49,7 @@ func Open(ctx context.Context, dsn, dataDir, name string) (*DB, error) {
 		}
 		path = filepath.Join(dataDir, name)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+SQLiteURIPath(path)+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
@@ -59,6 +59,12 @@ func Open(ctx context.Context, dsn, dataDir, name string) (*DB, error) {
 	}
 	os.Chmod(path, 0o600)
 	return &DB{DB: db}, nil
+}
+
+// SQLiteURIPath escapes a file path for a "file:" URI: a folder named
+// "sag#1" or "a?b" would otherwise cut the path short and open another file.
+func SQLiteURIPath(path string) string {
+	return strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f").Replace(path)
 }
 
 // Q rewrites ? placeholders for PostgreSQL ($1, $2, …).

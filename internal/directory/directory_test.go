@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/database"
+	"sendsikkert/internal/database/databasetest"
 )
 
 func TestDomains(t *testing.T) {
@@ -29,12 +30,7 @@ func TestDomains(t *testing.T) {
 	}
 }
 
-func testBooks(t *testing.T) map[string]Book {
-	db, err := database.Open(context.Background(), "", t.TempDir(), "dir.sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+func sqlBook(t *testing.T, db *database.DB) Book {
 	sb, err := OpenSQLBook(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -42,35 +38,36 @@ func testBooks(t *testing.T) map[string]Book {
 	for _, e := range DemoBook().m {
 		sb.Touch(context.Background(), e)
 	}
-	return map[string]Book{"memory": DemoBook(), "sqlite": sb}
+	return sb
 }
 
 func TestBook(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testBook(t, DemoBook()) })
+	databasetest.Each(t, func(t *testing.T, db *database.DB) { testBook(t, sqlBook(t, db)) })
+}
+
+func testBook(t *testing.T, b Book) {
 	ctx := context.Background()
-	for name, b := range testBooks(t) {
-		t.Run(name, func(t *testing.T) {
-			if got, _ := b.Search(ctx, "", "o", 0); len(got) != 1 || got[0].Name != "Ole Olsen" {
-				t.Fatalf("letter o: %v", got)
-			}
-			if got, _ := b.Search(ctx, "", "æ", 0); len(got) != 1 {
-				t.Fatalf("letter æ: %v", got)
-			}
-			if got, _ := b.Search(ctx, "partsrepr", "", 0); len(got) != 1 {
-				t.Fatalf("description: %v", got)
-			}
-			if got, _ := b.Search(ctx, "DEMO-REGION.DK", "", 0); len(got) != 1 {
-				t.Fatalf("e-mail: %v", got)
-			}
-			// A send refreshes an entry and keeps its name.
-			b.Touch(ctx, Entry{Email: "Ole.Olsen@demo-advokat.dk", LastSeen: time.Now()})
-			got, _ := b.Search(ctx, "ole.olsen", "", 0)
-			if len(got) != 1 || got[0].Name != "Ole Olsen" || time.Since(got[0].LastSeen) > time.Minute {
-				t.Fatalf("touch: %v", got)
-			}
-			b.Touch(ctx, Entry{Email: "ny@demo-sygehus.dk", Name: "Ny Modtager"})
-			if got, _ := b.Search(ctx, "", "n", 0); len(got) != 1 {
-				t.Fatalf("new entry: %v", got)
-			}
-		})
+	if got, _ := b.Search(ctx, "", "o", 0); len(got) != 1 || got[0].Name != "Ole Olsen" {
+		t.Fatalf("letter o: %v", got)
+	}
+	if got, _ := b.Search(ctx, "", "æ", 0); len(got) != 1 {
+		t.Fatalf("letter æ: %v", got)
+	}
+	if got, _ := b.Search(ctx, "partsrepr", "", 0); len(got) != 1 {
+		t.Fatalf("description: %v", got)
+	}
+	if got, _ := b.Search(ctx, "DEMO-REGION.DK", "", 0); len(got) != 1 {
+		t.Fatalf("e-mail: %v", got)
+	}
+	// A send refreshes an entry and keeps its name.
+	b.Touch(ctx, Entry{Email: "Ole.Olsen@demo-advokat.dk", LastSeen: time.Now()})
+	got, _ := b.Search(ctx, "ole.olsen", "", 0)
+	if len(got) != 1 || got[0].Name != "Ole Olsen" || time.Since(got[0].LastSeen) > time.Minute {
+		t.Fatalf("touch: %v", got)
+	}
+	b.Touch(ctx, Entry{Email: "ny@demo-sygehus.dk", Name: "Ny Modtager"})
+	if got, _ := b.Search(ctx, "", "n", 0); len(got) != 1 {
+		t.Fatalf("new entry: %v", got)
 	}
 }

@@ -25,8 +25,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -68,16 +66,18 @@ type cacheEntry struct {
 	at   time.Time
 }
 
-// caFile holds the device CA, sealed with the relay's key: unlike the
-// agent's loopback CA this one keeps signing, for every new device.
-const caFile = "device-ca.enc"
+// The device CA lives in the database, sealed with the relay's key: unlike
+// the agent's loopback CA this one keeps signing, for every new device, and
+// every relay instance on a shared database must sign with the same one.
+const caAD = "sendsikkert/enroll/device-ca"
 
-// Open prepares the tables and loads (or makes) the device CA in dataDir.
-func Open(ctx context.Context, db *database.DB, dataDir string, key *vault.Key) (*Authority, error) {
+// Open prepares the tables and loads (or makes) the device CA.
+func Open(ctx context.Context, db *database.DB, key *vault.Key) (*Authority, error) {
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS enroll_codes (hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, expires BIGINT NOT NULL, used BIGINT NOT NULL DEFAULT 0)`,
 		`CREATE TABLE IF NOT EXISTS devices (serial TEXT PRIMARY KEY, user_name TEXT NOT NULL, created BIGINT NOT NULL, not_after BIGINT NOT NULL, revoked BIGINT NOT NULL DEFAULT 0)`,
 		`CREATE INDEX IF NOT EXISTS devices_user ON devices(user_name)`,
+		`CREATE TABLE IF NOT EXISTS enroll_ca (id INTEGER PRIMARY KEY, sealed ` + db.Blob() + ` NOT NULL)`,
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s); err != nil {
@@ -85,7 +85,7 @@ func Open(ctx context.Context, db *database.DB, dataDir string, key *vault.Key) 
 		}
 	}
 	a := &Authority{db: db, Now: time.Now, CodeTTL: CodeTTL, revoked: map[string]cacheEntry{}}
-	if err := a.loadCA(dataDir, key.Derive("enroll/device-ca")); err != nil {
+	if err := a.loadCA(ctx, key.Derive("enroll/device-ca")); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -96,72 +96,71 @@ type sealedCA struct {
 	Key  []byte `json:"key"`
 }
 
-func (a *Authority) loadCA(dir string, key *vault.Key) error {
-	path := filepath.Join(dir, caFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		pt, err := key.Open(b, []byte(caFile))
-		if err != nil {
-			return fmt.Errorf("enroll: device CA: %w", err)
-		}
-		var s sealedCA
-		if err := json.Unmarshal(pt, &s); err != nil {
-			return fmt.Errorf("enroll: device CA: %w", err)
-		}
-		cert, err := x509.ParseCertificate(s.Cert)
-		if err != nil {
-			return fmt.Errorf("enroll: device CA: %w", err)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(s.Key)
-		if err != nil {
-			return fmt.Errorf("enroll: device CA key: %w", err)
-		}
-		a.ca, a.caKey = cert, k.(crypto.Signer)
-	} else if errors.Is(err, os.ErrNotExist) {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func (a *Authority) loadCA(ctx context.Context, key *vault.Key) error {
+	var sealed []byte
+	err := a.db.QueryRowContext(ctx, `SELECT sealed FROM enroll_ca WHERE id = 1`).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		made, err := a.makeCA(key)
 		if err != nil {
 			return err
 		}
-		now := a.Now()
-		tmpl := &x509.Certificate{
-			SerialNumber:          serial(),
-			Subject:               pkix.Name{CommonName: "Send sikkert relay device CA", Organization: []string{"Send sikkert"}},
-			NotBefore:             now.Add(-time.Hour),
-			NotAfter:              now.AddDate(20, 0, 0),
-			KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-			BasicConstraintsValid: true,
-			IsCA:                  true,
-			MaxPathLenZero:        true,
-			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			return fmt.Errorf("enroll: make device CA: %w", err)
-		}
-		kd, _ := x509.MarshalPKCS8PrivateKey(k)
-		pt, _ := json.Marshal(sealedCA{Cert: der, Key: kd})
-		sealed, err := key.Seal(pt, []byte(caFile))
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, sealed, 0o600); err != nil {
+		// Two instances starting at once: the first insert wins, and both
+		// read the winner back.
+		if _, err := a.db.ExecContext(ctx, a.db.Q(`INSERT INTO enroll_ca (id, sealed) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`), made); err != nil {
 			return fmt.Errorf("enroll: save device CA: %w", err)
 		}
-		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("enroll: save device CA: %w", err)
+		if err := a.db.QueryRowContext(ctx, `SELECT sealed FROM enroll_ca WHERE id = 1`).Scan(&sealed); err != nil {
+			return fmt.Errorf("enroll: device CA: %w", err)
 		}
-		a.ca, _ = x509.ParseCertificate(der)
-		a.caKey = k
-	} else {
+	} else if err != nil {
 		return fmt.Errorf("enroll: device CA: %w", err)
 	}
+	pt, err := key.Open(sealed, []byte(caAD))
+	if err != nil {
+		return fmt.Errorf("enroll: device CA: %w", err)
+	}
+	var s sealedCA
+	if err := json.Unmarshal(pt, &s); err != nil {
+		return fmt.Errorf("enroll: device CA: %w", err)
+	}
+	cert, err := x509.ParseCertificate(s.Cert)
+	if err != nil {
+		return fmt.Errorf("enroll: device CA: %w", err)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(s.Key)
+	if err != nil {
+		return fmt.Errorf("enroll: device CA key: %w", err)
+	}
+	a.ca, a.caKey = cert, k.(crypto.Signer)
 	a.pool = x509.NewCertPool()
 	a.pool.AddCert(a.ca)
 	return nil
+}
+
+func (a *Authority) makeCA(key *vault.Key) ([]byte, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "Send sikkert relay device CA", Organization: []string{"Send sikkert"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(20, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: make device CA: %w", err)
+	}
+	kd, _ := x509.MarshalPKCS8PrivateKey(k)
+	pt, _ := json.Marshal(sealedCA{Cert: der, Key: kd})
+	return key.Seal(pt, []byte(caAD))
 }
 
 func serial() *big.Int {

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
+	"sendsikkert/internal/database"
 	"sendsikkert/internal/vault"
 )
 
@@ -80,7 +81,7 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 	}
 	// busy_timeout: a writer waits for another (a second process, or a
 	// pooled connection) instead of failing with SQLITE_BUSY.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	dsn := "file:" + database.SQLiteURIPath(path) + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		lock.Close()

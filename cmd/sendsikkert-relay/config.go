@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
@@ -37,9 +38,17 @@ type Config struct {
 	StoreKey string `yaml:"storeKey"`
 	// Registry picks the register: demo (default) or serviceplatformen.
 	Registry registry.Config `yaml:"registry"`
-	// Channels: "demo" writes Digital Post and letters to folders under
-	// Data/demo (the only channels in this build).
-	Channels     string     `yaml:"channels"`
+	// DigitalPost picks the delivery channels: type demo (default) writes
+	// Digital Post and letters to folders under Data/demo; type
+	// serviceplatformen delivers through SF1601 KombiPostAfsend with the
+	// register's certificate.
+	DigitalPost digitalpost.Config `yaml:"digitalPost"`
+	// Beskedfordeler is where Serviceplatformen pushes delivery status: a
+	// separate HTTPS listener that only takes its client certificate.
+	Beskedfordeler struct {
+		Listen   string `yaml:"listen"`
+		ClientCA string `yaml:"clientCA"`
+	} `yaml:"beskedfordeler"`
 	Organisation *OrgConfig `yaml:"organisation"`
 	SMTP         *SMTP      `yaml:"smtp"`
 	// Directory is the Sikker Mail Portal's data: the direct-addressing
@@ -117,11 +126,9 @@ func loadConfig(path string) (*Config, error) {
 	if c.StoreKey == "" {
 		c.StoreKey = "keyring"
 	}
-	if c.Channels == "" {
-		c.Channels = "demo"
-	}
-	if c.Channels != "demo" {
-		return nil, fmt.Errorf("config: channels %q: only \"demo\" exists in this build", c.Channels)
+	c.Beskedfordeler.ClientCA = rel(c.Beskedfordeler.ClientCA)
+	if c.Beskedfordeler.Listen != "" && c.Beskedfordeler.ClientCA == "" {
+		return nil, fmt.Errorf("config: beskedfordeler.clientCA is required: status messages are only taken from Serviceplatformen's certificate")
 	}
 	if c.TLS.Cert == "" || c.TLS.Key == "" {
 		return nil, fmt.Errorf("config: tls.cert and tls.key are required: the relay only speaks HTTPS")

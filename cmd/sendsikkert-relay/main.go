@@ -28,12 +28,15 @@ import (
 
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/database"
+	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/demo"
+	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/enroll"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/receipt"
+	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/vault"
@@ -283,6 +286,30 @@ func serve(args []string) int {
 		domains.Set(list)
 		go reloadDomains(ctx, domains, cfg.Directory.Domains, time.Duration(cfg.Directory.ReloadMinutes)*time.Minute, log)
 	}
+	var follower delivery.Follower
+	if cfg.DigitalPost.IsDemo() {
+		log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")
+	} else {
+		svc, err := digitalpost.Open(cfg.DigitalPost, cfg.Registry.Serviceplatformen)
+		if err != nil {
+			log.Error("digital post", "err", err)
+			return 1
+		}
+		defer svc.Status.Close()
+		channels[recipient.ChannelDigitalPost] = svc.Digital
+		channels[recipient.ChannelPrint] = svc.Print
+		follower = svc.Status
+		if cfg.Beskedfordeler.Listen != "" {
+			stop, err := serveStatus(cfg, cert, svc.Status, log)
+			if err != nil {
+				log.Error("beskedfordeler listener", "err", err)
+				return 1
+			}
+			defer stop()
+		} else {
+			log.Warn("no beskedfordeler listener: accepted Digital Post stays 'sending' until status messages can arrive")
+		}
+	}
 	reg, err := registry.Open(cfg.Registry)
 	if err != nil {
 		log.Error("register", "err", err)
@@ -294,9 +321,9 @@ func serve(args []string) int {
 	rs := &relay.Server{
 		Store: store, Registry: reg, Org: org, Channels: channels, Printable: print.Printable,
 		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
-		Domains: domains, Book: book,
+		Domains: domains, Book: book, Follower: follower,
 	}
-	log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")
+
 	var mailer *receipt.Mailer
 	if cfg.SMTP != nil {
 		mailer = &receipt.Mailer{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From}
@@ -399,6 +426,29 @@ func auditAPI(e *env, auditors []string) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		writeJSONRows(w, rows)
 	})
+}
+
+// serveStatus takes Serviceplatformen's pushed status messages on their
+// own listener, from its client certificate only.
+func serveStatus(cfg *Config, cert tls.Certificate, book *digitalpost.StatusBook, log *slog.Logger) (func(), error) {
+	pem, err := os.ReadFile(cfg.Beskedfordeler.ClientCA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no certificate", cfg.Beskedfordeler.ClientCA)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /beskedfordeler/PostStatusBeskedModtag", book)
+	srv := &http.Server{Addr: cfg.Beskedfordeler.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}}
+	go func() {
+		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("beskedfordeler listener stopped", "err", err)
+		}
+	}()
+	return func() { srv.Close() }, nil
 }
 
 // reloadDomains refreshes the list; a failed reload keeps the old one.

@@ -205,3 +205,73 @@ func TestSubmitRefusals(t *testing.T) {
 		t.Errorf("blobs left after refusals: %v", entries)
 	}
 }
+
+// acceptingChannel only accepts; followed tells the outcome later.
+type acceptingChannel struct{}
+
+func (acceptingChannel) Deliver(_ context.Context, d *delivery.Delivery) (delivery.Receipt, error) {
+	return delivery.Receipt{Status: delivery.Accepted, Reference: d.MemoUUID}, nil
+}
+
+type followed struct {
+	mu     sync.Mutex
+	asked  int
+	forgot []string
+}
+
+func (f *followed) Status(_ context.Context, ref string) (delivery.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked++
+	if f.asked < 3 {
+		return delivery.Accepted, nil
+	}
+	return delivery.Delivered, nil
+}
+
+func (f *followed) Forget(ref string) error {
+	f.mu.Lock()
+	f.forgot = append(f.forgot, ref)
+	f.mu.Unlock()
+	return nil
+}
+
+// TestAcceptedIsNotDelivered: a channel's "accepted" keeps the recipient
+// sending until the status follow-up says delivered.
+func TestAcceptedIsNotDelivered(t *testing.T) {
+	s, _, ts := testRelay(t)
+	f := &followed{}
+	s.Channels[recipient.ChannelDigitalPost] = acceptingChannel{}
+	s.Follower, s.FollowInterval = f, 100*time.Millisecond
+	c := &Client{BaseURL: ts.URL, Token: "tok"}
+	r, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "acc-1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawSending := false
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := c.Status(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Status == StatusSending && st.Recipients[0].Status == StatusSending {
+			sawSending = true
+		}
+		if st.Status == StatusDelivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never delivered: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !sawSending {
+		t.Error("accepted was reported as delivered at once")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.forgot) != 1 {
+		t.Errorf("Forget calls: %v", f.forgot)
+	}
+}

@@ -40,6 +40,12 @@ type Server struct {
 	Audit Auditor
 	// OnDone, when set, is called once a message is final (receipts).
 	OnDone func(*Message)
+	// Follower, when set, tells what became of deliveries a channel only
+	// had accepted (Digital Post's status messages).
+	Follower delivery.Follower
+	// FollowInterval, when set, replaces the growing pause between status
+	// questions (tests).
+	FollowInterval time.Duration
 	// Domains and Book answer the Sikker Mail Portal's lists.
 	Domains *directory.Domains
 	Book    directory.Book

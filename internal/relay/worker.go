@@ -22,6 +22,54 @@ func backoff(attempts int) time.Duration {
 	return min(d, 2*time.Hour)
 }
 
+// followInterval spaces the questions about an accepted delivery: often
+// at first (clerks watch the pane), then rarely.
+func followInterval(age time.Duration) time.Duration {
+	switch {
+	case age < 10*time.Minute:
+		return 15 * time.Second
+	case age < 2*time.Hour:
+		return 2 * time.Minute
+	}
+	return time.Hour
+}
+
+// follow asks the Follower about a recipient a channel accepted, and
+// reports whether its status changed.
+func (s *Server) follow(ctx context.Context, m *Message, r *RecipientState) bool {
+	if s.Follower == nil || r.Reference == "" {
+		return false
+	}
+	st, err := s.Follower.Status(ctx, r.Reference)
+	if err != nil {
+		s.log().Warn("status follow-up failed, will ask again", "id", m.ID, "recipient", r.ID.Masked(), "err", err)
+		return false
+	}
+	now := s.now().UTC()
+	switch st {
+	case delivery.Delivered:
+		r.Status, r.Message = StatusDelivered, "Leveret som Digital Post."
+		m.Events = append(m.Events, Event{At: now, What: "Leveret som Digital Post til " + r.ID.Masked()})
+	case delivery.Printed:
+		r.Status, r.Message = StatusPrinted, "Brevet er udskrevet og sendt med posten."
+		m.Events = append(m.Events, Event{At: now, What: "Sendt som brev til " + r.ID.Masked()})
+	case delivery.Failed:
+		r.Status, r.Message = StatusFailed, "Digital Post kunne ikke levere forsendelsen."
+		m.Events = append(m.Events, Event{At: now, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
+	default:
+		if age := s.now().Sub(m.Created); age > 14*24*time.Hour {
+			s.log().Warn("no delivery status after 14 days", "id", m.ID, "recipient", r.ID.Masked())
+		}
+		return false
+	}
+	s.audit(ctx, m.Sender, string(st), r.ID, string(r.Channel), r.Status, m.ID)
+	s.log().Info("delivery status", "id", m.ID, "recipient", r.ID.Masked(), "status", r.Status)
+	if f, ok := s.Follower.(interface{ Forget(string) error }); ok {
+		f.Forget(r.Reference)
+	}
+	return true
+}
+
 // DefaultLease is how long an instance holds a message it works on before
 // another instance may take it over; it is renewed as each recipient's
 // outcome is persisted, so it only has to outlast one delivery.
@@ -135,10 +183,21 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		return true, true
 	}
 	org := s.Org
-	var failed bool
+	var failed, waiting bool
 	for i := range m.Recipients {
 		r := &m.Recipients[i]
-		if r.Status != StatusQueued && r.Status != StatusSending {
+		if r.Status == StatusSending {
+			// The channel accepted it earlier; ask what became of it.
+			if s.follow(ctx, m, r) {
+				if ok, readable := persist(false); !ok {
+					return readable
+				}
+			} else {
+				waiting = true
+			}
+			continue
+		}
+		if r.Status != StatusQueued {
 			continue
 		}
 		// A lease half gone is renewed before the next delivery, so that
@@ -177,6 +236,14 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		}
 		rec, err := ch.Deliver(ctx, d)
 		switch {
+		case err == nil && rec.Status == delivery.Accepted:
+			// Accepted is not delivered: the status follows later.
+			r.Status, r.Reference = StatusSending, rec.Reference
+			r.Message = "Modtaget af Digital Post – afventer kvittering for levering."
+			m.Events = append(m.Events, Event{At: s.now().UTC(), What: "Afleveret til Digital Post for " + r.ID.Masked() + " – afventer kvittering"})
+			s.log().Info("accepted by channel", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
+			s.audit(ctx, m.Sender, "accept", r.ID, string(r.Channel), "accepted", m.ID)
+			waiting = true
 		case err == nil:
 			r.Status, r.Reference = string(rec.Status), rec.Reference
 			what := "Leveret som Digital Post til " + r.ID.Masked()
@@ -208,7 +275,17 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		m.Attempts++
 		m.NextAttempt = s.now().Add(backoff(m.Attempts))
 	}
-	if failed || held {
+	if waiting {
+		every := followInterval(s.now().Sub(m.Created))
+		if s.FollowInterval > 0 {
+			every = s.FollowInterval
+		}
+		next := s.now().Add(every)
+		if !failed || next.Before(m.NextAttempt) {
+			m.NextAttempt = next
+		}
+	}
+	if failed || waiting || held {
 		if ok, readable := persist(true); !ok {
 			return readable
 		}

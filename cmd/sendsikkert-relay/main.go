@@ -360,6 +360,7 @@ func serve(args []string) int {
 	mux.Handle("POST /v1/enroll", e.auth.Handler(log))
 	mux.Handle("GET /metrics", met)
 	mux.Handle("GET /v1/audit", auditAPI(e, cfg.Audit.Auditors))
+	mux.Handle("GET /v1/messages/{id}/receipt", receiptAPI(e, store, mailer))
 	mux.Handle("/", rs.Handler())
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &metrics.StatusRecorder{ResponseWriter: w, Status: 200}
@@ -466,6 +467,39 @@ func reloadDomains(ctx context.Context, d *directory.Domains, source string, eve
 		}
 		d.Set(list)
 	}
+}
+
+// receiptAPI serves a message's receipt (the same mail as sent) to its
+// sender, once the message is final.
+func receiptAPI(e *env, store relay.Store, mailer *receipt.Mailer) http.Handler {
+	from := "no-reply@sendsikkert.invalid"
+	if mailer != nil {
+		from = mailer.From
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, ok := e.auth.Authenticate(r)
+		if !ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"unauthorized","message":"Relæet kender ikke denne afsender."}`)
+			return
+		}
+		m, err := store.Get(r.Context(), r.PathValue("id"))
+		if err != nil || m.Sender != user {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":"not_found","message":"Forsendelsen findes ikke."}`)
+			return
+		}
+		if !m.Done() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusConflict)
+			fmt.Fprint(w, `{"error":"not_final","message":"Forsendelsen er ikke afsluttet endnu; kvitteringen kommer, når den er."}`)
+			return
+		}
+		w.Header().Set("Content-Type", "message/rfc822")
+		w.Write(receipt.Build(from, m.Sender, m, time.Now()))
+	})
 }
 
 func retention(ctx context.Context, l *audit.Log, days int, log *slog.Logger) {

@@ -32,6 +32,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"sendsikkert/internal/enroll"
+	"sendsikkert/internal/relay"
 )
 
 // testPKI makes a CA and a server certificate for 127.0.0.1 and localhost.
@@ -251,6 +252,43 @@ func TestRelayMTLS(t *testing.T) {
 	if !strings.Contains(string(b), "221177-xxxx") || strings.Contains(string(b), "2211771212") {
 		t.Fatalf("audit CSV: %s", b)
 	}
+	// A case system's submit through the same API: delivered, the receipt
+	// mailed to the sender and served on the API.
+	rc := &relay.Client{BaseURL: r.url, HTTP: aud}
+	sub, err := rc.Submit(context.Background(), &relay.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Sag 42", BodyHTML: "<p>Hej</p>", IdempotencyKey: "sag-42"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, err := rc.Status(context.Background(), sub.ID)
+		if err == nil && st.Status == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("case-system send not delivered: %+v %v", st, err)
+		}
+	}
+	resp, err = aud.Get(r.url + "/v1/messages/" + sub.ID + "/receipt")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("receipt API: %v %v", err, resp)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "X-Sendsikkert-Id: "+sub.ID) || !strings.Contains(string(b), "221177-xxxx") {
+		t.Fatalf("receipt: %s", b)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r.mail.mu.Lock()
+		got := strings.Join(r.mail.msgs, "\n")
+		r.mail.mu.Unlock()
+		if strings.Contains(got, "X-Sendsikkert-Id: "+sub.ID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no receipt mail at the SMTP server")
+		}
+	}
+
 	if out, err := r.cli(t, "audit", "verify"); err != nil {
 		t.Fatalf("audit verify on a clean log: %v %s", err, out)
 	}

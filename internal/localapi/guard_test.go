@@ -178,3 +178,30 @@ func TestTraversal(t *testing.T) {
 		t.Error("plain path refused")
 	}
 }
+
+func TestSettingsAPI(t *testing.T) {
+	s := testServer(t)
+	h := s.Handler()
+	do := func(method, body string) (int, string) {
+		r := httptest.NewRequest(method, "https://localhost:47800/api/v1/settings", strings.NewReader(body))
+		r.Header.Set(CSRFHeader, s.Guard.Token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	if code, body := do("GET", ""); code != 200 || !strings.Contains(body, `"language":"da"`) {
+		t.Fatalf("GET: %d %s", code, body)
+	}
+	if code, body := do("PUT", `{"signatureHtml":"<p>Med venlig hilsen<br>Anna</p>"}`); code != 200 || !strings.Contains(body, "Med venlig hilsen") {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	if code, _ := do("PUT", `{"language":"de"}`); code != 400 {
+		t.Fatalf("bad language: %d", code)
+	}
+	if code, _ := do("PUT", `{"signatureHtml":"`+strings.Repeat("x", MaxSignature+1)+`"}`); code != 413 {
+		t.Fatalf("big signature: %d", code)
+	}
+	if code, body := do("GET", ""); code != 200 || !strings.Contains(body, "Anna") {
+		t.Fatalf("kept: %d %s", code, body)
+	}
+}

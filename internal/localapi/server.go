@@ -89,6 +89,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
 		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
+		{Pattern: "GET /api/v1/settings", MaxBody: 1, Handler: s.getSettings},
+		{Pattern: "PUT /api/v1/settings", MaxBody: 128 << 10, Handler: s.putSettings},
 		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, Handler: s.domains},
 		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, Handler: s.addressBook},
 		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
@@ -439,6 +441,70 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 	}
 	mc, _ = s.mailboxChoices(r.Context())
 	writeJSON(w, http.StatusOK, mc)
+}
+
+// SettingsView is what GET/PUT /api/v1/settings carry: the user's own
+// choices. Secrets never pass here.
+type SettingsView struct {
+	SignatureHTML string            `json:"signatureHtml"`
+	Language      string            `json:"language"`
+	ReplyMailbox  relay.ReplyChoice `json:"replyMailbox"`
+	Demo          bool              `json:"demo"`
+}
+
+// MaxSignature bounds the signature (HTML, images as links).
+const MaxSignature = 64 << 10
+
+func (s *Server) view(st settings.Settings) SettingsView {
+	lang := st.Language
+	if lang == "" {
+		lang = "da"
+	}
+	return SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relay.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany}, Demo: s.Demo}
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Settings.Get()
+	if err != nil {
+		s.Log.Error("settings read failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "settings", "Indstillingerne kunne ikke læses.")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(st))
+}
+
+// putSettings changes the fields present in the body.
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SignatureHTML *string `json:"signatureHtml"`
+		Language      *string `json:"language"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", "Indstillingerne kunne ikke læses.")
+		return
+	}
+	if req.SignatureHTML != nil && len(*req.SignatureHTML) > MaxSignature {
+		writeError(w, http.StatusRequestEntityTooLarge, "signature_too_large", "Signaturen er for stor (højst 64 KB). Brug links til billeder i stedet for at indsætte dem.")
+		return
+	}
+	if req.Language != nil && *req.Language != "da" && *req.Language != "en" {
+		writeError(w, http.StatusBadRequest, "bad_language", "Sproget skal være dansk (da) eller engelsk (en).")
+		return
+	}
+	st, err := s.Settings.Update(func(x *settings.Settings) {
+		if req.SignatureHTML != nil {
+			x.SignatureHTML = *req.SignatureHTML
+		}
+		if req.Language != nil {
+			x.Language = *req.Language
+		}
+	})
+	if err != nil {
+		s.Log.Error("settings save failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "settings", "Indstillingerne kunne ikke gemmes.")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(st))
 }
 
 func (s *Server) domains(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,8 @@ type Settings struct {
 	ReplyCitizen  string `json:"replyCitizen,omitempty"`
 	ReplyCompany  string `json:"replyCompany,omitempty"`
 	SignatureHTML string `json:"signatureHtml,omitempty"`
+	// Language of the window and messages: "da" (default) or "en".
+	Language string `json:"language,omitempty"`
 	// Mailboxes is the relay's list as last seen, so the picker works
 	// while the relay is away.
 	Mailboxes *relay.MailboxChoices `json:"mailboxes,omitempty"`

@@ -115,8 +115,10 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 	// database/sql keeps 2 idle connections by default: under concurrent
 	// submits the rest would be closed and reopened (a new backend process
 	// each) all the time.
+	// A cap keeps a few instances within PostgreSQL's default of 100
+	// connections; a blob upload holds one while it streams.
 	db.SetMaxIdleConns(16)
-	db.SetMaxOpenConns(64)
+	db.SetMaxOpenConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records")}
 	s.blobs = Blobs{Key: key.Derive("relay/blobs"), db: &sqlBlobs{s: s}}

@@ -125,7 +125,9 @@ func (s *Server) Run(ctx context.Context) {
 			delete(s.holdOff, id)
 			if !s.process(ctx, id, owner, claimed.Add(s.lease())) {
 				// A record that cannot be read or written is left for a
-				// while rather than retried in a tight loop.
+				// while rather than retried in a tight loop: its lease is
+				// not released, so no instance claims it again before the
+				// lease runs out.
 				s.holdOff[id] = s.now().Add(30 * time.Second)
 			}
 			worked++

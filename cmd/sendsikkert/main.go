@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/policy"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -65,11 +66,27 @@ func run(args []string) int {
 			allowed = append(allowed, strings.TrimRight(o, "/"))
 		}
 	}
+	// IT's policy wins over flags and the user's choices.
+	pol, err := policy.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Send sikkert kan ikke starte: IT's politik for Send sikkert er ugyldig:", err)
+		return 1
+	}
+	if !pol.Empty() {
+		log.Info("policy in effect", "source", pol.Source, "locked", pol.Locked())
+		if pol.Port != 0 {
+			*port = pol.Port
+		}
+		if pol.RelayURL != "" {
+			*relayURL = pol.RelayURL
+		}
+		allowed = append(allowed, pol.AddinOrigins...)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := agent.Run(ctx, agent.Config{
+	err = agent.Run(ctx, agent.Config{
 		DataDir: *data, Port: *port, RelayURL: *relayURL, Demo: *demo,
-		Version: version, AllowedOrigins: allowed, Log: log,
+		Version: version, AllowedOrigins: allowed, Log: log, Policy: pol,
 	})
 	if errors.Is(err, agent.ErrKeyring) {
 		fmt.Fprintln(os.Stderr, "Send sikkert kan ikke starte: systemets nøglering (Windows Legitimationsoplysninger, macOS Nøglering eller Linux Secret Service) kan ikke nås eller er låst. Lås nøgleringen op, og start Send sikkert igen. Demotilstand (--demo) kan køre uden.")

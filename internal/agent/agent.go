@@ -24,6 +24,7 @@ import (
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/outbox"
+	"sendsikkert/internal/policy"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/settings"
 	"sendsikkert/internal/vault"
@@ -41,7 +42,9 @@ type Config struct {
 	Version  string
 	// AllowedOrigins are extra add-in origins allowed to call the API.
 	AllowedOrigins []string
-	Log            *slog.Logger
+	// Policy is what IT has locked (already applied to the fields above).
+	Policy policy.Policy
+	Log    *slog.Logger
 	// Ready, when set, is called once the API listens.
 	Ready func(*Agent)
 }
@@ -157,7 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	api := &localapi.Server{Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	api := &localapi.Server{Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store}
 
 	srv := &http.Server{

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/outbox"
+	"sendsikkert/internal/policy"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/settings"
@@ -203,5 +204,18 @@ func TestSettingsAPI(t *testing.T) {
 	}
 	if code, body := do("GET", ""); code != 200 || !strings.Contains(body, "Anna") {
 		t.Fatalf("kept: %d %s", code, body)
+	}
+}
+
+func TestPolicyLocks(t *testing.T) {
+	s := testServer(t)
+	s.Policy = policy.Policy{ReplyCitizen: "jobcenter"}
+	h := s.Handler()
+	r := httptest.NewRequest("GET", "https://localhost:47800/api/v1/settings", nil)
+	r.Header.Set(CSRFHeader, s.Guard.Token)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), `"locked":["replyCitizen"]`) || !strings.Contains(w.Body.String(), `"citizen":"jobcenter"`) {
+		t.Fatalf("settings view: %s", w.Body)
 	}
 }

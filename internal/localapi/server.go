@@ -18,6 +18,7 @@ import (
 
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/outbox"
+	"sendsikkert/internal/policy"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/settings"
@@ -42,6 +43,8 @@ type Server struct {
 	Guard  *Guard
 	Outbox *outbox.Outbox
 	Relay  Relay
+	// Policy is what IT has locked; it wins over the user's choices.
+	Policy policy.Policy
 	// Directory, when set, serves the Sikker Mail Portal's searches.
 	Directory Directory
 	Settings  *settings.Store
@@ -245,6 +248,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if req.ReplyMailbox.Company == "" {
 		req.ReplyMailbox.Company = st.ReplyCompany
 	}
+	if s.Policy.ReplyCitizen != "" {
+		req.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
+	}
+	if s.Policy.ReplyCompany != "" {
+		req.ReplyMailbox.Company = s.Policy.ReplyCompany
+	}
 	checked, e := s.checkForSend(r.Context(), req.Recipients)
 	if e != nil {
 		writeAPIError(w, http.StatusBadRequest, e)
@@ -383,11 +392,18 @@ func (s *Server) mailboxChoices(ctx context.Context) (relay.MailboxChoices, bool
 	} else {
 		return mc, false
 	}
-	if has(mc.Citizen.Options, st.ReplyCitizen) {
-		mc.Citizen.Selected = st.ReplyCitizen
+	citizen, company := st.ReplyCitizen, st.ReplyCompany
+	if s.Policy.ReplyCitizen != "" {
+		citizen = s.Policy.ReplyCitizen
 	}
-	if has(mc.Company.Options, st.ReplyCompany) {
-		mc.Company.Selected = st.ReplyCompany
+	if s.Policy.ReplyCompany != "" {
+		company = s.Policy.ReplyCompany
+	}
+	if has(mc.Citizen.Options, citizen) {
+		mc.Citizen.Selected = citizen
+	}
+	if has(mc.Company.Options, company) {
+		mc.Company.Selected = company
 	}
 	return mc, true
 }
@@ -416,6 +432,11 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 	mc, ok := s.mailboxChoices(r.Context())
 	if !ok {
 		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, så valget kan ikke kontrolleres. Prøv igen om lidt.")
+		return
+	}
+	if (req.Citizen != "" && s.Policy.ReplyCitizen != "" && req.Citizen != s.Policy.ReplyCitizen) ||
+		(req.Company != "" && s.Policy.ReplyCompany != "" && req.Company != s.Policy.ReplyCompany) {
+		writeError(w, http.StatusForbidden, "locked_by_policy", "Digitalpost retursvar er låst af IT og kan ikke ændres her.")
 		return
 	}
 	if req.Citizen != "" && !has(mc.Citizen.Options, req.Citizen) {
@@ -450,6 +471,11 @@ type SettingsView struct {
 	Language      string            `json:"language"`
 	ReplyMailbox  relay.ReplyChoice `json:"replyMailbox"`
 	Demo          bool              `json:"demo"`
+	// Locked names the settings IT's policy fixes; the window shows them
+	// read-only.
+	Locked []string `json:"locked"`
+	// SmartAlert is false only when IT turned the CPR Smart Alert off.
+	SmartAlert bool `json:"smartAlert"`
 }
 
 // MaxSignature bounds the signature (HTML, images as links).
@@ -460,7 +486,18 @@ func (s *Server) view(st settings.Settings) SettingsView {
 	if lang == "" {
 		lang = "da"
 	}
-	return SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relay.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany}, Demo: s.Demo}
+	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relay.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany},
+		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert}
+	if s.Policy.ReplyCitizen != "" {
+		v.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
+	}
+	if s.Policy.ReplyCompany != "" {
+		v.ReplyMailbox.Company = s.Policy.ReplyCompany
+	}
+	if v.Locked == nil {
+		v.Locked = []string{}
+	}
+	return v
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {

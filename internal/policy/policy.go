@@ -1,0 +1,107 @@
+// Package policy reads the settings IT imposes on a PC: from
+// HKLM\Software\Policies\Sendsikkert on Windows, managed preferences on
+// macOS, /etc/sendsikkert/policy.json on Linux. A policy wins over the
+// user's own choices; the window shows what is locked.
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Policy is what IT may set. A nil or empty field is not set.
+type Policy struct {
+	// RelayURL is the organisation's relay (https://…).
+	RelayURL string `json:"relayUrl,omitempty"`
+	// Port is the agent's loopback port.
+	Port int `json:"port,omitempty"`
+	// AddinOrigins are extra origins allowed to call the agent (pages
+	// hosted by the relay for new Outlook).
+	AddinOrigins []string `json:"addinOrigins,omitempty"`
+	// ReplyCitizen / ReplyCompany fix the Digitalpost retursvar mailboxes.
+	ReplyCitizen string `json:"replyCitizen,omitempty"`
+	ReplyCompany string `json:"replyCompany,omitempty"`
+	// PrintAdapter: "hotfolder", "ipp://host/printers/OneTooX" or "fjernprint".
+	PrintAdapter string `json:"printAdapter,omitempty"`
+	// IMAPServer is host:port of the mailbox link.
+	IMAPServer string `json:"imapServer,omitempty"`
+	// SmartAlert turns the CPR Smart Alert on or off.
+	SmartAlert *bool `json:"smartAlert,omitempty"`
+	// Source names where the policy came from, for the report.
+	Source string `json:"-"`
+}
+
+// Empty reports whether nothing is set.
+func (p Policy) Empty() bool {
+	return p.RelayURL == "" && p.Port == 0 && len(p.AddinOrigins) == 0 && p.ReplyCitizen == "" &&
+		p.ReplyCompany == "" && p.PrintAdapter == "" && p.IMAPServer == "" && p.SmartAlert == nil
+}
+
+// Locked lists the settings the policy fixes, by their JSON names.
+func (p Policy) Locked() []string {
+	var out []string
+	add := func(set bool, name string) {
+		if set {
+			out = append(out, name)
+		}
+	}
+	add(p.RelayURL != "", "relayUrl")
+	add(p.Port != 0, "port")
+	add(len(p.AddinOrigins) > 0, "addinOrigins")
+	add(p.ReplyCitizen != "", "replyCitizen")
+	add(p.ReplyCompany != "", "replyCompany")
+	add(p.PrintAdapter != "", "printAdapter")
+	add(p.IMAPServer != "", "imapServer")
+	add(p.SmartAlert != nil, "smartAlert")
+	return out
+}
+
+// Validate refuses a policy that would make the agent insecure or unable
+// to start, so a typo in a GPO is reported rather than half-applied.
+func (p Policy) Validate() error {
+	var errs []error
+	if p.RelayURL != "" {
+		u, err := url.Parse(p.RelayURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("relayUrl %q must be an https:// URL", p.RelayURL))
+		}
+	}
+	if p.Port != 0 && (p.Port < 1024 || p.Port > 65535) {
+		errs = append(errs, fmt.Errorf("port %d must be 1024–65535", p.Port))
+	}
+	for _, o := range p.AddinOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("addinOrigins: %q must be an https origin", o))
+		}
+	}
+	if a := p.PrintAdapter; a != "" && a != "hotfolder" && a != "fjernprint" && !strings.HasPrefix(a, "ipp://") && !strings.HasPrefix(a, "ipps://") {
+		errs = append(errs, fmt.Errorf("printAdapter %q: hotfolder, fjernprint or ipp(s)://…", a))
+	}
+	return errors.Join(errs...)
+}
+
+// Parse reads a policy document (JSON).
+func Parse(b []byte, source string) (Policy, error) {
+	var p Policy
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Policy{}, fmt.Errorf("policy %s: %w", source, err)
+	}
+	p.Source = source
+	for i, o := range p.AddinOrigins {
+		p.AddinOrigins[i] = strings.TrimRight(o, "/")
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, fmt.Errorf("policy %s: %w", source, err)
+	}
+	return p, nil
+}
+
+// Load reads the machine's policy; an absent policy is an empty Policy
+// and no error.
+func Load() (Policy, error) { return load() }

@@ -28,6 +28,9 @@ type Party struct {
 	DigitalPost bool
 	// Address lines for a printed letter, e.g. {"Testvej 1", "8800 Viborg"}.
 	Address []string
+	// Mobile is an e-mail recipient's mobile number in E.164, for the
+	// secure mailbox's one-time code.
+	Mobile string `json:",omitempty"`
 }
 
 // Registry looks recipients up in the national registers (or the demo one).
@@ -65,9 +68,16 @@ const (
 // Check looks every input up and decides its channel. It never reports a
 // recipient as secure when the register could not be asked.
 func Check(ctx context.Context, reg Registry, inputs []string, now time.Time) Report {
+	return CheckMail(ctx, reg, nil, inputs, now)
+}
+
+// CheckMail is Check for a relay that knows how to reach e-mail addresses
+// securely (tunnelmail, secure mailbox); with mail nil an e-mail address
+// answers channel none.
+func CheckMail(ctx context.Context, reg Registry, mail *Mail, inputs []string, now time.Time) Report {
 	results := make([]Result, len(inputs))
 	for i, in := range inputs {
-		results[i] = checkOne(ctx, reg, Parse(in, now))
+		results[i] = checkOne(ctx, reg, mail, Parse(in, now))
 	}
 	return Summarize(results)
 }
@@ -93,16 +103,14 @@ func Summarize(results []Result) Report {
 	return r
 }
 
-func checkOne(ctx context.Context, reg Registry, id ID) Result {
+func checkOne(ctx context.Context, reg Registry, mail *Mail, id ID) Result {
 	res := Result{Input: id.Input, Kind: id.Kind, Channel: ChannelNone}
 	switch id.Kind {
 	case KindInvalid:
 		res.Message = quote(id.Pretty()) + " " + id.Reason
 		return res
 	case KindEmail:
-		res.Valid = true
-		res.Message = "E-mailadressen " + id.Value + " kan endnu ikke modtage sikker post. Brug modtagerens CPR- eller CVR-nummer."
-		return res
+		return DecideMail(ctx, mail, id)
 	}
 	res.Valid = true
 	p, err := reg.Lookup(ctx, id)

@@ -22,6 +22,10 @@ const (
 // CheckRequest asks for a recipient check.
 type CheckRequest struct {
 	Recipients []string `json:"recipients"`
+	// Mobiles are mobile numbers entered for e-mail recipients, by
+	// address: with one, an address off the direct-addressing list can
+	// be reached by the secure mailbox.
+	Mobiles map[string]string `json:"mobiles,omitempty"`
 }
 
 // MessageRequest is the "message" part of a submit.
@@ -32,7 +36,10 @@ type MessageRequest struct {
 	ReplyMailbox   ReplyChoice `json:"replyMailbox"`
 	IdempotencyKey string      `json:"idempotencyKey"`
 	Fallback       string      `json:"fallback,omitempty"`
-	Attachments    []FileInfo  `json:"-"`
+	// Mobiles are mobile numbers for e-mail recipients, by address (the
+	// secure mailbox's one-time code goes there).
+	Mobiles     map[string]string `json:"mobiles,omitempty"`
+	Attachments []FileInfo        `json:"-"`
 }
 
 // ReplyChoice names the chosen reply mailboxes by id.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,9 @@ type Server struct {
 	// Domains and Book answer the Sikker Mail Portal's lists.
 	Domains *directory.Domains
 	Book    directory.Book
+	// KnownMobile, when set, gives a mobile number known for an e-mail
+	// address, so the clerk need not type it for the secure mailbox.
+	KnownMobile func(ctx context.Context, address string) string
 	// Lease is how long the worker holds a message it works on
 	// (DefaultLease when zero); Instance names this relay instance in
 	// its leases (the host name when empty).
@@ -154,7 +158,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, &Error{Code: "too_many_recipients", Message: fmt.Sprintf("Der kan højst kontrolleres %d modtagere på én gang.", MaxRecipients)})
 		return
 	}
-	rep := recipient.Check(r.Context(), s.Registry, req.Recipients, s.now())
+	if e := ValidateMobiles(req.Mobiles); e != nil {
+		WriteError(w, http.StatusBadRequest, e)
+		return
+	}
+	rep := recipient.CheckMail(r.Context(), s.Registry, s.mail(req.Mobiles), req.Recipients, s.now())
 	for _, res := range rep.Results {
 		if err := s.audit(r.Context(), userOf(r), "lookup", recipient.Parse(res.Input, s.now()), string(res.Channel), lookupOutcome(res), ""); err != nil {
 			WriteError(w, http.StatusServiceUnavailable, &Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
@@ -169,6 +177,25 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, recipient.Summarize(rep.Results))
+}
+
+// mail is how this relay reaches e-mail addresses: tunnelmail to domains on
+// the direct-addressing list, the secure mailbox to others with a mobile
+// number, each only when the relay has the channel.
+func (s *Server) mail(mobiles map[string]string) *recipient.Mail {
+	m := &recipient.Mail{
+		Tunnelmail:    s.Channels[recipient.ChannelTunnelmail] != nil && s.Domains != nil,
+		SecureMailbox: s.Channels[recipient.ChannelSecureMailbox] != nil,
+		Known:         s.KnownMobile,
+		Mobiles:       map[string]string{},
+	}
+	if s.Domains != nil {
+		m.Direct = s.Domains.Has
+	}
+	for k, v := range mobiles {
+		m.Mobiles[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	return m
 }
 
 // DirectoryLimit bounds a portal search's answer.
@@ -248,7 +275,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.duplicate(w, r, id)
 		return
 	}
-	rep := recipient.Check(ctx, s.Registry, req.Recipients, s.now())
+	mail := s.mail(req.Mobiles)
+	rep := recipient.CheckMail(ctx, s.Registry, mail, req.Recipients, s.now())
 	if e := Unacceptable(rep.Results); e != nil {
 		WriteError(w, http.StatusBadRequest, e)
 		return
@@ -261,7 +289,14 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	for i, res := range rep.Results {
 		id := recipient.Parse(req.Recipients[i], s.now())
 		st := RecipientState{Input: res.Input, ID: id, Channel: res.Channel, Status: StatusQueued, Message: res.Message, MemoUUID: uuid.NewString()}
-		st.Party, _ = s.Registry.Lookup(ctx, id)
+		if id.Kind == recipient.KindEmail {
+			st.Party = recipient.Party{Found: true}
+			if res.Channel == recipient.ChannelSecureMailbox {
+				st.Party.Mobile = mail.Mobile(ctx, id.Value)
+			}
+		} else {
+			st.Party, _ = s.Registry.Lookup(ctx, id)
+		}
 		if res.Channel == recipient.ChannelPrint {
 			if req.Fallback == "print" && s.Channels[recipient.ChannelPrint] != nil {
 				printing = true

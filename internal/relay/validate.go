@@ -60,8 +60,28 @@ func Validate(req *MessageRequest, mailboxes []ReplyMailbox, now time.Time) *Err
 			return &Error{Code: "bad_reply_mailbox", Message: "Den valgte Digitalpost retursvar-postkasse for virksomheder findes ikke: " + id}
 		}
 	}
+	if e := ValidateMobiles(req.Mobiles); e != nil {
+		return e
+	}
 	if len(req.IdempotencyKey) > 200 {
 		return &Error{Code: "bad_idempotency_key", Message: "Idempotensnøglen er for lang."}
+	}
+	return nil
+}
+
+// ValidateMobiles checks the mobile numbers entered for e-mail recipients:
+// a Danish mobile (+45 and 8 digits) or an international one in E.164.
+func ValidateMobiles(mobiles map[string]string) *Error {
+	if len(mobiles) > MaxRecipients {
+		return &Error{Code: "too_many_mobiles", Message: fmt.Sprintf("Der kan højst angives %d mobilnumre.", MaxRecipients)}
+	}
+	for addr, n := range mobiles {
+		if id := recipient.Parse(addr, time.Time{}); id.Kind != recipient.KindEmail {
+			return &Error{Code: "bad_mobile", Message: "Mobilnumre kan kun angives for e-mailadresser, ikke for »" + strings.TrimSpace(addr) + "«."}
+		}
+		if _, ok := recipient.NormalizeMobile(n); !ok {
+			return &Error{Code: "bad_mobile", Message: "Mobilnummeret til " + strings.TrimSpace(addr) + " er ikke gyldigt. Skriv et dansk mobilnummer med 8 cifre eller et udenlandsk nummer med landekode, f.eks. +4512345678."}
+		}
 	}
 	return nil
 }

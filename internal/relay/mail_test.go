@@ -1,0 +1,92 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/directory"
+	"sendsikkert/internal/recipient"
+)
+
+type capture struct {
+	mu   sync.Mutex
+	got  []*delivery.Delivery
+	done chan struct{}
+}
+
+func (c *capture) Deliver(_ context.Context, d *delivery.Delivery) (delivery.Receipt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, d)
+	c.done <- struct{}{}
+	return delivery.Receipt{Status: delivery.Delivered}, nil
+}
+
+// TestEmailRecipients: an address on the direct-addressing list goes by
+// tunnelmail; another goes by the secure mailbox once a mobile number is
+// given, which reaches the channel; without one it is refused.
+func TestEmailRecipients(t *testing.T) {
+	s, _, ts := testRelay(t)
+	s.Domains = &directory.Domains{}
+	s.Domains.Set([]directory.Domain{{Domain: "kommune.dk", Organisation: "Kommunen"}})
+	tm, sm := &capture{done: make(chan struct{}, 4)}, &capture{done: make(chan struct{}, 4)}
+	s.Channels[recipient.ChannelTunnelmail] = tm
+	s.Channels[recipient.ChannelSecureMailbox] = sm
+
+	check := func(body any) (int, recipient.Report, Error) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/recipients/check", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var raw json.RawMessage
+		json.NewDecoder(resp.Body).Decode(&raw)
+		var rep recipient.Report
+		var e Error
+		json.Unmarshal(raw, &rep)
+		json.Unmarshal(raw, &e)
+		return resp.StatusCode, rep, e
+	}
+	code, rep, _ := check(CheckRequest{Recipients: []string{"a@kommune.dk", "b@gmail.com"}})
+	if code != 200 || rep.Results[0].Channel != recipient.ChannelTunnelmail || !rep.Results[0].Secure ||
+		rep.Results[1].Channel != recipient.ChannelNone || !strings.Contains(rep.Results[1].Message, "mobilnummer") || rep.AllSecure {
+		t.Fatalf("without mobile: %d %+v", code, rep)
+	}
+	code, rep, _ = check(CheckRequest{Recipients: []string{"a@kommune.dk", "B@gmail.com"}, Mobiles: map[string]string{"b@gmail.com": "+45 20 30 40 50"}})
+	if code != 200 || rep.Results[1].Channel != recipient.ChannelSecureMailbox || !rep.AllSecure {
+		t.Fatalf("with mobile: %d %+v", code, rep)
+	}
+	if code, _, e := check(CheckRequest{Recipients: []string{"b@gmail.com"}, Mobiles: map[string]string{"b@gmail.com": "123"}}); code != 400 || e.Code != "bad_mobile" {
+		t.Fatalf("bad mobile: %d %+v", code, e)
+	}
+
+	c := &Client{BaseURL: ts.URL, Token: "tok"}
+	if _, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"b@gmail.com"}, Subject: "Hej", IdempotencyKey: "m0"}, nil); err == nil {
+		t.Fatal("secure mailbox without a mobile number accepted")
+	}
+	msg := &MessageRequest{Recipients: []string{"a@kommune.dk", "b@gmail.com"}, Subject: "Hej", BodyHTML: "<p>x</p>", IdempotencyKey: "m1",
+		Mobiles: map[string]string{"b@gmail.com": "20304050"}}
+	if _, err := c.Submit(context.Background(), msg, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []*capture{tm, sm} {
+		select {
+		case <-ch.done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not delivered")
+		}
+	}
+	if tm.got[0].Recipient.Value != "a@kommune.dk" || sm.got[0].Recipient.Value != "b@gmail.com" || sm.got[0].Party.Mobile != "+4520304050" {
+		t.Fatalf("deliveries: %+v %+v", tm.got[0], sm.got[0])
+	}
+}

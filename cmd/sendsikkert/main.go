@@ -3,6 +3,7 @@
 //
 //	sendsikkert --headless [--demo] [--data DIR] [--port N] [--relay URL]
 //	sendsikkert manifest outlook --origin https://HOST:PORT --out FILE
+//	sendsikkert trust install|remove|status [--data DIR]
 package main
 
 import (
@@ -28,11 +29,17 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "doctor" {
+		return doctorCmd(args[1:])
+	}
 	if len(args) > 0 && args[0] == "enroll" {
 		return enrollCmd(args[1:])
 	}
 	if len(args) > 0 && args[0] == "manifest" {
 		return manifestCmd(args[1:])
+	}
+	if len(args) > 0 && args[0] == "trust" {
+		return trustCmd(args[1:])
 	}
 	fs := flag.NewFlagSet("sendsikkert", flag.ContinueOnError)
 	headless := fs.Bool("headless", false, "run without tray or window (terminal servers, CI, tests)")

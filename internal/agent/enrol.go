@@ -135,3 +135,20 @@ func (e *enrolment) clientTLS(dataDir string, store keystore.Store) (*tls.Config
 	}
 	return cfg, nil
 }
+
+// Enrolled returns the relay this PC is enrolled with and the device's TLS
+// settings for it (doctor); enrolled is false when it is not.
+func Enrolled(dataDir string) (url string, cfg *tls.Config, enrolled bool, err error) {
+	e, err := loadEnrolment(dataDir)
+	if errors.Is(err, ErrNotEnrolled) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, err
+	}
+	cfg, err = e.clientTLS(dataDir, keystore.NewKeyring(dataDir))
+	if err != nil {
+		return e.URL, nil, false, err
+	}
+	return e.URL, cfg, true, nil
+}

@@ -1,0 +1,246 @@
+// Package doctor tells IT in one command whether a PC is ready to send
+// securely: the keyring, the agent's certificate and its trust, the port,
+// the relay and the device certificate, the policy, and the add-in pages.
+// Each check says what is wrong and what to do, in Danish or English.
+package doctor
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"sendsikkert/internal/policy"
+	"sendsikkert/internal/trust"
+)
+
+// Check is one line of the report.
+type Check struct {
+	Name     string `json:"name"`
+	OK       bool   `json:"ok"`
+	Blocking bool   `json:"blocking"` // a failure that stops secure sending
+	Da       string `json:"da"`
+	En       string `json:"en"`
+}
+
+// Env is what the checks look at; fields are injectable for tests.
+type Env struct {
+	DataDir   string
+	Port      int
+	Policy    policy.Policy
+	PolicyErr error
+	// Keyring probes the OS keyring.
+	Keyring func() error
+	// Trust reports where the CA is trusted (nil: trust.Status with
+	// default options).
+	Trust func(trust.CA) (trust.Report, error)
+	// Enrolment returns the relay URL, the device's TLS config for it,
+	// and whether this PC is enrolled.
+	Enrolment func() (url string, cfg *tls.Config, enrolled bool, err error)
+	Timeout   time.Duration
+}
+
+func ok(name, da, en string) Check { return Check{Name: name, OK: true, Da: da, En: en} }
+func bad(name, da, en string) Check {
+	return Check{Name: name, Blocking: true, Da: da, En: en}
+}
+func warn(name, da, en string) Check { return Check{Name: name, Da: da, En: en} }
+
+// Run performs every check.
+func Run(ctx context.Context, e Env) []Check {
+	if e.Timeout == 0 {
+		e.Timeout = 5 * time.Second
+	}
+	var out []Check
+	out = append(out, checkPolicy(e))
+	out = append(out, checkKeyring(e))
+	ca, caCheck := checkCA(e)
+	out = append(out, caCheck)
+	if ca != nil {
+		out = append(out, checkTrust(e, *ca))
+	}
+	agentUp, portCheck := checkPort(ctx, e, ca)
+	out = append(out, portCheck)
+	out = append(out, checkAddin(ctx, e, ca, agentUp))
+	out = append(out, checkRelay(ctx, e))
+	return out
+}
+
+func checkPolicy(e Env) Check {
+	if e.PolicyErr != nil {
+		return bad("policy", "IT's politik er ugyldig: "+e.PolicyErr.Error(), "The IT policy is invalid: "+e.PolicyErr.Error())
+	}
+	if e.Policy.Empty() {
+		return ok("policy", "Ingen IT-politik; brugerens egne indstillinger gælder.", "No IT policy; the user's own settings apply.")
+	}
+	l := strings.Join(e.Policy.Locked(), ", ")
+	return ok("policy", "IT-politik fra "+e.Policy.Source+" låser: "+l, "IT policy from "+e.Policy.Source+" locks: "+l)
+}
+
+func checkKeyring(e Env) Check {
+	if err := e.Keyring(); err != nil {
+		return bad("keyring", "Systemets nøglering kan ikke nås eller er låst. Lås den op (log ind igen), og kør doctor igen.",
+			"The OS keyring is unreachable or locked ("+err.Error()+"). Unlock it (log in again) and rerun doctor.")
+	}
+	return ok("keyring", "Systemets nøglering svarer.", "The OS keyring answers.")
+}
+
+func checkCA(e Env) (*trust.CA, Check) {
+	ca, err := trust.LoadCA(trust.CAFile(e.DataDir))
+	if err != nil {
+		return nil, bad("certificate", "Agentens certifikat findes ikke endnu. Start Send sikkert én gang, så det bliver lavet.",
+			"The agent's certificate does not exist yet ("+err.Error()+"). Start Send sikkert once to make it.")
+	}
+	if time.Now().After(ca.Cert.NotAfter) {
+		return &ca, bad("certificate", "Agentens lokale CA er udløbet. Kør 'sendsikkert trust install' efter en ny start.", "The agent's local CA has expired.")
+	}
+	return &ca, ok("certificate", "Agentens lokale CA findes ("+ca.Fingerprint()[:16]+"…).", "The agent's local CA exists ("+ca.Fingerprint()[:16]+"…).")
+}
+
+func checkTrust(e Env, ca trust.CA) Check {
+	status := e.Trust
+	if status == nil {
+		status = func(ca trust.CA) (trust.Report, error) { return trust.Status(ca, trust.Options{}) }
+	}
+	r, err := status(ca)
+	if err != nil {
+		return bad("trust", "Certifikatlagrene kan ikke læses: "+err.Error()+". Office kan ikke åbne tilføjelsen.", "Trust stores cannot be read: "+err.Error())
+	}
+	if !r.Trusted() {
+		var where []string
+		for _, s := range r.States {
+			if !s.Trusted {
+				where = append(where, s.Store)
+			}
+		}
+		return bad("trust", "Agentens certifikat er ikke betroet i: "+strings.Join(where, ", ")+". Kør 'sendsikkert trust install'.",
+			"The agent's certificate is not trusted in: "+strings.Join(where, ", ")+". Run 'sendsikkert trust install'.")
+	}
+	return ok("trust", "Agentens certifikat er betroet.", "The agent's certificate is trusted.")
+}
+
+func agentClient(ca *trust.CA, timeout time.Duration) *http.Client {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != nil {
+		cfg.RootCAs = x509.NewCertPool()
+		cfg.RootCAs.AddCert(ca.Cert)
+	}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: cfg}}
+}
+
+// checkPort: the port must be free (agent not running) or answered by our
+// agent; another program on it blocks the add-in.
+func checkPort(ctx context.Context, e Env, ca *trust.CA) (bool, Check) {
+	p := strconv.Itoa(e.Port)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://localhost:"+p+"/healthz", nil)
+	resp, err := agentClient(ca, e.Timeout).Do(req)
+	if err == nil {
+		defer resp.Body.Close()
+		var h struct {
+			Status string `json:"status"`
+			Demo   bool   `json:"demo"`
+		}
+		if json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&h) == nil && h.Status == "ok" {
+			if h.Demo {
+				return true, warn("port", "Agenten kører på port "+p+", men i DEMO-tilstand: intet når rigtige modtagere.", "The agent runs on port "+p+", but in DEMO mode: nothing reaches real recipients.")
+			}
+			return true, ok("port", "Agenten kører på port "+p+".", "The agent runs on port "+p+".")
+		}
+	}
+	ln, lerr := net.Listen("tcp", "127.0.0.1:"+p)
+	if lerr == nil {
+		ln.Close()
+		return false, bad("port", "Agenten kører ikke (port "+p+" er ledig). Start Send sikkert.", "The agent is not running (port "+p+" is free). Start Send sikkert.")
+	}
+	return false, bad("port", "Port "+p+" bruges af et andet program. Stop det, eller vælg en anden port ved politik.", "Port "+p+" is used by another program. Stop it or set another port by policy.")
+}
+
+func checkAddin(ctx context.Context, e Env, ca *trust.CA, agentUp bool) Check {
+	if !agentUp {
+		return bad("addin", "Tilføjelsens sider kan ikke hentes, fordi agenten ikke kører.", "The add-in pages cannot load: the agent is not running.")
+	}
+	for _, path := range []string{"/addin/outlook.xml", "/"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://localhost:"+strconv.Itoa(e.Port)+path, nil)
+		resp, err := agentClient(ca, e.Timeout).Do(req)
+		if err != nil {
+			return bad("addin", "Tilføjelsens side "+path+" svarer ikke: "+err.Error(), "Add-in page "+path+" does not answer: "+err.Error())
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return bad("addin", fmt.Sprintf("Tilføjelsens side %s svarer %d.", path, resp.StatusCode), fmt.Sprintf("Add-in page %s answers %d.", path, resp.StatusCode))
+		}
+	}
+	return ok("addin", "Tilføjelsens sider svarer.", "The add-in pages answer.")
+}
+
+func checkRelay(ctx context.Context, e Env) Check {
+	url, cfg, enrolled, err := e.Enrolment()
+	if err != nil {
+		return bad("relay", "Tilmeldingen til relæet kan ikke læses: "+err.Error(), "The relay enrolment cannot be read: "+err.Error())
+	}
+	if !enrolled {
+		if e.Policy.RelayURL != "" {
+			return bad("relay", "IT har valgt relæet "+e.Policy.RelayURL+", men pc'en er ikke tilmeldt. Kør 'sendsikkert enroll'.", "IT set the relay "+e.Policy.RelayURL+" but this PC is not enrolled. Run 'sendsikkert enroll'.")
+		}
+		return warn("relay", "Ingen relæ: Send sikkert kører i DEMO-tilstand.", "No relay: Send sikkert runs in DEMO mode.")
+	}
+	hc := &http.Client{Timeout: e.Timeout, Transport: &http.Transport{TLSClientConfig: cfg}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(url, "/")+"/v1/recipients/check", strings.NewReader(`{"recipients":[]}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		var cerr *tls.CertificateVerificationError
+		if errors.As(err, &cerr) {
+			return bad("relay", "Relæets certifikat kan ikke bekræftes: "+err.Error(), "The relay's certificate cannot be verified: "+err.Error())
+		}
+		return bad("relay", "Relæet "+url+" kan ikke nås: "+err.Error(), "The relay "+url+" cannot be reached: "+err.Error())
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return ok("relay", "Relæet "+url+" svarer og kender pc'ens certifikat.", "The relay "+url+" answers and accepts this PC's certificate.")
+	case resp.StatusCode == http.StatusUnauthorized:
+		return bad("relay", "Relæet afviser pc'ens certifikat (frakoblet eller ukendt). Bed IT om en ny tilmeldingskode.", "The relay refuses this PC's certificate (revoked or unknown). Ask IT for a new enrolment code.")
+	}
+	return bad("relay", fmt.Sprintf("Relæet svarer %d.", resp.StatusCode), fmt.Sprintf("The relay answers %d.", resp.StatusCode))
+}
+
+// Write prints the report and says whether anything blocks sending.
+func Write(w io.Writer, checks []Check, lang string) (blocking bool) {
+	for _, c := range checks {
+		mark := "OK  "
+		switch {
+		case !c.OK && c.Blocking:
+			mark, blocking = "FEJL", true
+		case !c.OK:
+			mark = "OBS "
+		}
+		text := c.Da
+		if lang == "en" {
+			text = c.En
+			mark = strings.NewReplacer("FEJL", "FAIL", "OBS ", "WARN").Replace(mark)
+		}
+		fmt.Fprintf(w, "[%s] %-11s %s\n", mark, c.Name, text)
+	}
+	switch {
+	case blocking && lang == "en":
+		fmt.Fprintln(w, "Not ready: something above blocks secure sending.")
+	case blocking:
+		fmt.Fprintln(w, "Ikke klar: noget ovenfor forhindrer sikker afsendelse.")
+	case lang == "en":
+		fmt.Fprintln(w, "Ready to send securely.")
+	default:
+		fmt.Fprintln(w, "Klar til at sende sikkert.")
+	}
+	return blocking
+}

@@ -87,7 +87,16 @@
   });
   item.setValue('closeAsync', function (opts, cb) { calls.push({ call: 'closeAsync', opts: opts }); later(cb, ok()); });
   item.setValue('close', function () { calls.push({ call: 'close' }); });
-  item.setValue('addHandlerAsync', function (type, handler, cb) { calls.push({ call: 'addHandlerAsync', type: type }); later(typeof cb === 'function' ? cb : null, ok()); });
+  var handlers = (window.__officeHandlers = {});
+  item.setValue('addHandlerAsync', function (type, handler, cb) {
+    calls.push({ call: 'addHandlerAsync', type: type });
+    (handlers[type] = handlers[type] || []).push(handler);
+    later(typeof cb === 'function' ? cb : null, ok());
+  });
+  // fire lets a test play Outlook raising an item event.
+  window.__officeFire = function (type, args) {
+    (handlers[type] || []).forEach(function (h) { h(args || { type: type }); });
+  };
 
   // roamingSettings live with the mailbox, not the pc: kept in this
   // origin's localStorage so a reload (or a second pane) sees them.

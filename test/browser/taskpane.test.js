@@ -89,6 +89,20 @@ test('checked: all secure, Send sikkert enabled', async () => {
   await page.close();
 });
 
+test('recipients changed in Outlook: checked again at once', async () => {
+  const page = await pane({ to: ['2211771212'], subject: 'Afgørelse', bodyHtml: '<p>Hej</p>' });
+  assert.equal(await page.getAttribute('body', 'data-state'), 'checked');
+  await page.evaluate(() => {
+    Office.context.mailbox.item.to.value.push({ emailAddress: '0707614285', displayName: '0707614285' });
+    window.__officeFire('olkRecipientsChanged', { changedRecipientFields: { to: true } });
+  });
+  await page.waitForFunction(() => document.body.dataset.state === 'exempt');
+  assert.equal((await lines(page)).length, 2);
+  assert.equal(await page.isDisabled('#send'), true);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 function memoFiles() {
   const dir = path.join(agent.data, 'demo', 'digitalpost');
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.xml')).map((f) => path.join(dir, f)) : [];

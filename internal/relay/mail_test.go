@@ -90,3 +90,43 @@ func TestEmailRecipients(t *testing.T) {
 		t.Fatalf("deliveries: %+v %+v", tm.got[0], sm.got[0])
 	}
 }
+
+type refusal struct{}
+
+func (refusal) Error() string { return "no STARTTLS" }
+func (refusal) Why() string   { return "Modtagerens mailserver tilbyder ikke kryptering." }
+func (refusal) Unwrap() error { return delivery.ErrPermanent }
+
+type refusing struct{}
+
+func (refusing) Deliver(context.Context, *delivery.Delivery) (delivery.Receipt, error) {
+	return delivery.Receipt{}, refusal{}
+}
+
+// TestRefusalSaysWhy: a channel's refusal fails the send at once, and its
+// reason reaches the recipient's status (and so the receipt).
+func TestRefusalSaysWhy(t *testing.T) {
+	s, _, ts := testRelay(t)
+	s.Domains = &directory.Domains{}
+	s.Domains.Set([]directory.Domain{{Domain: "kommune.dk"}})
+	s.Channels[recipient.ChannelTunnelmail] = refusing{}
+	c := &Client{BaseURL: ts.URL, Token: "tok"}
+	r, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"a@kommune.dk"}, Subject: "Hej", IdempotencyKey: "w1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := c.Status(context.Background(), r.ID)
+		if err == nil && st.Status == StatusFailed {
+			if !strings.Contains(st.Recipients[0].Message, "tilbyder ikke kryptering") {
+				t.Fatalf("no reason: %+v", st.Recipients[0])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not failed: %+v %v", st, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -249,10 +249,17 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		case err == nil:
 			r.Status, r.Reference = string(rec.Status), rec.Reference
 			what := "Leveret som Digital Post til " + r.ID.Masked()
-			if rec.Status == delivery.Printed {
+			switch {
+			case rec.Status == delivery.Printed:
 				r.Message = "Brevet er sendt til udskrivning og forsendelse via OneTooX."
 				what = "Sendt som brev via OneTooX til " + r.ID.Masked()
-			} else {
+			case r.Channel == recipient.ChannelTunnelmail:
+				r.Message = "Leveret med tvunget TLS (tunnelmail) til modtagerens mailserver."
+				what = "Leveret som tunnelmail til " + r.ID.Masked()
+			case r.Channel == recipient.ChannelSecureMailbox:
+				r.Message = "Lagt i sikker mailboks; modtageren har fået besked på mail."
+				what = "Lagt i sikker mailboks til " + r.ID.Masked()
+			default:
 				r.Message = "Leveret som Digital Post."
 			}
 			m.Events = append(m.Events, Event{At: s.now().UTC(), What: what})
@@ -260,6 +267,11 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), r.Status, m.ID)
 		case errors.Is(err, delivery.ErrPermanent) || m.Attempts+1 >= MaxAttempts:
 			r.Status, r.Message = StatusFailed, "Forsendelsen kunne ikke leveres."
+			// A channel that can say why (tunnelmail's refusals) does so.
+			var why interface{ Why() string }
+			if errors.As(err, &why) {
+				r.Message += " " + why.Why()
+			}
 			m.Events = append(m.Events, Event{At: s.now().UTC(), What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 			s.log().Error("delivery failed for good", "id", m.ID, "recipient", r.ID.Masked(), "err", err)
 			s.audit(ctx, m.Sender, "fail", r.ID, string(r.Channel), StatusFailed, m.ID)

@@ -63,6 +63,10 @@ type Refusal struct {
 }
 
 func (r *Refusal) Error() string { return "tunnelmail: " + r.Err.Error() }
+
+// Why is the Danish reason; the relay adds it to the recipient's status
+// and so to the receipt.
+func (r *Refusal) Why() string { return r.Reason }
 func (r *Refusal) Unwrap() []error {
 	return []error{r.Err, delivery.ErrPermanent}
 }

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(libxml2-utils gnome-keyring dbus poppler-utils)
+debs=(libxml2-utils gnome-keyring dbus poppler-utils nsis)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,6 +40,17 @@ CGO_ENABLED=0 go vet ./...
 
 echo "== cross-build for Windows"
 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/...
+
+# ---- Windows installer (build/windows): makensis on Linux ------------------
+echo "== Windows installer (makensis)"
+if command -v makensis >/dev/null; then
+  bash build/windows/build.sh
+elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
+  echo "makensis (Debian nsis) is required"; exit 1
+else
+  echo "!! makensis missing: installer not built"
+fi
+# ---- end Windows installer -------------------------------------------------
 
 # ---- PostgreSQL for the relay store tests (internal/relay) ----------------
 # scripts/postgres.sh starts a throwaway cluster (installing Debian's

@@ -25,8 +25,10 @@ import (
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
+	"sendsikkert/internal/print"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/settings"
+	"sendsikkert/internal/upload"
 	"sendsikkert/internal/vault"
 )
 
@@ -131,6 +133,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	uploads, err := upload.Open(db, filepath.Join(cfg.DataDir, "uploads"), key)
+	if err != nil {
+		return err
+	}
+	uploads.Expire()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -160,7 +167,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	api := &localapi.Server{Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store}
 
 	srv := &http.Server{

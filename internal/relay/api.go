@@ -38,8 +38,12 @@ type MessageRequest struct {
 	Fallback       string      `json:"fallback,omitempty"`
 	// Mobiles are mobile numbers for e-mail recipients, by address (the
 	// secure mailbox's one-time code goes there).
-	Mobiles     map[string]string `json:"mobiles,omitempty"`
-	Attachments []FileInfo        `json:"-"`
+	Mobiles map[string]string `json:"mobiles,omitempty"`
+	// UploadID names a document sent in slices to the agent
+	// (POST /api/v1/uploads); the agent turns it into an attachment before
+	// the message leaves the PC.
+	UploadID    string     `json:"uploadId,omitempty"`
+	Attachments []FileInfo `json:"-"`
 }
 
 // ReplyChoice names the chosen reply mailboxes by id.

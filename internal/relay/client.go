@@ -65,7 +65,13 @@ func (c *Client) url(path string) string { return strings.TrimRight(c.BaseURL, "
 
 // Check looks recipients up.
 func (c *Client) Check(ctx context.Context, inputs []string) (recipient.Report, error) {
-	b, _ := json.Marshal(CheckRequest{Recipients: inputs})
+	return c.CheckMobiles(ctx, inputs, nil)
+}
+
+// CheckMobiles looks recipients up with mobile numbers entered for e-mail
+// addresses (the secure mailbox's one-time code).
+func (c *Client) CheckMobiles(ctx context.Context, inputs []string, mobiles map[string]string) (recipient.Report, error) {
+	b, _ := json.Marshal(CheckRequest{Recipients: inputs, Mobiles: mobiles})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/recipients/check"), bytes.NewReader(b))
 	if err != nil {
 		return recipient.Report{}, err

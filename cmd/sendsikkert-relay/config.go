@@ -58,7 +58,10 @@ type Config struct {
 		Domains       string `yaml:"domains"`
 		ReloadMinutes int    `yaml:"reloadMinutes"`
 	} `yaml:"directory"`
-	Audit struct {
+	// Tunnelmail delivers to e-mail addresses whose domain is on the
+	// direct-addressing list. Without it those addresses are not secure.
+	Tunnelmail *TunnelmailConfig `yaml:"tunnelmail"`
+	Audit      struct {
 		RetentionDays int `yaml:"retentionDays"`
 		// Auditors are the users (device certificates) allowed to search
 		// and export the audit log.
@@ -86,6 +89,24 @@ type SMTP struct {
 	From string `yaml:"from"`
 	// CAFile verifies the smarthost when its certificate is not from a
 	// public CA.
+	CAFile string `yaml:"caFile"`
+}
+
+// TunnelmailConfig is the tunnelmail channel.
+type TunnelmailConfig struct {
+	// Type is smtp (to the domain's MX, STARTTLS and a valid certificate
+	// required) or demo (write .eml files into Data/demo/tunnelmail and
+	// send nothing).
+	Type string `yaml:"type"`
+	// From is the envelope sender and From address, e.g.
+	// sikkerpost@kommune.dk.
+	From string `yaml:"from"`
+	// Hello is the EHLO name (From's domain when empty).
+	Hello string `yaml:"hello"`
+	// Port is the MX port, 25 when zero.
+	Port int `yaml:"port"`
+	// CAFile adds roots the MX certificates may chain to (tests, closed
+	// networks); the system's roots are always trusted.
 	CAFile string `yaml:"caFile"`
 }
 
@@ -125,6 +146,15 @@ func loadConfig(path string) (*Config, error) {
 	}
 	if c.StoreKey == "" {
 		c.StoreKey = "keyring"
+	}
+	if t := c.Tunnelmail; t != nil {
+		t.CAFile = rel(t.CAFile)
+		if t.Type != "smtp" && t.Type != "demo" {
+			return nil, fmt.Errorf("config: tunnelmail.type %q: use smtp or demo", t.Type)
+		}
+		if !strings.Contains(t.From, "@") {
+			return nil, fmt.Errorf("config: tunnelmail.from must be an e-mail address")
+		}
 	}
 	c.Beskedfordeler.ClientCA = rel(c.Beskedfordeler.ClientCA)
 	if c.Beskedfordeler.Listen != "" && c.Beskedfordeler.ClientCA == "" {

@@ -310,6 +310,15 @@ func serve(args []string) int {
 			log.Warn("no beskedfordeler listener: accepted Digital Post stays 'sending' until status messages can arrive")
 		}
 	}
+	if tm, err := cfg.tunnelmailChannel(); err != nil {
+		log.Error("tunnelmail", "err", err)
+		return 1
+	} else if tm != nil {
+		channels[recipient.ChannelTunnelmail] = tm
+		if cfg.Tunnelmail.Type == "demo" {
+			log.Warn("DEMO tunnelmail: mail to direct-addressing domains is written as .eml files to " + filepath.Join(cfg.Data, "demo", demo.TunnelmailDir) + " and not sent")
+		}
+	}
 	reg, err := registry.Open(cfg.Registry)
 	if err != nil {
 		log.Error("register", "err", err)

@@ -17,6 +17,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/tunnelmail"
 	"sendsikkert/internal/vault"
 )
 
@@ -25,6 +26,13 @@ const (
 	DigitalPostDir = "digitalpost"
 	PrintDir       = "print"
 	RelayDir       = "relay"
+	// TunnelmailDir holds the demo tunnelmail: a demo has no recipient
+	// mail server, so mail to direct-addressing domains is written here
+	// as .eml files, exactly as it would have gone over TLS, and sent
+	// nowhere.
+	TunnelmailDir = "tunnelmail"
+	// DemoFrom is the demo organisation's tunnelmail sender.
+	DemoFrom = "sikkerpost@demo-kommune.dk"
 )
 
 // Channels are the demo channels writing into dir/digitalpost and
@@ -42,12 +50,17 @@ func Channels(dir string) (map[recipient.Channel]delivery.Channel, error) {
 }
 
 // NewRelay makes a demo relay keeping its store in dir/relay and its
-// output in dir/digitalpost and dir/print. auth authenticates senders.
+// output in dir/digitalpost, dir/print and dir/tunnelmail. auth authenticates senders.
 func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool), log *slog.Logger) (*relay.Server, error) {
 	channels, err := Channels(dir)
 	if err != nil {
 		return nil, err
 	}
+	tm := filepath.Join(dir, TunnelmailDir)
+	if err := os.MkdirAll(tm, 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	channels[recipient.ChannelTunnelmail] = tunnelmail.Folder{Dir: tm, From: DemoFrom}
 	domains := &directory.Domains{}
 	domains.Set(directory.DemoDomains())
 	store, err := relay.OpenBolt(filepath.Join(dir, RelayDir), key.Derive("demo-relay"))

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sendsikkert/internal/tunnelmail"
+)
+
+func TestTunnelmailConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "relay.yaml")
+		os.WriteFile(p, []byte("tls: {cert: a, key: b}\n"+body), 0o600)
+		return p
+	}
+	c, err := loadConfig(write(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := c.tunnelmailChannel(); ch != nil || err != nil {
+		t.Fatalf("unconfigured: %v %v", ch, err)
+	}
+	c, err = loadConfig(write("tunnelmail: {type: smtp, from: sikkerpost@kommune.dk, port: 2525}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := c.tunnelmailChannel(); err != nil || ch.(*tunnelmail.Channel).Port != "2525" {
+		t.Fatalf("smtp: %#v %v", ch, err)
+	}
+	c, err = loadConfig(write("tunnelmail: {type: demo, from: sikkerpost@kommune.dk}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := c.tunnelmailChannel(); err != nil || ch.(tunnelmail.Folder).Dir != filepath.Join(dir, "data", "demo", "tunnelmail") {
+		t.Fatalf("demo: %#v %v", ch, err)
+	}
+	for _, bad := range []string{"tunnelmail: {type: plain, from: a@b.dk}\n", "tunnelmail: {type: smtp}\n", "tunnelmail: {type: smtp, from: a@b.dk, starttls: false}\n"} {
+		if _, err := loadConfig(write(bad)); err == nil {
+			t.Errorf("accepted: %s", bad)
+		}
+	}
+}

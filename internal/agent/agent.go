@@ -49,6 +49,9 @@ type Config struct {
 	Log    *slog.Logger
 	// Ready, when set, is called once the API listens.
 	Ready func(*Agent)
+	// OnChange, when set, hears every change of a send's status (the tray:
+	// icon, outbox count, desktop notices). It must not block.
+	OnChange func(relay.Status)
 }
 
 // DefaultDataDir is the per-user data folder.
@@ -129,6 +132,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	ob.OnChange = cfg.OnChange
 	st, err := settings.Open(db, key)
 	if err != nil {
 		return err

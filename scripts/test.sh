@@ -56,6 +56,8 @@ fi
 # scripts/postgres.sh starts a throwaway cluster (installing Debian's
 # postgresql as root if missing) and exports SENDSIKKERT_PG_DSN.
 . scripts/postgres.sh
+# A CUPS queue with the cups-pdf backend for the IPP print adapter.
+. scripts/cups.sh
 # ---- end PostgreSQL --------------------------------------------------------
 
 # The keyring lives in a throwaway HOME; keep Go's caches where they are.

@@ -43,6 +43,10 @@ type Config struct {
 	// serviceplatformen delivers through SF1601 KombiPostAfsend with the
 	// register's certificate.
 	DigitalPost digitalpost.Config `yaml:"digitalPost"`
+	// Printer, when set, prints letters for citizens exempt from Digital
+	// Post on an IPP queue (ipps://printserver/printers/OneTooX; plain
+	// ipp:// only on this machine) instead of the demo hot folder.
+	Printer string `yaml:"printer"`
 	// Beskedfordeler is where Serviceplatformen pushes delivery status: a
 	// separate HTTPS listener that only takes its client certificate.
 	Beskedfordeler struct {

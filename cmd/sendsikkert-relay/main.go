@@ -286,6 +286,9 @@ func serve(args []string) int {
 		domains.Set(list)
 		go reloadDomains(ctx, domains, cfg.Directory.Domains, time.Duration(cfg.Directory.ReloadMinutes)*time.Minute, log)
 	}
+	if cfg.Printer != "" {
+		channels[recipient.ChannelPrint] = print.Channel{Printer: print.IPP{URL: cfg.Printer}}
+	}
 	var follower delivery.Follower
 	if cfg.DigitalPost.IsDemo() {
 		log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")

@@ -149,7 +149,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var client *relay.Client
 	if demo {
 		log.Warn("DEMO MODE: using the embedded demo relay; messages go to " + filepath.Join(cfg.DataDir, "demo") + ", nothing reaches real recipients")
-		c, stop, err := startDemoRelay(ctx, cfg.DataDir, key, log)
+		c, stop, err := startDemoRelay(ctx, cfg.DataDir, key, cfg.Policy.PrintAdapter, log)
 		if err != nil {
 			return err
 		}

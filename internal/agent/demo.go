@@ -8,10 +8,13 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/localapi"
+	"sendsikkert/internal/print"
+	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/vault"
 )
@@ -20,11 +23,18 @@ import (
 // so the agent reaches it through the same client and HTTP API as a real
 // relay: no shortcut path to test apart. A bearer token made at each start
 // keeps other local users out.
-func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, log *slog.Logger) (*relay.Client, func(), error) {
+//
+// printer, when IT's policy names an IPP queue, replaces the demo hot
+// folder for letters.
+func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer string, log *slog.Logger) (*relay.Client, func(), error) {
 	token := localapi.NewToken()
 	rs, err := demo.NewRelay(filepath.Join(dataDir, "demo"), key, relay.BearerAuth(token, "demo"), log.With("part", "demo-relay"))
 	if err != nil {
 		return nil, nil, err
+	}
+	if strings.HasPrefix(printer, "ipp://") || strings.HasPrefix(printer, "ipps://") {
+		rs.Channels[recipient.ChannelPrint] = print.Channel{Printer: print.IPP{URL: printer}}
+		log.Info("letters go to the print queue", "printer", printer)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

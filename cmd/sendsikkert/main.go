@@ -58,11 +58,6 @@ func run(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if !*headless {
-		// The tray and window arrive with the desktop work; until then the
-		// agent runs headless either way, and says so.
-		log.Info("no tray yet in this build; running headless")
-	}
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -91,10 +86,19 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = agent.Run(ctx, agent.Config{
+	cfg := agent.Config{
 		DataDir: *data, Port: *port, RelayURL: *relayURL, Demo: *demo,
 		Version: version, AllowedOrigins: allowed, Log: log, Policy: pol,
-	})
+	}
+	if *headless {
+		err = agent.Run(ctx, cfg)
+	} else {
+		// The tray; the window is a separate program it starts.
+		err = runDesktop(ctx, cfg, log)
+		if errors.Is(err, errAlreadyRunning) {
+			return 0
+		}
+	}
 	if errors.Is(err, agent.ErrKeyring) {
 		fmt.Fprintln(os.Stderr, "Send sikkert kan ikke starte: systemets nøglering (Windows Legitimationsoplysninger, macOS Nøglering eller Linux Secret Service) kan ikke nås eller er låst. Lås nøgleringen op, og start Send sikkert igen. Demotilstand (--demo) kan køre uden.")
 		log.Error("cannot start: OS keyring unavailable", "err", err)

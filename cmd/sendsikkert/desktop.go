@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"sendsikkert/internal/agent"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/tray"
+	"sendsikkert/internal/trust"
+)
+
+// errAlreadyRunning: a second start handed over to the running agent.
+var errAlreadyRunning = errors.New("another Send sikkert agent runs; its window was opened")
+
+// runDesktop runs the agent with its tray icon on the main goroutine (macOS
+// and Windows want it there). The window is a separate program the tray
+// starts on demand.
+func runDesktop(ctx context.Context, cfg agent.Config, log *slog.Logger) error {
+	agentURL := "https://localhost:" + strconv.Itoa(cfg.Port)
+	win := &tray.Window{AgentURL: agentURL, CAFile: trust.CAFile(cfg.DataDir), Log: log}
+	// Single instance: a second start opens the running agent's window.
+	if agentAnswers(agentURL, win.CAFile) {
+		log.Info("Send sikkert already runs for this user; opening its window")
+		win.Open(tray.ViewStatus)
+		return errAlreadyRunning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t := &tray.Tray{Open: win.Open, Quit: cancel, Log: log}
+
+	// Status changes reach the tray in order, off the outbox's goroutine.
+	var running atomic.Pointer[agent.Agent]
+	changes := make(chan relay.Status, 256)
+	go func() {
+		for st := range changes {
+			pending := 0
+			if a := running.Load(); a != nil {
+				pending = a.Outbox.Pending()
+			}
+			t.Changed(st, pending)
+		}
+	}()
+	cfg.OnChange = func(st relay.Status) {
+		select {
+		case changes <- st:
+		default: // the tray is far behind; the next change redraws it
+		}
+	}
+	cfg.Ready = func(a *agent.Agent) {
+		running.Store(a)
+		t.SetDemo(a.Demo)
+		t.SetPending(a.Outbox.Pending())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- agent.Run(ctx, cfg)
+		t.Stop()
+	}()
+	t.Run() // until Afslut, a signal, or the agent ends
+	cancel()
+	return <-errc
+}
+
+// agentAnswers says whether this user's agent already serves on url,
+// proved by its own CA.
+func agentAnswers(url, caFile string) bool {
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		return false
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return false
+	}
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(url + "/healthz")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var h struct{ Status string }
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "ok"
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package tray
+
+func available() error { return nil }

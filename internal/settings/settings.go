@@ -26,6 +26,23 @@ type Settings struct {
 	// Mailboxes is the relay's list as last seen, so the picker works
 	// while the relay is away.
 	Mailboxes *relay.MailboxChoices `json:"mailboxes,omitempty"`
+	// MailAccount is the user's own mailbox (IMAP) for the marked copy of
+	// every secure send and for receipts; its password or token lives in
+	// the OS keyring, never here. Nil when not set up.
+	MailAccount *MailAccount `json:"mailAccount,omitempty"`
+}
+
+// MailAccount is the IMAP account of the mailbox link (package mailbox).
+type MailAccount struct {
+	Server string `json:"server"`
+	Port   int    `json:"port"`
+	// TLS is "tls" (implicit), "starttls", or "plain" (loopback only).
+	TLS  string `json:"tls"`
+	User string `json:"user"`
+	// Auth is "password" (default), "xoauth2" or "oauthbearer".
+	Auth string `json:"auth,omitempty"`
+	// Folder takes the marked copies; default "Sendt sikkert".
+	Folder string `json:"folder,omitempty"`
 }
 
 // Store reads and writes the settings.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/settings"
+	"sendsikkert/internal/upload"
 )
 
 // Relay is what the local API asks of the relay directly; sends go through
@@ -43,6 +45,10 @@ type Server struct {
 	Guard  *Guard
 	Outbox *outbox.Outbox
 	Relay  Relay
+	// Uploads holds documents sent in slices (Del sikkert).
+	Uploads *upload.Store
+	// Printable says whether an attachment can follow a printed letter.
+	Printable func(contentType, filename string) bool
 	// Policy is what IT has locked; it wins over the user's choices.
 	Policy policy.Policy
 	// Directory, when set, serves the Sikker Mail Portal's searches.
@@ -92,6 +98,9 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
 		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
+		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, Handler: s.createUpload},
+		{Pattern: "PUT /api/v1/uploads/{id}/{index}", MaxBody: upload.MaxSlice, Handler: s.putSlice},
+		{Pattern: "GET /api/v1/uploads/{id}", MaxBody: 1, Handler: s.getUpload},
 		{Pattern: "GET /api/v1/settings", MaxBody: 1, Handler: s.getSettings},
 		{Pattern: "PUT /api/v1/settings", MaxBody: 128 << 10, Handler: s.putSettings},
 		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, Handler: s.domains},
@@ -277,11 +286,45 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	var printable func(string, string) bool
 	for _, c := range checked {
 		if c.Channel == recipient.ChannelPrint && req.Fallback == "print" {
-			printable = relay.PrintableAttachment
+			printable = s.Printable
+			if printable == nil {
+				printable = relay.PrintableAttachment
+			}
 		}
 	}
+	var uploaded []relay.StoredFile
+	uploadID := req.UploadID
+	if uploadID != "" {
+		f, e, status := s.takeUpload(uploadID, printable)
+		if e != nil {
+			writeAPIError(w, status, e)
+			return
+		}
+		uploaded = append(uploaded, f)
+		req.UploadID = ""
+	}
 	files, apiErr, status := s.Outbox.Blobs().ReadAttachments(mr, printable, s.Log)
+	if apiErr == nil && len(uploaded) > 0 {
+		// The sliced document counts against the same limits.
+		var total int64
+		for _, f := range append(files, uploaded...) {
+			total += f.Size
+		}
+		if len(files)+len(uploaded) > relay.MaxAttachments {
+			apiErr, status = relay.TooLarge(true), http.StatusRequestEntityTooLarge
+		} else if total > relay.MaxAttachmentBytes {
+			apiErr, status = relay.TooLarge(false), http.StatusRequestEntityTooLarge
+		}
+		if apiErr != nil {
+			for _, f := range files {
+				s.Outbox.Blobs().Remove(f.Blob)
+			}
+		}
+	}
 	if apiErr != nil {
+		for _, f := range uploaded {
+			s.Outbox.Blobs().Remove(f.Blob)
+		}
 		if status == http.StatusRequestEntityTooLarge {
 			// Answer now and drop the connection rather than read the rest.
 			w.Header().Set("Connection", "close")
@@ -289,6 +332,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, status, apiErr)
 		return
 	}
+	files = append(uploaded, files...)
 	e2 := &outbox.Entry{
 		ID: uuid.NewString(), Created: s.now().UTC(), Message: *req, Files: files, Checked: checked,
 		State: outbox.StatePending, NextAttempt: s.now(),
@@ -302,6 +346,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.Log.Error("outbox add failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "outbox", "Forsendelsen kunne ikke gemmes på din pc. Intet er sendt. Prøv igen.")
 		return
+	}
+	if uploadID != "" {
+		// The outbox holds the document now.
+		s.Uploads.Delete(uploadID)
 	}
 	if !added {
 		for _, f := range files {
@@ -477,6 +525,99 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 	}
 	mc, _ = s.mailboxChoices(r.Context())
 	writeJSON(w, http.StatusOK, mc)
+}
+
+// takeUpload turns a complete sliced upload into an outbox attachment.
+func (s *Server) takeUpload(id string, printable func(string, string) bool) (relay.StoredFile, *relay.Error, int) {
+	if s.Uploads == nil {
+		return relay.StoredFile{}, &relay.Error{Code: "no_uploads", Message: "Denne Send sikkert kan ikke modtage dokumenter i dele."}, http.StatusBadRequest
+	}
+	info, err := s.Uploads.Get(id)
+	if err != nil {
+		return relay.StoredFile{}, &relay.Error{Code: "upload_not_found", Message: "Dokumentet blev ikke fundet. Del det igen."}, http.StatusBadRequest
+	}
+	if !info.Complete() {
+		return relay.StoredFile{}, &relay.Error{Code: "upload_incomplete", Message: "Dokumentet er ikke modtaget helt endnu. Vent, til overførslen er færdig."}, http.StatusBadRequest
+	}
+	if printable != nil && !printable(info.ContentType, info.Filename) {
+		return relay.StoredFile{}, &relay.Error{Code: "not_printable", Message: "Dokumentet »" + info.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
+	}
+	f, err := s.Uploads.Take(id, s.Outbox.Blobs())
+	if err != nil {
+		s.Log.Error("upload take failed", "err", err)
+		return relay.StoredFile{}, &relay.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
+	}
+	return f, nil, 0
+}
+
+func (s *Server) createUpload(w http.ResponseWriter, r *http.Request) {
+	if s.Uploads == nil {
+		writeError(w, http.StatusNotFound, "no_uploads", "Denne Send sikkert kan ikke modtage dokumenter i dele.")
+		return
+	}
+	var req struct {
+		Filename    string `json:"filename"`
+		ContentType string `json:"contentType"`
+		Size        int64  `json:"size"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Size < 0 {
+		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+		return
+	}
+	info, err := s.Uploads.Create(req.Filename, req.ContentType, req.Size)
+	if errors.Is(err, upload.ErrTooLarge) {
+		writeAPIError(w, http.StatusRequestEntityTooLarge, relay.TooLarge(false))
+		return
+	}
+	if err != nil {
+		s.Log.Error("upload create failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "upload", "Overførslen kunne ikke startes.")
+		return
+	}
+	writeJSON(w, http.StatusCreated, uploadView(info))
+}
+
+func uploadView(i *upload.Info) map[string]any {
+	return map[string]any{"id": i.ID, "size": i.Size, "received": i.Received(), "next": i.Next(), "complete": i.Complete()}
+}
+
+func (s *Server) putSlice(w http.ResponseWriter, r *http.Request) {
+	if s.Uploads == nil {
+		writeError(w, http.StatusNotFound, "no_uploads", "Denne Send sikkert kan ikke modtage dokumenter i dele.")
+		return
+	}
+	index, err := strconv.Atoi(r.PathValue("index"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_slice", "Ugyldigt delnummer.")
+		return
+	}
+	info, err := s.Uploads.Put(r.PathValue("id"), index, r.Body)
+	switch {
+	case errors.Is(err, upload.ErrNotFound):
+		writeError(w, http.StatusNotFound, "upload_not_found", "Overførslen findes ikke (den udløber efter et døgn). Del dokumentet igen.")
+	case errors.Is(err, upload.ErrTooLarge):
+		writeAPIError(w, http.StatusRequestEntityTooLarge, relay.TooLarge(false))
+	case errors.Is(err, upload.ErrBadSlice):
+		writeError(w, http.StatusBadRequest, "bad_slice", "Delen er ugyldig eller for stor (højst 4 MB).")
+	case err != nil:
+		s.Log.Warn("slice not stored", "err", err)
+		writeError(w, http.StatusBadRequest, "slice_incomplete", "Delen blev ikke modtaget helt. Send den igen.")
+	default:
+		writeJSON(w, http.StatusOK, uploadView(info))
+	}
+}
+
+func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
+	if s.Uploads == nil {
+		writeError(w, http.StatusNotFound, "no_uploads", "Denne Send sikkert kan ikke modtage dokumenter i dele.")
+		return
+	}
+	info, err := s.Uploads.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "upload_not_found", "Overførslen findes ikke. Del dokumentet igen.")
+		return
+	}
+	writeJSON(w, http.StatusOK, uploadView(info))
 }
 
 // SettingsView is what GET/PUT /api/v1/settings carry: the user's own

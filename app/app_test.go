@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sendsikkert/internal/agent"
+	"sendsikkert/internal/trust"
+)
+
+// startAgent runs a real agent in demo mode in this process.
+func startAgent(t *testing.T) (url, dataDir string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dataDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Config{DataDir: dataDir, Port: port, Demo: true, Version: "test",
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(*agent.Agent) { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("agent: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent did not start")
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return "https://localhost:" + itoa(port), dataDir
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestAppAgainstAgent(t *testing.T) {
+	url, data := startAgent(t)
+	a := &App{AgentURL: url, CAFile: filepath.Join(data, "tls", "ca.crt"), Trust: trust.Options{NSSDBs: []string{filepath.Join(t.TempDir(), "nssdb")}}}
+
+	h, err := a.Status()
+	if err != nil || h.Status != "ok" || !h.Demo {
+		t.Fatalf("status %+v %v", h, err)
+	}
+	o, err := a.Overview()
+	if err != nil || !strings.Contains(string(o.Settings), `"language":"da"`) {
+		t.Fatalf("overview %s %v", o.Settings, err)
+	}
+
+	var d struct {
+		Domains []struct{ Domain, Organisation string }
+	}
+	raw, err := a.Domains("", "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(raw, &d)
+	if len(d.Domains) == 0 {
+		t.Fatalf("no domains for letter d: %s", raw)
+	}
+	for _, x := range d.Domains {
+		if !strings.HasPrefix(x.Domain, "d") {
+			t.Fatalf("letter d gave %q", x.Domain)
+		}
+	}
+	raw, _ = a.Domains("region", "")
+	if !strings.Contains(string(raw), "demo-region.dk") {
+		t.Fatalf("search region: %s", raw)
+	}
+	raw, err = a.AddressBook("advokat", "")
+	if err != nil || !strings.Contains(string(raw), "ole.olsen@demo-advokat.dk") {
+		t.Fatalf("address book: %s %v", raw, err)
+	}
+
+	// Settings round-trip through the agent.
+	if _, err := a.SaveSettings(map[string]any{"language": "en"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = a.Settings()
+	if !strings.Contains(string(raw), `"language":"en"`) {
+		t.Fatalf("settings after save: %s", raw)
+	}
+	_, err = a.SaveSettings(map[string]any{"language": "xx"})
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "dansk") {
+		t.Fatalf("bad language: %v", err)
+	}
+	if _, err := a.ReplyMailboxes(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A stale token (agent restarted) is fetched anew.
+	a.token = strings.Repeat("0", 64)
+	if _, err := a.Settings(); err != nil {
+		t.Fatalf("stale token not renewed: %v", err)
+	}
+
+	// The token lives in memory only: nothing in the data folder holds it.
+	filepath.Walk(data, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			if strings.Contains(string(b), a.token) {
+				t.Errorf("%s holds the CSRF token", p)
+			}
+		}
+		return nil
+	})
+
+	if _, err := exec.LookPath("certutil"); err == nil {
+		if ts := a.TrustStatus(); ts.Trusted {
+			t.Fatalf("trusted before install: %+v", ts)
+		}
+		ts, err := a.InstallTrust()
+		if err != nil || !ts.Trusted {
+			t.Fatalf("install trust: %+v %v", ts, err)
+		}
+	}
+}
+
+func TestAppAgentDown(t *testing.T) {
+	_, data := startAgent(t)
+	a := &App{AgentURL: "https://localhost:1", CAFile: filepath.Join(data, "tls", "ca.crt")}
+	_, err := a.Domains("", "")
+	if !errors.Is(err, errUnreachable) {
+		t.Fatalf("got %v", err)
+	}
+	b := &App{AgentURL: "https://localhost:1", CAFile: filepath.Join(t.TempDir(), "none")}
+	if _, err := b.Status(); err == nil || !strings.Contains(err.Error(), "certifikat") {
+		t.Fatalf("no CA: %v", err)
+	}
+}

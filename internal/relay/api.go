@@ -42,8 +42,11 @@ type MessageRequest struct {
 	// UploadID names a document sent in slices to the agent
 	// (POST /api/v1/uploads); the agent turns it into an attachment before
 	// the message leaves the PC.
-	UploadID    string     `json:"uploadId,omitempty"`
-	Attachments []FileInfo `json:"-"`
+	UploadID string `json:"uploadId,omitempty"`
+	// ReadDeadline, optional: the sender is alerted when a
+	// secure-mailbox recipient has not read the message by then.
+	ReadDeadline *time.Time `json:"readDeadline,omitempty"`
+	Attachments  []FileInfo `json:"-"`
 }
 
 // ReplyChoice names the chosen reply mailboxes by id.

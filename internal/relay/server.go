@@ -53,6 +53,10 @@ type Server struct {
 	// KnownMobile, when set, gives a mobile number known for an e-mail
 	// address, so the clerk need not type it for the secure mailbox.
 	KnownMobile func(ctx context.Context, address string) string
+	// Revoke, when set, takes a message back from the secure mailbox
+	// (POST /v1/messages/{id}/revoke); it reports how many recipients'
+	// copies it withdrew.
+	Revoke func(ctx context.Context, messageID string) (int, error)
 	// Lease is how long the worker holds a message it works on
 	// (DefaultLease when zero); Instance names this relay instance in
 	// its leases (the host name when empty).
@@ -121,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/reply-mailboxes", s.auth(s.mailboxes))
 	mux.HandleFunc("POST /v1/messages", s.auth(s.submit))
 	mux.HandleFunc("GET /v1/messages/{id}", s.auth(s.status))
+	mux.HandleFunc("POST /v1/messages/{id}/revoke", s.auth(s.revoke))
 	mux.HandleFunc("GET /v1/directory/domains", s.auth(s.domains))
 	mux.HandleFunc("GET /v1/directory/addressbook", s.auth(s.addressBook))
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
@@ -243,6 +248,38 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, m.Status())
 }
 
+// revoke withdraws a message from the secure mailbox, for its sender only.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	m, err := s.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil || m.Sender != userOf(r) {
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			s.fail(w, "revoke lookup", err)
+			return
+		}
+		WriteError(w, http.StatusNotFound, &Error{Code: "not_found", Message: "Forsendelsen findes ikke."})
+		return
+	}
+	if s.Revoke == nil {
+		WriteError(w, http.StatusConflict, &Error{Code: "not_revocable", Message: "Forsendelsen kan ikke trækkes tilbage: relæet har ingen sikker mailboks."})
+		return
+	}
+	n, err := s.Revoke(r.Context(), m.ID)
+	if err != nil {
+		s.log().Error("revoke failed", "id", m.ID, "err", err)
+		WriteError(w, http.StatusInternalServerError, &Error{Code: "store", Message: "Forsendelsen kunne ikke trækkes tilbage. Prøv igen."})
+		return
+	}
+	if n == 0 {
+		WriteError(w, http.StatusConflict, &Error{Code: "not_revocable", Message: "Der er intet at trække tilbage: forsendelsen ligger ikke (længere) i en sikker mailboks."})
+		return
+	}
+	if m, err = s.Store.Get(r.Context(), m.ID); err != nil {
+		s.fail(w, "revoke status", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m.Status())
+}
+
 // submit accepts a message: the "message" JSON part first, then the
 // attachments, streamed into encrypted blobs. Only once the message and its
 // blobs are on disk is it acknowledged.
@@ -284,6 +321,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	m := &Message{
 		ID: messageID(req.IdempotencyKey), Sender: user, IdempotencyKey: req.IdempotencyKey, Created: s.now().UTC(),
 		Subject: req.Subject, BodyHTML: req.BodyHTML, Reply: req.ReplyMailbox, Fallback: req.Fallback,
+	}
+	if req.ReadDeadline != nil {
+		m.ReadDeadline = req.ReadDeadline.UTC()
 	}
 	printing := false
 	for i, res := range rep.Results {

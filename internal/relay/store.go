@@ -11,19 +11,22 @@ import (
 // Message is the relay's record of one accepted message. The store keeps it
 // encrypted; it holds personal data.
 type Message struct {
-	ID             string           `json:"id"`
-	Sender         string           `json:"sender"`
-	IdempotencyKey string           `json:"idempotencyKey"`
-	Created        time.Time        `json:"created"`
-	Subject        string           `json:"subject"`
-	BodyHTML       string           `json:"bodyHtml"`
-	Reply          ReplyChoice      `json:"reply"`
-	Fallback       string           `json:"fallback,omitempty"`
-	Attachments    []StoredFile     `json:"attachments"`
-	Recipients     []RecipientState `json:"recipients"`
-	Events         []Event          `json:"events"`
-	Attempts       int              `json:"attempts"`
-	NextAttempt    time.Time        `json:"nextAttempt"`
+	ID             string      `json:"id"`
+	Sender         string      `json:"sender"`
+	IdempotencyKey string      `json:"idempotencyKey"`
+	Created        time.Time   `json:"created"`
+	Subject        string      `json:"subject"`
+	BodyHTML       string      `json:"bodyHtml"`
+	Reply          ReplyChoice `json:"reply"`
+	Fallback       string      `json:"fallback,omitempty"`
+	// ReadDeadline, when set, is when the sender wants to hear that a
+	// secure-mailbox recipient has not read the message.
+	ReadDeadline time.Time        `json:"readDeadline,omitzero"`
+	Attachments  []StoredFile     `json:"attachments"`
+	Recipients   []RecipientState `json:"recipients"`
+	Events       []Event          `json:"events"`
+	Attempts     int              `json:"attempts"`
+	NextAttempt  time.Time        `json:"nextAttempt"`
 }
 
 // StoredFile is an attachment kept as an encrypted blob.

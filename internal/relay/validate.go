@@ -63,6 +63,9 @@ func Validate(req *MessageRequest, mailboxes []ReplyMailbox, now time.Time) *Err
 	if e := ValidateMobiles(req.Mobiles); e != nil {
 		return e
 	}
+	if d := req.ReadDeadline; d != nil && (!d.After(now) || d.After(now.AddDate(1, 0, 0))) {
+		return &Error{Code: "bad_read_deadline", Message: "Fristen for læsning skal ligge i fremtiden og højst et år frem."}
+	}
 	if len(req.IdempotencyKey) > 200 {
 		return &Error{Code: "bad_idempotency_key", Message: "Idempotensnøglen er for lang."}
 	}

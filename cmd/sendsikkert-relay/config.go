@@ -65,7 +65,11 @@ type Config struct {
 	// Tunnelmail delivers to e-mail addresses whose domain is on the
 	// direct-addressing list. Without it those addresses are not secure.
 	Tunnelmail *TunnelmailConfig `yaml:"tunnelmail"`
-	Audit      struct {
+	// SecureMailbox serves other e-mail recipients: the message stays on
+	// the relay, the recipient gets a link by mail and a code by SMS.
+	// Without it those addresses are not secure.
+	SecureMailbox *SecureMailboxConfig `yaml:"secureMailbox"`
+	Audit         struct {
 		RetentionDays int `yaml:"retentionDays"`
 		// Auditors are the users (device certificates) allowed to search
 		// and export the audit log.
@@ -114,6 +118,28 @@ type TunnelmailConfig struct {
 	CAFile string `yaml:"caFile"`
 }
 
+// SecureMailboxConfig is the secure mailbox. It needs smtp (the
+// notification, receipts and replies go through the smarthost).
+type SecureMailboxConfig struct {
+	// BaseURL is the relay's address as recipients reach it, e.g.
+	// https://sikkermail.kommune.dk; links are BaseURL/m/TOKEN.
+	BaseURL string `yaml:"baseURL"`
+	// ExpiryDays is how long a message can be read (30 when zero).
+	ExpiryDays int `yaml:"expiryDays"`
+	// ReplyTo gives each reply mailbox (by id) the e-mail address a
+	// recipient's secure reply is delivered to; without one the reply
+	// goes to the sending clerk.
+	ReplyTo map[string]string `yaml:"replyTo"`
+	SMS     struct {
+		// Type is http (POST {"to","text"} as JSON to URL with a bearer
+		// token) or demo (append to Data/demo/sms.txt).
+		Type string `yaml:"type"`
+		URL  string `yaml:"url"`
+		// TokenEnv names the environment variable holding the token.
+		TokenEnv string `yaml:"tokenEnv"`
+	} `yaml:"sms"`
+}
+
 func loadConfig(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -150,6 +176,18 @@ func loadConfig(path string) (*Config, error) {
 	}
 	if c.StoreKey == "" {
 		c.StoreKey = "keyring"
+	}
+	if m := c.SecureMailbox; m != nil {
+		switch {
+		case c.SMTP == nil:
+			return nil, fmt.Errorf("config: secureMailbox needs smtp: notifications, receipts and replies go through the smarthost")
+		case !strings.HasPrefix(m.BaseURL, "https://") && !strings.HasPrefix(m.BaseURL, "http://127.0.0.1") && !strings.HasPrefix(m.BaseURL, "http://localhost"):
+			return nil, fmt.Errorf("config: secureMailbox.baseURL must be https://")
+		case m.SMS.Type == "http" && !strings.HasPrefix(m.SMS.URL, "https://"):
+			return nil, fmt.Errorf("config: secureMailbox.sms.url must be https://")
+		case m.SMS.Type != "http" && m.SMS.Type != "demo":
+			return nil, fmt.Errorf("config: secureMailbox.sms.type %q: use http or demo", m.SMS.Type)
+		}
 	}
 	if t := c.Tunnelmail; t != nil {
 		t.CAFile = rel(t.CAFile)

@@ -39,6 +39,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/vault"
 )
 
@@ -121,8 +122,9 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 	return &env{cfg: cfg, key: key, db: db, auth: auth, audit: al, log: slog.New(slog.NewJSONHandler(os.Stderr, nil))}, nil
 }
 
-func enrollCode(args []string) int {
-	fs := flag.NewFlagSet("enroll-code", flag.ContinueOnError)
+// userCmd runs an administrator's command about one user.
+func userCmd(name string, args []string, run func(context.Context, *env, string) error) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	config := fs.String("config", "relay.yaml", "configuration file")
 	user := fs.String("user", "", "the user's e-mail address")
 	if err := fs.Parse(args); err != nil || *user == "" {
@@ -136,40 +138,36 @@ func enrollCode(args []string) int {
 		return 1
 	}
 	defer e.db.Close()
-	code, expires, err := e.auth.NewCode(ctx, *user)
-	if err != nil {
+	if err := run(ctx, e, *user); err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
 		return 1
 	}
-	e.audit.Record(ctx, "admin", "enroll-code", zeroID, "", strings.ToLower(*user), "")
-	fmt.Println(code)
-	fmt.Fprintf(os.Stderr, "Engangskode til %s, gyldig til %s. Brugeren kører: sendsikkert enroll --relay https://… --code %s\n", *user, expires.Format("02-01-2006 15:04"), code)
 	return 0
 }
 
+func enrollCode(args []string) int {
+	return userCmd("enroll-code", args, func(ctx context.Context, e *env, user string) error {
+		code, expires, err := e.auth.NewCode(ctx, user)
+		if err != nil {
+			return err
+		}
+		e.audit.Record(ctx, "admin", "enroll-code", zeroID, "", strings.ToLower(user), "")
+		fmt.Println(code)
+		fmt.Fprintf(os.Stderr, "Engangskode til %s, gyldig til %s. Brugeren kører: sendsikkert enroll --relay https://… --code %s\n", user, expires.Format("02-01-2006 15:04"), code)
+		return nil
+	})
+}
+
 func revoke(args []string) int {
-	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
-	config := fs.String("config", "relay.yaml", "configuration file")
-	user := fs.String("user", "", "the user's e-mail address")
-	if err := fs.Parse(args); err != nil || *user == "" {
-		fmt.Fprintln(os.Stderr, usage)
-		return 2
-	}
-	ctx := context.Background()
-	e, err := open(ctx, *config, "")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
-		return 1
-	}
-	defer e.db.Close()
-	n, err := e.auth.Revoke(ctx, *user)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
-		return 1
-	}
-	e.audit.Record(ctx, "admin", "revoke", zeroID, "", fmt.Sprintf("%s: %d", strings.ToLower(*user), n), "")
-	fmt.Printf("%d enhed(er) for %s er frakoblet.\n", n, *user)
-	return 0
+	return userCmd("revoke", args, func(ctx context.Context, e *env, user string) error {
+		n, err := e.auth.Revoke(ctx, user)
+		if err != nil {
+			return err
+		}
+		e.audit.Record(ctx, "admin", "revoke", zeroID, "", fmt.Sprintf("%s: %d", strings.ToLower(user), n), "")
+		fmt.Printf("%d enhed(er) for %s er frakoblet.\n", n, user)
+		return nil
+	})
 }
 
 func auditCmd(args []string) int {
@@ -368,7 +366,25 @@ func serve(args []string) int {
 		}()
 	}
 
+	if mailer == nil && cfg.SecureMailbox != nil {
+		log.Error("secureMailbox needs smtp")
+		return 1
+	}
+	var smb *securemailbox.Service
+	if mailer != nil {
+		if smb, err = e.secureMailbox(ctx, store, org, mailer); err != nil {
+			log.Error("secure mailbox", "err", err)
+			return 1
+		}
+	}
+
 	mux := http.NewServeMux()
+	if smb != nil {
+		channels[recipient.ChannelSecureMailbox] = smb
+		rs.Revoke = smb.Revoke
+		mux.Handle("/m/", smb.Handler())
+		go smb.Run(ctx)
+	}
 	mux.Handle("POST /v1/enroll", e.auth.Handler(log))
 	mux.Handle("GET /metrics", met)
 	mux.Handle("GET /v1/audit", auditAPI(e, cfg.Audit.Auditors))

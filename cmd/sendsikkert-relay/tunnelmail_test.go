@@ -42,3 +42,26 @@ func TestTunnelmailConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestSecureMailboxConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "relay.yaml")
+		os.WriteFile(p, []byte("tls: {cert: a, key: b}\n"+body), 0o600)
+		return p
+	}
+	ok := "smtp: {addr: 'mail:587', from: no-reply@kommune.dk}\nsecureMailbox: {baseURL: 'https://sikkermail.kommune.dk', sms: {type: demo}, replyTo: {kommune: post@kommune.dk}}\n"
+	if _, err := loadConfig(write(ok)); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		"secureMailbox: {baseURL: 'https://x.dk', sms: {type: demo}}\n", // no smtp
+		"smtp: {addr: 'mail:587', from: a@b.dk}\nsecureMailbox: {baseURL: 'http://x.dk', sms: {type: demo}}\n",
+		"smtp: {addr: 'mail:587', from: a@b.dk}\nsecureMailbox: {baseURL: 'https://x.dk', sms: {type: http, url: 'http://sms'}}\n",
+		"smtp: {addr: 'mail:587', from: a@b.dk}\nsecureMailbox: {baseURL: 'https://x.dk', sms: {type: carrier-pigeon}}\n",
+	} {
+		if _, err := loadConfig(write(bad)); err == nil {
+			t.Errorf("accepted: %s", bad)
+		}
+	}
+}

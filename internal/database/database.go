@@ -68,8 +68,12 @@ func SQLiteURIPath(path string) string {
 }
 
 // Q rewrites ? placeholders for PostgreSQL ($1, $2, …).
-func (db *DB) Q(query string) string {
-	if !db.Postgres {
+func (db *DB) Q(query string) string { return Rebind(db.Postgres, query) }
+
+// Rebind rewrites ? placeholders as $1, $2, … when postgres is true; the
+// queries of every package are written once, with ?.
+func Rebind(postgres bool, query string) string {
+	if !postgres {
 		return query
 	}
 	var b strings.Builder

@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -143,22 +142,7 @@ func redactDSN(dsn string) string {
 func (s *SQLStore) Rebind(query string) string { return s.q(query) }
 
 // q rewrites ? placeholders as $1, $2, … for PostgreSQL.
-func (s *SQLStore) q(query string) string {
-	if !s.pg {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func (s *SQLStore) q(query string) string { return database.Rebind(s.pg, query) }
 
 func (s *SQLStore) init(ctx context.Context) error {
 	blob := "BLOB"

@@ -8,25 +8,30 @@ import (
 	"sendsikkert/internal/manifest"
 )
 
+const manifestUsage = "usage: sendsikkert manifest outlook|office --origin https://HOST:PORT --out FILE"
+
 // manifestCmd writes an add-in manifest for IT to deploy:
 //
 //	sendsikkert manifest outlook --origin https://HOST:PORT --out FILE
+//	sendsikkert manifest office  --origin https://HOST:PORT --out FILE   (Word, Excel, PowerPoint)
 func manifestCmd(args []string) int {
-	if len(args) == 0 || args[0] != "outlook" {
-		fmt.Fprintln(os.Stderr, "usage: sendsikkert manifest outlook --origin https://HOST:PORT --out FILE")
+	kinds := map[string]func(string) ([]byte, error){"outlook": manifest.Outlook, "office": manifest.Office}
+	if len(args) == 0 || kinds[args[0]] == nil {
+		fmt.Fprintln(os.Stderr, manifestUsage)
 		return 2
 	}
-	fs := flag.NewFlagSet("sendsikkert manifest outlook", flag.ContinueOnError)
+	build := kinds[args[0]]
+	fs := flag.NewFlagSet("sendsikkert manifest "+args[0], flag.ContinueOnError)
 	origin := fs.String("origin", "", "origin that serves the add-in pages under /addin/, https://host[:port]")
 	out := fs.String("out", "", "file to write; - for standard output")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	if *origin == "" || *out == "" || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: sendsikkert manifest outlook --origin https://HOST:PORT --out FILE")
+		fmt.Fprintln(os.Stderr, manifestUsage)
 		return 2
 	}
-	b, err := manifest.Outlook(*origin)
+	b, err := build(*origin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert:", err)
 		return 2

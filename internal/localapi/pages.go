@@ -41,12 +41,22 @@ func (s *Server) addinPage(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
+// officeManifest serves the Word/Excel/PowerPoint manifest (Del sikkert)
+// for this agent's own origin.
+func (s *Server) officeManifest(w http.ResponseWriter, r *http.Request) {
+	s.serveManifest(w, "office", manifest.Office)
+}
+
 // outlookManifest serves the Outlook add-in manifest for this agent's own
 // origin, so an administrator (or a developer sideloading) can fetch it.
 func (s *Server) outlookManifest(w http.ResponseWriter, r *http.Request) {
-	b, err := manifest.Outlook("https://localhost:" + strconv.Itoa(s.Guard.Port))
+	s.serveManifest(w, "outlook", manifest.Outlook)
+}
+
+func (s *Server) serveManifest(w http.ResponseWriter, kind string, build func(origin string) ([]byte, error)) {
+	b, err := build("https://localhost:" + strconv.Itoa(s.Guard.Port))
 	if err != nil {
-		s.Log.Error("outlook manifest", "err", err)
+		s.Log.Error(kind+" manifest", "err", err)
 		writeError(w, http.StatusInternalServerError, "manifest", "Manifestet kunne ikke laves.")
 		return
 	}

@@ -107,6 +107,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, Handler: s.addressBook},
 		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
 		{Pattern: "GET /addin/outlook.xml", MaxBody: 1, Handler: s.outlookManifest},
+		{Pattern: "GET /addin/office.xml", MaxBody: 1, Handler: s.officeManifest},
 	}
 	return append(rs, s.Extra...)
 }

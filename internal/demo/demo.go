@@ -4,12 +4,14 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 
+	"sendsikkert/internal/database"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
@@ -17,6 +19,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/tunnelmail"
 	"sendsikkert/internal/vault"
 )
@@ -31,6 +34,10 @@ const (
 	// as .eml files, exactly as it would have gone over TLS, and sent
 	// nowhere.
 	TunnelmailDir = "tunnelmail"
+	// MailDir holds the demo secure mailbox's mails (notifications,
+	// receipts, replies) and SMSFile its one-time codes: written, not sent.
+	MailDir = "mail"
+	SMSFile = "sms.txt"
 	// DemoFrom is the demo organisation's tunnelmail sender.
 	DemoFrom = "sikkerpost@demo-kommune.dk"
 )
@@ -79,4 +86,29 @@ func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool
 		Domains:      domains,
 		Book:         directory.DemoBook(),
 	}, nil
+}
+
+// NewSecureMailbox gives a demo relay the secure mailbox: messages kept
+// encrypted in dir/relay/securemailbox.db, recipient pages at baseURL/m/,
+// mails written as .eml files into dir/mail and one-time codes appended
+// to dir/sms.txt. Nothing is sent; the pages are real.
+func NewSecureMailbox(ctx context.Context, dir string, rs *relay.Server, key *vault.Key, baseURL string, log *slog.Logger) (*securemailbox.Service, func(), error) {
+	db, err := database.Open(ctx, "", filepath.Join(dir, RelayDir), "securemailbox.db")
+	if err != nil {
+		return nil, nil, err
+	}
+	mb, err := securemailbox.OpenStore(ctx, db, key.Derive("demo-securemailbox"))
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	svc := &securemailbox.Service{
+		Store: mb, Blobs: rs.Store.Blobs(), Messages: rs.Store, Mail: &securemailbox.FolderMailer{Dir: filepath.Join(dir, MailDir)},
+		From: DemoFrom, SMS: &securemailbox.FileSMS{Path: filepath.Join(dir, SMSFile)}, BaseURL: baseURL, Org: rs.Org,
+		ReplyTo:    map[string]string{"kommune": "post@demo-kommune.dk", "jobcenter": "jobcenter@demo-kommune.dk", "borgerservice": "borgerservice@demo-kommune.dk"},
+		ExpiryDays: 30, Audit: rs.Audit, Key: key.Derive("demo-securemailbox-csrf").Raw(), Log: log,
+	}
+	rs.Channels[recipient.ChannelSecureMailbox] = svc
+	rs.Revoke = svc.Revoke
+	return svc, func() { db.Close() }, nil
 }

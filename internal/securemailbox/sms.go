@@ -77,3 +77,32 @@ func (f *FileSMS) Send(_ context.Context, to, text string) error {
 	}
 	return fh.Close()
 }
+
+// FolderMailer is the demo mailer: each mail is written as an .eml file
+// into Dir (named by time and recipient) instead of being sent.
+type FolderMailer struct {
+	Dir string
+	mu  sync.Mutex
+	n   int
+}
+
+func (f *FolderMailer) Send(_ context.Context, to string, msg []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return fmt.Errorf("mail demo: %w", err)
+	}
+	f.n++
+	safe := strings.Map(func(r rune) rune {
+		if r == '@' || r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(to))
+	name := fmt.Sprintf("%s-%04d-%s.eml", time.Now().UTC().Format("20060102T150405"), f.n, safe)
+	tmp := filepath.Join(f.Dir, "."+name)
+	if err := os.WriteFile(tmp, msg, 0o600); err != nil {
+		return fmt.Errorf("mail demo: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(f.Dir, name))
+}

@@ -103,3 +103,27 @@ else
   echo "!! add-in browser tests skipped; missing: ${browser_missing[*]}"
 fi
 # ---- end of the add-in block -------------------------------------------------
+
+# ---- Secure mailbox: browser tests (test/securemailbox) ---------------------
+# The recipient pages of the secure mailbox, served by the demo relay with
+# the demo secure mailbox (test/securemailbox/server), driven in Debian's
+# headless Chromium (installed by the add-in block above) through
+# playwright-core: code from the demo SMS file, read, download, reply,
+# lockout, revoke, unread-by-deadline alert. Screenshots land in
+# test-output/screenshots/securemailbox/.
+echo "== secure mailbox browser tests (Node test runner, headless Chromium)"
+sm_missing=()
+for tool in node npm chromium; do command -v "$tool" >/dev/null || sm_missing+=("$tool"); done
+if ((${#sm_missing[@]} == 0)); then
+  sm_bin="$(mktemp -d)/server"
+  go build -o "$sm_bin" ./test/securemailbox/server
+  (cd test/securemailbox && npm ci --no-audit --no-fund --loglevel=error &&
+    SENDSIKKERT_SM_SERVER="$sm_bin" SENDSIKKERT_CHROMIUM="$(command -v chromium)" \
+      node --test --test-concurrency=1 --test-timeout=300000 ./*.test.js)
+  rm -rf "$(dirname "$sm_bin")"
+elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
+  echo "secure mailbox browser tests need: ${sm_missing[*]}"; exit 1
+else
+  echo "!! secure mailbox browser tests skipped; missing: ${sm_missing[*]}"
+fi
+# ---- end of the secure mailbox block ------------------------------------------

@@ -46,6 +46,12 @@ func (s *Service) Handler() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Write(b)
 	})
+	mux.HandleFunc("GET /m/static/icon.svg", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := web.ReadFile("web/icon.svg")
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Write(b)
+	})
 	mux.HandleFunc("GET /m/{token}", s.open)
 	mux.HandleFunc("POST /m/{token}/code", s.sendCode)
 	mux.HandleFunc("POST /m/{token}/verify", s.verify)

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	wailsruntime "github.com/wailsapp/wails/v2/pkg/runtime"
+
 	"sendsikkert/internal/trust"
 )
 
@@ -335,4 +337,29 @@ func (a *App) InstallTrust() (TrustStatus, error) {
 		return a.TrustStatus(), &Error{Code: "trust", Message: "Certifikatet kunne ikke betros: " + err.Error()}
 	}
 	return a.TrustStatus(), nil
+}
+
+// Rendered is called by the page after it drew a view. With
+// SENDSIKKERT_WINDOW_REPORT set, it goes to stderr: the GUI test reads
+// what each view showed without reaching into the WebView.
+func (a *App) Rendered(view, summary string) {
+	if os.Getenv("SENDSIKKERT_WINDOW_REPORT") != "" {
+		fmt.Fprintf(os.Stderr, "rendered %s: %s\n", view, summary)
+	}
+}
+
+// ExportCSV asks where to save the log and writes it there.
+func (a *App) ExportCSV(csv string) error {
+	if a.ctx == nil {
+		return errors.New("app: no window")
+	}
+	path, err := wailsruntime.SaveFileDialog(a.ctx, wailsruntime.SaveDialogOptions{
+		Title: "Eksportér log", DefaultFilename: "send-sikkert-log.csv",
+		Filters: []wailsruntime.FileFilter{{DisplayName: "CSV (*.csv)", Pattern: "*.csv"}},
+	})
+	if err != nil || path == "" {
+		return err
+	}
+	// A BOM so Excel reads æ, ø and å.
+	return os.WriteFile(path, append([]byte("\ufeff"), csv...), 0o600)
 }

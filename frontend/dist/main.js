@@ -1,12 +1,300 @@
-// The window asks the app layer (Wails bindings) for the agent's status;
-// it holds no secrets and talks to nothing else.
-const el = document.getElementById('status');
-async function refresh() {
-  try {
-    const s = await window.go.app.App.Status();
-    el.textContent = s.demo ? 'Send sikkert kører i DEMO-tilstand.' : 'Send sikkert kører.';
-  } catch (e) {
-    el.textContent = 'Send sikkert-agenten svarer ikke. Start den fra menuen Start.';
+// The window's pages. Every call goes through the bound Go methods in app/
+// (window.go.app.App), which talk to the agent's local API; the page holds
+// no secrets and decides no policy.
+const App = () => window.go.app.App;
+const $ = (id) => document.getElementById(id);
+
+const words = {
+  da: {},
+  en: {
+    skip: 'Skip to content', 'nav.status': 'Status', 'nav.portal': 'Secure Mail Portal', 'nav.log': 'Log',
+    'nav.settings': 'Settings', 'nav.firstrun': 'Get started', 'portal.domains': 'Direct addressing',
+    'portal.book': 'Address book', search: 'Search', 'log.csv': 'Export CSV', 'log.when': 'Time',
+    'log.subject': 'Subject', 'log.to': 'Recipients', 'log.status': 'Status', 'set.relay': 'Relay address',
+    'set.citizen': 'Digital Post reply mailbox – citizens', 'set.company': 'Digital Post reply mailbox – companies',
+    'set.signature': 'Signature (HTML)', 'set.imap': 'Mailbox (IMAP)', 'set.language': 'Language', save: 'Save',
+    'fr.trust': "Trust Send sikkert's certificate", 'fr.enrol': "Enrol this PC with the organisation's relay",
+    'fr.enrolhelp': 'Ask IT for an enrolment code and run in a terminal:',
+    'fr.demo': 'Until then Send sikkert runs in demo mode: nothing reaches real recipients.',
+    'fr.outlook': 'Use the buttons in Outlook',
+    'fr.outlookhelp': "Check recipients and Send securely are on Outlook's Send sikkert tab.",
+  },
+};
+let lang = 'da';
+function translate() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-t]')) {
+    const w = words[lang][el.dataset.t];
+    if (!el.dataset.da) el.dataset.da = el.textContent;
+    el.textContent = w || el.dataset.da;
   }
 }
-refresh();
+
+function problem(e) {
+  const p = $('problem');
+  if (!e) { p.hidden = true; return; }
+  p.textContent = (e && e.message) || String(e);
+  p.hidden = false;
+}
+
+// report tells the Go side what a view drew (the GUI test reads it).
+function report(view, summary) {
+  try { App().Rendered(view, summary); } catch (_) { /* older app */ }
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  for (const c of cells) {
+    const td = document.createElement('td');
+    td.textContent = c ?? '';
+    tr.appendChild(td);
+  }
+  return tr;
+}
+
+// ---- Status ----------------------------------------------------------------
+async function showStatus() {
+  const dl = $('status-list');
+  dl.replaceChildren();
+  const add = (k, v, cls) => {
+    const dt = document.createElement('dt'); dt.textContent = k;
+    const dd = document.createElement('dd'); dd.textContent = v;
+    if (cls) dd.className = cls;
+    dl.append(dt, dd);
+  };
+  try {
+    const o = await App().Overview();
+    const s = o.settings || {};
+    $('demo').hidden = !o.agent.demo;
+    add('Send sikkert', `kører (version ${o.agent.version})`, 'ok');
+    add('Relæ', o.agent.demo ? 'Indbygget demo-relæ (DEMO – intet sendes til rigtige modtagere)' : (s.relayUrl || 'organisationens relæ'));
+    add('Udbakke', s.outbox != null ? `${s.outbox} forsendelser` : 'se ikonet i meddelelsesområdet');
+    add('Konto', s.account || (o.agent.demo ? 'Demo Kommune' : 'tilmeldt'));
+    add('Adresse', o.agentUrl);
+    showTrust($('trust'), o.trust);
+    report('status', `agent ok demo=${o.agent.demo} trusted=${o.trust.trusted}`);
+  } catch (e) {
+    add('Send sikkert', e.message || String(e), 'bad');
+    report('status', 'agent unreachable');
+  }
+}
+
+function showTrust(box, t) {
+  box.replaceChildren();
+  const h = document.createElement('h2'); h.textContent = 'Certifikat';
+  const p = document.createElement('p'); p.textContent = t.message;
+  p.className = t.trusted ? 'ok' : 'bad';
+  box.append(h, p);
+  for (const s of t.stores || []) {
+    const q = document.createElement('p');
+    q.className = 'help';
+    q.textContent = `${s.store}: ${s.error ? 'fejl – ' + s.error : s.trusted ? 'betroet' : 'ikke betroet'}`;
+    box.append(q);
+  }
+  if (!t.trusted && t.fingerprint) {
+    const b = document.createElement('button');
+    b.className = 'primary';
+    b.textContent = 'Betro certifikatet';
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try { showTrust(box, await App().InstallTrust()); problem(null); } catch (e) { problem(e); b.disabled = false; }
+    });
+    box.append(b);
+  }
+}
+
+// ---- Sikker Mail Portal ----------------------------------------------------
+const portal = { tab: 'domains', q: '', letter: '' };
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ'.split('');
+
+function buildLetters() {
+  const box = $('letters');
+  for (const l of ['Alle', ...LETTERS]) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = l;
+    b.setAttribute('aria-pressed', 'false');
+    b.addEventListener('click', () => {
+      portal.letter = l === 'Alle' ? '' : l.toLowerCase();
+      portal.q = '';
+      $('portal-q').value = '';
+      searchPortal();
+    });
+    box.appendChild(b);
+  }
+}
+
+function selectTab(tab) {
+  portal.tab = tab;
+  for (const [id, t] of [['tab-domains', 'domains'], ['tab-book', 'book']]) {
+    const b = $(id);
+    b.setAttribute('aria-selected', String(t === tab));
+    b.tabIndex = t === tab ? 0 : -1;
+  }
+  $('portal-help').textContent = tab === 'domains'
+    ? 'Domæner, der tager imod sikker mail (tvunget TLS). Søg på domæne eller organisation, eller vælg første bogstav.'
+    : 'Kendte sikre adresser; listen opdateres ved hver afsendelse og modtagelse. Søg på navn, e-mail eller beskrivelse.';
+  searchPortal();
+}
+
+async function searchPortal() {
+  for (const b of $('letters').children) {
+    b.setAttribute('aria-pressed', String((b.textContent === 'Alle' && !portal.letter) || b.textContent.toLowerCase() === portal.letter));
+  }
+  const head = $('portal-table').tHead, body = $('portal-table').tBodies[0];
+  body.replaceChildren();
+  try {
+    let rows;
+    if (portal.tab === 'domains') {
+      const r = await App().Domains(portal.q, portal.letter);
+      rows = (r.domains || []).map((d) => [d.domain, d.organisation]);
+      head.replaceChildren(row(['Domæne', 'Organisation']));
+    } else {
+      const r = await App().AddressBook(portal.q, portal.letter);
+      rows = (r.entries || []).map((e) => [e.name, e.email, e.description]);
+      head.replaceChildren(row(['Navn', 'E-mail', 'Beskrivelse']));
+    }
+    for (const th of head.querySelectorAll('td')) th.outerHTML = `<th scope="col">${th.textContent}</th>`;
+    for (const r of rows) body.appendChild(row(r));
+    $('portal-count').textContent = rows.length === 1 ? '1 resultat' : `${rows.length} resultater`;
+    problem(null);
+    report('portal', `${portal.tab} q=${portal.q} letter=${portal.letter} rows=${rows.map((r) => r[0] + '|' + r[1]).join(';')}`);
+  } catch (e) {
+    problem(e);
+    $('portal-count').textContent = '';
+    report('portal', 'error ' + (e.message || e));
+  }
+}
+
+// ---- Log -------------------------------------------------------------------
+let logRows = [];
+async function showLog() {
+  const body = $('log-table').tBodies[0];
+  body.replaceChildren();
+  try {
+    const r = await App().Messages($('log-q').value);
+    logRows = (r.messages || []).map((m) => [m.created || '', m.subject || '', (m.recipients || []).join(', '), m.status || '']);
+    for (const x of logRows) body.appendChild(row(x));
+    $('log-count').textContent = `${logRows.length} forsendelser`;
+    problem(null);
+    report('log', `rows=${logRows.length}`);
+  } catch (e) {
+    logRows = [];
+    $('log-count').textContent = e.message || String(e);
+    report('log', 'error ' + (e.message || e));
+  }
+}
+
+function csv() {
+  const q = (s) => '"' + String(s).replaceAll('"', '""') + '"';
+  return ['Tidspunkt;Emne;Modtagere;Status', ...logRows.map((r) => r.map(q).join(';'))].join('\r\n');
+}
+
+// ---- Indstillinger ---------------------------------------------------------
+async function showSettings() {
+  try {
+    const [s, m, o] = await Promise.all([App().Settings(), App().ReplyMailboxes(), App().Overview()]);
+    $('s-relay').value = o.agent.demo ? 'Indbygget demo-relæ (DEMO)' : (s.relayUrl || '');
+    $('s-signature').value = s.signatureHtml || '';
+    $('s-language').value = s.language || 'da';
+    $('s-imap').value = s.imap ? s.imap.user + ' @ ' + s.imap.host : 'Ikke opsat';
+    for (const [sel, g] of [['s-citizen', m.citizen], ['s-company', m.company]]) {
+      const el = $(sel);
+      el.replaceChildren();
+      for (const opt of (g && g.options) || []) {
+        const x = document.createElement('option');
+        x.value = opt.id; x.textContent = opt.label || opt.id;
+        el.appendChild(x);
+      }
+      if (g) el.value = g.selected;
+    }
+    for (const f of s.locked || []) {
+      const el = { signatureHtml: 's-signature', language: 's-language', replyCitizen: 's-citizen', replyCompany: 's-company' }[f];
+      if (el) $(el).disabled = true;
+    }
+    problem(null);
+    report('settings', `language=${s.language} citizen=${$('s-citizen').value}`);
+  } catch (e) {
+    problem(e);
+    report('settings', 'error ' + (e.message || e));
+  }
+}
+
+async function saveSettings(ev) {
+  ev.preventDefault();
+  try {
+    const s = await App().SaveSettings({ signatureHtml: $('s-signature').value, language: $('s-language').value });
+    await App().SaveReplyMailboxes($('s-citizen').value, $('s-company').value);
+    lang = s.language || 'da';
+    translate();
+    $('s-saved').textContent = lang === 'en' ? 'Saved.' : 'Gemt.';
+    problem(null);
+  } catch (e) { problem(e); }
+}
+
+// ---- Kom i gang ------------------------------------------------------------
+async function showFirstRun() {
+  try {
+    const o = await App().Overview();
+    showTrust($('fr-trust'), o.trust);
+    $('fr-demo').hidden = !o.agent.demo;
+    report('firstrun', `trusted=${o.trust.trusted}`);
+  } catch (e) { problem(e); report('firstrun', 'error'); }
+}
+
+// ---- Navigation ------------------------------------------------------------
+const views = { status: showStatus, portal: () => selectTab(portal.tab), log: showLog, settings: showSettings, firstrun: showFirstRun };
+
+function go(hash) {
+  // A view may carry a search: portal?q=region&tab=book&letter=d
+  const [name, qs] = (hash || 'status').replace(/^#/, '').split('?');
+  const view = views[name] ? name : 'status';
+  const params = new URLSearchParams(qs || '');
+  if (view === 'portal') {
+    portal.tab = params.get('tab') === 'book' ? 'book' : portal.tab;
+    portal.q = params.get('q') || '';
+    portal.letter = params.get('letter') || '';
+    $('portal-q').value = portal.q;
+  }
+  for (const v of Object.keys(views)) $('view-' + v).hidden = v !== view;
+  for (const a of document.querySelectorAll('nav a')) {
+    if (a.dataset.view === view) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  problem(null);
+  views[view]();
+}
+
+function init() {
+  buildLetters();
+  $('tab-domains').addEventListener('click', () => selectTab('domains'));
+  $('tab-book').addEventListener('click', () => selectTab('book'));
+  document.querySelector('[role=tablist]').addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      const next = portal.tab === 'domains' ? 'book' : 'domains';
+      selectTab(next);
+      $(next === 'domains' ? 'tab-domains' : 'tab-book').focus();
+    }
+  });
+  $('portal-form').addEventListener('submit', (e) => { e.preventDefault(); portal.q = $('portal-q').value; portal.letter = ''; searchPortal(); });
+  $('log-form').addEventListener('submit', (e) => { e.preventDefault(); showLog(); });
+  $('log-csv').addEventListener('click', async () => {
+    try { await App().ExportCSV(csv()); } catch (e) { problem(e); }
+  });
+  $('settings-form').addEventListener('submit', saveSettings);
+  window.addEventListener('hashchange', () => go(location.hash));
+  // A second start of the window hands its view over.
+  if (window.runtime && window.runtime.EventsOn) window.runtime.EventsOn('view', (v) => { location.hash = v; go(v); });
+}
+
+async function start() {
+  init();
+  try {
+    const s = await App().Settings();
+    lang = s.language === 'en' ? 'en' : 'da';
+    $('demo').hidden = !s.demo;
+  } catch (_) { /* the views say what is wrong */ }
+  translate();
+  const first = location.hash || '#' + (await App().InitialView());
+  go(first);
+}
+start();

@@ -41,8 +41,28 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 		rs.Store.Close()
 		return nil, nil, fmt.Errorf("agent: demo relay listener: %w", err)
 	}
-	srv := &http.Server{Handler: rs.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The demo secure mailbox: its recipient pages are served on this
+	// listener under /m/ without the bearer token (a recipient has none);
+	// the links work on this PC only, and only while the agent runs on
+	// this port. Mails and SMS codes are written to DATA/demo/mail and
+	// DATA/demo/sms.txt, never sent.
+	base := "http://" + ln.Addr().String()
+	smb, closeMB, err := demo.NewSecureMailbox(ctx, filepath.Join(dataDir, "demo"), rs, key, base, log.With("part", "demo-securemailbox"))
+	if err != nil {
+		ln.Close()
+		rs.Store.Close()
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/m/", smb.Handler())
+	mux.Handle("/", rs.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	rctx, cancel := context.WithCancel(ctx)
+	smbDone := make(chan struct{})
+	go func() {
+		smb.Run(rctx)
+		close(smbDone)
+	}()
 	workerDone := make(chan struct{})
 	go func() {
 		rs.Run(rctx)
@@ -59,6 +79,8 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 		srv.Shutdown(sctx)
 		cancel()
 		<-workerDone
+		<-smbDone
+		closeMB()
 		rs.Store.Close()
 	}
 	client := &relay.Client{BaseURL: "http://" + ln.Addr().String(), Token: token, HTTP: &http.Client{}}

@@ -130,3 +130,41 @@ func TestRefusalSaysWhy(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRevoke: an unknown id is 404; without a secure mailbox, or
+// with nothing in it, the answer is 409.
+func TestRevoke(t *testing.T) {
+	s, _, ts := testRelay(t)
+	c := &Client{BaseURL: ts.URL, Token: "tok"}
+	r, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", IdempotencyKey: "rv1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(token, id string) int {
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/messages/"+id+"/revoke", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("tok", r.ID); code != 409 {
+		t.Fatalf("no mailbox: %d", code)
+	}
+	var revoked []string
+	s.Revoke = func(_ context.Context, id string) (int, error) { revoked = append(revoked, id); return len(revoked) - 1, nil }
+	if code := post("tok", r.ID); code != 409 {
+		t.Fatalf("nothing to revoke: %d", code)
+	}
+	if code := post("tok", r.ID); code != 200 {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code := post("tok", "unknown"); code != 404 {
+		t.Fatalf("unknown: %d", code)
+	}
+	if code := post("wrong", r.ID); code != 401 {
+		t.Fatalf("unauthenticated: %d", code)
+	}
+}

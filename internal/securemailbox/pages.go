@@ -264,7 +264,7 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.audit(r.Context(), b, "mailbox-open", "right-code")
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: session, Path: s.base(r), HttpOnly: true,
-			Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(SessionLength.Seconds())})
+			Secure: r.TLS != nil || strings.HasPrefix(s.BaseURL, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: int(SessionLength.Seconds())})
 		http.Redirect(w, r, s.base(r)+"/read", http.StatusSeeOther)
 	}
 }

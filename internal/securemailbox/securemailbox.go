@@ -291,9 +291,8 @@ func (s *Service) Sweep(ctx context.Context) {
 			case !now.Before(b.Expires):
 				files = s.close(b, StateExpired)
 			case b.State == StateWaiting && !b.Deadline.IsZero() && !now.Before(b.Deadline) && !b.Alerted:
-				if err := s.Mail.Send(ctx, b.Sender, deadlineAlert(s.From, b)); err != nil {
-					return err
-				}
+				// Claimed here, mailed below: no mail is sent while the
+				// record is locked.
 				b.Alerted, alert = true, true
 			default:
 				return errClosed
@@ -308,6 +307,13 @@ func (s *Service) Sweep(ctx context.Context) {
 			continue
 		}
 		if alert {
+			if !strings.Contains(b.Sender, "@") {
+				// No address to mail; the status event still tells.
+			} else if err := s.Mail.Send(ctx, b.Sender, deadlineAlert(s.From, b)); err != nil {
+				s.log().Warn("securemailbox unread alert not sent, will retry", "box", id, "err", err)
+				s.Store.Update(ctx, "id", id, func(b *Box) error { b.Alerted = false; return nil })
+				continue
+			}
 			s.audit(ctx, b, "mailbox-unread-alert", "sent")
 			s.event(ctx, b.MessageID, "Ikke læst inden fristen af "+b.Recipient+" – afsenderen er advaret")
 		} else {

@@ -154,7 +154,10 @@ func TestRevoke(t *testing.T) {
 		t.Fatalf("no mailbox: %d", code)
 	}
 	var revoked []string
-	s.Revoke = func(_ context.Context, id string) (int, error) { revoked = append(revoked, id); return len(revoked) - 1, nil }
+	s.Revoke = func(_ context.Context, id string) (int, error) {
+		revoked = append(revoked, id)
+		return len(revoked) - 1, nil
+	}
 	if code := post("tok", r.ID); code != 409 {
 		t.Fatalf("nothing to revoke: %d", code)
 	}

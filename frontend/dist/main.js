@@ -137,7 +137,9 @@ function selectTab(tab) {
   searchPortal();
 }
 
+let portalSeq = 0;
 async function searchPortal() {
+  const seq = ++portalSeq;
   for (const b of $('letters').children) {
     b.setAttribute('aria-pressed', String((b.textContent === 'Alle' && !portal.letter) || b.textContent.toLowerCase() === portal.letter));
   }
@@ -154,12 +156,14 @@ async function searchPortal() {
       rows = (r.entries || []).map((e) => [e.name, e.email, e.description]);
       head.replaceChildren(row(['Navn', 'E-mail', 'Beskrivelse']));
     }
+    if (seq !== portalSeq) return; // a newer search is under way
     for (const th of head.querySelectorAll('td')) th.outerHTML = `<th scope="col">${th.textContent}</th>`;
-    for (const r of rows) body.appendChild(row(r));
+    body.replaceChildren(...rows.map(row));
     $('portal-count').textContent = rows.length === 1 ? '1 resultat' : `${rows.length} resultater`;
     problem(null);
-    report('portal', `${portal.tab} q=${portal.q} letter=${portal.letter} rows=${rows.map((r) => r[0] + '|' + r[1]).join(';')}`);
+    report('portal', `${portal.tab} q=${portal.q} letter=${portal.letter} rows=${rows.map((r) => r[0] + '|' + r[1]).join(';')} dom=${body.rows.length}`);
   } catch (e) {
+    if (seq !== portalSeq) return;
     problem(e);
     $('portal-count').textContent = '';
     report('portal', 'error ' + (e.message || e));
@@ -168,17 +172,21 @@ async function searchPortal() {
 
 // ---- Log -------------------------------------------------------------------
 let logRows = [];
+let logSeq = 0;
 async function showLog() {
+  const seq = ++logSeq;
   const body = $('log-table').tBodies[0];
   body.replaceChildren();
   try {
     const r = await App().Messages($('log-q').value);
+    if (seq !== logSeq) return;
     logRows = (r.messages || []).map((m) => [m.created || '', m.subject || '', (m.recipients || []).join(', '), m.status || '']);
     for (const x of logRows) body.appendChild(row(x));
     $('log-count').textContent = `${logRows.length} forsendelser`;
     problem(null);
     report('log', `rows=${logRows.length}`);
   } catch (e) {
+    if (seq !== logSeq) return;
     logRows = [];
     $('log-count').textContent = e.message || String(e);
     report('log', 'error ' + (e.message || e));
@@ -283,7 +291,9 @@ function init() {
   $('settings-form').addEventListener('submit', saveSettings);
   window.addEventListener('hashchange', () => go(location.hash));
   // A second start of the window hands its view over.
-  if (window.runtime && window.runtime.EventsOn) window.runtime.EventsOn('view', (v) => { location.hash = v; go(v); });
+  if (window.runtime && window.runtime.EventsOn) window.runtime.EventsOn('view', (v) => {
+    if (location.hash === '#' + v) go(v); else location.hash = v; // hashchange calls go
+  });
 }
 
 async function start() {

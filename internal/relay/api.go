@@ -46,7 +46,17 @@ type MessageRequest struct {
 	// ReadDeadline, optional: the sender is alerted when a
 	// secure-mailbox recipient has not read the message by then.
 	ReadDeadline *time.Time `json:"readDeadline,omitempty"`
-	Attachments  []FileInfo `json:"-"`
+	// Question, optional: secure-mailbox recipients must also answer it
+	// (something only they know) before the message opens.
+	Question    *SecurityQuestion `json:"securityQuestion,omitempty"`
+	Attachments []FileInfo        `json:"-"`
+}
+
+// SecurityQuestion is a question only the recipient can answer; the
+// answer is compared without regard to case and spacing.
+type SecurityQuestion struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
 }
 
 // ReplyChoice names the chosen reply mailboxes by id.

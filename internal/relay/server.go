@@ -325,6 +325,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if req.ReadDeadline != nil {
 		m.ReadDeadline = req.ReadDeadline.UTC()
 	}
+	m.Question = req.Question
 	printing := false
 	for i, res := range rep.Results {
 		id := recipient.Parse(req.Recipients[i], s.now())

@@ -21,12 +21,14 @@ type Message struct {
 	Fallback       string      `json:"fallback,omitempty"`
 	// ReadDeadline, when set, is when the sender wants to hear that a
 	// secure-mailbox recipient has not read the message.
-	ReadDeadline time.Time        `json:"readDeadline,omitzero"`
-	Attachments  []StoredFile     `json:"attachments"`
-	Recipients   []RecipientState `json:"recipients"`
-	Events       []Event          `json:"events"`
-	Attempts     int              `json:"attempts"`
-	NextAttempt  time.Time        `json:"nextAttempt"`
+	ReadDeadline time.Time `json:"readDeadline,omitzero"`
+	// Question, when set, guards the secure mailbox besides the code.
+	Question    *SecurityQuestion `json:"securityQuestion,omitempty"`
+	Attachments []StoredFile      `json:"attachments"`
+	Recipients  []RecipientState  `json:"recipients"`
+	Events      []Event           `json:"events"`
+	Attempts    int               `json:"attempts"`
+	NextAttempt time.Time         `json:"nextAttempt"`
 }
 
 // StoredFile is an attachment kept as an encrypted blob.

@@ -63,6 +63,10 @@ func Validate(req *MessageRequest, mailboxes []ReplyMailbox, now time.Time) *Err
 	if e := ValidateMobiles(req.Mobiles); e != nil {
 		return e
 	}
+	if q := req.Question; q != nil && (strings.TrimSpace(q.Question) == "" || strings.TrimSpace(q.Answer) == "" ||
+		utf8.RuneCountInString(q.Question) > 200 || utf8.RuneCountInString(q.Answer) > 100 || recipient.ContainsCPR(q.Question, now)) {
+		return &Error{Code: "bad_security_question", Message: "Kontrolspørgsmålet skal have et spørgsmål (højst 200 tegn, uden CPR-nummer) og et svar (højst 100 tegn)."}
+	}
 	if d := req.ReadDeadline; d != nil && (!d.After(now) || d.After(now.AddDate(1, 0, 0))) {
 		return &Error{Code: "bad_read_deadline", Message: "Fristen for læsning skal ligge i fremtiden og højst et år frem."}
 	}

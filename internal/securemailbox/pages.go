@@ -27,7 +27,7 @@ const csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'se
 type view struct {
 	Title, Org, Notice, Error, View string
 	Base, CSRF, MobileEnd           string
-	Subject, Created                string
+	Subject, Created, Question      string
 	Files                           []fileView
 }
 
@@ -55,6 +55,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /m/{token}", s.open)
 	mux.HandleFunc("POST /m/{token}/code", s.sendCode)
 	mux.HandleFunc("POST /m/{token}/verify", s.verify)
+	mux.HandleFunc("POST /m/{token}/answer", s.answer)
 	mux.HandleFunc("GET /m/{token}/read", s.read)
 	mux.HandleFunc("GET /m/{token}/body", s.body)
 	mux.HandleFunc("GET /m/{token}/files/{i}", s.file)
@@ -141,7 +142,87 @@ func (s *Service) open(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.base(r)+"/read", http.StatusSeeOther)
 		return
 	}
+	if sess, ok := s.pending(r, b); ok {
+		s.render(w, http.StatusOK, s.questionView(r, b, sess, ""))
+		return
+	}
 	s.render(w, http.StatusOK, s.codeView(r, b, "", ""))
+}
+
+func (s *Service) pending(r *http.Request, b *Box) (string, bool) {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return "", false
+	}
+	until, ok := b.Pending[hashSecret("session", c.Value)]
+	return c.Value, ok && s.now().Before(until)
+}
+
+func (s *Service) questionView(r *http.Request, b *Box, sess, msg string) view {
+	return view{Title: "Kontrolspørgsmål", Org: b.OrgName, View: "question", Base: s.base(r), CSRF: s.csrf(r.PathValue("token"), sess),
+		Question: b.Question, Error: msg}
+}
+
+// answer checks the answer to the question; wrong answers count with
+// wrong codes towards the lock.
+func (s *Service) answer(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.box(w, r)
+	if !ok {
+		return
+	}
+	sess, ok := s.pending(r, b)
+	if !ok {
+		s.render(w, http.StatusUnauthorized, s.codeView(r, b, "", "Din session er udløbet. Send en ny kode."))
+		return
+	}
+	if !s.checkCSRF(r, sess) {
+		s.render(w, http.StatusForbidden, s.questionView(r, b, sess, "Siden var for gammel. Prøv igen."))
+		return
+	}
+	given := normalizeAnswer(r.PostFormValue("answer"))
+	now := s.now()
+	h := hashSecret("session", sess)
+	var outcome string
+	b, err := s.Store.Update(r.Context(), "id", b.ID, func(b *Box) error {
+		if _, ok := b.Pending[h]; !ok || b.State == StateLocked {
+			outcome = "gone"
+			return errClosed
+		}
+		if subtle.ConstantTimeCompare([]byte(hashSecret("answer:"+b.ID, given)), []byte(b.AnswerHash)) != 1 {
+			b.Failures++
+			outcome = "wrong"
+			if b.Failures >= MaxFailures {
+				b.State, b.CodeHash, b.Sessions, b.Pending = StateLocked, "", nil, nil
+				outcome = "locked"
+			}
+			return nil
+		}
+		delete(b.Pending, h)
+		if b.Sessions == nil {
+			b.Sessions = map[string]time.Time{}
+		}
+		b.Sessions[h], b.Failures, outcome = now.Add(SessionLength), 0, "right"
+		return nil
+	})
+	if err != nil && !errors.Is(err, errClosed) {
+		s.log().Error("securemailbox answer failed", "err", err)
+		s.render(w, http.StatusServiceUnavailable, s.questionView(r, b, sess, "Svaret kunne ikke kontrolleres. Prøv igen om lidt."))
+		return
+	}
+	switch outcome {
+	case "gone":
+		s.render(w, http.StatusUnauthorized, s.codeView(r, b, "", "Din session er udløbet. Send en ny kode."))
+	case "wrong":
+		s.audit(r.Context(), b, "mailbox-open-failed", "wrong-answer")
+		s.render(w, http.StatusUnauthorized, s.questionView(r, b, sess, fmt.Sprintf("Svaret er forkert. Du har %d forsøg tilbage.", MaxFailures-b.Failures)))
+	case "locked":
+		s.audit(r.Context(), b, "mailbox-locked", StateLocked)
+		s.event(r.Context(), b.MessageID, "Sikker mailboks låst efter forkerte svar for "+b.Recipient)
+		s.render(w, http.StatusLocked, view{Title: "Beskeden er låst", Org: b.OrgName, Error: "Der er svaret forkert for mange gange, så beskeden er låst. Kontakt afsenderen for at få den sendt igen."})
+	default:
+		s.audit(r.Context(), b, "mailbox-open", "right-answer")
+		http.Redirect(w, r, s.base(r)+"/read", http.StatusSeeOther)
+	}
 }
 
 func (s *Service) checkCSRF(r *http.Request, session string) bool {
@@ -234,17 +315,24 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		}
-		// Single use.
-		b.CodeHash, b.Failures, outcome = "", 0, "right"
-		if b.Sessions == nil {
-			b.Sessions = map[string]time.Time{}
+		// Single use. With a question the session waits for its answer;
+		// the failures count on until then.
+		b.CodeHash, outcome = "", "right"
+		sessions := &b.Sessions
+		if b.AnswerHash != "" {
+			sessions, outcome = &b.Pending, "question"
+		} else {
+			b.Failures = 0
 		}
-		for k, until := range b.Sessions {
+		if *sessions == nil {
+			*sessions = map[string]time.Time{}
+		}
+		for k, until := range *sessions {
 			if now.After(until) {
-				delete(b.Sessions, k)
+				delete(*sessions, k)
 			}
 		}
-		b.Sessions[hashSecret("session", session)] = now.Add(SessionLength)
+		(*sessions)[hashSecret("session", session)] = now.Add(SessionLength)
 		return nil
 	})
 	if err != nil && !errors.Is(err, errClosed) {
@@ -262,10 +350,16 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) {
 		s.event(r.Context(), b.MessageID, "Sikker mailboks låst efter forkerte koder for "+b.Recipient)
 		s.render(w, http.StatusLocked, view{Title: "Beskeden er låst", Org: b.OrgName, Error: "Der er indtastet en forkert kode for mange gange, så beskeden er låst. Kontakt afsenderen for at få den sendt igen."})
 	default:
-		s.audit(r.Context(), b, "mailbox-open", "right-code")
+		next := s.base(r) + "/read"
+		if outcome == "question" {
+			s.audit(r.Context(), b, "mailbox-code-ok", "right-code")
+			next = s.base(r)
+		} else {
+			s.audit(r.Context(), b, "mailbox-open", "right-code")
+		}
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: session, Path: s.base(r), HttpOnly: true,
 			Secure: r.TLS != nil || strings.HasPrefix(s.BaseURL, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: int(SessionLength.Seconds())})
-		http.Redirect(w, r, s.base(r)+"/read", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 

@@ -124,6 +124,9 @@ func (s *Service) Deliver(ctx context.Context, d *delivery.Delivery) (delivery.R
 	if m, err := s.Messages.Get(ctx, d.MessageID); err == nil {
 		b.Sender = m.Sender
 		b.Deadline = m.ReadDeadline
+		if q := m.Question; q != nil {
+			b.Question, b.AnswerHash = q.Question, hashSecret("answer:"+b.ID, normalizeAnswer(q.Answer))
+		}
 		box := m.Reply.Citizen
 		if box == "" {
 			box = s.Org.DefaultCitizen
@@ -204,7 +207,7 @@ func (s *Service) removeFiles(fs []File) {
 // close ends a box for good: its content and files are deleted.
 func (s *Service) close(b *Box, state string) []File {
 	files := b.Attachments
-	b.State, b.BodyHTML, b.Attachments, b.CodeHash, b.Sessions = state, "", nil, "", nil
+	b.State, b.BodyHTML, b.Attachments, b.CodeHash, b.Sessions, b.Pending = state, "", nil, "", nil, nil
 	return files
 }
 
@@ -329,6 +332,11 @@ func (s *Service) csrf(token, session string) string {
 	m := hmac.New(sha256.New, s.Key)
 	m.Write([]byte("csrf\x00" + token + "\x00" + session))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// normalizeAnswer ignores case and spacing.
+func normalizeAnswer(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 
 func hashSecret(kind, v string) string {

@@ -69,6 +69,8 @@ type fixture struct {
 	ts    *httptest.Server
 	now   time.Time
 	mu    sync.Mutex
+	// question, when set, is put on the next message sent.
+	question *relay.SecurityQuestion
 }
 
 func (f *fixture) clock() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
@@ -112,7 +114,7 @@ func (f *fixture) send(t *testing.T, id, to string, deadline time.Time) string {
 	ctx := context.Background()
 	now := f.clock()
 	m := &relay.Message{ID: id, Sender: "anna@kommune.dk", IdempotencyKey: id, Created: now, Subject: "Afgørelse", BodyHTML: "<p>Hemmelig tekst</p>",
-		Reply: relay.ReplyChoice{Citizen: "kommune"}, ReadDeadline: deadline,
+		Reply: relay.ReplyChoice{Citizen: "kommune"}, ReadDeadline: deadline, Question: f.question,
 		Recipients: []relay.RecipientState{{Input: to, ID: recipient.Parse(to, now), Channel: recipient.ChannelSecureMailbox, Status: relay.StatusDelivered}}}
 	if _, _, err := f.store.Create(ctx, m); err != nil {
 		t.Fatal(err)
@@ -337,5 +339,32 @@ func TestDeadlineAlertAndExpiry(t *testing.T) {
 	f.svc.Sweep(context.Background())
 	if code, page := newBrowser(t).get(link); code != 410 || !strings.Contains(page, "udløbet") {
 		t.Fatalf("expired: %d", code)
+	}
+}
+
+func TestSecurityQuestion(t *testing.T) {
+	f := newFixture(t)
+	f.question = &relay.SecurityQuestion{Question: "Hvad hed din første hund?", Answer: "  Fido  Hansen "}
+	link := f.send(t, "m5", "borger@gmail.com", time.Time{})
+	b := newBrowser(t)
+	_, page := b.get(link)
+	b.post(link+"/code", page, url.Values{})
+	code, page := b.post(link+"/verify", page, url.Values{"code": {lastCode(t, f.sms)}})
+	if code != 200 || !strings.Contains(page, "Hvad hed din første hund?") || strings.Contains(page, "Hemmelig") {
+		t.Fatalf("question: %d\n%s", code, page)
+	}
+	// The code alone does not open the content.
+	if code, body := b.get(link + "/body"); code == 200 || strings.Contains(body, "Hemmelig") {
+		t.Fatalf("body before the answer: %d", code)
+	}
+	if code, _ := b.post(link+"/answer", page, url.Values{"answer": {"Rex"}}); code != 401 {
+		t.Fatalf("wrong answer: %d", code)
+	}
+	code, page = b.post(link+"/answer", page, url.Values{"answer": {"fido hansen"}})
+	if code != 200 || !strings.Contains(page, "Afgørelse") {
+		t.Fatalf("right answer: %d\n%s", code, page)
+	}
+	if !strings.Contains(strings.Join(f.audit.actions, " "), "mailbox-open-failed:wrong-answer") {
+		t.Fatalf("audit: %v", f.audit.actions)
 	}
 }

@@ -64,7 +64,13 @@ type Box struct {
 	// Sessions are hashes of the recipient's session cookies, with their
 	// ends.
 	Sessions map[string]time.Time `json:"sessions,omitempty"`
-	Replies  int                  `json:"replies"`
+	// Question, when set, is asked after a right code; AnswerHash is
+	// the normalised answer's hash. Pending holds sessions that gave the
+	// code but not yet the answer.
+	Question   string               `json:"question,omitempty"`
+	AnswerHash string               `json:"answerHash,omitempty"`
+	Pending    map[string]time.Time `json:"pending,omitempty"`
+	Replies    int                  `json:"replies"`
 }
 
 // Open reports whether the content can still be shown.

@@ -25,14 +25,21 @@ var errAlreadyRunning = errors.New("another Send sikkert agent runs; its window 
 // runDesktop runs the agent with its tray icon on the main goroutine (macOS
 // and Windows want it there). The window is a separate program the tray
 // starts on demand.
-func runDesktop(ctx context.Context, cfg agent.Config, log *slog.Logger) error {
+func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.Logger) error {
 	agentURL := "https://localhost:" + strconv.Itoa(cfg.Port)
 	win := &tray.Window{AgentURL: agentURL, CAFile: trust.CAFile(cfg.DataDir), Log: log}
 	// Single instance: a second start opens the running agent's window.
 	if agentAnswers(agentURL, win.CAFile) {
+		if atLogin { // two login entries: nothing to show
+			log.Info("Send sikkert already runs for this user")
+			return errAlreadyRunning
+		}
 		log.Info("Send sikkert already runs for this user; opening its window")
 		win.Open(tray.ViewStatus)
 		return errAlreadyRunning
+	}
+	if err := autostartFirstRun(cfg.DataDir); err != nil {
+		log.Warn("could not set autostart at login", "err", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -4,6 +4,7 @@
 //	sendsikkert --headless [--demo] [--data DIR] [--port N] [--relay URL]
 //	sendsikkert manifest outlook --origin https://HOST:PORT --out FILE
 //	sendsikkert trust install|remove|status [--data DIR]
+//	sendsikkert autostart on|off|status [--data DIR]
 package main
 
 import (
@@ -41,8 +42,12 @@ func run(args []string) int {
 	if len(args) > 0 && args[0] == "trust" {
 		return trustCmd(args[1:])
 	}
+	if len(args) > 0 && args[0] == "autostart" {
+		return autostartCmd(args[1:])
+	}
 	fs := flag.NewFlagSet("sendsikkert", flag.ContinueOnError)
 	headless := fs.Bool("headless", false, "run without tray or window (terminal servers, CI, tests)")
+	atLogin := fs.Bool("autostart", false, "started at login: if the agent already runs, exit quietly")
 	demo := fs.Bool("demo", false, "demo mode: embedded relay, demo register, output to DATA/demo (wins over --relay)")
 	data := fs.String("data", agent.DefaultDataDir(), "per-user data folder")
 	port := fs.Int("port", agent.DefaultPort, "loopback port of the add-in server and local API")
@@ -94,7 +99,7 @@ func run(args []string) int {
 		err = agent.Run(ctx, cfg)
 	} else {
 		// The tray; the window is a separate program it starts.
-		err = runDesktop(ctx, cfg, log)
+		err = runDesktop(ctx, cfg, *atLogin, log)
 		if errors.Is(err, errAlreadyRunning) {
 			return 0
 		}

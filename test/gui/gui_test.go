@@ -164,7 +164,9 @@ func TestDesktop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	agent := exec.CommandContext(ctx, bin, "--demo", "--data", data, "--port", strconv.Itoa(port))
-	agent.Env = append(os.Environ(), "DISPLAY="+display, "SENDSIKKERT_WINDOW_BIN="+winBin, "SENDSIKKERT_WINDOW_REPORT=1")
+	xdg := t.TempDir()
+	env := append(os.Environ(), "DISPLAY="+display, "SENDSIKKERT_WINDOW_BIN="+winBin, "SENDSIKKERT_WINDOW_REPORT=1", "XDG_CONFIG_HOME="+xdg)
+	agent.Env = env
 	// Its own process group: the window it starts goes with it at the end.
 	agent.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
@@ -226,6 +228,23 @@ func TestDesktop(t *testing.T) {
 		_, at = out.wait(t, at, 30*time.Second, "rendered "+v.view+":")
 		screenshot(t, display, v.shot)
 	}
+
+	// The first desktop start set autostart at login.
+	if b, err := os.ReadFile(filepath.Join(xdg, "autostart", "sendsikkert.desktop")); err != nil || !strings.Contains(string(b), "--autostart") {
+		t.Fatalf("no XDG autostart entry: %s %v", b, err)
+	}
+	// A second start of the agent opens the running agent's window and
+	// exits; a second start at login exits quietly.
+	again := func(extra ...string) {
+		cmd := exec.Command(bin, append([]string{"--demo", "--data", data, "--port", strconv.Itoa(port)}, extra...)...)
+		cmd.Env = env
+		if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "already runs") {
+			t.Fatalf("second agent start %v: %v\n%s", extra, err, b)
+		}
+	}
+	again()
+	_, at = out.wait(t, at, 30*time.Second, "rendered status:")
+	again("--autostart")
 
 	// A second start of the window hands its view to the open one; with a
 	// search, the portal shows the demo rows.

@@ -65,12 +65,13 @@ after(async () => {
 });
 
 // submit sends a message through the relay's API, as the agent does.
-async function submit({ key, to = 'borger@gmail.com', readDeadline, files = [] }) {
+async function submit({ key, to = 'borger@gmail.com', readDeadline, question, files = [] }) {
   const msg = {
     recipients: [to], subject: 'Afgørelse om boligstøtte', bodyHtml: '<p>Kære borger, du får <b>medhold</b> i din klage.</p>',
     idempotencyKey: key, mobiles: { [to]: '+45 20 30 40 50' }, replyMailbox: { citizen: 'kommune', company: 'kommune' },
   };
   if (readDeadline) msg.readDeadline = readDeadline;
+  if (question) msg.securityQuestion = question;
   const fd = new FormData();
   fd.append('message', new Blob([JSON.stringify(msg)], { type: 'application/json' }));
   for (const f of files) fd.append('attachment', new Blob([f.content], { type: f.type }), f.name);
@@ -241,6 +242,27 @@ test('unread by the deadline: the sender is alerted', async () => {
   assert.match(alert, /ikke åbnet inden fristen/);
   const st = await status(id);
   assert.match(st.events.map((e) => e.what).join(' | '), /Ikke læst inden fristen/);
+});
+
+test('with a security question, the code alone does not open the message', async () => {
+  await submit({ key: 'bt-question', question: { question: 'Hvad hed din første hund?', answer: 'Fido' } });
+  const { link } = await notification();
+  const page = await open(link);
+  await page.getByRole('button', { name: 'Send kode' }).click();
+  await page.getByLabel('Engangskode (6 cifre)').fill(lastCode());
+  await page.getByRole('button', { name: 'Åbn beskeden' }).click();
+  await page.getByRole('heading', { name: 'Kontrolspørgsmål' }).waitFor();
+  await axe(page);
+  await page.getByLabel('Hvad hed din første hund?').fill('Rex');
+  await page.getByRole('button', { name: 'Fortsæt' }).click();
+  await page.getByText('Svaret er forkert. Du har 4 forsøg tilbage.').waitFor();
+  await page.screenshot({ path: path.join(SCREENSHOTS, '08-kontrolspoergsmaal.png'), fullPage: true });
+  await page.getByLabel('Hvad hed din første hund?').fill(' fido ');
+  await page.getByRole('button', { name: 'Fortsæt' }).click();
+  await page.getByRole('heading', { name: 'Afgørelse om boligstøtte' }).waitFor();
+  // The wrong answer's page came with 401; nothing else went wrong.
+  assert.deepEqual(page.problems.filter((p) => !p.includes('status of 401')), []);
+  await page.close();
 });
 
 test('an unknown link says so', async () => {

@@ -62,6 +62,14 @@ fi
 . scripts/cups.sh
 # ---- end PostgreSQL --------------------------------------------------------
 
+# ---- Dovecot for the mailbox link tests (internal/mailbox) ----------------
+# scripts/dovecot.sh starts a throwaway Dovecot as the current user on
+# 127.0.0.1 (STARTTLS, test certificate; installs Debian's dovecot-imapd as
+# root if missing), exports SENDSIKKERT_DOVECOT_ADDR and friends, and chains
+# its stop into stop_pg, which every EXIT trap here runs.
+. scripts/dovecot.sh
+# ---- end Dovecot -------------------------------------------------------------
+
 # ---- Desktop: trust stores, tray, window (issue 6) --------------------------
 # certutil (libnss3-tools) for the trust tests (internal/trust,
 # cmd/sendsikkert); Xvfb, ImageMagick's import and WebKitGTK 4.1 for the GUI

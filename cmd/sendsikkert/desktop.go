@@ -65,13 +65,31 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 	}
 	cfg.Ready = func(a *agent.Agent) {
 		running.Store(a)
+		t.Recovered()
 		t.SetDemo(a.Demo)
 		t.SetPending(a.Outbox.Pending())
 	}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- agent.Run(ctx, cfg)
-		t.Stop()
+		defer t.Stop()
+		for {
+			err := agent.Run(ctx, cfg)
+			// A locked keyring is the clerk's to fix: say so in the tray
+			// and start again on Prøv igen (never fall back to clear text).
+			if !errors.Is(err, agent.ErrKeyring) || ctx.Err() != nil || !tray.Shown() {
+				errc <- err
+				return
+			}
+			log.Warn("OS keyring locked or unreachable; waiting for Prøv igen", "err", err)
+			t.Failed("nøgleringen er låst", tray.Notice{Title: "Send sikkert kan ikke starte",
+				Body: "Systemets nøglering er låst eller kan ikke nås. Lås den op, og vælg Prøv igen i Send sikkert-menuen."})
+			select {
+			case <-t.Retry():
+			case <-ctx.Done():
+				errc <- err
+				return
+			}
+		}
 	}()
 	t.Run() // until Afslut, a signal, or the agent ends
 	cancel()

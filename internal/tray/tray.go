@@ -128,6 +128,9 @@ type Tray struct {
 
 	initOnce, stopOnce sync.Once
 	stop               chan struct{}
+	retry              chan struct{}
+	retryItem          *systray.MenuItem
+	failed             bool
 }
 
 // Run shows the icon and blocks until Stop; call it from main (macOS and
@@ -156,7 +159,10 @@ func (t *Tray) Stop() {
 }
 
 func (t *Tray) init() {
-	t.initOnce.Do(func() { t.stop = make(chan struct{}) })
+	t.initOnce.Do(func() {
+		t.stop = make(chan struct{})
+		t.retry = make(chan struct{}, 1)
+	})
 }
 
 func (t *Tray) onReady() {
@@ -186,6 +192,16 @@ func (t *Tray) onReady() {
 			}
 		}()
 	}
+	t.retryItem = systray.AddMenuItem("Prøv igen", "Start Send sikkert igen")
+	t.retryItem.Hide()
+	go func() {
+		for range t.retryItem.ClickedCh {
+			select {
+			case t.retry <- struct{}{}:
+			default:
+			}
+		}
+	}()
 	systray.AddSeparator()
 	quit := systray.AddMenuItem("Afslut", "Stop Send sikkert på denne pc")
 	go func() {
@@ -200,6 +216,9 @@ func (t *Tray) onReady() {
 		}
 	})
 	t.ready = true
+	if t.model.Problem != "" && t.failed {
+		t.retryItem.Show()
+	}
 	t.drawLocked(true)
 	t.mu.Unlock()
 }
@@ -267,3 +286,42 @@ func (t *Tray) notify(n Notice) {
 		t.Log.Debug("desktop notification not shown", "err", err)
 	}
 }
+
+// Failed shows that the agent could not start (a locked keyring) with a
+// notice, and offers Prøv igen; Retry delivers the click.
+func (t *Tray) Failed(problem string, n Notice) {
+	t.init()
+	t.mu.Lock()
+	t.model.Problem = problem
+	t.failed = true
+	if t.ready {
+		t.retryItem.Show()
+	}
+	t.drawLocked(false)
+	t.mu.Unlock()
+	go t.notify(n)
+}
+
+// Retry is where a click on Prøv igen arrives.
+func (t *Tray) Retry() <-chan struct{} {
+	t.init()
+	return t.retry
+}
+
+// Recovered hides Prøv igen again once the agent runs.
+func (t *Tray) Recovered() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.failed {
+		return
+	}
+	t.failed = false
+	t.model.Problem = ""
+	if t.ready {
+		t.retryItem.Hide()
+	}
+	t.drawLocked(false)
+}
+
+// Shown says whether the icon can be shown at all (a desktop session).
+func Shown() bool { return available() == nil }

@@ -133,6 +133,34 @@ func TestTrayOnSessionBus(t *testing.T) {
 	if menu[0].Label != "DEMO – Problem: en forsendelse mislykkedes" || menu[1].Label != "1 forsendelse i udbakken" {
 		t.Fatalf("after failure: %+v", menu[:2])
 	}
+	// A locked keyring: the problem, a notice, and Prøv igen.
+	tr.Failed("nøgleringen er låst", Notice{"Send sikkert kan ikke starte", "Lås nøgleringen op."})
+	if n, err := w.Notice(5 * time.Second); err != nil || !strings.HasPrefix(n, "Send sikkert kan ikke starte") {
+		t.Fatalf("notice %q, %v", n, err)
+	}
+	menu, _ = w.Menu(it)
+	var retryID int32 = -1
+	for _, e := range menu {
+		if e.Label == "Prøv igen" {
+			retryID = e.ID
+		}
+	}
+	if retryID < 0 || menu[0].Label != "DEMO – Problem: nøgleringen er låst" {
+		t.Fatalf("after Failed: %+v", menu)
+	}
+	w.Click(it, retryID)
+	select {
+	case <-tr.Retry():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Prøv igen did not arrive")
+	}
+	tr.Recovered()
+	menu, _ = w.Menu(it)
+	for _, e := range menu {
+		if e.Label == "Prøv igen" {
+			t.Fatal("Prøv igen still shown after recovery")
+		}
+	}
 	if err := w.Click(it, byLabel["Afslut"]); err != nil {
 		t.Fatal(err)
 	}

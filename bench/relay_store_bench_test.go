@@ -24,6 +24,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relay/sqlstore"
 	"sendsikkert/internal/vault"
 )
 
@@ -75,12 +76,12 @@ func (nopChannel) Deliver(context.Context, *delivery.Delivery) (delivery.Receipt
 func benchStore(b *testing.B, database, dir string) {
 	ctx := context.Background()
 	key, _ := vault.New(vault.NewRandomKey())
-	st, err := relay.OpenStore(ctx, database, dir, key)
+	st, err := sqlstore.OpenStore(ctx, database, dir, key)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	sq := st.(*relay.SQLStore)
+	sq := st.(*sqlstore.SQLStore)
 	db := sq.DB()
 	blob := "BLOB"
 	if sq.Postgres() {

@@ -32,13 +32,15 @@ import (
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
-	"sendsikkert/internal/enroll"
+	"sendsikkert/internal/directory/sqlbook"
+	"sendsikkert/internal/enroll/authority"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/receipt"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relay/sqlstore"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/vault"
 )
@@ -79,7 +81,7 @@ type env struct {
 	cfg   *Config
 	key   *vault.Key
 	db    *database.DB
-	auth  *enroll.Authority
+	auth  *authority.Authority
 	audit *audit.Log
 	log   *slog.Logger
 }
@@ -108,7 +110,7 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := enroll.Open(ctx, db, key)
+	auth, err := authority.Open(ctx, db, key)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -263,13 +265,13 @@ func serve(args []string) int {
 		log.Error("channels", "err", err)
 		return 1
 	}
-	store, err := relay.OpenStore(ctx, cfg.Database, cfg.Data, e.key)
+	store, err := sqlstore.OpenStore(ctx, cfg.Database, cfg.Data, e.key)
 	if err != nil {
 		log.Error("open store", "err", err)
 		return 1
 	}
 	defer store.Close()
-	book, err := directory.OpenSQLBook(ctx, e.db)
+	book, err := sqlbook.Open(ctx, e.db)
 	if err != nil {
 		log.Error("address book", "err", err)
 		return 1

@@ -21,7 +21,16 @@ type Blobs struct {
 	Dir string
 	Key *vault.Key
 
-	db *sqlBlobs // set for blobs kept in the database
+	// Backend, when set, keeps blobs somewhere else than files in Dir
+	// (the database of a store shared by several relay instances).
+	Backend BlobBackend
+}
+
+// BlobBackend stores encrypted blobs by name.
+type BlobBackend interface {
+	Create(key *vault.Key, name string) (BlobWriter, error)
+	Open(key *vault.Key, name string) (io.ReadCloser, error)
+	Remove(name string)
 }
 
 // BlobWriter is a blob being written: nothing of it is visible until
@@ -31,6 +40,9 @@ type BlobWriter interface {
 	Commit() error
 	Abort()
 }
+
+// ValidBlobName reports whether a blob name is one Create makes.
+func ValidBlobName(name string) bool { return validBlobName(name) }
 
 func validBlobName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, `/\.`)
@@ -43,8 +55,8 @@ func (b Blobs) Create() (name string, w BlobWriter, err error) {
 	var r [16]byte
 	rand.Read(r[:])
 	name = hex.EncodeToString(r[:])
-	if b.db != nil {
-		w, err = b.db.create(b.Key, name)
+	if b.Backend != nil {
+		w, err = b.Backend.Create(b.Key, name)
 		return name, w, err
 	}
 	w, err = createBlobFile(b.Key, filepath.Join(b.Dir, name), []byte(name))
@@ -117,8 +129,8 @@ func (b Blobs) Open(name string) (io.ReadCloser, error) {
 	if !validBlobName(name) {
 		return nil, fmt.Errorf("relay: bad blob name")
 	}
-	if b.db != nil {
-		return b.db.open(b.Key, name)
+	if b.Backend != nil {
+		return b.Backend.Open(b.Key, name)
 	}
 	return b.Key.OpenFile(filepath.Join(b.Dir, name), []byte(name))
 }
@@ -129,8 +141,8 @@ func (b Blobs) Remove(names ...string) {
 		if !validBlobName(n) {
 			continue
 		}
-		if b.db != nil {
-			b.db.remove(n)
+		if b.Backend != nil {
+			b.Backend.Remove(n)
 		} else {
 			os.Remove(filepath.Join(b.Dir, n))
 		}
@@ -139,7 +151,7 @@ func (b Blobs) Remove(names ...string) {
 
 // Sync makes committed blob names durable.
 func (b Blobs) Sync() error {
-	if b.db != nil {
+	if b.Backend != nil {
 		return nil
 	}
 	return vault.SyncDir(b.Dir)

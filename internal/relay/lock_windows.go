@@ -10,6 +10,10 @@ import (
 
 // lockFile takes an exclusive lock on path, or fails at once if another
 // process (or another open in this one) holds it.
+// LockFile takes an exclusive lock on path, so a second process cannot
+// open the same store.
+func LockFile(path string) (*os.File, error) { return lockFile(path) }
+
 func lockFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

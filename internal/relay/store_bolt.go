@@ -73,6 +73,9 @@ func OpenBolt(dir string, key *vault.Key) (*BoltStore, error) {
 	return s, nil
 }
 
+// IdempotencyHash is what stores index a sender's idempotency key by.
+func IdempotencyHash(sender, key string) []byte { return keyOf(sender, key) }
+
 func keyOf(sender, key string) []byte {
 	h := sha256.Sum256([]byte(sender + "\x00" + key))
 	return h[:]
@@ -192,11 +195,12 @@ func (s *BoltStore) Get(_ context.Context, id string) (*Message, error) {
 	if len(sealed) == 0 {
 		return nil, ErrNotFound
 	}
-	return openRecord(s.key, id, sealed)
+	return OpenRecord(s.key, id, sealed)
 }
 
-// openRecord decrypts and decodes a sealed message record.
-func openRecord(key *vault.Key, id string, sealed []byte) (*Message, error) {
+// OpenRecord decrypts and decodes a sealed message record (stores share
+// one record format: JSON sealed with AES-GCM, bound to the message id).
+func OpenRecord(key *vault.Key, id string, sealed []byte) (*Message, error) {
 	b, err := key.Open(sealed, []byte(id))
 	if err != nil {
 		return nil, fmt.Errorf("relay store: get %s: %w", id, err)

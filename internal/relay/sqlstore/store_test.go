@@ -1,4 +1,4 @@
-package relay
+package sqlstore
 
 import (
 	"bytes"
@@ -20,10 +20,11 @@ import (
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relay"
 	"sendsikkert/internal/vault"
 )
 
-// The conformance suite: every Store implementation passes the same tests.
+// The conformance suite: every relay.Store implementation passes the same tests.
 // PostgreSQL runs when SENDSIKKERT_PG_DSN names a database (scripts/test.sh
 // starts one); without it those tests skip, or fail when
 // SENDSIKKERT_REQUIRE_TOOLS is set.
@@ -35,7 +36,7 @@ import (
 type backend struct {
 	name   string
 	shared bool // several handles (instances) may be open at once
-	open   func(t *testing.T) Store
+	open   func(t *testing.T) relay.Store
 	atRest func(t *testing.T) []byte
 }
 
@@ -48,8 +49,8 @@ func boltBackend(t *testing.T) backend {
 	dir := t.TempDir()
 	return backend{
 		name: "bolt",
-		open: func(t *testing.T) Store {
-			s, err := OpenBolt(dir, testKey())
+		open: func(t *testing.T) relay.Store {
+			s, err := relay.OpenBolt(dir, testKey())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +65,7 @@ func sqliteBackend(t *testing.T) backend {
 	dir := t.TempDir()
 	return backend{
 		name: "sqlite",
-		open: func(t *testing.T) Store {
+		open: func(t *testing.T) relay.Store {
 			s, err := OpenStore(context.Background(), "", dir, testKey())
 			if err != nil {
 				t.Fatal(err)
@@ -115,7 +116,7 @@ func pgBackend(t *testing.T) (backend, bool) {
 	return backend{
 		name:   "postgres",
 		shared: true,
-		open: func(t *testing.T) Store {
+		open: func(t *testing.T) relay.Store {
 			s, err := OpenStore(context.Background(), dsn, t.TempDir(), testKey())
 			if err != nil {
 				t.Fatal(err)
@@ -175,12 +176,12 @@ func forEachStore(t *testing.T, f func(t *testing.T, b backend)) {
 	})
 }
 
-func newMessage(key string, next time.Time) *Message {
-	return &Message{
+func newMessage(key string, next time.Time) *relay.Message {
+	return &relay.Message{
 		ID: uuid.NewString(), Sender: "anna", IdempotencyKey: key, Created: time.Now().UTC(),
 		Subject: "Afgørelse", BodyHTML: "<p>Hej</p>", NextAttempt: next,
-		Recipients: []RecipientState{{Input: "2211771212", ID: recipient.ID{Kind: recipient.KindCPR, Value: "2211771212"},
-			Channel: recipient.ChannelDigitalPost, Status: StatusQueued, MemoUUID: uuid.NewString()}},
+		Recipients: []relay.RecipientState{{Input: "2211771212", ID: recipient.ID{Kind: recipient.KindCPR, Value: "2211771212"},
+			Channel: recipient.ChannelDigitalPost, Status: relay.StatusQueued, MemoUUID: uuid.NewString()}},
 	}
 }
 
@@ -197,7 +198,7 @@ func TestStoreCreateIdempotent(t *testing.T) {
 		if id, created, err := s.Create(ctx, again); err != nil || created || id != m.ID {
 			t.Fatalf("same key: %s %v %v, want %s false", id, created, err, m.ID)
 		}
-		if _, err := s.Get(ctx, again.ID); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, again.ID); !errors.Is(err, relay.ErrNotFound) {
 			t.Fatalf("second message was stored: %v", err)
 		}
 		// The same key from another sender is another message.
@@ -208,7 +209,7 @@ func TestStoreCreateIdempotent(t *testing.T) {
 		}
 		taken := newMessage("k2", time.Now())
 		taken.ID = m.ID
-		if _, _, err := s.Create(ctx, taken); !errors.Is(err, ErrIDTaken) {
+		if _, _, err := s.Create(ctx, taken); !errors.Is(err, relay.ErrIDTaken) {
 			t.Fatalf("id taken: %v", err)
 		}
 		if id, ok, err := s.ByKey(ctx, "anna", "k1"); err != nil || !ok || id != m.ID {
@@ -221,10 +222,10 @@ func TestStoreCreateIdempotent(t *testing.T) {
 		if err != nil || got.Subject != m.Subject || got.Recipients[0].MemoUUID != m.Recipients[0].MemoUUID {
 			t.Fatalf("get: %+v %v", got, err)
 		}
-		if _, err := s.Get(ctx, uuid.NewString()); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, uuid.NewString()); !errors.Is(err, relay.ErrNotFound) {
 			t.Fatalf("get unknown: %v", err)
 		}
-		if err := s.Update(ctx, newMessage("k3", time.Now()), nil); !errors.Is(err, ErrNotFound) {
+		if err := s.Update(ctx, newMessage("k3", time.Now()), nil); !errors.Is(err, relay.ErrNotFound) {
 			t.Fatalf("update unknown: %v", err)
 		}
 		got.Subject = "Ny"
@@ -250,7 +251,7 @@ func TestStoreClaimLease(t *testing.T) {
 		now := time.Now().Truncate(time.Millisecond)
 		m1 := newMessage("k1", now.Add(-time.Second))
 		m2 := newMessage("k2", now.Add(time.Hour))
-		for _, m := range []*Message{m1, m2} {
+		for _, m := range []*relay.Message{m1, m2} {
 			if _, _, err := s.Create(ctx, m); err != nil {
 				t.Fatal(err)
 			}
@@ -264,10 +265,10 @@ func TestStoreClaimLease(t *testing.T) {
 		if err != nil || len(ids) != 0 || !next.Equal(now.Add(time.Minute)) {
 			t.Fatalf("claim b: %v next %v %v; want none, next %v", ids, next, err, now.Add(time.Minute))
 		}
-		if err := s.Update(ctx, m1, &Lease{Owner: "b", Until: now.Add(time.Minute)}); !errors.Is(err, ErrLeaseLost) {
+		if err := s.Update(ctx, m1, &relay.Lease{Owner: "b", Until: now.Add(time.Minute)}); !errors.Is(err, relay.ErrLeaseLost) {
 			t.Fatalf("update without the lease: %v", err)
 		}
-		if err := s.Update(ctx, m1, &Lease{Owner: "a", Until: now.Add(2 * time.Minute)}); err != nil {
+		if err := s.Update(ctx, m1, &relay.Lease{Owner: "a", Until: now.Add(2 * time.Minute)}); err != nil {
 			t.Fatalf("renew: %v", err)
 		}
 		if ids, _, _ := s.Claim(ctx, "b", now.Add(90*time.Second), time.Minute, 10); len(ids) != 0 {
@@ -279,12 +280,12 @@ func TestStoreClaimLease(t *testing.T) {
 		if err != nil || len(ids) != 1 || ids[0] != m1.ID {
 			t.Fatalf("takeover: %v %v", ids, err)
 		}
-		if err := s.Update(ctx, m1, &Lease{Owner: "a", Until: later.Add(time.Minute)}); !errors.Is(err, ErrLeaseLost) {
+		if err := s.Update(ctx, m1, &relay.Lease{Owner: "a", Until: later.Add(time.Minute)}); !errors.Is(err, relay.ErrLeaseLost) {
 			t.Fatalf("update by the old owner after takeover: %v", err)
 		}
 		// b fails and schedules a retry, releasing the lease.
 		m1.Attempts, m1.NextAttempt = 1, later.Add(10*time.Minute)
-		if err := s.Update(ctx, m1, &Lease{Owner: "b"}); err != nil {
+		if err := s.Update(ctx, m1, &relay.Lease{Owner: "b"}); err != nil {
 			t.Fatal(err)
 		}
 		ids, next, _ = s.Claim(ctx, "a", later, time.Minute, 10)
@@ -295,8 +296,8 @@ func TestStoreClaimLease(t *testing.T) {
 			t.Fatalf("retry not claimable when due: %v", ids)
 		}
 		// Done messages leave the queue.
-		m1.Recipients[0].Status = StatusDelivered
-		if err := s.Update(ctx, m1, &Lease{Owner: "a"}); err != nil {
+		m1.Recipients[0].Status = relay.StatusDelivered
+		if err := s.Update(ctx, m1, &relay.Lease{Owner: "a"}); err != nil {
 			t.Fatal(err)
 		}
 		ids, next, _ = s.Claim(ctx, "c", now.Add(24*time.Hour), time.Minute, 10)
@@ -329,7 +330,7 @@ func TestStoreConcurrentClaims(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		handles := []Store{s}
+		handles := []relay.Store{s}
 		if b.shared {
 			handles = append(handles, b.open(t))
 		}
@@ -436,7 +437,7 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 		if err := w.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		m.Attachments = []StoredFile{{FileInfo: FileInfo{Filename: "a.pdf", Size: 1}, Blob: name}}
+		m.Attachments = []relay.StoredFile{{FileInfo: relay.FileInfo{Filename: "a.pdf", Size: 1}, Blob: name}}
 		if _, _, err := s.Create(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -456,13 +457,13 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 			}
 		}
 		// The record is bound to its id: moved to another, it does not open.
-		if _, err := openRecord(testKey().Derive("relay/records"), uuid.NewString(), mustSeal(t, m)); err == nil {
+		if _, err := relay.OpenRecord(testKey().Derive("relay/records"), uuid.NewString(), mustSeal(t, m)); err == nil {
 			t.Error("record opened under another id")
 		}
 	})
 }
 
-func mustSeal(t *testing.T, m *Message) []byte {
+func mustSeal(t *testing.T, m *relay.Message) []byte {
 	s := &SQLStore{key: testKey().Derive("relay/records")}
 	b, _, err := s.seal(m)
 	if err != nil {

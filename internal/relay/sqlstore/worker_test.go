@@ -1,4 +1,4 @@
-package relay
+package sqlstore
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relay"
 )
 
 // tally is a delivery channel shared by relay instances: it counts
@@ -62,12 +63,12 @@ func (citizens) Lookup(_ context.Context, id recipient.ID) (recipient.Party, err
 }
 
 // instance starts a relay (API and worker) on store.
-func instance(t *testing.T, store Store, ch *tallyChannel, lease time.Duration) *httptest.Server {
+func instance(t *testing.T, store relay.Store, ch *tallyChannel, lease time.Duration) *httptest.Server {
 	t.Helper()
-	s := &Server{
-		Store: store, Registry: citizens{}, Org: DemoOrganisation(),
+	s := &relay.Server{
+		Store: store, Registry: citizens{}, Org: relay.DemoOrganisation(),
 		Channels:     map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: ch},
-		Authenticate: BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler),
+		Authenticate: relay.BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler),
 		Lease: lease,
 	}
 	ts := httptest.NewServer(s.Handler())
@@ -95,23 +96,23 @@ func TestWorkerDeliversOnEveryStore(t *testing.T) {
 		tl := &tally{seen: map[string]int{}}
 		tl.fails.Store(1)
 		ts := instance(t, b.open(t), &tallyChannel{t: tl}, 0)
-		c := &Client{BaseURL: ts.URL, Token: "tok"}
-		msg := &MessageRequest{Recipients: []string{"2211771212", "12345674"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "w-1"}
+		c := &relay.Client{BaseURL: ts.URL, Token: "tok"}
+		msg := &relay.MessageRequest{Recipients: []string{"2211771212", "12345674"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "w-1"}
 		body := strings.Repeat("bilag ", 50_000)
-		file := Upload{FileInfo: FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
+		file := relay.Upload{FileInfo: relay.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(body)), nil
 		}}
-		r, err := c.Submit(context.Background(), msg, []Upload{file})
+		r, err := c.Submit(context.Background(), msg, []relay.Upload{file})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r2, err := c.Submit(context.Background(), msg, []Upload{file}); err != nil || r2.ID != r.ID {
+		if r2, err := c.Submit(context.Background(), msg, []relay.Upload{file}); err != nil || r2.ID != r.ID {
 			t.Fatalf("repeat: %v %v", r2, err)
 		}
-		var st Status
+		var st relay.Status
 		waitFor(t, "delivery", 20*time.Second, func() bool {
 			st, err = c.Status(context.Background(), r.ID)
-			return err == nil && st.Status == StatusDelivered
+			return err == nil && st.Status == relay.StatusDelivered
 		})
 		time.Sleep(100 * time.Millisecond)
 		tl.mu.Lock()
@@ -135,9 +136,9 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 		ctx := context.Background()
 		store := b.open(t)
 		m := newMessage("t-1", time.Now())
-		m.Recipients = append(m.Recipients, RecipientState{Input: "0707614285",
+		m.Recipients = append(m.Recipients, relay.RecipientState{Input: "0707614285",
 			ID: recipient.ID{Kind: recipient.KindCPR, Value: "0707614285"}, Channel: recipient.ChannelDigitalPost,
-			Status: StatusQueued, MemoUUID: uuid.NewString()})
+			Status: relay.StatusQueued, MemoUUID: uuid.NewString()})
 		if _, _, err := store.Create(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -146,8 +147,8 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 		if ids, _, err := store.Claim(ctx, "dead", claimed, lease, 10); err != nil || len(ids) != 1 {
 			t.Fatalf("claim: %v %v", ids, err)
 		}
-		m.Recipients[0].Status = StatusDelivered
-		if err := store.Update(ctx, m, &Lease{Owner: "dead", Until: claimed.Add(lease)}); err != nil {
+		m.Recipients[0].Status = relay.StatusDelivered
+		if err := store.Update(ctx, m, &relay.Lease{Owner: "dead", Until: claimed.Add(lease)}); err != nil {
 			t.Fatal(err)
 		}
 		// "dead" stops here. A live instance starts.
@@ -171,7 +172,7 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 		if tl.seen[m.Recipients[0].MemoUUID] != 0 || tl.seen[m.Recipients[1].MemoUUID] != 1 || len(tl.seen) != 1 {
 			t.Fatalf("deliveries after takeover: %v", tl.seen)
 		}
-		if err := store.Update(ctx, m, &Lease{Owner: "dead", Until: time.Now().Add(lease)}); err == nil {
+		if err := store.Update(ctx, m, &relay.Lease{Owner: "dead", Until: time.Now().Add(lease)}); err == nil {
 			t.Error("the dead instance could still write")
 		}
 	})
@@ -198,8 +199,8 @@ func TestTwoInstancesShareQueue(t *testing.T) {
 		// while they run.
 		tsA := instance(t, first, chA, time.Minute)
 		tsB := instance(t, second, chB, time.Minute)
-		clients := []*Client{{BaseURL: tsA.URL, Token: "tok"}, {BaseURL: tsB.URL, Token: "tok"}}
-		file := Upload{FileInfo: FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
+		clients := []*relay.Client{{BaseURL: tsA.URL, Token: "tok"}, {BaseURL: tsB.URL, Token: "tok"}}
+		file := relay.Upload{FileInfo: relay.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader("%PDF-1.4 bilag")), nil
 		}}
 		ids := make([]string, n)
@@ -210,8 +211,8 @@ func TestTwoInstancesShareQueue(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range work {
-					msg := &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: fmt.Sprintf("two-%d", i)}
-					r, err := clients[(i+w)%2].Submit(context.Background(), msg, []Upload{file})
+					msg := &relay.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: fmt.Sprintf("two-%d", i)}
+					r, err := clients[(i+w)%2].Submit(context.Background(), msg, []relay.Upload{file})
 					if err != nil {
 						t.Errorf("submit %d: %v", i, err)
 						continue

@@ -1,11 +1,8 @@
-// Package enroll admits devices to the relay. IT makes a short-lived,
-// single-use code for a user; the user's agent makes a P-256 key that never
-// leaves the PC (it lives in the OS keyring), sends a certificate request
-// with the code, and gets a client certificate signed by the relay's device
-// CA. Every later call to the relay is authenticated by that certificate
-// (mTLS) and checked against the list of devices, so a revoked device is
-// refused at once.
-package enroll
+// Package authority is the relay's side of enrolment: the device CA (kept
+// sealed in the database, shared by every relay instance), single-use
+// codes, device certificates, and the device list that every mTLS request
+// is checked against, so a revoked device is refused at once.
+package authority
 
 import (
 	"context"

@@ -1,4 +1,6 @@
-package directory
+// Package sqlbook keeps the address book in the relay's database (SQLite or
+// PostgreSQL), shared by every relay instance.
+package sqlbook
 
 import (
 	"context"
@@ -7,22 +9,22 @@ import (
 	"time"
 
 	"sendsikkert/internal/database"
+	"sendsikkert/internal/directory"
 )
 
-// SQLBook keeps the address book in the relay's database, shared by every
-// relay instance.
-type SQLBook struct{ db *database.DB }
+// Book is the address book in the database.
+type Book struct{ db *database.DB }
 
 // OpenSQLBook prepares the table.
-func OpenSQLBook(ctx context.Context, db *database.DB) (*SQLBook, error) {
+func Open(ctx context.Context, db *database.DB) (*Book, error) {
 	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS address_book (email TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, last_seen BIGINT NOT NULL)`)
 	if err != nil {
 		return nil, fmt.Errorf("directory: schema: %w", err)
 	}
-	return &SQLBook{db: db}, nil
+	return &Book{db: db}, nil
 }
 
-func (b *SQLBook) Touch(ctx context.Context, e Entry) error {
+func (b *Book) Touch(ctx context.Context, e directory.Entry) error {
 	e.Email = strings.ToLower(strings.TrimSpace(e.Email))
 	if e.LastSeen.IsZero() {
 		e.LastSeen = time.Now()
@@ -38,7 +40,7 @@ func (b *SQLBook) Touch(ctx context.Context, e Entry) error {
 	return nil
 }
 
-func (b *SQLBook) Search(ctx context.Context, q, letter string, limit int) ([]Entry, error) {
+func (b *Book) Search(ctx context.Context, q, letter string, limit int) ([]directory.Entry, error) {
 	q, letter = strings.ToLower(strings.TrimSpace(q)), strings.ToLower(letter)
 	if limit <= 0 || limit > 1000 {
 		limit = 200
@@ -50,9 +52,9 @@ func (b *SQLBook) Search(ctx context.Context, q, letter string, limit int) ([]En
 		return nil, fmt.Errorf("directory: search: %w", err)
 	}
 	defer rows.Close()
-	var all []Entry
+	var all []directory.Entry
 	for rows.Next() {
-		var e Entry
+		var e directory.Entry
 		var seen int64
 		if err := rows.Scan(&e.Email, &e.Name, &e.Description, &seen); err != nil {
 			return nil, err
@@ -60,6 +62,6 @@ func (b *SQLBook) Search(ctx context.Context, q, letter string, limit int) ([]En
 		e.LastSeen = time.Unix(0, seen).UTC()
 		all = append(all, e)
 	}
-	mem := NewMemoryBook(all...)
+	mem := directory.NewMemoryBook(all...)
 	return mem.Search(ctx, q, letter, limit)
 }

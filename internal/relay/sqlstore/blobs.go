@@ -1,4 +1,4 @@
-package relay
+package sqlstore
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"sendsikkert/internal/relay"
 	"sendsikkert/internal/vault"
 )
 
@@ -28,7 +29,7 @@ type sqlBlobs struct {
 // commit of the message that names the blob (Create, which comes after)
 // flushes the blob's rows too. The blob is thus durable by the time the
 // message is acknowledged, for one WAL flush instead of two.
-func (b *sqlBlobs) create(key *vault.Key, name string) (BlobWriter, error) {
+func (b *sqlBlobs) Create(key *vault.Key, name string) (relay.BlobWriter, error) {
 	ctx := context.Background()
 	tx, err := b.s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -108,7 +109,7 @@ func (w *sqlBlobWriter) Abort() {
 }
 
 // open streams a blob, reading one row at a time.
-func (b *sqlBlobs) open(key *vault.Key, name string) (io.ReadCloser, error) {
+func (b *sqlBlobs) Open(key *vault.Key, name string) (io.ReadCloser, error) {
 	r := &sqlBlobReader{s: b.s, name: name}
 	if err := r.load(); err != nil {
 		return nil, err
@@ -160,7 +161,7 @@ func (r *sqlBlobReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (b *sqlBlobs) remove(name string) {
+func (b *sqlBlobs) Remove(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b.s.db.ExecContext(ctx, b.s.q(`DELETE FROM relay_blob_chunks WHERE blob = ?`), name)

@@ -23,6 +23,7 @@ import (
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/localapi"
+	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/print"
@@ -52,6 +53,9 @@ type Config struct {
 	// OnChange, when set, hears every change of a send's status (the tray:
 	// icon, outbox count, desktop notices). It must not block.
 	OnChange func(relay.Status)
+	// OnMailNotice, when set, hears receipts and replies the mailbox link
+	// matched to a send (the tray's desktop notices). It must not block.
+	OnMailNotice func(mailbox.Notice)
 }
 
 // DefaultDataDir is the per-user data folder.
@@ -71,6 +75,9 @@ type Agent struct {
 	API    *localapi.Server
 	// Store says whether secrets live in the OS keyring.
 	Store keystore.Store
+	// Mailbox is the IMAP mailbox link (marked copies, receipts); its
+	// SetNotify and Status serve the tray and the window.
+	Mailbox *mailbox.Link
 }
 
 // ErrKeyring is returned when the OS keyring is needed but unreachable.
@@ -170,9 +177,25 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("using the organisation's relay", "relay", enr.URL, "user", enr.User)
 	}
 
+	// The mailbox link: a marked copy of every delivered send, receipts
+	// and replies followed. It runs beside the worker and never holds up
+	// a send.
+	link, err := mailbox.Open(mailbox.Config{DB: db, Outbox: ob, Settings: st, Secrets: store, Relay: client, Dir: filepath.Join(cfg.DataDir, "mailbox"), Log: log})
+	if err != nil {
+		return err
+	}
+	link.SetNotify(cfg.OnMailNotice)
+	ob.OnChange = func(s relay.Status) {
+		link.Changed(s)
+		if cfg.OnChange != nil {
+			cfg.OnChange(s)
+		}
+	}
+
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
 	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
-	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store}
+	api.Mailbox = link
+	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store, Mailbox: link}
 
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -205,10 +228,15 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	worker := &outbox.Worker{Outbox: ob, Relay: client, Log: log}
+	worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log}
 	go func() {
 		worker.Run(ctx)
 		close(done)
+	}()
+	linkDone := make(chan struct{})
+	go func() {
+		link.Run(ctx)
+		close(linkDone)
 	}()
 	mode := ""
 	if demo {
@@ -223,6 +251,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer scancel()
 	srv.Shutdown(sctx)
 	<-done
+	<-linkDone
 	log.Info("Send sikkert agent stopped")
 	return nil
 }

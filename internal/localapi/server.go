@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/recipient"
@@ -60,6 +61,9 @@ type Server struct {
 	Now       func() time.Time
 	// Extra routes (add-in pages, later issues) go through the same guard.
 	Extra []Route
+	// Mailbox, when set, is the IMAP mailbox link (account in the
+	// settings, secret and status under /api/v1/mailbox/).
+	Mailbox *mailbox.Link
 
 	cacheMu sync.Mutex
 	cache   map[string]cached
@@ -103,6 +107,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /api/v1/uploads/{id}", MaxBody: 1, Handler: s.getUpload},
 		{Pattern: "GET /api/v1/settings", MaxBody: 1, Handler: s.getSettings},
 		{Pattern: "PUT /api/v1/settings", MaxBody: 128 << 10, Handler: s.putSettings},
+		{Pattern: "PUT /api/v1/mailbox/secret", MaxBody: 16 << 10, Handler: s.putMailboxSecret},
+		{Pattern: "GET /api/v1/mailbox/status", MaxBody: 1, Handler: s.mailboxStatus},
 		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, Handler: s.domains},
 		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, Handler: s.addressBook},
 		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
@@ -423,12 +429,17 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		st, err := s.Relay.Status(ctx, e.RelayID)
 		cancel()
 		if err == nil {
-			if _, err := s.Outbox.Refresh(e, st); err != nil {
+			changed, err := s.Outbox.Refresh(e, st)
+			if err != nil {
 				s.Log.Error("outbox refresh failed", "err", err)
+			} else if changed && s.Outbox.OnChange != nil {
+				// The worker will find nothing new: tell the tray and the
+				// mailbox link here.
+				s.Outbox.OnChange(s.Outbox.StatusOf(e))
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, e.Status())
+	writeJSON(w, http.StatusOK, s.Outbox.StatusOf(e))
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
@@ -633,6 +644,9 @@ type SettingsView struct {
 	Locked []string `json:"locked"`
 	// SmartAlert is false only when IT turned the CPR Smart Alert off.
 	SmartAlert bool `json:"smartAlert"`
+	// Mailbox is the IMAP account of the mailbox link (null when none);
+	// its password or token never passes here (PUT /api/v1/mailbox/secret).
+	Mailbox *settings.MailAccount `json:"mailbox"`
 }
 
 // MaxSignature bounds the signature (HTML, images as links).
@@ -654,6 +668,7 @@ func (s *Server) view(st settings.Settings) SettingsView {
 	if v.Locked == nil {
 		v.Locked = []string{}
 	}
+	v.Mailbox = st.MailAccount
 	return v
 }
 
@@ -672,6 +687,8 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		SignatureHTML *string `json:"signatureHtml"`
 		Language      *string `json:"language"`
+		// Mailbox: absent leaves the account, null removes it.
+		Mailbox json.RawMessage `json:"mailbox"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_json", "Indstillingerne kunne ikke læses.")
@@ -685,6 +702,11 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_language", "Sproget skal være dansk (da) eller engelsk (en).")
 		return
 	}
+	account, apiErr := mailAccount(req.Mailbox)
+	if apiErr != nil {
+		writeAPIError(w, http.StatusBadRequest, apiErr)
+		return
+	}
 	st, err := s.Settings.Update(func(x *settings.Settings) {
 		if req.SignatureHTML != nil {
 			x.SignatureHTML = *req.SignatureHTML
@@ -692,7 +714,13 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		if req.Language != nil {
 			x.Language = *req.Language
 		}
+		if req.Mailbox != nil {
+			x.MailAccount = account
+		}
 	})
+	if err == nil && req.Mailbox != nil && s.Mailbox != nil {
+		s.Mailbox.Reconfigure()
+	}
 	if err != nil {
 		s.Log.Error("settings save failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "settings", "Indstillingerne kunne ikke gemmes.")

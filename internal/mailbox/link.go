@@ -186,6 +186,31 @@ func kick(ch chan struct{}) {
 // be due for its copy.
 func (l *Link) Changed(relay.Status) { kick(l.work) }
 
+// watchPending looks now and then whether a send waiting for its copy
+// has become final, in case no OnChange said so (its status was read by
+// some other path). It reads only the local database.
+func (l *Link) watchPending(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, id := range l.pending() {
+			e, err := l.outbox.Get(id)
+			if err != nil {
+				continue
+			}
+			if final, _ := copyable(e.Status()); final || e.State == outbox.StateDone {
+				kick(l.work)
+				break
+			}
+		}
+	}
+}
+
 // Reconfigure makes the link pick up a changed account or secret. A removed
 // account drops the copies still waiting: the user chose to have none.
 func (l *Link) Reconfigure() {
@@ -198,6 +223,16 @@ func (l *Link) Reconfigure() {
 		l.setStatus(func(s *Status) { s.Configured, s.Connected, s.PendingCopies = false, false, 0 })
 	}
 	kick(l.reconf)
+}
+
+// SetSecret stores the account's password or token in the OS keyring (an
+// empty one deletes it) and reconnects with it.
+func (l *Link) SetSecret(secret string) error {
+	if err := SaveSecret(l.cfg.Secrets, secret); err != nil {
+		return err
+	}
+	kick(l.reconf)
+	return nil
 }
 
 // errNoAccount means no account is set up.
@@ -229,6 +264,7 @@ var errReconfigured = errors.New("mailbox: account changed")
 // Run keeps the link up until ctx ends: connect, copy, watch; on any
 // failure wait (1 s, doubling to MaxBackoff, with jitter) and connect again.
 func (l *Link) Run(ctx context.Context) {
+	go l.watchPending(ctx)
 	backoff := time.Second
 	for ctx.Err() == nil {
 		a, secret, err := l.account()

@@ -24,26 +24,30 @@ type dovecotServer struct {
 }
 
 func dovecot(t *testing.T) func(t *testing.T, idle bool) testServer {
+	dovecotFor(t) // skip or fail here, once
+	return func(t *testing.T, idle bool) testServer { return dovecotFor(t) }
+}
+
+// dovecotFor is the test Dovecot with a fresh user (a fresh mailbox).
+func dovecotFor(tb testing.TB) *dovecotServer {
 	addr := os.Getenv("SENDSIKKERT_DOVECOT_ADDR")
 	if addr == "" {
 		if os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1" {
-			t.Fatal("SENDSIKKERT_DOVECOT_ADDR is required (SENDSIKKERT_REQUIRE_TOOLS=1): run scripts/test.sh")
+			tb.Fatal("SENDSIKKERT_DOVECOT_ADDR is required (SENDSIKKERT_REQUIRE_TOOLS=1): run scripts/test.sh")
 		}
-		t.Skip("no Dovecot: SENDSIKKERT_DOVECOT_ADDR not set (scripts/test.sh starts one)")
+		tb.Skip("no Dovecot: SENDSIKKERT_DOVECOT_ADDR not set (scripts/test.sh starts one)")
 	}
 	pem, err := os.ReadFile(os.Getenv("SENDSIKKERT_DOVECOT_CA"))
 	if err != nil {
-		t.Fatalf("SENDSIKKERT_DOVECOT_CA: %v", err)
+		tb.Fatalf("SENDSIKKERT_DOVECOT_CA: %v", err)
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(pem) {
-		t.Fatal("SENDSIKKERT_DOVECOT_CA holds no certificate")
+		tb.Fatal("SENDSIKKERT_DOVECOT_CA holds no certificate")
 	}
-	return func(t *testing.T, idle bool) testServer {
-		return &dovecotServer{
-			addr: addr, pass: os.Getenv("SENDSIKKERT_DOVECOT_PASS"), conf: os.Getenv("SENDSIKKERT_DOVECOT_CONF"),
-			user: "klerk-" + uuid.NewString()[:8] + "@kommune.example", roots: roots,
-		}
+	return &dovecotServer{
+		addr: addr, pass: os.Getenv("SENDSIKKERT_DOVECOT_PASS"), conf: os.Getenv("SENDSIKKERT_DOVECOT_CONF"),
+		user: "klerk-" + uuid.NewString()[:8] + "@kommune.example", roots: roots,
 	}
 }
 

@@ -231,6 +231,11 @@ func testReceiptIdle(t *testing.T, srv testServer) {
 	if st := e.ob.StatusOf(ent); st.Status != relay.StatusDelivered || !hasEvent(st, "Kvittering modtaget: sendt sikkert") {
 		t.Errorf("stored status %+v", st)
 	}
+	waitFor(t, 2*time.Second, "the tray notice", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return len(e.notices) > 0
+	})
 	e.mu.Lock()
 	if len(e.notices) != 1 || e.notices[0].ID != id {
 		t.Errorf("notices %+v", e.notices)
@@ -410,5 +415,46 @@ func TestSecretSplitAcrossKeyringEntries(t *testing.T) {
 	}
 	if err := SaveSecret(e.secrets, strings.Repeat("x", MaxSecret+1)); err == nil {
 		t.Error("an over-long secret was taken")
+	}
+}
+
+// A reply notice (X-Sendsikkert-Id, no status) is an event and a notice.
+func TestReplyNotice(t *testing.T) {
+	srv := newMemServer(t, true)
+	e := newEnv(t, srv)
+	id := e.send(t, "Afgørelse", outbox.StateHanded)
+	e.run(false)
+	waitFor(t, 10*time.Second, "IDLE", func() bool { st := e.link.Status(); return st.Connected && st.Watching == "idle" })
+	c := inspect(t, srv)
+	appendMail(t, c, "INBOX", []byte("From: Karen Testesen <noreply@digitalpost.example>\r\nSubject: =?utf-8?q?Svar_p=C3=A5_afg=C3=B8relse?=\r\n"+HeaderID+": "+id+"\r\n\r\nDu har fået svar.\r\n"))
+	// Mail without the header is not ours and is left alone.
+	appendMail(t, c, "INBOX", []byte("From: a@b.example\r\nSubject: Frokost\r\n\r\nHej\r\n"))
+	waitFor(t, 5*time.Second, "the reply event", func() bool {
+		ent, _ := e.ob.Get(id)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return hasEvent(e.ob.StatusOf(ent), "Svar modtaget: Svar på afgørelse") && len(e.notices) > 0
+	})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.notices) != 1 || e.notices[0].Title != "Svar på sikker forsendelse" || !strings.Contains(e.notices[0].Body, "Karen Testesen") {
+		t.Errorf("notices %+v", e.notices)
+	}
+}
+
+func TestXOAuth2InitialResponse(t *testing.T) {
+	a, _ := Normalize(settings.MailAccount{Server: "outlook.office365.com", User: "klerk@kommune.dk", Auth: AuthXOAuth2})
+	mech, ir, err := saslClient(a, "tok3n").Start()
+	if err != nil || mech != "XOAUTH2" || string(ir) != "user=klerk@kommune.dk\x01auth=Bearer tok3n\x01\x01" {
+		t.Fatalf("%s %q %v", mech, ir, err)
+	}
+	a.Auth = AuthOAuthBearer
+	mech, ir, _ = saslClient(a, "tok3n").Start()
+	if mech != "OAUTHBEARER" || !strings.Contains(string(ir), "auth=Bearer tok3n") || !strings.Contains(string(ir), "a=klerk@kommune.dk") {
+		t.Fatalf("%s %q", mech, ir)
+	}
+	a.Auth = AuthPassword
+	if saslClient(a, "x") != nil {
+		t.Fatal("password login should use LOGIN")
 	}
 }

@@ -19,7 +19,7 @@ if pkg-config --exists webkit2gtk-4.1 2>/dev/null && command -v Xvfb >/dev/null;
   window_bin="$(mktemp -d)/sendsikkert-window"
   CGO_ENABLED=1 go build -tags desktop,production,webkit2_41 -o "$window_bin" ./cmd/sendsikkert-window
 fi
-HOME="$(mktemp -d)" GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)" \
-  SENDSIKKERT_WINDOW_BIN="$window_bin" dbus-run-session -- \
+bench_cache=(GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)")
+env HOME="$(mktemp -d)" "${bench_cache[@]}" SENDSIKKERT_WINDOW_BIN="$window_bin" dbus-run-session -- \
   go test -tags bench -run '^$' -bench 'TrayIdle|WindowFirstPaint' -benchtime=1x -timeout 10m ./bench/ 2>&1 | grep -v 'Failed to set fd limit'
 # ---- end desktop ---------------------------------------------------------------

@@ -93,9 +93,10 @@ if command -v Xvfb >/dev/null && command -v import >/dev/null && command -v dbus
   window_bin="$(mktemp -d)/sendsikkert-window"
   CGO_ENABLED=1 go build -tags desktop,production,webkit2_41 -o "$window_bin" ./cmd/sendsikkert-window
   gui_home=$(mktemp -d)
-  HOME="$gui_home" GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)" \
-    SENDSIKKERT_WINDOW_BIN="$window_bin" dbus-run-session -- \
-    go test -tags gui -count=1 -timeout 5m ./test/gui/ 2>&1 | grep -v 'Failed to set fd limit'
+  # Go's caches stay where they are (read before HOME changes).
+  gui_cache=(GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)")
+  env HOME="$gui_home" "${gui_cache[@]}" SENDSIKKERT_WINDOW_BIN="$window_bin" dbus-run-session -- \
+    go test -tags gui -count=1 -timeout 10m ./test/gui/ 2>&1 | grep -v 'Failed to set fd limit'
   rm -rf "$gui_home" "$(dirname "$window_bin")"
 elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
   echo "the desktop GUI test needs Xvfb, ImageMagick, dbus-run-session and libwebkit2gtk-4.1-dev"; exit 1

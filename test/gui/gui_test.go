@@ -127,7 +127,9 @@ func screenshot(t *testing.T, display, name string) {
 	os.MkdirAll(dir, 0o755)
 	out := filepath.Join(dir, name+".png")
 	time.Sleep(700 * time.Millisecond) // let WebKit paint after the view reported
-	if b, err := exec.Command("import", "-display", display, "-window", "root", out).CombinedOutput(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if b, err := exec.CommandContext(ctx, "import", "-display", display, "-window", "root", out).CombinedOutput(); err != nil {
 		t.Fatalf("screenshot %s: %v: %s", name, err, b)
 	}
 	if st, err := os.Stat(out); err != nil || st.Size() < 5000 {

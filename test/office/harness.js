@@ -21,7 +21,6 @@ const require = createRequire(import.meta.url);
 export const CHROMIUM = process.env.SENDSIKKERT_CHROMIUM || '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(repo, 'test-output', 'screenshots');
 export const OFFICE_JS = 'https://appsforoffice.microsoft.com/lib/1/hosted/office.js';
-const SLICES = 'https://appsforoffice.microsoft.com/__sendsikkert-test/slice?*';
 
 let builtAgent;
 export function agentBinary() {
@@ -135,8 +134,58 @@ export function officeShim() {
 // test's memory whole.
 export const files = new Map();
 
+// Cdn plays Microsoft's CDN on loopback: Chromium resolves
+// appsforoffice.microsoft.com to it (--host-resolver-rules) and trusts its
+// throwaway key only (SPKI pin), so office.js and the test files' slices
+// come over the browser's own network stack. No Playwright route is needed
+// for them: routing would pass every request, the 4 MB slice PUTs to the
+// agent included, through the DevTools protocol as base64.
+export class Cdn {
+  static async start() {
+    const c = new Cdn();
+    c.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sendsikkert-ot-cdn-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', '/CN=appsforoffice.microsoft.com', '-addext', 'subjectAltName=DNS:appsforoffice.microsoft.com',
+      '-keyout', path.join(c.dir, 'key.pem'), '-out', path.join(c.dir, 'cert.pem')], { stdio: 'pipe' });
+    const cert = fs.readFileSync(path.join(c.dir, 'cert.pem'));
+    const der = new crypto.X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
+    c.spki = crypto.createHash('sha256').update(der).digest('base64');
+    c.server = https.createServer({ key: fs.readFileSync(path.join(c.dir, 'key.pem')), cert }, (req, res) => c.serve(req, res));
+    await new Promise((r) => c.server.listen(0, '127.0.0.1', r));
+    c.port = c.server.address().port;
+    return c;
+  }
+
+  serve(req, res) {
+    const u = new URL(req.url, 'https://appsforoffice.microsoft.com');
+    if (u.pathname === new URL(OFFICE_JS).pathname) {
+      res.writeHead(200, { 'Content-Type': 'application/javascript' });
+      return res.end(officeShim());
+    }
+    if (u.pathname === '/__sendsikkert-test/slice') {
+      const p = files.get(u.searchParams.get('key'));
+      if (!p) { res.writeHead(404); return res.end('no such test file'); }
+      const start = Number(u.searchParams.get('start')), len = Number(u.searchParams.get('len'));
+      const buf = Buffer.alloc(len);
+      const fd = fs.openSync(p, 'r');
+      try { fs.readSync(fd, buf, 0, len, start); } finally { fs.closeSync(fd); }
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Access-Control-Allow-Origin': '*', 'Content-Length': len });
+      return res.end(buf);
+    }
+    res.writeHead(404);
+    res.end();
+  }
+
+  async stop() {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 export async function launch(agent) {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium)`);
+  const cdn = await Cdn.start();
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sendsikkert-ot-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -144,21 +193,11 @@ export async function launch(agent) {
     viewport: { width: 360, height: 900 }, // a Word task pane
     locale: 'da-DK',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${agent.spki}`],
-  });
-  await context.route(OFFICE_JS, (route) => route.fulfill({ status: 200, contentType: 'application/javascript', body: officeShim() }));
-  await context.route(SLICES, (route) => {
-    const u = new URL(route.request().url());
-    const p = files.get(u.searchParams.get('key'));
-    if (!p) return route.fulfill({ status: 404, body: 'no such test file' });
-    const start = Number(u.searchParams.get('start')), len = Number(u.searchParams.get('len'));
-    const buf = Buffer.alloc(len);
-    const fd = fs.openSync(p, 'r');
-    try { fs.readSync(fd, buf, 0, len, start); } finally { fs.closeSync(fd); }
-    return route.fulfill({ status: 200, contentType: 'application/octet-stream', body: buf, headers: { 'Access-Control-Allow-Origin': '*' } });
+      '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${agent.spki},${cdn.spki}`,
+      `--host-resolver-rules=MAP appsforoffice.microsoft.com:443 127.0.0.1:${cdn.port}, EXCLUDE localhost`],
   });
   const origClose = context.close.bind(context);
-  context.close = async () => { await origClose(); fs.rmSync(profile, { recursive: true, force: true }); };
+  context.close = async () => { await origClose(); await cdn.stop(); fs.rmSync(profile, { recursive: true, force: true }); };
   return context;
 }
 
@@ -166,7 +205,7 @@ export async function openPage(context, url, office) {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !/\/favicon\.ico$/.test((m.location() && m.location().url) || '')) page.errors.push(m.text() + ' ' + ((m.location() && m.location().url) || '')); });
   await page.addInitScript((cfg) => { window.__sendsikkertOffice = cfg; }, office || {});
   await page.goto(url);
   return page;

@@ -4,7 +4,7 @@
 // built on office-addin-mock's OfficeMockObject (bundled in front of this
 // file by harness.js as window.__officeAddinMock). The test sets
 // window.__sendsikkertOffice before the page loads:
-//   { host: 'Word'|'Excel'|'PowerPoint', url, files: { compressed: {key,size}, pdf: {key,size} }, failGetFile }
+//   { host: 'Word'|'Excel'|'PowerPoint', url, files: { compressed: {key,size}, pdf: {key,size} }, failGetFile, holdSlice }
 // Slice bytes come from the test's files on disk: the shim fetches them from
 // a test-only path on Office's own CDN origin, which the page's CSP allows
 // and the test routes to disk. Calls are recorded in window.__officeCalls.
@@ -27,14 +27,22 @@
       size: size,
       sliceCount: Math.max(1, Math.ceil(size / sliceSize)),
       getSliceAsync: function (index, cb) {
-        calls.push({ call: 'getSliceAsync', index: index });
+        calls.push({ call: 'getSliceAsync', index: index, t: performance.now() });
         var start = index * sliceSize;
         if (index < 0 || start >= Math.max(size, 1)) { later(cb, failed(5001, 'Slice out of range')); return; }
         var len = Math.min(sliceSize, size - start);
+        if (cfg.holdSlice === index && !window.__sliceReleased) {
+          // The test holds this slice to look at the pane mid-upload.
+          window.__sliceHeld = true;
+          var self = this, args = arguments;
+          window.__releaseSlice = function () { window.__sliceReleased = true; self.getSliceAsync.apply(self, args); };
+          return;
+        }
         fetch('https://appsforoffice.microsoft.com/__sendsikkert-test/slice?key=' + encodeURIComponent(spec.key) + '&start=' + start + '&len=' + len)
           .then(function (r) { return r.arrayBuffer(); })
           .then(function (buf) {
             var u8 = new Uint8Array(buf);
+            calls.push({ call: 'sliceRead', index: index, t: performance.now() });
             // Office hands small slices as a plain byte array; keep that
             // shape for them so the pane is tested with both.
             later(cb, ok({ index: index, size: u8.length, data: u8.length < 65536 ? Array.from(u8) : u8 }));

@@ -225,23 +225,27 @@ test('30 MB PowerPoint: the connection drops after slice 3; the pane resumes at 
 });
 
 test('99 MB Word document in 25 slices arrives byte-identical; the progress bar shows bytes sent', async () => {
-  const page = await pane({ host: 'Word', url: 'C:\\Users\\anna\\Sagsakter.docx', files: { compressed: fileSpec('docx99'), pdf: fileSpec('pdf') } });
+  const page = await pane({ host: 'Word', url: 'C:\\Users\\anna\\Sagsakter.docx', files: { compressed: fileSpec('docx99'), pdf: fileSpec('pdf') }, holdSlice: 10 });
   const t = Date.now();
   await share(page, { cover: 'Hej Karen\n\nSagens akter.' });
-  // Catch the bar on its way.
-  await page.waitForFunction(() => {
-    const v = Number(document.getElementById('progress-bar').getAttribute('aria-valuenow'));
-    return v >= 20 && v < 100;
-  }, null, { timeout: 120_000 });
-  assert.match(await page.textContent('#progress-bytes'), /^\d+,\d MB af 99,0 MB sendt$/);
+  // Office holds slice 10 while the test looks at the bar on its way.
+  await page.waitForFunction(() => window.__sliceHeld === true, null, { timeout: 120_000 });
+  const reached = Date.now();
+  await page.waitForFunction(() => document.getElementById('progress-bar').getAttribute('aria-valuenow') === '40');
+  assert.equal(await page.textContent('#progress-bytes'), '40,0 MB af 99,0 MB sendt');
   await screenshot(page, 'uploading');
   await noA11yIssues(page, 'uploading');
+  const held = Date.now();
+  await page.evaluate(() => window.__releaseSlice());
   assert.equal(await waitDone(page), 'delivered', await page.textContent('#alert'));
-  const ms = Date.now() - t;
+  const ms = (reached - t) + (Date.now() - held); // without the pause for the screenshot
   arrived('docx99', 'Sagsakter.docx');
   const o = await officeState(page);
-  assert.equal(o.calls.filter((c) => c.call === 'getSliceAsync').length, 25);
+  assert.deepEqual([...new Set(o.calls.filter((c) => c.call === 'getSliceAsync').map((c) => c.index))], [...Array(25).keys()]);
   assert.equal(o.open, 0);
+  const sl = o.calls.filter((c) => c.call === 'getSliceAsync' || c.call === 'sliceRead');
+  let read = 0; for (let i = 1; i < sl.length; i++) if (sl[i].call === 'sliceRead' && sl[i - 1].call === 'getSliceAsync') read += sl[i].t - sl[i - 1].t;
+  console.log(`# slices read from disk through the mock: ${Math.round(read)} ms in all; upload phase ${Math.round(sl[sl.length - 1].t - sl[0].t)} ms`);
   console.log(`# 99 MB share: pane to delivered MeMo in ${ms} ms (${(99 * MB / 1e6 / (ms / 1000)).toFixed(1)} MB/s)`);
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -287,11 +291,18 @@ test('exempt citizen: Send som brev via OneTooX takes the document as PDF; the c
   assert.match(JSON.stringify(meta), /Jens Fritagesen/);
   const st = await agent.api('GET', '/api/v1/messages/' + encodeURIComponent(meta.messageId || meta.id || meta.message));
   assert.equal(st.recipients[0].status, 'printed', JSON.stringify(st));
-  assert.match(JSON.stringify(st), /print|OneTooX|brev/i);
+  assert.equal(st.recipients[0].channel, 'print', JSON.stringify(st));
   const pdfs = fs.readdirSync(printDir).filter((f) => f.endsWith('.pdf'));
   assert.ok(pdfs.length >= 1, 'a letter PDF');
   const pdfBytes = Buffer.concat(pdfs.map((f) => fs.readFileSync(path.join(printDir, f))));
-  assert.ok(pdfBytes.includes(fs.readFileSync(src.pdf).subarray(0, 200)) || pdfBytes.length > fs.statSync(src.pdf).size, 'the document follows the letter');
+  assert.ok(pdfBytes.length > fs.statSync(src.pdf).size, 'the document follows the letter');
+  try {
+    // The letter page, then the document's page.
+    const pages = pdfs.reduce((n, f) => n + Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [path.join(printDir, f)], { encoding: 'utf8' }))[1]), 0);
+    assert.ok(pages >= 2, `${pages} pages printed`);
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e; // no poppler-utils: the size check stands
+  }
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -10,6 +10,9 @@ go test -tags bench -run '^$' -bench 'Lookup500' -benchtime=1x -timeout 10m ./be
 # Relay store: durable submits/s against raw fsync'd inserts, SQLite and a
 # throwaway PostgreSQL (scripts/postgres.sh).
 ( . scripts/postgres.sh && go test -tags bench -run '^$' -bench 'RelayStore' -benchtime=1x -timeout 20m ./bench/ )
+# Del sikkert: a 99 MB document in 4 MB resumable-upload slices to a
+# delivered MeMo; throughput and the agent's peak RSS.
+go test -tags bench -run '^$' -bench 'Share99MBSlices' -benchtime=1x -timeout 20m ./bench/
 go test -run '^$' -bench . -benchtime=3x ./internal/vault/ ./internal/memo/ 2>/dev/null | grep -E '^Benchmark|MB/s' || true
 # ---- Desktop (issue 6): the agent idle with its tray for 60 s, and the
 # window's start to first drawn view, inside a private D-Bus session with a

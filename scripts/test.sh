@@ -170,3 +170,30 @@ else
   echo "!! secure mailbox browser tests skipped; missing: ${sm_missing[*]}"
 fi
 # ---- end of the secure mailbox block ------------------------------------------
+
+# ---- Del sikkert (Word, Excel, PowerPoint): browser tests (test/office) -------
+# The share pane served by the real agent in demo mode, in Debian's headless
+# Chromium (installed by the Outlook block above) through playwright-core;
+# office-addin-mock plays Office, its getFileAsync handing out 4 MB slices of
+# .docx/.xlsx/.pptx/.pdf files the tests make (1 KB, 30 MB, 99 MB); each share
+# must arrive byte-identical in the demo Digital Post channel. Also: a cut after
+# slice 3 resumes, the signature, exempt → letter confirmed → printed, Office
+# errors, axe-core. Screenshots: test-output/screenshots/office-*.png. The IPP
+# adapter against the CUPS queue (scripts/cups.sh, internal/print/ipp_test.go)
+# and the fjernprint XML against its XSD (internal/fjernprint) ran with go test.
+echo "== Del sikkert browser tests (test/office)"
+office_missing=()
+for tool in node npm chromium openssl; do command -v "$tool" >/dev/null || office_missing+=("$tool"); done
+if ((${#office_missing[@]} == 0)); then
+  office_bin="$(mktemp -d)/sendsikkert"
+  go build -o "$office_bin" ./cmd/sendsikkert
+  (cd test/office && npm ci --no-audit --no-fund --loglevel=error &&
+    SENDSIKKERT_AGENT_BIN="$office_bin" SENDSIKKERT_CHROMIUM="$(command -v chromium)" \
+      node --test --test-concurrency=1 --test-timeout=600000 ./*.test.js)
+  rm -rf "$(dirname "$office_bin")"
+elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
+  echo "Del sikkert browser tests need: ${office_missing[*]}"; exit 1
+else
+  echo "!! Del sikkert browser tests skipped; missing: ${office_missing[*]}"
+fi
+# ---- end of the Del sikkert block ----------------------------------------------

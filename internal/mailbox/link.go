@@ -82,9 +82,10 @@ type Link struct {
 	blobs  relay.Blobs
 	log    *slog.Logger
 
-	work   chan struct{} // copies may be due
-	inbox  chan struct{} // INBOX changed (IDLE)
-	reconf chan struct{}
+	work     chan struct{} // copies may be due
+	retained chan struct{} // Retain recorded a send
+	inbox    chan struct{} // INBOX changed (IDLE)
+	reconf   chan struct{}
 
 	mu     sync.Mutex
 	status Status
@@ -123,7 +124,7 @@ func Open(cfg Config) (*Link, error) {
 	l := &Link{
 		cfg: cfg, db: cfg.DB, outbox: cfg.Outbox, log: cfg.Log,
 		blobs: relay.Blobs{Dir: dir, Key: cfg.Outbox.Blobs().Key},
-		work:  make(chan struct{}, 1), inbox: make(chan struct{}, 1), reconf: make(chan struct{}, 1),
+		work:  make(chan struct{}, 1), inbox: make(chan struct{}, 1), reconf: make(chan struct{}, 1), retained: make(chan struct{}, 1),
 	}
 	_, _, err = l.account()
 	l.status.Configured = err == nil || errors.Is(err, ErrNoSecret)
@@ -189,16 +190,23 @@ func (l *Link) Changed(relay.Status) { kick(l.work) }
 // watchPending looks now and then whether a send waiting for its copy
 // has become final, in case no OnChange said so (its status was read by
 // some other path). It reads only the local database.
+// With nothing pending it sleeps until Retain records a send: an idle
+// agent wakes no CPU for it.
 func (l *Link) watchPending(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
 	for {
+		ids := l.pending()
+		var tick <-chan time.Time
+		if len(ids) > 0 {
+			tick = time.After(2 * time.Second)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-l.retained:
+			continue
+		case <-tick:
 		}
-		for _, id := range l.pending() {
+		for _, id := range ids {
 			e, err := l.outbox.Get(id)
 			if err != nil {
 				continue

@@ -141,7 +141,9 @@ func (l *Link) Retain(id string) {
 	}
 	if err := l.putRecord(id, r); err != nil {
 		l.log.Warn("mailbox: cannot record the copy", "id", id, "err", err)
+		return
 	}
+	kick(l.retained)
 }
 
 func linkOrCopy(src, dst string) error {

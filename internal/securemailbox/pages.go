@@ -1,6 +1,7 @@
 package securemailbox
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -86,6 +87,16 @@ func (s *Service) render(w http.ResponseWriter, status int, v view) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	page.Execute(w, v)
+}
+
+// update changes b in the store; when the store fails before it could
+// read the record, b is returned as it was, so the page can still answer.
+func (s *Service) update(ctx context.Context, b *Box, f func(*Box) error) (*Box, error) {
+	nb, err := s.Store.Update(ctx, "id", b.ID, f)
+	if nb == nil {
+		nb = b
+	}
+	return nb, err
 }
 
 // box finds the link's box; a closed or unknown one is answered here.
@@ -183,7 +194,7 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	h := hashSecret("session", sess)
 	var outcome string
-	b, err := s.Store.Update(r.Context(), "id", b.ID, func(b *Box) error {
+	b, err := s.update(r.Context(), b, func(b *Box) error {
 		if _, ok := b.Pending[h]; !ok || b.State == StateLocked {
 			outcome = "gone"
 			return errClosed
@@ -242,7 +253,7 @@ func (s *Service) sendCode(w http.ResponseWriter, r *http.Request) {
 	code := randomCode()
 	now := s.now()
 	limited := false
-	b, err := s.Store.Update(r.Context(), "id", b.ID, func(b *Box) error {
+	b, err := s.update(r.Context(), b, func(b *Box) error {
 		var recent []time.Time
 		for _, t := range b.CodeSends {
 			if now.Sub(t) < CodeWindow {
@@ -299,7 +310,7 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	session := randomToken(32)
 	var outcome string
-	b, err := s.Store.Update(r.Context(), "id", b.ID, func(b *Box) error {
+	b, err := s.update(r.Context(), b, func(b *Box) error {
 		if b.State == StateLocked {
 			outcome = "locked"
 			return errClosed

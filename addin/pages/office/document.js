@@ -115,6 +115,7 @@ export async function share({ format, hostName, onProgress, onResume }) {
   }
   const { filename, contentType } = target(docName, format, hostName);
   const file = await openFile(format);
+  let ahead = null; // { index, promise } of the slice read ahead
   try {
     if (file.size > MAX_BYTES) {
       throw new OfficeError(`Dokumentet fylder ${formatSize(file.size)}${format === 'pdf' ? ' som PDF' : ''}. Digital Post tillader højst 99,5 MB. Gør dokumentet mindre, fx ved at komprimere billeder, og prøv igen. Der er ikke sendt noget.`);
@@ -124,8 +125,15 @@ export async function share({ format, hostName, onProgress, onResume }) {
     let index = up.next || 0;
     let failures = 0;
     if (onProgress) onProgress(view.received || 0, file.size);
+    // One slice is read ahead from Office while the previous one is sent.
+    const read = (i) => {
+      const p = ahead && ahead.index === i ? ahead.promise : slice(file, i);
+      ahead = i + 1 < file.sliceCount ? { index: i + 1, promise: slice(file, i + 1) } : null;
+      if (ahead) ahead.promise.catch(() => {}); // surfaces when it is used
+      return p;
+    };
     while (index < file.sliceCount) {
-      const bytes = await slice(file, index);
+      const bytes = await read(index);
       try {
         view = await putSlice(up.id, index, bytes);
         failures = 0;
@@ -153,6 +161,7 @@ export async function share({ format, hostName, onProgress, onResume }) {
     }
     return { uploadId: up.id, filename, size: file.size };
   } finally {
+    if (ahead) await ahead.promise.catch(() => {});
     await officeCall(file.closeAsync.bind(file)).catch(() => {});
   }
 }

@@ -91,7 +91,9 @@ async function putSlice(id, index, bytes) {
   let resp;
   try {
     resp = await fetch(`${agentBase()}/api/v1/uploads/${encodeURIComponent(id)}/${index}`, {
-      method: 'PUT', body: bytes, credentials: 'omit', cache: 'no-store',
+      // A Blob, not the bytes: Chromium sends a typed-array body about ten
+      // times slower (measured: 4 MB in 1.5–3 s against 0.15–0.3 s).
+      method: 'PUT', body: new Blob([bytes]), credentials: 'omit', cache: 'no-store',
       headers: { 'X-Sendsikkert-CSRF': csrf(), 'Content-Type': 'application/octet-stream' },
     });
   } catch (e) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/tray"
 	"sendsikkert/internal/trust"
@@ -63,6 +64,7 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 		default: // the tray is far behind; the next change redraws it
 		}
 	}
+	cfg.OnMailNotice = func(n mailbox.Notice) { t.Notify(tray.Notice{Title: n.Title, Body: n.Body}) }
 	cfg.Ready = func(a *agent.Agent) {
 		running.Store(a)
 		t.Recovered()

@@ -70,6 +70,7 @@ async function showStatus() {
     add('Relæ', o.agent.demo ? 'Indbygget demo-relæ (DEMO – intet sendes til rigtige modtagere)' : (s.relayUrl || 'organisationens relæ'));
     add('Udbakke', s.outbox != null ? `${s.outbox} forsendelser` : 'se ikonet i meddelelsesområdet');
     add('Konto', s.account || (o.agent.demo ? 'Demo Kommune' : 'tilmeldt'));
+    add('Postkasse (IMAP)', s.mailbox && s.mailbox.server ? `${s.mailbox.user} @ ${s.mailbox.server}` : 'ikke opsat');
     add('Adresse', o.agentUrl);
     showTrust($('trust'), o.trust);
     report('status', `agent ok demo=${o.agent.demo} trusted=${o.trust.trusted}`);
@@ -205,7 +206,7 @@ async function showSettings() {
     $('s-relay').value = o.agent.demo ? 'Indbygget demo-relæ (DEMO)' : (s.relayUrl || '');
     $('s-signature').value = s.signatureHtml || '';
     $('s-language').value = s.language || 'da';
-    $('s-imap').value = s.imap ? s.imap.user + ' @ ' + s.imap.host : 'Ikke opsat';
+    $('s-imap').value = s.mailbox && s.mailbox.server ? `${s.mailbox.user} @ ${s.mailbox.server}:${s.mailbox.port}` : 'Ikke opsat';
     for (const [sel, g] of [['s-citizen', m.citizen], ['s-company', m.company]]) {
       const el = $(sel);
       el.replaceChildren();

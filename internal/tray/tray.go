@@ -325,3 +325,7 @@ func (t *Tray) Recovered() {
 
 // Shown says whether the icon can be shown at all (a desktop session).
 func Shown() bool { return available() == nil }
+
+// Notify shows a desktop notice (receipts and replies from the mailbox
+// link); it does not block.
+func (t *Tray) Notify(n Notice) { go t.notify(n) }

@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for PostgreSQL
+
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/delivery"

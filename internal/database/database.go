@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
 // DB is a database and its dialect.
@@ -29,6 +29,12 @@ type DB struct {
 // (the audit chain's head) never interleave.
 func Open(ctx context.Context, dsn, dataDir, name string) (*DB, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		// The PostgreSQL driver is registered by the relay's main package
+		// (and test helpers), so the agent, which never needs it, does not
+		// carry it.
+		if !slices.Contains(sql.Drivers(), "pgx") {
+			return nil, fmt.Errorf("database: this program has no PostgreSQL driver")
+		}
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("database: %w", err)

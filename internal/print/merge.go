@@ -6,9 +6,11 @@ import (
 	"io"
 	"sync"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"bufio"
+
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/validate"
 )
 
 // pdfcpuOnce switches off pdfcpu's configuration directory before first
@@ -19,7 +21,9 @@ import (
 var pdfcpuOnce sync.Once
 
 func pdfcpuConfig() *model.Configuration {
-	pdfcpuOnce.Do(api.DisableConfigDir)
+	// What pdfcpu's api.DisableConfigDir does; the api package itself is
+	// not imported: its initialisation alone costs the agent ~2.5 MiB.
+	pdfcpuOnce.Do(func() { model.ConfigPath = "disable" })
 	conf := model.NewDefaultConfiguration()
 	conf.Cmd = model.MERGECREATE
 	// Relaxed: attachments come from the real world, and a printer only
@@ -45,7 +49,7 @@ func mergePDFs(w io.Writer, parts []mergePart) (pages int, err error) {
 		}
 	}()
 	conf := pdfcpuConfig()
-	dest, err := api.ReadAndValidate(parts[0].rs, conf)
+	dest, err := readAndValidate(parts[0].rs, conf)
 	if err != nil {
 		return 0, fmt.Errorf("print: read %q: %w", parts[0].name, err)
 	}
@@ -62,10 +66,28 @@ func mergePDFs(w io.Writer, parts []mergePart) (pages int, err error) {
 			return 0, unprintable(fmt.Errorf("print: merge attachment %q: %w", p.name, err))
 		}
 	}
-	if err := api.WriteContext(dest, w); err != nil {
+	bw := bufio.NewWriter(w)
+	dest.Write.Writer = bw
+	if err := pdfcpu.WriteContext(dest); err != nil {
+		return 0, fmt.Errorf("print: write merged PDF: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return 0, fmt.Errorf("print: write merged PDF: %w", err)
 	}
 	return dest.PageCount, nil
+}
+
+// readAndValidate reads and validates a PDF the way pdfcpu's
+// api.ReadAndValidate does for a merge (no signature handling needed).
+func readAndValidate(rs io.ReadSeeker, conf *model.Configuration) (*model.Context, error) {
+	ctx, err := pdfcpu.Read(rs, conf)
+	if err != nil {
+		return nil, fmt.Errorf("read context: %w", err)
+	}
+	if err := validate.XRefTable(ctx); err != nil {
+		return nil, fmt.Errorf("validation: %w", err)
+	}
+	return ctx, nil
 }
 
 // readSource parses an attachment. pdfcpu refuses encrypted input when
@@ -75,7 +97,7 @@ func mergePDFs(w io.Writer, parts []mergePart) (pages int, err error) {
 // with the empty password, and their encryption is dropped, as printing
 // on paper drops it. A PDF that needs a password to open still fails.
 func readSource(rs io.ReadSeeker) (*model.Context, error) {
-	src, err := api.ReadAndValidate(rs, pdfcpuConfig())
+	src, err := readAndValidate(rs, pdfcpuConfig())
 	if err == nil || !errors.Is(err, pdfcpu.ErrEncrypted) {
 		return src, err
 	}
@@ -84,7 +106,7 @@ func readSource(rs io.ReadSeeker) (*model.Context, error) {
 	}
 	conf := pdfcpuConfig()
 	conf.Cmd = model.VALIDATE
-	src, err = api.ReadAndValidate(rs, conf)
+	src, err = readAndValidate(rs, conf)
 	if err != nil {
 		return nil, err
 	}

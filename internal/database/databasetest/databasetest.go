@@ -12,6 +12,8 @@ import (
 	"os"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for PostgreSQL
+
 	"sendsikkert/internal/database"
 )
 

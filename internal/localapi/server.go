@@ -99,6 +99,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /healthz", Handler: s.healthz},
 		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
 		{Pattern: "POST /api/v1/messages", MaxBody: relay.MaxAttachmentBytes + relay.MaxMessagePart + 1<<20, Handler: s.submit},
+		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
 		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
@@ -132,7 +133,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "outbox": s.Outbox.Pending()})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
@@ -410,6 +411,17 @@ func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[
 
 func (s *Server) accepted(w http.ResponseWriter, id string) {
 	writeJSON(w, http.StatusAccepted, relay.SubmitResponse{ID: id, Status: relay.StatusQueued})
+}
+
+// list is the window's Log: the user's sends, newest first.
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	items, err := s.Outbox.List(r.URL.Query().Get("q"), 1000)
+	if err != nil {
+		s.Log.Error("outbox list failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "outbox", "Loggen kunne ikke læses.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": items})
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

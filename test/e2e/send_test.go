@@ -139,6 +139,19 @@ func TestSendDigitalPost(t *testing.T) {
 	if len(st.Events) < 3 {
 		t.Errorf("events: %+v", st.Events)
 	}
+	// The window's Log lists it.
+	var log struct {
+		Messages []struct {
+			ID, Subject, Status string
+			Recipients         []string
+		}
+	}
+	if code := a.call("GET", "/api/v1/messages?q=boligst", nil, &log); code != 200 || len(log.Messages) != 1 || log.Messages[0].ID != id || log.Messages[0].Status != "delivered" {
+		t.Errorf("log: %d %+v", code, log)
+	}
+	if a.call("GET", "/api/v1/messages?q=findes-ikke", nil, &log); len(log.Messages) != 0 {
+		t.Errorf("log search: %+v", log)
+	}
 
 	// The same idempotency key returns the same id and sends nothing more.
 	code, again := a.send(map[string]any{

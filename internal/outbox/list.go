@@ -1,0 +1,48 @@
+package outbox
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Item is one line of the user's log of secure sends.
+type Item struct {
+	ID         string    `json:"id"`
+	Created    time.Time `json:"created"`
+	Subject    string    `json:"subject"`
+	Recipients []string  `json:"recipients"`
+	Status     string    `json:"status"`
+}
+
+// List returns the user's sends, newest first, whose subject or a
+// recipient contains q (any case); at most limit.
+func (o *Outbox) List(q string, limit int) ([]Item, error) {
+	var ids []string
+	o.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEntries).ForEach(func(k, _ []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+	})
+	q = strings.ToLower(strings.TrimSpace(q))
+	items := []Item{}
+	for _, id := range ids {
+		e, err := o.Get(id)
+		if err != nil {
+			return nil, err
+		}
+		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: o.StatusOf(e).Status}
+		if q != "" && !strings.Contains(strings.ToLower(it.Subject+" "+strings.Join(it.Recipients, " ")), q) {
+			continue
+		}
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Created.After(items[j].Created) })
+	if limit > 0 && len(items) > limit {
+		items = items[:limit]
+	}
+	return items, nil
+}

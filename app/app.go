@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -337,6 +338,14 @@ func (a *App) InstallTrust() (TrustStatus, error) {
 		return a.TrustStatus(), &Error{Code: "trust", Message: "Certifikatet kunne ikke betros: " + err.Error()}
 	}
 	return a.TrustStatus(), nil
+}
+
+// Enroll joins this PC to the organisation's relay with IT's code. The
+// key is made and kept by the agent; the window only passes the code on.
+func (a *App) Enroll(relay, code string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := a.call(http.MethodPost, "/api/v1/enroll", map[string]string{"relay": strings.TrimSpace(relay), "code": strings.TrimSpace(code)}, &out)
+	return out, err
 }
 
 // Rendered is called by the page after it drew a view. With

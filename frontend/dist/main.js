@@ -14,7 +14,7 @@ const words = {
     'set.citizen': 'Digital Post reply mailbox – citizens', 'set.company': 'Digital Post reply mailbox – companies',
     'set.signature': 'Signature (HTML)', 'set.imap': 'Mailbox (IMAP)', 'set.language': 'Language', save: 'Save',
     'fr.trust': "Trust Send sikkert's certificate", 'fr.enrol': "Enrol this PC with the organisation's relay",
-    'fr.enrolhelp': 'Ask IT for an enrolment code and run in a terminal:',
+    'fr.enrolhelp': 'Or run in a terminal:', 'fr.relay': 'Relay address', 'fr.code': 'Enrolment code from IT', 'fr.enrolbtn': 'Enrol',
     'fr.demo': 'Until then Send sikkert runs in demo mode: nothing reaches real recipients.',
     'fr.outlook': 'Use the buttons in Outlook',
     'fr.outlookhelp': "Check recipients and Send securely are on Outlook's Send sikkert tab.",
@@ -250,6 +250,18 @@ async function showFirstRun() {
     report('firstrun', `trusted=${o.trust.trusted}`);
   } catch (e) { problem(e); report('firstrun', 'error'); }
 }
+
+async function enrol(ev) {
+  ev.preventDefault();
+  const out = $('fr-enrolled');
+  out.textContent = lang === 'en' ? 'Enrolling…' : 'Tilmelder …';
+  try {
+    const r = await App().Enroll($('fr-relay').value, $('fr-code').value);
+    out.textContent = r.message;
+    problem(null);
+  } catch (e) { out.textContent = ''; problem(e); }
+}
+$('fr-enrol').addEventListener('submit', enrol);
 
 // ---- Navigation ------------------------------------------------------------
 const views = { status: showStatus, portal: () => selectTab(portal.tab), log: showLog, settings: showSettings, firstrun: showFirstRun };

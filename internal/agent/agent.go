@@ -194,6 +194,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
 	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
+		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
+	}
 	api.Mailbox = link
 	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store, Mailbox: link}
 

@@ -95,6 +95,9 @@ type RefusedError struct {
 	Code, Message string
 }
 
+// Refusal gives the relay's status and Danish reason.
+func (e *RefusedError) Refusal() (int, string) { return e.Status, e.Message }
+
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("enroll: refused (%d %s): %s", e.Status, e.Code, e.Message)
 }

@@ -50,6 +50,9 @@ type Server struct {
 	Uploads *upload.Store
 	// Printable says whether an attachment can follow a printed letter.
 	Printable func(contentType, filename string) bool
+	// Enroll joins this PC to a relay with a code from IT (the window's
+	// first-run view); nil when the agent cannot.
+	Enroll func(ctx context.Context, relayURL, code string) (user string, err error)
 	// Policy is what IT has locked; it wins over the user's choices.
 	Policy policy.Policy
 	// Directory, when set, serves the Sikker Mail Portal's searches.
@@ -106,6 +109,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, Handler: s.createUpload},
 		{Pattern: "PUT /api/v1/uploads/{id}/{index}", MaxBody: upload.MaxSlice, Handler: s.putSlice},
 		{Pattern: "GET /api/v1/uploads/{id}", MaxBody: 1, Handler: s.getUpload},
+		{Pattern: "POST /api/v1/enroll", MaxBody: 4 << 10, Handler: s.enroll},
 		{Pattern: "GET /api/v1/settings", MaxBody: 1, Handler: s.getSettings},
 		{Pattern: "PUT /api/v1/settings", MaxBody: 128 << 10, Handler: s.putSettings},
 		{Pattern: "PUT /api/v1/mailbox/secret", MaxBody: 16 << 10, Handler: s.putMailboxSecret},
@@ -642,6 +646,43 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, uploadView(info))
+}
+
+// enroll joins the PC to the organisation's relay. The agent keeps running
+// as it is; the next start uses the relay.
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Relay string `json:"relay"`
+		Code  string `json:"code"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Code == "" || !strings.HasPrefix(req.Relay, "https://") {
+		writeError(w, http.StatusBadRequest, "bad_enroll", "Skriv relæets adresse (https://…) og tilmeldingskoden fra IT.")
+		return
+	}
+	if s.Policy.RelayURL != "" && strings.TrimRight(req.Relay, "/") != strings.TrimRight(s.Policy.RelayURL, "/") {
+		writeError(w, http.StatusForbidden, "locked_by_policy", "IT har valgt relæet "+s.Policy.RelayURL+". Tilmeld pc'en dér.")
+		return
+	}
+	if s.Enroll == nil {
+		writeError(w, http.StatusNotFound, "no_enroll", "Denne Send sikkert kan ikke tilmeldes herfra.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	user, err := s.Enroll(ctx, req.Relay, req.Code)
+	var refused interface{ Refusal() (int, string) }
+	switch {
+	case errors.As(err, &refused):
+		_, msg := refused.Refusal()
+		writeError(w, http.StatusForbidden, "enroll_refused", "Relæet afviste tilmeldingen: "+msg)
+	case err != nil:
+		s.Log.Warn("enrolment failed", "err", err)
+		writeError(w, http.StatusBadGateway, "enroll_failed", "Tilmeldingen mislykkedes: relæet kunne ikke nås, eller nøgleringen er låst. Intet er ændret.")
+	default:
+		s.Log.Info("enrolled with the relay", "relay", req.Relay, "user", user)
+		writeJSON(w, http.StatusOK, map[string]string{"user": user,
+			"message": "Pc'en er tilmeldt relæet som " + user + ". Afslut Send sikkert, og start det igen for at sende gennem relæet."})
+	}
 }
 
 // SettingsView is what GET/PUT /api/v1/settings carry: the user's own

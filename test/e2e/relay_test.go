@@ -368,3 +368,46 @@ func TestAgentThroughRelay(t *testing.T) {
 	var rep map[string]any
 	json.Unmarshal(nil, &rep)
 }
+
+// TestEnrolFromWindow: the window's first-run form enrols through the
+// agent's local API; the next start uses the relay, not demo.
+func TestEnrolFromWindow(t *testing.T) {
+	r := startRelay(t)
+	// The test relay's CA stands in for a CA the PC trusts (a public CA, or
+	// the organisation's, installed machine-wide).
+	t.Setenv("SSL_CERT_FILE", filepath.Join(filepath.Dir(r.config), "ca.crt"))
+	data := t.TempDir()
+	port := freePort(t)
+	a := startAgent(t, data, port)
+	var out map[string]string
+	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": "http://plain", "code": "x"}, &out); code != 400 || out["message"] == "" {
+		t.Fatalf("plain relay: %d %v", code, out)
+	}
+	if os.Getenv("SENDSIKKERT_REAL_KEYRING") != "1" {
+		// Without a keyring nothing can be enrolled, and the answer says so.
+		if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": r.url, "code": r.code(t, "eva@kommune.test")}, &out); code != 502 || !strings.Contains(out["message"], "nøgleringen") {
+			t.Fatalf("no keyring: %d %v", code, out)
+		}
+		return
+	}
+	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": r.url, "code": "AAAA-BBBB-CCCC-DDDD"}, &out); code != 403 || !strings.Contains(out["message"], "afviste") {
+		t.Fatalf("bad code: %d %v", code, out)
+	}
+	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": r.url, "code": r.code(t, "eva@kommune.test")}, &out); code != 200 || out["user"] != "eva@kommune.test" {
+		t.Fatalf("enrol: %d %v", code, out)
+	}
+	a.stop()
+	b := startAgentWith(t, data, port, false)
+	var h map[string]any
+	b.call("GET", "/healthz", nil, &h)
+	if h["demo"] != false {
+		t.Fatalf("after enrolment still demo: %v", h)
+	}
+	code, res := b.send(map[string]any{"recipients": []string{"2211771212"}, "subject": "Efter tilmelding", "bodyHtml": "<p>Hej</p>", "idempotencyKey": "win-1"})
+	if code != 202 {
+		t.Fatalf("send: %d %v", code, res)
+	}
+	if st := b.waitFinal(res["id"].(string), time.Minute); st.Status != "delivered" {
+		t.Fatalf("status: %+v", st)
+	}
+}

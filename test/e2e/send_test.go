@@ -143,7 +143,7 @@ func TestSendDigitalPost(t *testing.T) {
 	var log struct {
 		Messages []struct {
 			ID, Subject, Status string
-			Recipients         []string
+			Recipients          []string
 		}
 	}
 	if code := a.call("GET", "/api/v1/messages?q=boligst", nil, &log); code != 200 || len(log.Messages) != 1 || log.Messages[0].ID != id || log.Messages[0].Status != "delivered" {

@@ -376,7 +376,7 @@ func serve(args []string) int {
 	}
 	var smb *securemailbox.Service
 	if mailer != nil {
-		if smb, err = e.secureMailbox(ctx, store, org, mailer); err != nil {
+		if smb, err = e.secureMailbox(ctx, store, org, mailer, book); err != nil {
 			log.Error("secure mailbox", "err", err)
 			return 1
 		}

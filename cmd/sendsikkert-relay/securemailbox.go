@@ -5,13 +5,14 @@ import (
 	"os"
 	"path/filepath"
 
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/receipt"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/securemailbox"
 )
 
 // secureMailbox builds the configured secure mailbox, nil when none is.
-func (e *env) secureMailbox(ctx context.Context, store relay.Store, org relay.Organisation, mailer *receipt.Mailer) (*securemailbox.Service, error) {
+func (e *env) secureMailbox(ctx context.Context, store relay.Store, org relay.Organisation, mailer *receipt.Mailer, book directory.Book) (*securemailbox.Service, error) {
 	c := e.cfg.SecureMailbox
 	if c == nil {
 		return nil, nil
@@ -28,6 +29,6 @@ func (e *env) secureMailbox(ctx context.Context, store relay.Store, org relay.Or
 	return &securemailbox.Service{
 		Store: mb, Blobs: store.Blobs(), Messages: store, Mail: mailer, From: mailer.From, SMS: sms,
 		BaseURL: c.BaseURL, Org: org, ReplyTo: c.ReplyTo, ExpiryDays: c.ExpiryDays, Audit: e.audit,
-		Key: e.key.Derive("securemailbox-csrf").Raw(), Log: e.log.With("part", "securemailbox"),
+		Key: e.key.Derive("securemailbox-csrf").Raw(), Log: e.log.With("part", "securemailbox"), Book: book,
 	}, nil
 }

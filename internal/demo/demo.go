@@ -107,6 +107,7 @@ func NewSecureMailbox(ctx context.Context, dir string, rs *relay.Server, key *va
 		From: DemoFrom, SMS: &securemailbox.FileSMS{Path: filepath.Join(dir, SMSFile)}, BaseURL: baseURL, Org: rs.Org,
 		ReplyTo:    map[string]string{"kommune": "post@demo-kommune.dk", "jobcenter": "jobcenter@demo-kommune.dk", "borgerservice": "borgerservice@demo-kommune.dk"},
 		ExpiryDays: 30, Audit: rs.Audit, Key: key.Derive("demo-securemailbox-csrf").Raw(), Log: log,
+		Book: rs.Book,
 	}
 	rs.Channels[recipient.ChannelSecureMailbox] = svc
 	rs.Revoke = svc.Revoke

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"sendsikkert/internal/directory"
 )
 
 //go:embed web
@@ -515,6 +517,9 @@ func (s *Service) reply(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Store.Update(r.Context(), "id", b.ID, func(b *Box) error { b.Replies++; return nil })
 	s.audit(r.Context(), b, "mailbox-reply", "sent")
+	if s.Book != nil && strings.Contains(b.Recipient, "@") {
+		s.Book.Touch(r.Context(), directory.Entry{Email: b.Recipient, Description: "Svarede via sikker mailboks", LastSeen: s.now()})
+	}
 	s.event(r.Context(), b.MessageID, "Svar modtaget via sikker mailboks fra "+b.Recipient)
 	v.Notice = "Dit svar er sendt sikkert til " + b.OrgName + "."
 	s.render(w, http.StatusOK, v)

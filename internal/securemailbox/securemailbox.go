@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
 )
@@ -68,6 +69,9 @@ type Service struct {
 	// ExpiryDays is how long a message can be read (default 30).
 	ExpiryDays int
 	Audit      relay.Auditor
+	// Book, when set, learns every correspondent who replies securely (the
+	// portal's Adressebog is updated on every send and receive).
+	Book directory.Book
 	// Key keys CSRF tokens (32 bytes).
 	Key      []byte
 	Log      *slog.Logger

@@ -18,6 +18,7 @@ import (
 
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/directory"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/vault"
@@ -101,6 +102,7 @@ func newFixture(t *testing.T) *fixture {
 		Store: mb, Blobs: store.Blobs(), Messages: store, Mail: f.mail, From: "no-reply@kommune.dk",
 		SMS: &FileSMS{Path: f.sms}, Org: relay.DemoOrganisation(), ReplyTo: map[string]string{"kommune": "post@kommune.dk"},
 		ExpiryDays: 30, Audit: f.audit, Key: vault.NewRandomKey(), Log: slog.New(slog.DiscardHandler), Now: f.clock,
+		Book: directory.NewMemoryBook(),
 	}
 	f.ts = httptest.NewServer(f.svc.Handler())
 	t.Cleanup(func() { f.ts.Close(); db.Close(); store.Close() })
@@ -233,6 +235,10 @@ func TestReadDownloadReply(t *testing.T) {
 	}
 	if m, ok := f.mail.find("post@kommune.dk", "Tak, jeg har læst den."); !ok || !strings.Contains(m, "X-Sendsikkert-Id: m1") {
 		t.Fatalf("reply did not reach the reply mailbox: %v", f.mail.mail)
+	}
+	// The one who replied is now in the address book.
+	if got, _ := f.svc.Book.Search(context.Background(), "svarede", "", 0); len(got) != 1 {
+		t.Fatalf("address book after the reply: %+v", got)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

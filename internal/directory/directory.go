@@ -152,10 +152,27 @@ func (d *Domains) Search(q, letter string, limit int) []Domain {
 
 // Entry is a known secure address.
 type Entry struct {
-	Email       string    `json:"email"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	LastSeen    time.Time `json:"lastSeen"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Mobile, when known, receives the secure mailbox's one-time codes.
+	Mobile   string    `json:"mobile,omitempty"`
+	LastSeen time.Time `json:"lastSeen"`
+}
+
+// MobileOf is the mobile number the book knows for an address, or "".
+func MobileOf(ctx context.Context, b Book, address string) string {
+	address = strings.ToLower(strings.TrimSpace(address))
+	found, err := b.Search(ctx, address, "", 20)
+	if err != nil {
+		return ""
+	}
+	for _, e := range found {
+		if strings.ToLower(e.Email) == address {
+			return e.Mobile
+		}
+	}
+	return ""
 }
 
 // Book is the address book.
@@ -217,6 +234,9 @@ func (b *MemoryBook) Touch(_ context.Context, e Entry) error {
 		}
 		if e.Description == "" {
 			e.Description = old.Description
+		}
+		if e.Mobile == "" {
+			e.Mobile = old.Mobile
 		}
 	}
 	b.m[e.Email] = e

@@ -98,6 +98,10 @@ func channelText(c string) string {
 		return "Digital Post"
 	case "print":
 		return "OneTooX (brev)"
+	case "tunnelmail":
+		return "sikker e-mail (Direkte adressering)"
+	case "securemailbox":
+		return "sikker mailboks"
 	}
 	return c
 }

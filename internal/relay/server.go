@@ -68,6 +68,18 @@ type Server struct {
 	holdOff  map[string]time.Time // owned by Run
 }
 
+// knownMobile looks a mobile number up: the configured function, else the
+// address book.
+func (s *Server) knownMobile() func(ctx context.Context, address string) string {
+	if s.KnownMobile != nil {
+		return s.KnownMobile
+	}
+	if s.Book == nil {
+		return nil
+	}
+	return func(ctx context.Context, address string) string { return directory.MobileOf(ctx, s.Book, address) }
+}
+
 // Auditor records what the relay did; package audit implements it.
 type Auditor interface {
 	Record(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error
@@ -191,7 +203,7 @@ func (s *Server) mail(mobiles map[string]string) *recipient.Mail {
 	m := &recipient.Mail{
 		Tunnelmail:    s.Channels[recipient.ChannelTunnelmail] != nil && s.Domains != nil,
 		SecureMailbox: s.Channels[recipient.ChannelSecureMailbox] != nil,
-		Known:         s.KnownMobile,
+		Known:         s.knownMobile(),
 		Mobiles:       map[string]string{},
 	}
 	if s.Domains != nil {
@@ -386,8 +398,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	for _, r := range m.Recipients {
 		s.audit(ctx, user, "submit", r.ID, string(r.Channel), r.Status, id)
 		if r.ID.Kind == recipient.KindEmail && s.Book != nil {
-			// Every send keeps the address book current.
-			s.Book.Touch(ctx, directory.Entry{Email: r.ID.Value, LastSeen: s.now()})
+			// Every send keeps the address book current, with the mobile
+			// number the clerk gave, so the next send needs none.
+			s.Book.Touch(ctx, directory.Entry{Email: r.ID.Value, Mobile: r.Party.Mobile, LastSeen: s.now()})
 		}
 	}
 	s.log().Info("message accepted", "id", id, "sender", user, "recipients", maskedList(m.Recipients), "attachments", len(files))

@@ -152,6 +152,27 @@ test('send with a 5 MB attachment: progress, delivered, MeMo file present', asyn
   await page.close();
 });
 
+test('e-mail recipient off the list: the pane asks for a mobile number, then sends to a secure mailbox', async () => {
+  const page = await pane({ to: ['borger@example.com'], subject: 'Svar på din henvendelse', bodyHtml: '<p>Hej</p>' });
+  let got = await lines(page);
+  assert.match(got[0], /borger@example\.com.*mobil/i);
+  assert.equal(await page.isDisabled('#send'), true);
+  assert.equal(await page.isVisible('#mobile-0'), true);
+  await screenshot(page, 'mobile-asked');
+  await noA11yIssues(page, 'mobile-asked');
+  await page.fill('#mobile-0', '+45 12 34 56 78');
+  await page.click('li.mobile button');
+  await page.waitForFunction(() => document.body.dataset.state === 'checked');
+  got = await lines(page);
+  assert.match(got[0], /^✓Sikker:/);
+  assert.equal(await page.isDisabled('#send'), false);
+  await page.click('#send');
+  await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('exempt citizen: OneTooX letter offered, then printed', async () => {
   const printDir = path.join(agent.data, 'demo', 'print');
   const before = new Set(fs.existsSync(printDir) ? fs.readdirSync(printDir) : []);

@@ -183,7 +183,7 @@ export async function setReplyMailbox(kind, id) {
 // send uploads the draft as one secure message and returns its id.
 // onProgress(phase, sent, total): phase "read" while files come from
 // Outlook, "upload" while bytes go to the agent.
-export async function send({ inputs, reply, fallback, idempotencyKey, onProgress }) {
+export async function send({ inputs, reply, fallback, mobiles, idempotencyKey, onProgress }) {
   const [subj, html, att] = await Promise.all([subject(), bodyHtml(), attachments()]);
   if (att.problems.length) throw new Error(att.problems.join(' '));
   const files = [];
@@ -193,6 +193,7 @@ export async function send({ inputs, reply, fallback, idempotencyKey, onProgress
   }
   const message = { recipients: inputs, subject: subj, bodyHtml: html, replyMailbox: reply, idempotencyKey };
   if (fallback) message.fallback = fallback;
+  if (mobiles && Object.keys(mobiles).length) message.mobiles = mobiles;
   const form = new FormData();
   form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
   for (const f of files) form.append('attachment', f.blob, f.name);

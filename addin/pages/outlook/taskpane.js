@@ -17,6 +17,7 @@ const state = {
   sending: false,
   sent: false,
   key: null, // idempotency key of the send in progress
+  mobiles: {}, // e-mail address → mobile number, for the secure mailbox
 };
 
 function setState(name) {
@@ -66,6 +67,34 @@ function line(ok, text, extra) {
   return li;
 }
 
+// mobileForm asks for the mobile number of an e-mail recipient off the
+// direct-addressing list: with it, the message goes to a secure mailbox
+// and the one-time code to that number.
+function mobileForm(address, i) {
+  const li = document.createElement('li');
+  li.className = 'result mobile';
+  const label = document.createElement('label');
+  label.htmlFor = `mobile-${i}`;
+  label.textContent = `Mobilnummer til ${address} (til engangskoden)`;
+  const input = document.createElement('input');
+  input.id = `mobile-${i}`;
+  input.type = 'tel';
+  input.autocomplete = 'off';
+  input.placeholder = '+45 12 34 56 78';
+  input.value = state.mobiles[address.toLowerCase()] || '';
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.textContent = 'Brug nummeret';
+  btn.addEventListener('click', () => {
+    const v = input.value.trim();
+    if (v) state.mobiles[address.toLowerCase()] = v;
+    else delete state.mobiles[address.toLowerCase()];
+    check();
+  });
+  li.append(label, input, btn);
+  return li;
+}
+
 function pretty(r) {
   return r.label + ': ' + r.input;
 }
@@ -78,6 +107,7 @@ function renderCheck() {
   rep.results.forEach((res, i) => {
     const r = state.recipients[i];
     list.append(line(res.secure, res.message, r ? pretty(r) : res.input));
+    if (res.kind === 'email' && !res.secure) list.append(mobileForm(res.input, i));
   });
   $('summary').textContent = rep.message;
   $('summary').className = 'summary ' + (rep.allSecure ? 'ok' : 'bad');
@@ -153,7 +183,9 @@ async function check() {
   try {
     state.recipients = await mail.recipients();
     await Promise.all([readSubject(), readFiles()]);
-    state.report = await api('POST', '/api/v1/recipients/check', { recipients: state.recipients.map((r) => r.input) });
+    const body = { recipients: state.recipients.map((r) => r.input) };
+    if (Object.keys(state.mobiles).length) body.mobiles = state.mobiles;
+    state.report = await api('POST', '/api/v1/recipients/check', body);
     state.agentOK = true;
     showAlert('');
     renderCheck();
@@ -245,6 +277,7 @@ async function sendSecure() {
       inputs: state.recipients.map((r) => r.input),
       reply: { citizen: $('reply-citizen').value, company: $('reply-company').value },
       fallback: $('fallback-print').checked ? 'print' : '',
+      mobiles: state.mobiles,
       idempotencyKey: state.key,
       onProgress: (phase, sent, total) => {
         if (phase === 'read') progress(0, `Henter vedhæftede filer fra Outlook (${sent + 1} af ${total}) …`);

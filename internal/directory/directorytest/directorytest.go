@@ -31,7 +31,15 @@ func BookContract(t *testing.T, b directory.Book) {
 	if len(got) != 1 || got[0].Name != "Ole Olsen" || time.Since(got[0].LastSeen) > time.Minute {
 		t.Fatalf("touch: %v", got)
 	}
-	b.Touch(ctx, directory.Entry{Email: "ny@demo-sygehus.dk", Name: "Ny Modtager"})
+	b.Touch(ctx, directory.Entry{Email: "ny@demo-sygehus.dk", Name: "Ny Modtager", Mobile: "+4512345678"})
+	if m := directory.MobileOf(ctx, b, "NY@demo-sygehus.dk"); m != "+4512345678" {
+		t.Fatalf("mobile: %q", m)
+	}
+	// A later touch without a mobile keeps the known one.
+	b.Touch(ctx, directory.Entry{Email: "ny@demo-sygehus.dk"})
+	if m := directory.MobileOf(ctx, b, "ny@demo-sygehus.dk"); m != "+4512345678" {
+		t.Fatalf("mobile lost: %q", m)
+	}
 	if got, _ := b.Search(ctx, "", "n", 0); len(got) != 1 {
 		t.Fatalf("new entry: %v", got)
 	}

@@ -17,10 +17,13 @@ type Book struct{ db *database.DB }
 
 // OpenSQLBook prepares the table.
 func Open(ctx context.Context, db *database.DB) (*Book, error) {
-	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS address_book (email TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, last_seen BIGINT NOT NULL)`)
+	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS address_book (email TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, last_seen BIGINT NOT NULL, mobile TEXT NOT NULL DEFAULT '')`)
 	if err != nil {
 		return nil, fmt.Errorf("directory: schema: %w", err)
 	}
+	// Books made before mobiles were kept get the column; "already
+	// exists" is the expected answer for every other start.
+	db.ExecContext(ctx, `ALTER TABLE address_book ADD COLUMN mobile TEXT NOT NULL DEFAULT ''`)
 	return &Book{db: db}, nil
 }
 
@@ -29,11 +32,12 @@ func (b *Book) Touch(ctx context.Context, e directory.Entry) error {
 	if e.LastSeen.IsZero() {
 		e.LastSeen = time.Now()
 	}
-	_, err := b.db.ExecContext(ctx, b.db.Q(`INSERT INTO address_book (email, name, description, last_seen) VALUES (?, ?, ?, ?)
+	_, err := b.db.ExecContext(ctx, b.db.Q(`INSERT INTO address_book (email, name, description, last_seen, mobile) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (email) DO UPDATE SET
 			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE address_book.name END,
 			description = CASE WHEN excluded.description <> '' THEN excluded.description ELSE address_book.description END,
-			last_seen = excluded.last_seen`), e.Email, e.Name, e.Description, e.LastSeen.UnixNano())
+			mobile = CASE WHEN excluded.mobile <> '' THEN excluded.mobile ELSE address_book.mobile END,
+			last_seen = excluded.last_seen`), e.Email, e.Name, e.Description, e.LastSeen.UnixNano(), e.Mobile)
 	if err != nil {
 		return fmt.Errorf("directory: touch: %w", err)
 	}
@@ -47,7 +51,7 @@ func (b *Book) Search(ctx context.Context, q, letter string, limit int) ([]direc
 	}
 	// The table is small (thousands of rows); filtering in Go keeps
 	// "first letter" right for æ, ø and å in both databases.
-	rows, err := b.db.QueryContext(ctx, `SELECT email, name, description, last_seen FROM address_book`)
+	rows, err := b.db.QueryContext(ctx, `SELECT email, name, description, last_seen, mobile FROM address_book`)
 	if err != nil {
 		return nil, fmt.Errorf("directory: search: %w", err)
 	}
@@ -56,7 +60,7 @@ func (b *Book) Search(ctx context.Context, q, letter string, limit int) ([]direc
 	for rows.Next() {
 		var e directory.Entry
 		var seen int64
-		if err := rows.Scan(&e.Email, &e.Name, &e.Description, &seen); err != nil {
+		if err := rows.Scan(&e.Email, &e.Name, &e.Description, &seen, &e.Mobile); err != nil {
 			return nil, err
 		}
 		e.LastSeen = time.Unix(0, seen).UTC()

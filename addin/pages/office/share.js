@@ -7,6 +7,7 @@
 import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
 import { replyMailboxes, setReplyMailbox, follow } from '../outlook/mail.js';
 import * as doc from './document.js';
+import { line, showAlert } from '../lines.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,12 +29,6 @@ function setState(name) {
   document.body.dataset.state = name;
 }
 
-function showAlert(text, kind = 'error') {
-  const a = $('alert');
-  a.textContent = text;
-  a.className = 'message-bar ' + kind;
-  a.hidden = !text;
-}
 
 function agentAbsent(message = UNREACHABLE) {
   state.agentOK = false;
@@ -45,32 +40,6 @@ function agentAbsent(message = UNREACHABLE) {
   updateSend();
 }
 
-// line is a result line as in the Outlook pane: a glyph, a verdict for
-// screen readers, who, and the agent's sentence.
-function line(ok, text, extra) {
-  const li = document.createElement('li');
-  li.className = 'result ' + (ok === true ? 'ok' : ok === false ? 'bad' : 'info');
-  const icon = document.createElement('span');
-  icon.className = 'icon';
-  icon.setAttribute('aria-hidden', 'true');
-  icon.textContent = ok === true ? '✓' : ok === false ? '!' : '•';
-  const sr = document.createElement('span');
-  sr.className = 'sr-only';
-  sr.textContent = ok === true ? 'Sikker: ' : ok === false ? 'Ikke sikker: ' : '';
-  const body = document.createElement('span');
-  body.className = 'text';
-  if (extra) {
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.textContent = extra;
-    body.append(who);
-  }
-  const msg = document.createElement('span');
-  msg.textContent = text;
-  body.append(msg);
-  li.append(icon, sr, body);
-  return li;
-}
 
 function inputs() {
   return $('recipients-input').value.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);

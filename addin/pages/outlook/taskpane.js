@@ -4,6 +4,7 @@
 // pane shows its answers and never sends unless they allow it.
 import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
 import * as mail from './mail.js';
+import { line, showAlert } from '../lines.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,12 +25,6 @@ function setState(name) {
   document.body.dataset.state = name;
 }
 
-function showAlert(text, kind = 'error') {
-  const a = $('alert');
-  a.textContent = text;
-  a.className = 'message-bar ' + kind;
-  a.hidden = !text;
-}
 
 function agentAbsent(message = UNREACHABLE) {
   state.agentOK = false;
@@ -41,31 +36,6 @@ function agentAbsent(message = UNREACHABLE) {
   updateSend();
 }
 
-function line(ok, text, extra) {
-  const li = document.createElement('li');
-  li.className = 'result ' + (ok === true ? 'ok' : ok === false ? 'bad' : 'info');
-  const icon = document.createElement('span');
-  icon.className = 'icon';
-  icon.setAttribute('aria-hidden', 'true');
-  icon.textContent = ok === true ? '✓' : ok === false ? '!' : '•';
-  const body = document.createElement('span');
-  body.className = 'text';
-  if (extra) {
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.textContent = extra;
-    body.append(who);
-  }
-  const msg = document.createElement('span');
-  msg.textContent = text;
-  body.append(msg);
-  // Screen readers hear the verdict, not the glyph.
-  const sr = document.createElement('span');
-  sr.className = 'sr-only';
-  sr.textContent = ok === true ? 'Sikker: ' : ok === false ? 'Ikke sikker: ' : '';
-  li.append(icon, sr, body);
-  return li;
-}
 
 // mobileForm asks for the mobile number of an e-mail recipient off the
 // direct-addressing list: with it, the message goes to a secure mailbox

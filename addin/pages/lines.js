@@ -34,3 +34,16 @@ export function showAlert(text, kind = 'error') {
   a.className = 'message-bar ' + kind;
   a.hidden = !text;
 }
+
+// fillPicker fills a Digitalpost retursvar select from the agent's group
+// ({options:[{id,label}], selected}).
+export function fillPicker(select, group) {
+  select.replaceChildren(...group.options.map((o) => {
+    const opt = document.createElement('option');
+    opt.value = o.id;
+    opt.textContent = o.label;
+    opt.selected = o.id === group.selected;
+    return opt;
+  }));
+  select.disabled = false;
+}

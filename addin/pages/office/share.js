@@ -7,7 +7,7 @@
 import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
 import { replyMailboxes, setReplyMailbox, follow } from '../outlook/mail.js';
 import * as doc from './document.js';
-import { line, showAlert } from '../lines.js';
+import { line, showAlert, fillPicker as fill } from '../lines.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -129,16 +129,6 @@ async function check() {
   }
 }
 
-function fill(select, group) {
-  select.replaceChildren(...group.options.map((o) => {
-    const opt = document.createElement('option');
-    opt.value = o.id;
-    opt.textContent = o.label;
-    opt.selected = o.id === group.selected;
-    return opt;
-  }));
-  select.disabled = false;
-}
 
 async function loadMailboxes() {
   try {

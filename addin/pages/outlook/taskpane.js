@@ -4,7 +4,7 @@
 // pane shows its answers and never sends unless they allow it.
 import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
 import * as mail from './mail.js';
-import { line, showAlert } from '../lines.js';
+import { line, showAlert, fillPicker as fill } from '../lines.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -173,16 +173,6 @@ async function check() {
   }
 }
 
-function fill(select, group) {
-  select.replaceChildren(...group.options.map((o) => {
-    const opt = document.createElement('option');
-    opt.value = o.id;
-    opt.textContent = o.label;
-    opt.selected = o.id === group.selected;
-    return opt;
-  }));
-  select.disabled = false;
-}
 
 async function loadMailboxes() {
   try {

@@ -104,6 +104,19 @@ func (c *Client) Status(ctx context.Context, id string) (Status, error) {
 	return st, err
 }
 
+// Revoke takes a message back from the recipients' secure mailboxes and
+// returns its status after. The relay's refusals (unknown message, nothing
+// to take back) come as *Error with a Danish message for the clerk.
+func (c *Client) Revoke(ctx context.Context, id string) (Status, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/messages/"+url.PathEscape(id)+"/revoke"), nil)
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	_, err = c.do(req, &st)
+	return st, err
+}
+
 // Upload is one attachment to submit.
 type Upload struct {
 	FileInfo

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -169,5 +171,39 @@ func TestRevoke(t *testing.T) {
 	}
 	if code := post("wrong", r.ID); code != 401 {
 		t.Fatalf("unauthenticated: %d", code)
+	}
+}
+
+// TestClientRevoke: the client returns the status after a revoke, passes
+// the relay's refusals through as *Error (Danish message kept) and tells a
+// relay that cannot answer by ErrUnavailable.
+func TestClientRevoke(t *testing.T) {
+	s, _, ts := testRelay(t)
+	c := &Client{BaseURL: ts.URL, Token: "tok"}
+	ctx := context.Background()
+	r, err := c.Submit(ctx, &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", IdempotencyKey: "crv1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *Error
+	if _, err := c.Revoke(ctx, r.ID); !errors.As(err, &e) || e.Code != "not_revocable" || !strings.Contains(e.Message, "sikker mailboks") {
+		t.Fatalf("no mailbox: %v", err)
+	}
+	if _, err := c.Revoke(ctx, "unknown"); !errors.As(err, &e) || e.Code != "not_found" {
+		t.Fatalf("unknown: %v", err)
+	}
+	s.Revoke = func(context.Context, string) (int, error) { return 0, io.ErrUnexpectedEOF }
+	if _, err := c.Revoke(ctx, r.ID); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("relay failing: %v", err)
+	}
+	var got string
+	s.Revoke = func(_ context.Context, id string) (int, error) { got = id; return 1, nil }
+	st, err := c.Revoke(ctx, r.ID)
+	if err != nil || st.ID != r.ID || got != r.ID || len(st.Recipients) != 1 {
+		t.Fatalf("revoke: %+v %v (relay got %q)", st, err, got)
+	}
+	down := &Client{BaseURL: "http://127.0.0.1:1", Token: "tok"}
+	if _, err := down.Revoke(ctx, r.ID); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("relay down: %v", err)
 	}
 }

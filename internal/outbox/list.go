@@ -15,6 +15,9 @@ type Item struct {
 	Subject    string    `json:"subject"`
 	Recipients []string  `json:"recipients"`
 	Status     string    `json:"status"`
+	// Revocable and Revoked: see Revocable.
+	Revocable bool `json:"revocable"`
+	Revoked   bool `json:"revoked"`
 }
 
 // List returns the user's sends, newest first, whose subject or a
@@ -34,7 +37,12 @@ func (o *Outbox) List(q string, limit int) ([]Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: o.StatusOf(e).Status}
+		st := o.StatusOf(e)
+		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: st.Status}
+		// Only a send the relay has can be taken back.
+		if e.RelayID != "" {
+			it.Revocable, it.Revoked = Revocable(st)
+		}
 		if q != "" && !strings.Contains(strings.ToLower(it.Subject+" "+strings.Join(it.Recipients, " ")), q) {
 			continue
 		}

@@ -110,6 +110,15 @@ type Event struct {
 	What string    `json:"what"`
 }
 
+// What the secure mailbox records on a message about one recipient's copy,
+// each followed by the recipient's address as recipient.Parse gives it.
+// The agent reads them to tell whether a copy can still be taken back.
+const (
+	EventMailboxRead    = "Læst i sikker mailboks af "
+	EventMailboxRevoked = "Trukket tilbage fra sikker mailboks til "
+	EventMailboxExpired = "Udløbet i sikker mailboks for "
+)
+
 // MailboxChoices lists the reply mailboxes.
 type MailboxChoices struct {
 	Citizen MailboxGroup `json:"citizen"`

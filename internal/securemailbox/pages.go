@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/relay"
 )
 
 //go:embed web
@@ -411,7 +412,7 @@ func (s *Service) read(w http.ResponseWriter, r *http.Request) {
 		if err == nil && first {
 			b = nb
 			s.audit(r.Context(), b, "mailbox-read", StateRead)
-			s.event(r.Context(), b.MessageID, "Læst i sikker mailboks af "+b.Recipient)
+			s.event(r.Context(), b.MessageID, relay.EventMailboxRead+b.Recipient)
 			if strings.Contains(b.Sender, "@") {
 				go func(b Box) {
 					ctx, cancel := contextTimeout()

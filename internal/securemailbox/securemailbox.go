@@ -254,7 +254,7 @@ func (s *Service) Revoke(ctx context.Context, messageID string) (int, error) {
 		}
 		s.removeFiles(files)
 		s.audit(ctx, b, "mailbox-revoke", StateRevoked)
-		s.event(ctx, messageID, "Trukket tilbage fra sikker mailboks til "+b.Recipient)
+		s.event(ctx, messageID, relay.EventMailboxRevoked+b.Recipient)
 		n++
 	}
 	return n, nil
@@ -326,7 +326,7 @@ func (s *Service) Sweep(ctx context.Context) {
 		} else {
 			s.removeFiles(files)
 			s.audit(ctx, b, "mailbox-expire", StateExpired)
-			s.event(ctx, b.MessageID, "Udløbet i sikker mailboks for "+b.Recipient)
+			s.event(ctx, b.MessageID, relay.EventMailboxExpired+b.Recipient)
 		}
 	}
 }

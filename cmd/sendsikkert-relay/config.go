@@ -116,6 +116,10 @@ type TunnelmailConfig struct {
 	// CAFile adds roots the MX certificates may chain to (tests, closed
 	// networks); the system's roots are always trusted.
 	CAFile string `yaml:"caFile"`
+	// Resolver is the DNS server (host:port) asked for MX, MTA-STS and
+	// host addresses, for split DNS or a validating resolver; the
+	// system's resolver when empty.
+	Resolver string `yaml:"resolver"`
 }
 
 // SecureMailboxConfig is the secure mailbox. It needs smtp (the
@@ -196,6 +200,11 @@ func loadConfig(path string) (*Config, error) {
 		}
 		if !strings.Contains(t.From, "@") {
 			return nil, fmt.Errorf("config: tunnelmail.from must be an e-mail address")
+		}
+		if t.Resolver != "" {
+			if _, _, err := net.SplitHostPort(t.Resolver); err != nil {
+				return nil, fmt.Errorf("config: tunnelmail.resolver %q must be host:port: %w", t.Resolver, err)
+			}
 		}
 	}
 	c.Beskedfordeler.ClientCA = rel(c.Beskedfordeler.ClientCA)

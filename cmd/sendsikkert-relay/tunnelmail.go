@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/demo"
@@ -44,5 +49,24 @@ func (c *Config) tunnelmailChannel() (delivery.Channel, error) {
 		}
 		ch.RootCAs = pool
 	}
+	dialer := &net.Dialer{Timeout: 30 * time.Second}
+	if t.Resolver != "" {
+		// One resolver for everything tunnelmail looks up — MX, the
+		// MTA-STS record, the MX hosts' and policy hosts' addresses — so
+		// split DNS answers consistently.
+		r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, t.Resolver)
+		}}
+		ch.Resolver = r
+		dialer.Resolver = r
+	}
+	ch.Dial = dialer.DialContext
+	// MTA-STS policies are fetched through the same dialer and roots.
+	ch.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext:     dialer.DialContext,
+		TLSClientConfig: &tls.Config{RootCAs: ch.RootCAs, MinVersion: tls.VersionTLS12},
+		Proxy:           http.ProxyFromEnvironment,
+	}}
 	return ch, nil
 }

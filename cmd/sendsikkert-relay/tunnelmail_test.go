@@ -36,7 +36,7 @@ func TestTunnelmailConfig(t *testing.T) {
 	if ch, err := c.tunnelmailChannel(); err != nil || ch.(tunnelmail.Folder).Dir != filepath.Join(dir, "data", "demo", "tunnelmail") {
 		t.Fatalf("demo: %#v %v", ch, err)
 	}
-	for _, bad := range []string{"tunnelmail: {type: plain, from: a@b.dk}\n", "tunnelmail: {type: smtp}\n", "tunnelmail: {type: smtp, from: a@b.dk, starttls: false}\n"} {
+	for _, bad := range []string{"tunnelmail: {type: plain, from: a@b.dk}\n", "tunnelmail: {type: smtp}\n", "tunnelmail: {type: smtp, from: a@b.dk, starttls: false}\n", "tunnelmail: {type: smtp, from: a@b.dk, resolver: dns.kommune.dk}\n"} {
 		if _, err := loadConfig(write(bad)); err == nil {
 			t.Errorf("accepted: %s", bad)
 		}

@@ -89,9 +89,12 @@ type relayProc struct {
 // startRelay runs sendsikkert-relay serve with a test configuration: its
 // own server certificate, a store key from a file, receipts to a local
 // SMTP server with STARTTLS.
-func startRelay(t *testing.T) *relayProc {
+func startRelay(t *testing.T) *relayProc { return startRelayIn(t, t.TempDir(), "") }
+
+// startRelayIn is startRelay with its files in dir and more YAML appended
+// to the configuration (paths in it may be relative to dir).
+func startRelayIn(t *testing.T, dir, extra string) *relayProc {
 	t.Helper()
-	dir := t.TempDir()
 	caPEM, certFile, keyFile, cert := testPKI(t, dir)
 	keyFile2 := filepath.Join(dir, "store.key")
 	os.WriteFile(keyFile2, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600)
@@ -111,7 +114,7 @@ tls: {cert: %s, key: %s}
 storeKey: file:%s
 smtp: {addr: %s, from: no-reply@kommune.test, caFile: %s}
 audit: {auditors: [revisor@kommune.test]}
-`, port, certFile, keyFile, keyFile2, sl.Addr(), caFile)
+`, port, certFile, keyFile, keyFile2, sl.Addr(), caFile) + extra
 	config := filepath.Join(dir, "relay.yaml")
 	os.WriteFile(config, []byte(cfg), 0o600)
 	cmd := exec.Command(relayBin, "serve", "--config", config)

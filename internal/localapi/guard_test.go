@@ -32,6 +32,9 @@ func (fakeRelay) ReplyMailboxes(context.Context) (relay.MailboxChoices, error) {
 func (fakeRelay) Status(context.Context, string) (relay.Status, error) {
 	return relay.Status{}, relay.ErrUnavailable
 }
+func (fakeRelay) Revoke(context.Context, string) (relay.Status, error) {
+	return relay.Status{}, relay.ErrUnavailable
+}
 
 func testServer(t *testing.T) *Server {
 	t.Helper()

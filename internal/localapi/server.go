@@ -33,6 +33,7 @@ type Relay interface {
 	Check(ctx context.Context, inputs []string) (recipient.Report, error)
 	ReplyMailboxes(ctx context.Context) (relay.MailboxChoices, error)
 	Status(ctx context.Context, id string) (relay.Status, error)
+	Revoke(ctx context.Context, id string) (relay.Status, error)
 }
 
 // Directory answers the portal's lists (the relay's directory API).
@@ -104,6 +105,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /api/v1/messages", MaxBody: relay.MaxAttachmentBytes + relay.MaxMessagePart + 1<<20, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
+		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, Handler: s.revoke}, // no body is read; "{}" is welcome
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
 		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
 		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, Handler: s.createUpload},
@@ -445,17 +447,65 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		st, err := s.Relay.Status(ctx, e.RelayID)
 		cancel()
 		if err == nil {
-			changed, err := s.Outbox.Refresh(e, st)
-			if err != nil {
-				s.Log.Error("outbox refresh failed", "err", err)
-			} else if changed && s.Outbox.OnChange != nil {
-				// The worker will find nothing new: tell the tray and the
-				// mailbox link here.
-				s.Outbox.OnChange(s.Outbox.StatusOf(e))
-			}
+			s.refresh(e, st)
 		}
 	}
 	writeJSON(w, http.StatusOK, s.Outbox.StatusOf(e))
+}
+
+// revoke takes a send back from the recipients' secure mailboxes. The
+// relay decides what can be taken back; its refusals reach the clerk in
+// its own words.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	e, err := s.Outbox.Get(r.PathValue("id"))
+	if errors.Is(err, outbox.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "Forsendelsen findes ikke.")
+		return
+	}
+	if err != nil {
+		s.Log.Error("outbox get failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "outbox", "Udbakken kunne ikke læses.")
+		return
+	}
+	if e.RelayID == "" {
+		writeError(w, http.StatusConflict, "not_at_relay", "Forsendelsen ligger stadig i udbakken på din pc og er ikke sendt videre endnu, så der er intet at trække tilbage. Prøv igen, når den er sendt.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	st, err := s.Relay.Revoke(ctx, e.RelayID)
+	var refused *relay.Error
+	switch {
+	case errors.As(err, &refused):
+		s.Log.Info("revoke refused by the relay", "id", e.ID, "code", refused.Code)
+		// The refusal often means the PC's picture is stale (read or
+		// expired meanwhile): learn the relay's status for the Log.
+		if st, err := s.Relay.Status(ctx, e.RelayID); err == nil {
+			s.refresh(e, st)
+		}
+		writeAPIError(w, http.StatusConflict, refused)
+	case err != nil:
+		s.Log.Warn("revoke: relay unavailable", "id", e.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, så forsendelsen kan ikke trækkes tilbage lige nu. Prøv igen om lidt.")
+	default:
+		s.Log.Info("message revoked", "id", e.ID, "relay_id", e.RelayID)
+		s.refresh(e, st)
+		writeJSON(w, http.StatusOK, s.Outbox.StatusOf(e))
+	}
+}
+
+// refresh stores a status the relay gave outside the worker's polling and
+// tells the tray and the mailbox link when it changed: the worker will find
+// nothing new.
+func (s *Server) refresh(e *outbox.Entry, st relay.Status) {
+	changed, err := s.Outbox.Refresh(e, st)
+	if err != nil {
+		s.Log.Error("outbox refresh failed", "id", e.ID, "err", err)
+		return
+	}
+	if changed && s.Outbox.OnChange != nil {
+		s.Outbox.OnChange(s.Outbox.StatusOf(e))
+	}
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {

@@ -300,6 +300,14 @@ func (a *App) Message(id string) (json.RawMessage, error) {
 	return out, err
 }
 
+// Revoke takes a send back from the recipients' secure mailboxes; the
+// answer is the send's status after, or the agent's Danish refusal.
+func (a *App) Revoke(id string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := a.call(http.MethodPost, "/api/v1/messages/"+url.PathEscape(id)+"/revoke", nil, &out)
+	return out, err
+}
+
 // TrustStatus says whether the agent's certificate is trusted.
 type TrustStatus struct {
 	Trusted     bool          `json:"trusted"`

@@ -1,12 +1,15 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,5 +144,64 @@ func TestAppAgentDown(t *testing.T) {
 	b := &App{AgentURL: "https://localhost:1", CAFile: filepath.Join(t.TempDir(), "none")}
 	if _, err := b.Status(); err == nil || !strings.Contains(err.Error(), "certifikat") {
 		t.Fatalf("no CA: %v", err)
+	}
+}
+
+// TestAppRevoke: the bound method takes a secure-mailbox send back through
+// the agent, and the agent's refusals arrive as Danish sentences.
+func TestAppRevoke(t *testing.T) {
+	url, data := startAgent(t)
+	a := &App{AgentURL: url, CAFile: filepath.Join(data, "tls", "ca.crt")}
+	var e *Error
+	if _, err := a.Revoke("unknown"); !errors.As(err, &e) || e.Status != 404 || !strings.Contains(e.Message, "findes ikke") {
+		t.Fatalf("unknown: %v", err)
+	}
+
+	// A send to an e-mail address with a mobile number: the secure mailbox.
+	c, err := a.http()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.csrf(c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormField("message")
+	json.NewEncoder(part).Encode(map[string]any{"recipients": []string{"borger@gmail.com"}, "subject": "Aftale", "bodyHtml": "<p>x</p>",
+		"idempotencyKey": "app-revoke", "mobiles": map[string]string{"borger@gmail.com": "20304050"}})
+	mw.Close()
+	req, _ := http.NewRequest("POST", url+"/api/v1/messages", &body)
+	req.Header.Set("X-Sendsikkert-CSRF", tok)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&sent)
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("send: %d", resp.StatusCode)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		raw, err := a.Messages("")
+		if err == nil && strings.Contains(string(raw), `"revocable":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never revocable in the log: %s %v", raw, err)
+		}
+	}
+	raw, err := a.Revoke(sent.ID)
+	if err != nil || !strings.Contains(string(raw), "Trukket tilbage fra sikker mailboks til borger@gmail.com") {
+		t.Fatalf("revoke: %s %v", raw, err)
+	}
+	if _, err := a.Revoke(sent.ID); !errors.As(err, &e) || e.Status != 409 || !strings.Contains(e.Message, "intet at trække tilbage") {
+		t.Fatalf("second revoke: %v", err)
+	}
+	if raw, _ := a.Messages(""); !strings.Contains(string(raw), `"revocable":false`) || !strings.Contains(string(raw), `"revoked":true`) {
+		t.Fatalf("log after revoke: %s", raw)
 	}
 }

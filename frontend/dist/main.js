@@ -10,7 +10,7 @@ const words = {
     skip: 'Skip to content', 'nav.status': 'Status', 'nav.portal': 'Secure Mail Portal', 'nav.log': 'Log',
     'nav.settings': 'Settings', 'nav.firstrun': 'Get started', 'portal.domains': 'Direct addressing',
     'portal.book': 'Address book', search: 'Search', 'log.csv': 'Export CSV', 'log.when': 'Time',
-    'log.subject': 'Subject', 'log.to': 'Recipients', 'log.status': 'Status', 'set.relay': 'Relay address',
+    'log.subject': 'Subject', 'log.to': 'Recipients', 'log.status': 'Status', 'log.action': 'Action', 'set.relay': 'Relay address',
     'set.citizen': 'Digital Post reply mailbox – citizens', 'set.company': 'Digital Post reply mailbox – companies',
     'set.signature': 'Signature (HTML)', 'set.imap': 'Mailbox (IMAP)', 'set.language': 'Language', save: 'Save',
     'fr.trust': "Trust Send sikkert's certificate", 'fr.enrol': "Enrol this PC with the organisation's relay",
@@ -181,17 +181,76 @@ async function showLog() {
   try {
     const r = await App().Messages($('log-q').value);
     if (seq !== logSeq) return;
-    logRows = (r.messages || []).map((m) => [m.created || '', m.subject || '', (m.recipients || []).join(', '), m.status || '']);
-    for (const x of logRows) body.appendChild(row(x));
+    const msgs = r.messages || [];
+    logRows = msgs.map((m) => [m.created || '', m.subject || '', (m.recipients || []).join(', '),
+      (m.status || '') + (m.revoked ? ' – trukket tilbage' : '')]);
+    msgs.forEach((m, i) => {
+      const tr = row(logRows[i]);
+      tr.appendChild(revokeCell(m));
+      body.appendChild(tr);
+    });
     $('log-count').textContent = `${logRows.length} forsendelser`;
     problem(null);
-    report('log', `rows=${logRows.length}`);
+    report('log', `rows=${logRows.length} revocable=${msgs.filter((m) => m.revocable).length}`);
   } catch (e) {
     if (seq !== logSeq) return;
     logRows = [];
     $('log-count').textContent = e.message || String(e);
     report('log', 'error ' + (e.message || e));
   }
+}
+
+// revokeCell offers "Træk tilbage" where the agent marks a send revocable:
+// handed to the relay, with a recipient reached by the secure mailbox
+// (channel securemailbox, status delivered) whose copy no event says was
+// read, taken back or expired (internal/outbox/revoke.go). The page only
+// shows it; the relay decides, and its refusal is shown in the row. The
+// question is asked in the row, not by confirm(): WebViews do not all show
+// JavaScript dialogs.
+function revokeCell(m) {
+  const td = document.createElement('td');
+  if (!m.revocable) return td;
+  const start = document.createElement('button');
+  start.type = 'button';
+  start.textContent = 'Træk tilbage';
+  start.setAttribute('aria-label', `Træk »${m.subject || ''}« tilbage`);
+  const ask = document.createElement('div');
+  ask.hidden = true;
+  const q = document.createElement('p');
+  q.textContent = 'Vil du trække forsendelsen tilbage? Modtageren kan derefter ikke åbne den.';
+  const yes = document.createElement('button');
+  yes.type = 'button';
+  yes.className = 'primary';
+  yes.textContent = 'Ja, træk tilbage';
+  const no = document.createElement('button');
+  no.type = 'button';
+  no.textContent = 'Fortryd';
+  ask.append(q, yes, ' ', no);
+  const out = document.createElement('p');
+  out.setAttribute('role', 'status');
+  start.addEventListener('click', () => { start.hidden = true; ask.hidden = false; out.textContent = ''; yes.focus(); });
+  no.addEventListener('click', () => { ask.hidden = true; start.hidden = false; start.focus(); });
+  yes.addEventListener('click', async () => {
+    yes.disabled = no.disabled = true;
+    out.textContent = 'Trækker tilbage …';
+    try {
+      await App().Revoke(m.id);
+      ask.remove();
+      start.remove();
+      out.textContent = 'Trukket tilbage. Modtageren kan ikke længere åbne forsendelsen.';
+      report('log', `revoked ${m.id}`);
+    } catch (e) {
+      // The relay away or a refusal: say it here; the button stays for
+      // another try.
+      ask.hidden = true;
+      start.hidden = false;
+      yes.disabled = no.disabled = false;
+      out.textContent = (e && e.message) || String(e);
+      report('log', `revoke refused ${m.id}`);
+    }
+  });
+  td.append(start, ask, out);
+  return td;
 }
 
 function csv() {

@@ -17,7 +17,8 @@
 // Image attachments (JPEG, PNG) get a page each, centred and shrunk to fit,
 // turned as their EXIF orientation says. PDF attachments are merged page by
 // page with pdfcpu, which holds each parsed attachment in memory once; an
-// attachment that is not seekable is spooled to a temporary file first.
+// attachment that is not seekable is spooled to a temporary file first,
+// encrypted with a key that lives only for the merge.
 // PDFs encrypted only against editing (no open password) are decrypted and
 // merged; a PDF that needs a password to open is an error.
 //

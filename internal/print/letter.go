@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"sendsikkert/internal/vault"
 )
 
 // Address is a postal address block as it appears in the envelope window.
@@ -294,25 +296,43 @@ func openPDF(a Attachment) (mergePart, error) {
 		return part, nil
 	}
 
-	// Not seekable (a decrypting stream, a network body): spool it to a
+	// Not seekable (a database blob, a network body): spool it to a
 	// temporary file rather than memory, because the merge holds the
 	// parsed document in memory already and attachments can be large.
+	// The spool is encrypted with a key that lives only here, so no
+	// plaintext reaches the disk and nothing is readable after a crash.
 	br := bufio.NewReaderSize(rc, 64<<10)
 	head, _ := br.Peek(1024)
 	if sniff(head) != "pdf" {
 		return fail(unprintable(fmt.Errorf("print: attachment %q is not a PDF", a.Filename)))
 	}
-	f, err := os.CreateTemp("", "sendsikkert-print-*.pdf")
+	key, err := vault.New(vault.NewRandomKey())
 	if err != nil {
 		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
 	}
-	part.closers = append(part.closers, func() { f.Close(); os.Remove(f.Name()) })
+	dir, err := os.MkdirTemp("", "sendsikkert-print-*")
+	if err != nil {
+		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+	}
+	part.closers = append(part.closers, func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "spool")
+	f, err := key.Create(path, nil)
+	if err != nil {
+		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+	}
 	if _, err := io.Copy(f, br); err != nil {
+		f.Abort()
 		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if err := f.Commit(); err != nil {
 		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
 	}
-	part.rs = f
+	spool, err := key.OpenFile(path, nil)
+	if err != nil {
+		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+	}
+	// Closers run in order: close the spool before its folder goes.
+	part.closers = append([]func(){func() { spool.Close() }}, part.closers...)
+	part.rs = spool.(io.ReadSeeker)
 	return part, nil
 }

@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -349,6 +350,50 @@ func TestMergePDFAttachments(t *testing.T) {
 		t.Errorf("merged PDF has %d pages, want 6", n)
 	}
 }
+
+// TestMergeSpoolEncrypted: a PDF attachment that cannot seek is spooled
+// to a temporary file for the merge; the spool holds no plaintext and is
+// gone afterwards.
+func TestMergeSpoolEncrypted(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	data := attachmentPDF(t, 2)
+	var seen int
+	l := sampleLetter()
+	l.Attachments = []Attachment{{Filename: "bilag.pdf", ContentType: "application/pdf", Open: func() (io.ReadCloser, error) {
+		return closeHook{Reader: bytes.NewReader(data), close: func() {
+			// The merge is done and the spool still exists: look at it.
+			filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				seen++
+				b, _ := os.ReadFile(p)
+				if bytes.Contains(b, []byte("%PDF")) || bytes.Contains(b, []byte("Bilag side")) {
+					t.Errorf("plaintext in spool %s", p)
+				}
+				return nil
+			})
+		}}, nil
+	}}}
+	pdf, _ := render(t, l)
+	if n := pdfcpuPages(t, pdf); n != 3 {
+		t.Errorf("merged PDF has %d pages, want 3", n)
+	}
+	if seen == 0 {
+		t.Fatal("no spool file under TMPDIR: the test looked in the wrong place")
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("spool left behind: %v", left)
+	}
+}
+
+type closeHook struct {
+	io.Reader
+	close func()
+}
+
+func (c closeHook) Close() error { c.close(); return nil }
 
 func testJPEG(t *testing.T, w, h int) []byte {
 	t.Helper()

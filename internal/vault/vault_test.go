@@ -131,3 +131,76 @@ func BenchmarkStream(b *testing.B) {
 		w.Close()
 	}
 }
+
+// TestFileSeek reads encrypted files at random places, as a PDF merge
+// does, and still refuses a cut-off, a changed or a foreign file.
+func TestFileSeek(t *testing.T) {
+	k := testKey(t)
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 3 * chunkSize, 3*chunkSize + 17} {
+		data := make([]byte, size)
+		rand.Read(data)
+		p := filepath.Join(dir, "blob")
+		f, _ := k.Create(p, []byte("ad"))
+		f.Write(data)
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := k.OpenFile(p, []byte("ad"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := rc.(io.ReadSeeker)
+		if end, err := rs.Seek(0, io.SeekEnd); err != nil || end != int64(size) {
+			t.Fatalf("size %d: SeekEnd = %d, %v", size, end, err)
+		}
+		// Backwards and forwards across chunk borders.
+		for _, off := range []int{size / 2, 0, size - 1, chunkSize - 3, chunkSize + 5, 2*chunkSize - 1} {
+			if off < 0 || off >= size {
+				continue
+			}
+			rs.Seek(int64(off), io.SeekStart)
+			buf := make([]byte, 10)
+			n, err := io.ReadFull(rs, buf)
+			want := data[off:min(off+10, size)]
+			if !bytes.Equal(buf[:n], want) || (err != nil && n != len(want)) {
+				t.Fatalf("size %d at %d: got %x want %x (%v)", size, off, buf[:n], want, err)
+			}
+		}
+		rs.Seek(0, io.SeekStart)
+		if got, err := io.ReadAll(rs); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("size %d: read after seeks: %v", size, err)
+		}
+		rc.Close()
+		rc, _ = k.OpenFile(p, []byte("other"))
+		if _, err := io.ReadAll(rc); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("size %d: other additional data read: %v", size, err)
+		}
+		rc.Close()
+
+		// Cut back to a chunk border: reading to the end fails.
+		enc, _ := os.ReadFile(p)
+		for _, cut := range []int{len(enc) - 1, headerSize + sealedChunk, headerSize + 2*sealedChunk, headerSize} {
+			if cut >= len(enc) {
+				continue
+			}
+			os.WriteFile(p, enc[:cut], 0o600)
+			rc, err := k.OpenFile(p, []byte("ad"))
+			if err == nil {
+				_, err = io.ReadAll(rc)
+				rc.Close()
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("size %d cut %d: %v", size, cut, err)
+			}
+		}
+		bad := append([]byte(nil), enc...)
+		bad[len(bad)-3] ^= 1
+		os.WriteFile(p, bad, 0o600)
+		rc, _ = k.OpenFile(p, []byte("ad"))
+		if _, err := io.ReadAll(rc); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("size %d: flipped bit: %v", size, err)
+		}
+		rc.Close()
+	}
+}

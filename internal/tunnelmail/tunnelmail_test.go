@@ -2,16 +2,10 @@ package tunnelmail
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -21,121 +15,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/tunnelmail/mxtest"
 )
-
-// pki is a test CA that issues server certificates.
-type pki struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newPKI(t *testing.T) *pki {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &pki{cert, key, pool}
-}
-
-func (p *pki) issue(t *testing.T, names ...string) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: names, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// inbox records what the SMTP server received, and whether each command
-// came over TLS.
-type inbox struct {
-	mu    sync.Mutex
-	msgs  []string
-	rcpt  []string
-	clear []string // commands seen without TLS beyond EHLO/STARTTLS
-}
-
-type backend struct{ in *inbox }
-
-func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) { return &session{in: b.in, c: c}, nil }
-
-type session struct {
-	in *inbox
-	c  *smtp.Conn
-}
-
-func (s *session) tls(cmd string) {
-	if _, ok := s.c.TLSConnectionState(); !ok {
-		s.in.mu.Lock()
-		s.in.clear = append(s.in.clear, cmd)
-		s.in.mu.Unlock()
-	}
-}
-func (s *session) Reset()        {}
-func (s *session) Logout() error { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error {
-	s.tls("MAIL")
-	return nil
-}
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.tls("RCPT")
-	s.in.mu.Lock()
-	s.in.rcpt = append(s.in.rcpt, to)
-	s.in.mu.Unlock()
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	s.tls("DATA")
-	b, _ := io.ReadAll(r)
-	s.in.mu.Lock()
-	s.in.msgs = append(s.in.msgs, string(b))
-	s.in.mu.Unlock()
-	return nil
-}
-
-// server starts a go-smtp server on loopback, with STARTTLS when cert is
-// set.
-func server(t *testing.T, cert *tls.Certificate) (string, *inbox) {
-	t.Helper()
-	in := &inbox{}
-	s := smtp.NewServer(backend{in})
-	s.Domain = "mx.kommune.test"
-	if cert != nil {
-		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return ln.Addr().String(), in
-}
 
 // resolver answers MX and TXT from maps; anything else is "not found".
 type resolver struct {
@@ -158,9 +44,9 @@ func (r resolver) LookupTXT(_ context.Context, name string) ([]string, error) {
 }
 
 // channel points every MX host at addr.
-func channel(p *pki, addr string, res resolver) *Channel {
+func channel(p *mxtest.CA, addr string, res resolver) *Channel {
 	return &Channel{
-		From: "sikkerpost@kommune.dk", Resolver: res, RootCAs: p.pool, Timeout: 10 * time.Second,
+		From: "sikkerpost@kommune.dk", Resolver: res, RootCAs: p.Pool, Timeout: 10 * time.Second,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		},
@@ -186,9 +72,8 @@ func testDelivery() *delivery.Delivery {
 var mxKommune = map[string][]*net.MX{"kommune.test": {{Host: "mx.kommune.test.", Pref: 10}}}
 
 func TestDeliveredOverVerifiedTLS(t *testing.T) {
-	p := newPKI(t)
-	cert := p.issue(t, "mx.kommune.test")
-	addr, in := server(t, &cert)
+	p := mxtest.NewCA(t)
+	addr, in := mxtest.ServeMX(t, "127.0.0.1:0", p.ServerTLS(t, "mx.kommune.test"))
 	c := channel(p, addr, resolver{mx: mxKommune})
 	rec, err := c.Deliver(context.Background(), testDelivery())
 	if err != nil {
@@ -197,18 +82,17 @@ func TestDeliveredOverVerifiedTLS(t *testing.T) {
 	if rec.Status != delivery.Delivered || rec.Reference != "mx.kommune.test" {
 		t.Fatalf("receipt: %+v", rec)
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.msgs) != 1 || in.rcpt[0] != "sagsbehandler@kommune.test" || len(in.clear) != 0 {
-		t.Fatalf("inbox: rcpt %v, %d messages, in clear: %v", in.rcpt, len(in.msgs), in.clear)
+	msgs, rcpt, clear := in.Messages(), in.Recipients(), in.Clear()
+	if len(msgs) != 1 || rcpt[0] != "sagsbehandler@kommune.test" || len(clear) != 0 {
+		t.Fatalf("inbox: rcpt %v, %d messages, in clear: %v", rcpt, len(msgs), clear)
 	}
-	for _, line := range strings.Split(in.msgs[0], "\r\n") {
+	for _, line := range strings.Split(msgs[0], "\r\n") {
 		if len(line) > 998 {
 			t.Fatalf("line longer than SMTP allows: %q", line)
 		}
 	}
 	// The message parses, and the attachment arrives whole.
-	m, err := mail.ReadMessage(strings.NewReader(in.msgs[0]))
+	m, err := mail.ReadMessage(strings.NewReader(msgs[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,72 +117,61 @@ func TestDeliveredOverVerifiedTLS(t *testing.T) {
 
 // refused checks a refusal: permanent, worded for the clerk, and nothing
 // but EHLO and STARTTLS ever went over the wire in clear.
-func refused(t *testing.T, err error, in *inbox, want string) {
+func refused(t *testing.T, err error, in *mxtest.Inbox, want string) {
 	t.Helper()
 	var r *Refusal
 	if !errors.As(err, &r) || !errors.Is(err, delivery.ErrPermanent) || !strings.Contains(r.Reason, want) {
 		t.Fatalf("want refusal %q, got %v", want, err)
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.msgs) != 0 || len(in.rcpt) != 0 || len(in.clear) != 0 {
-		t.Fatalf("something was sent: %v %v %v", in.msgs, in.rcpt, in.clear)
+	if msgs, rcpt, clear := in.Messages(), in.Recipients(), in.Clear(); len(msgs) != 0 || len(rcpt) != 0 || len(clear) != 0 {
+		t.Fatalf("something was sent: %v %v %v", msgs, rcpt, clear)
 	}
 }
 
 func TestWrongCertificateNameRefused(t *testing.T) {
-	p := newPKI(t)
-	cert := p.issue(t, "mail.someone-else.test")
-	addr, in := server(t, &cert)
+	p := mxtest.NewCA(t)
+	addr, in := mxtest.ServeMX(t, "127.0.0.1:0", p.ServerTLS(t, "mail.someone-else.test"))
 	_, err := channel(p, addr, resolver{mx: mxKommune}).Deliver(context.Background(), testDelivery())
 	refused(t, err, in, "certifikat")
 }
 
 func TestUntrustedCertificateRefused(t *testing.T) {
-	p, other := newPKI(t), newPKI(t)
-	cert := other.issue(t, "mx.kommune.test")
-	addr, in := server(t, &cert)
+	p, other := mxtest.NewCA(t), mxtest.NewCA(t)
+	addr, in := mxtest.ServeMX(t, "127.0.0.1:0", other.ServerTLS(t, "mx.kommune.test"))
 	_, err := channel(p, addr, resolver{mx: mxKommune}).Deliver(context.Background(), testDelivery())
 	refused(t, err, in, "certifikat")
 }
 
 func TestNoStartTLSRefused(t *testing.T) {
-	p := newPKI(t)
-	addr, in := server(t, nil)
+	p := mxtest.NewCA(t)
+	addr, in := mxtest.ServeMX(t, "127.0.0.1:0", nil)
 	_, err := channel(p, addr, resolver{mx: mxKommune}).Deliver(context.Background(), testDelivery())
 	refused(t, err, in, "STARTTLS")
 }
 
 func TestOldTLSRefused(t *testing.T) {
-	p := newPKI(t)
-	cert := p.issue(t, "mx.kommune.test")
-	in := &inbox{}
-	s := smtp.NewServer(backend{in})
-	s.Domain = "mx.kommune.test"
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go s.Serve(ln)
-	defer s.Close()
-	_, err := channel(p, ln.Addr().String(), resolver{mx: mxKommune}).Deliver(context.Background(), testDelivery())
+	p := mxtest.NewCA(t)
+	cfg := p.ServerTLS(t, "mx.kommune.test")
+	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+	addr, in := mxtest.ServeMX(t, "127.0.0.1:0", cfg)
+	_, err := channel(p, addr, resolver{mx: mxKommune}).Deliver(context.Background(), testDelivery())
 	if err == nil {
 		t.Fatal("delivered over TLS 1.1")
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.msgs) != 0 || len(in.rcpt) != 0 {
+	if len(in.Messages()) != 0 || len(in.Recipients()) != 0 {
 		t.Fatal("something was sent")
 	}
 }
 
 func TestNullMXRefused(t *testing.T) {
-	p := newPKI(t)
-	addr, in := server(t, nil)
+	p := mxtest.NewCA(t)
+	addr, in := mxtest.ServeMX(t, "127.0.0.1:0", nil)
 	_, err := channel(p, addr, resolver{mx: map[string][]*net.MX{"kommune.test": {{Host: ".", Pref: 0}}}}).Deliver(context.Background(), testDelivery())
 	refused(t, err, in, "modtager ikke e-mail")
 }
 
 // policyServer serves an MTA-STS policy at mta-sts.kommune.test.
-func policyServer(t *testing.T, p *pki, policy string) *http.Client {
+func policyServer(t *testing.T, p *mxtest.CA, policy string) *http.Client {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Host != "mta-sts.kommune.test" || r.URL.Path != "/.well-known/mta-sts.txt" {
@@ -308,12 +181,12 @@ func policyServer(t *testing.T, p *pki, policy string) *http.Client {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, policy)
 	}))
-	ts.TLS = &tls.Config{Certificates: []tls.Certificate{p.issue(t, "mta-sts.kommune.test")}}
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{p.Issue(t, "mta-sts.kommune.test")}}
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	addr := ts.Listener.Addr().String()
 	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: p.pool},
+		TLSClientConfig: &tls.Config{RootCAs: p.Pool},
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		},
@@ -321,9 +194,8 @@ func policyServer(t *testing.T, p *pki, policy string) *http.Client {
 }
 
 func TestMTASTS(t *testing.T) {
-	p := newPKI(t)
-	cert := p.issue(t, "mx.kommune.test")
-	addr, in := server(t, &cert)
+	p := mxtest.NewCA(t)
+	addr, in := mxtest.ServeMX(t, "127.0.0.1:0", p.ServerTLS(t, "mx.kommune.test"))
 	res := resolver{mx: mxKommune, txt: map[string][]string{"_mta-sts.kommune.test": {"v=STSv1; id=20260101"}}}
 
 	// The MX is not among the policy's: refused without connecting.

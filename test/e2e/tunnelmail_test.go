@@ -2,30 +2,19 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-	"golang.org/x/net/dns/dnsmessage"
-
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/tunnelmail/mxtest"
 )
 
 // TestTunnelmailThroughRelay runs the relay binary with tunnelmail to
@@ -36,34 +25,37 @@ import (
 // and the sender's receipt says why a send failed.
 func TestTunnelmailThroughRelay(t *testing.T) {
 	dir := t.TempDir()
-	ca := newMXCA(t)
+	ca := mxtest.NewCA(t)
 	caFile := filepath.Join(dir, "mx-ca.crt")
-	os.WriteFile(caFile, ca.pem, 0o644)
+	os.WriteFile(caFile, ca.PEM, 0o644)
 
+	// The relay has one MX port for every domain: the hosts differ by
+	// loopback address.
 	port := sharedPort(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
-	good := startMX(t, "127.0.0.2", port, ca.leaf(t, "mx.kommune-b.test", "mx.kommune-e.test"))
-	wrong := startMX(t, "127.0.0.3", port, ca.leaf(t, "mx.andet-navn.test"))
-	plain := startMX(t, "127.0.0.4", port, nil)
+	at := func(ip string) string { return fmt.Sprintf("%s:%d", ip, port) }
+	_, good := mxtest.ServeMX(t, at("127.0.0.2"), ca.ServerTLS(t, "mx.kommune-b.test", "mx.kommune-e.test"))
+	_, wrong := mxtest.ServeMX(t, at("127.0.0.3"), ca.ServerTLS(t, "mx.andet-navn.test"))
+	_, plain := mxtest.ServeMX(t, at("127.0.0.4"), nil)
 
 	// kommune-e.test publishes an MTA-STS policy in enforce mode that
 	// names another MX than its DNS does: its mail must not go out.
-	sts := startSTS(t, "127.0.0.5", ca.leaf(t, "mta-sts.kommune-e.test"),
+	sts := startSTS(t, "127.0.0.5", ca.ServerTLS(t, "mta-sts.kommune-e.test"),
 		"version: STSv1\nmode: enforce\nmx: mx.andet-navn.test\nmax_age: 86400\n")
 
-	dns := startDNS(t, map[string]string{
+	dns := mxtest.ServeDNS(t, mxtest.Zone{MX: map[string]string{
 		"kommune-b.test.": "mx.kommune-b.test.",
 		"kommune-c.test.": "mx.kommune-c.test.",
 		"kommune-d.test.": "mx.kommune-d.test.",
 		"kommune-e.test.": "mx.kommune-e.test.",
-	}, map[string]string{
+	}, A: map[string]string{
 		"mx.kommune-b.test.":      "127.0.0.2",
 		"mx.kommune-c.test.":      "127.0.0.3",
 		"mx.kommune-d.test.":      "127.0.0.4",
 		"mx.kommune-e.test.":      "127.0.0.2",
 		"mta-sts.kommune-e.test.": "127.0.0.5",
-	}, map[string]string{
+	}, TXT: map[string]string{
 		"_mta-sts.kommune-e.test.": "v=STSv1; id=20261122",
-	})
+	}})
 	domains := filepath.Join(dir, "domains.csv")
 	os.WriteFile(domains, []byte("domain,organisation\nkommune-b.test,Kommune B\nkommune-c.test,Kommune C\nkommune-d.test,Kommune D\nkommune-e.test,Kommune E\n"), 0o644)
 
@@ -105,9 +97,9 @@ tunnelmail: {type: smtp, from: sikkerpost@kommune.test, port: %d, caFile: %s, re
 	if st.Status != relay.StatusDelivered {
 		t.Fatalf("valid certificate: %+v", st)
 	}
-	msgs := good.received()
-	if len(msgs) != 1 || !msgs[0].tls || !strings.Contains(decodeQP(msgs[0].data), "Afgørelsen er vedlagt") || !strings.Contains(msgs[0].data, "sikkerpost@kommune.test") {
-		t.Fatalf("valid certificate: received %+v", msgs)
+	msgs := good.Messages()
+	if len(msgs) != 1 || len(good.Clear()) != 0 || !strings.Contains(decodeQP(msgs[0]), "Afgørelsen er vedlagt") || !strings.Contains(msgs[0], "sikkerpost@kommune.test") {
+		t.Fatalf("valid certificate: received %q, in clear %v", msgs, good.Clear())
 	}
 
 	st = send("post@kommune-c.test", "tm-c")
@@ -124,13 +116,13 @@ tunnelmail: {type: smtp, from: sikkerpost@kommune.test, port: %d, caFile: %s, re
 		if st.Status != relay.StatusFailed || !strings.Contains(st.Recipients[0].Message, "MTA-STS") {
 			t.Fatalf("MTA-STS enforce: %+v", st)
 		}
-		if n := len(good.received()); n != 1 {
+		if n := len(good.Messages()); n != 1 {
 			t.Fatalf("MTA-STS enforce: the MX got the mail anyway (%d messages)", n)
 		}
 	}
-	for name, mx := range map[string]*mxServer{"wrong name": wrong, "no STARTTLS": plain} {
-		if n := mx.mails(); n != 0 {
-			t.Fatalf("%s: %d MAIL FROM commands reached the server", name, n)
+	for name, in := range map[string]*mxtest.Inbox{"wrong name": wrong, "no STARTTLS": plain} {
+		if len(in.Messages()) != 0 || len(in.Recipients()) != 0 || len(in.Clear()) != 0 {
+			t.Fatalf("%s: something was sent: %q, in clear %v", name, in.Messages(), in.Clear())
 		}
 	}
 
@@ -174,39 +166,6 @@ func decodeQP(s string) string {
 	return b.String()
 }
 
-type mxCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newMXCA(t *testing.T) *mxCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test MX CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &mxCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-func (ca *mxCA) leaf(t *testing.T, names ...string) *tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
-		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
 // sharedPort finds a TCP port free on all the given loopback addresses:
 // the relay has one MX port for every domain.
 func sharedPort(t *testing.T, addrs ...string) int {
@@ -235,87 +194,12 @@ func sharedPort(t *testing.T, addrs ...string) int {
 	return 0
 }
 
-// mxServer is a go-smtp server that records each message and whether TLS
-// was on when the envelope began.
-type mxServer struct {
-	mu    sync.Mutex
-	msgs  []mxMail
-	nMail int
-}
-
-type mxMail struct {
-	tls  bool
-	data string
-}
-
-func (m *mxServer) received() []mxMail {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]mxMail(nil), m.msgs...)
-}
-
-func (m *mxServer) mails() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.nMail
-}
-
-func (m *mxServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &mxSession{srv: m, conn: c}, nil
-}
-
-type mxSession struct {
-	srv  *mxServer
-	conn *smtp.Conn
-	tls  bool
-}
-
-func (s *mxSession) Reset()        {}
-func (s *mxSession) Logout() error { return nil }
-func (s *mxSession) Mail(string, *smtp.MailOptions) error {
-	_, s.tls = s.conn.TLSConnectionState()
-	s.srv.mu.Lock()
-	s.srv.nMail++
-	s.srv.mu.Unlock()
-	return nil
-}
-func (s *mxSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *mxSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.srv.mu.Lock()
-	s.srv.msgs = append(s.srv.msgs, mxMail{tls: s.tls, data: string(b)})
-	s.srv.mu.Unlock()
-	return nil
-}
-
-// startMX serves SMTP on ip:port; with cert it offers STARTTLS, without
-// it offers none.
-func startMX(t *testing.T, ip string, port int, cert *tls.Certificate) *mxServer {
-	t.Helper()
-	m := &mxServer{}
-	s := smtp.NewServer(m)
-	s.Domain = "mx.test"
-	if cert != nil {
-		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
-	}
-	l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(l)
-	t.Cleanup(func() { s.Close() })
-	return m
-}
-
 // startSTS serves an MTA-STS policy over HTTPS on ip:443, as RFC 8461
 // places it. Port 443 needs root; without it the MTA-STS part is skipped
 // (false), the policy logic itself is covered by internal/tunnelmail.
-func startSTS(t *testing.T, ip string, cert *tls.Certificate, policy string) bool {
+func startSTS(t *testing.T, ip string, cfg *tls.Config, policy string) bool {
 	t.Helper()
-	l, err := tls.Listen("tcp", ip+":443", &tls.Config{Certificates: []tls.Certificate{*cert}})
+	l, err := tls.Listen("tcp", ip+":443", cfg)
 	if err != nil {
 		t.Logf("MTA-STS part skipped: %v", err)
 		return false
@@ -331,77 +215,4 @@ func startSTS(t *testing.T, ip string, cert *tls.Certificate, policy string) boo
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return true
-}
-
-// startDNS answers MX, A and TXT queries over UDP from the tables (names
-// fully qualified) and NXDOMAIN for anything else (so no AAAA), and
-// returns its address.
-func startDNS(t *testing.T, mx, a, txt map[string]string) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if err != nil {
-				continue
-			}
-			if out, err := dnsAnswer(buf[:n], mx, a, txt); err == nil {
-				pc.WriteTo(out, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
-
-func dnsAnswer(query []byte, mx, a, txt map[string]string) ([]byte, error) {
-	var p dnsmessage.Parser
-	h, err := p.Start(query)
-	if err != nil {
-		return nil, err
-	}
-	q, err := p.Question()
-	if err != nil {
-		return nil, err
-	}
-	name := strings.ToLower(q.Name.String())
-	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
-	_, isMX := mx[name]
-	_, isA := a[name]
-	_, isTXT := txt[name]
-	if !isMX && !isA && !isTXT {
-		rh.RCode = dnsmessage.RCodeNameError
-	}
-	b := dnsmessage.NewBuilder(nil, rh)
-	b.EnableCompression()
-	if err := b.StartQuestions(); err != nil {
-		return nil, err
-	}
-	if err := b.Question(q); err != nil {
-		return nil, err
-	}
-	if err := b.StartAnswers(); err != nil {
-		return nil, err
-	}
-	rr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
-	switch {
-	case q.Type == dnsmessage.TypeMX && isMX:
-		err = b.MXResource(rr, dnsmessage.MXResource{Pref: 10, MX: dnsmessage.MustNewName(mx[name])})
-	case q.Type == dnsmessage.TypeA && isA:
-		ip := net.ParseIP(a[name]).To4()
-		err = b.AResource(rr, dnsmessage.AResource{A: [4]byte(ip)})
-	case q.Type == dnsmessage.TypeTXT && isTXT:
-		err = b.TXTResource(rr, dnsmessage.TXTResource{TXT: []string{txt[name]}})
-	}
-	if err != nil {
-		return nil, err
-	}
-	return b.Finish()
 }

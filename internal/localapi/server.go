@@ -430,15 +430,25 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"messages": items})
 }
 
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+// entry finds the outbox entry the path's {id} names, answering 404 or
+// 500 itself when there is none.
+func (s *Server) entry(w http.ResponseWriter, r *http.Request) (*outbox.Entry, bool) {
 	e, err := s.Outbox.Get(r.PathValue("id"))
 	if errors.Is(err, outbox.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "Forsendelsen findes ikke.")
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.Log.Error("outbox get failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "outbox", "Udbakken kunne ikke læses.")
+		return nil, false
+	}
+	return e, true
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.entry(w, r)
+	if !ok {
 		return
 	}
 	if e.State == outbox.StateHanded {
@@ -457,14 +467,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // relay decides what can be taken back; its refusals reach the clerk in
 // its own words.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	e, err := s.Outbox.Get(r.PathValue("id"))
-	if errors.Is(err, outbox.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "Forsendelsen findes ikke.")
-		return
-	}
-	if err != nil {
-		s.Log.Error("outbox get failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "outbox", "Udbakken kunne ikke læses.")
+	e, ok := s.entry(w, r)
+	if !ok {
 		return
 	}
 	if e.RelayID == "" {

@@ -172,6 +172,16 @@ async function searchPortal() {
 }
 
 // ---- Log -------------------------------------------------------------------
+// The relay's status codes in the clerk's words (as in the add-in panes).
+const statusWords = {
+  da: { queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes', revoked: 'trukket tilbage' },
+  en: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', printed: 'Sent as a letter', 'needs-fallback': 'Needs a choice', failed: 'Failed', revoked: 'taken back' },
+};
+function statusText(m) {
+  const w = statusWords[lang];
+  return (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '');
+}
+
 let logRows = [];
 let logSeq = 0;
 async function showLog() {
@@ -183,7 +193,7 @@ async function showLog() {
     if (seq !== logSeq) return;
     const msgs = r.messages || [];
     logRows = msgs.map((m) => [m.created || '', m.subject || '', (m.recipients || []).join(', '),
-      (m.status || '') + (m.revoked ? ' – trukket tilbage' : '')]);
+      statusText(m)]);
     msgs.forEach((m, i) => {
       const tr = row(logRows[i]);
       tr.appendChild(revokeCell(m));

@@ -489,8 +489,8 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		}
 		writeAPIError(w, http.StatusConflict, refused)
 	case err != nil:
-		s.Log.Warn("revoke: relay unavailable", "id", e.ID, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, så forsendelsen kan ikke trækkes tilbage lige nu. Prøv igen om lidt.")
+		s.Log.Warn("revoke: relay unavailable or failed", "id", e.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Forsendelsen kunne ikke trækkes tilbage lige nu: relæet svarer ikke eller meldte en fejl. Prøv igen om lidt.")
 	default:
 		s.Log.Info("message revoked", "id", e.ID, "relay_id", e.RelayID)
 		s.refresh(e, st)

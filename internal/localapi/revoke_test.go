@@ -82,7 +82,7 @@ func TestRevoke(t *testing.T) {
 	}
 
 	fr.revoke = func(string) (relay.Status, error) { return relay.Status{}, relay.ErrUnavailable }
-	if code, out := postRevoke(t, s, "sent-1"); code != 503 || out["error"] != "relay_unavailable" || !strings.Contains(out["message"].(string), "Relæet kan ikke nås") {
+	if code, out := postRevoke(t, s, "sent-1"); code != 503 || out["error"] != "relay_unavailable" || !strings.Contains(out["message"].(string), "relæet svarer ikke") {
 		t.Fatalf("relay down: %d %v", code, out)
 	}
 

@@ -124,21 +124,42 @@ func TestRevoke(t *testing.T) {
 }
 
 // TestLogRevocable: the list tells the window which sends can be taken
-// back: only one the relay has, with a copy waiting in a secure mailbox.
+// back: only one the relay has, with a copy waiting in a secure mailbox;
+// opening the Log asks the relay about those, so a read meanwhile shows.
 func TestLogRevocable(t *testing.T) {
 	s := testServer(t)
+	fr := &revokingRelay{}
+	s.Relay = fr
 	addEntry(t, s, "local-1", "")
 	addEntry(t, s, "sent-1", "relay-1")
-	items, err := s.Outbox.List("", 10)
-	if err != nil {
-		t.Fatal(err)
+	addEntry(t, s, "sent-2", "relay-2")
+	waiting := relay.Status{Status: relay.StatusDelivered,
+		Recipients: []relay.RecipientStatus{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Status: relay.StatusDelivered}}}
+	fr.status = waiting
+	list := func() map[string]bool {
+		t.Helper()
+		r := httptest.NewRequest("GET", "https://localhost:47800/api/v1/messages", nil)
+		r.Header.Set(CSRFHeader, s.Guard.Token)
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		var out struct{ Messages []outbox.Item }
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 200 {
+			t.Fatalf("list: %d %s", w.Code, w.Body)
+		}
+		got := map[string]bool{}
+		for _, it := range out.Messages {
+			got[it.ID] = it.Revocable
+		}
+		return got
 	}
-	got := map[string]bool{}
-	for _, it := range items {
-		got[it.ID] = it.Revocable
-	}
-	if got["local-1"] || !got["sent-1"] {
+	if got := list(); got["local-1"] || !got["sent-1"] || !got["sent-2"] {
 		t.Fatalf("revocable: %v", got)
+	}
+	// Read meanwhile: the next look at the Log knows.
+	fr.status = waiting
+	fr.status.Events = []relay.Event{{At: time.Now().UTC(), What: relay.EventMailboxRead + "borger@gmail.com"}}
+	if got := list(); got["sent-1"] || got["sent-2"] {
+		t.Fatalf("after the reads: %v", got)
 	}
 }
 

@@ -421,13 +421,52 @@ func (s *Server) accepted(w http.ResponseWriter, id string) {
 
 // list is the window's Log: the user's sends, newest first.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	items, err := s.Outbox.List(r.URL.Query().Get("q"), 1000)
+	q := r.URL.Query().Get("q")
+	items, err := s.Outbox.List(q, 1000)
+	if err == nil && s.refreshOpen(r.Context(), items) {
+		items, err = s.Outbox.List(q, 1000)
+	}
 	if err != nil {
 		s.Log.Error("outbox list failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "outbox", "Loggen kunne ikke læses.")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": items})
+}
+
+// refreshOpen asks the relay about the newest sends still waiting in a
+// secure mailbox, so the Log shows reads and expiries that happened since
+// (a done send is otherwise not asked about again, and the agent keeps no
+// timer for it). Bounded in number and time: the Log must open at once
+// even with the relay away. It reports whether anything changed.
+func (s *Server) refreshOpen(ctx context.Context, items []outbox.Item) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	changed, asked := false, 0
+	for _, it := range items {
+		if !it.Revocable || asked == 20 || ctx.Err() != nil {
+			continue
+		}
+		asked++
+		e, err := s.Outbox.Get(it.ID)
+		if err != nil {
+			continue
+		}
+		st, err := s.Relay.Status(ctx, e.RelayID)
+		if err != nil {
+			continue
+		}
+		c, err := s.Outbox.Refresh(e, st)
+		if err != nil {
+			s.Log.Error("outbox refresh failed", "id", e.ID, "err", err)
+			continue
+		}
+		if c && s.Outbox.OnChange != nil {
+			s.Outbox.OnChange(s.Outbox.StatusOf(e))
+		}
+		changed = changed || c
+	}
+	return changed
 }
 
 // entry finds the outbox entry the path's {id} names, answering 404 or

@@ -132,6 +132,35 @@ func BenchmarkStream(b *testing.B) {
 	}
 }
 
+// BenchmarkFileRead reads a 32 MiB encrypted file through OpenFile (by
+// chunk, seekable) and through the plain stream reader, for comparison.
+func BenchmarkFileRead(b *testing.B) {
+	k := testKey(b)
+	p := filepath.Join(b.TempDir(), "blob")
+	f, _ := k.Create(p, nil)
+	f.Write(make([]byte, 32<<20))
+	if err := f.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("OpenFile", func(b *testing.B) {
+		b.SetBytes(32 << 20)
+		for b.Loop() {
+			rc, _ := k.OpenFile(p, nil)
+			io.Copy(io.Discard, rc)
+			rc.Close()
+		}
+	})
+	b.Run("NewReader", func(b *testing.B) {
+		b.SetBytes(32 << 20)
+		for b.Loop() {
+			f, _ := os.Open(p)
+			r, _ := k.NewReader(f, nil)
+			io.Copy(io.Discard, r)
+			f.Close()
+		}
+	})
+}
+
 // TestFileSeek reads encrypted files at random places, as a PDF merge
 // does, and still refuses a cut-off, a changed or a foreign file.
 func TestFileSeek(t *testing.T) {

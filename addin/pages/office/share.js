@@ -3,11 +3,15 @@
 // user's signature, the Digitalpost retursvar pickers, and the document
 // itself — as it is or as PDF — uploaded in slices. An exempt citizen can
 // get the document as a letter via OneTooX after the clerk confirms it.
+// An e-mail address off the direct-addressing list goes to the secure
+// mailbox once the clerk gives its mobile number; the clerk may add a read
+// deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
 import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
 import { replyMailboxes, setReplyMailbox, follow } from '../outlook/mail.js';
 import * as doc from './document.js';
 import { line, showAlert, fillPicker as fill } from '../lines.js';
+import { resultLines, Fields } from '../securemailbox.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,7 +27,10 @@ const state = {
   sent: false,
   confirming: false,
   key: null,
+  mobiles: {}, // e-mail address → mobile number, for the secure mailbox
 };
+
+let sm; // the Sikker mailboks fieldset, made at start
 
 function setState(name) {
   document.body.dataset.state = name;
@@ -55,7 +62,8 @@ function letter() {
 
 function renderCheck() {
   const rep = state.report;
-  $('recipients').replaceChildren(...rep.results.map((r) => line(r.secure, r.message, r.input)));
+  $('recipients').replaceChildren(...resultLines(rep.results, (r) => r.input, state.mobiles, check));
+  sm.update(rep.results);
   $('summary').textContent = rep.message;
   $('summary').className = 'summary ' + (rep.allSecure ? 'ok' : 'bad');
   const ex = exempt();
@@ -81,6 +89,7 @@ function blockers() {
   }
   if (!$('subject').value.trim()) why.push('Skriv et emne.');
   if (state.subjectCPR) why.push('Fjern CPR-nummeret fra emnet.');
+  if (sm.read().problem) why.push('Ret oplysningerne under Sikker mailboks.');
   if (!state.mailboxes) why.push('Digitalpost retursvar kan ikke vælges endnu.');
   return why;
 }
@@ -90,6 +99,7 @@ function updateSend() {
   const why = busy ? [] : blockers();
   $('send').disabled = busy || why.length > 0;
   $('send-why').textContent = why.join(' ');
+  sm.disabled = busy;
   // A letter is always a PDF: only PDF can be printed and posted.
   const pdfOnly = letter();
   $('format-native').disabled = pdfOnly || busy;
@@ -114,7 +124,9 @@ async function check() {
   $('summary').textContent = 'Kontrollerer modtagere …';
   $('summary').className = 'summary';
   try {
-    state.report = await api('POST', '/api/v1/recipients/check', { recipients: list });
+    const body = { recipients: list };
+    if (Object.keys(state.mobiles).length) body.mobiles = state.mobiles;
+    state.report = await api('POST', '/api/v1/recipients/check', body);
     state.inputs = list;
     state.agentOK = true;
     showAlert('');
@@ -206,7 +218,11 @@ function format() {
 // start: a letter needs the clerk's confirmation first; a Digital Post
 // share goes at once.
 function start() {
-  if (blockers().length) return;
+  // A deadline of today can pass while the pane stands open.
+  if (sm.showProblem() || blockers().length) {
+    updateSend();
+    return;
+  }
   if (!letter()) {
     share();
     return;
@@ -231,6 +247,11 @@ function cancelLetter() {
 }
 
 async function share() {
+  const { fields, problem } = sm.read();
+  if (sm.showProblem(problem)) {
+    cancelLetter();
+    return;
+  }
   state.confirming = false;
   $('confirm').hidden = true;
   state.sending = true;
@@ -256,6 +277,8 @@ async function share() {
       idempotencyKey: state.key, uploadId: up.uploadId,
     };
     if (letter()) message.fallback = 'print';
+    if (Object.keys(state.mobiles).length) message.mobiles = state.mobiles;
+    Object.assign(message, fields);
     const form = new FormData();
     form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
     const res = await api('POST', '/api/v1/messages', form);
@@ -308,6 +331,7 @@ function wire() {
 async function begin(info) {
   state.host = doc.host(info);
   setState('loading');
+  sm = new Fields($('securemailbox'), updateSend);
   const name = doc.name();
   $('doc-name').textContent = name || 'Nyt dokument (ikke gemt)';
   $('format-native-label').textContent = `Som det er (${state.host})`;

@@ -181,9 +181,11 @@ export async function setReplyMailbox(kind, id) {
 }
 
 // send uploads the draft as one secure message and returns its id.
-// onProgress(phase, sent, total): phase "read" while files come from
-// Outlook, "upload" while bytes go to the agent.
-export async function send({ inputs, reply, fallback, mobiles, idempotencyKey, onProgress }) {
+// fields are the message's further fields (the secure mailbox's
+// readDeadline and securityQuestion). onProgress(phase, sent, total):
+// phase "read" while files come from Outlook, "upload" while bytes go to
+// the agent.
+export async function send({ inputs, reply, fallback, mobiles, fields, idempotencyKey, onProgress }) {
   const [subj, html, att] = await Promise.all([subject(), bodyHtml(), attachments()]);
   if (att.problems.length) throw new Error(att.problems.join(' '));
   const files = [];
@@ -194,6 +196,7 @@ export async function send({ inputs, reply, fallback, mobiles, idempotencyKey, o
   const message = { recipients: inputs, subject: subj, bodyHtml: html, replyMailbox: reply, idempotencyKey };
   if (fallback) message.fallback = fallback;
   if (mobiles && Object.keys(mobiles).length) message.mobiles = mobiles;
+  Object.assign(message, fields);
   const form = new FormData();
   form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
   for (const f of files) form.append('attachment', f.blob, f.name);

@@ -5,6 +5,7 @@
 import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
 import * as mail from './mail.js';
 import { line, showAlert, fillPicker as fill } from '../lines.js';
+import { resultLines, Fields } from '../securemailbox.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +21,8 @@ const state = {
   key: null, // idempotency key of the send in progress
   mobiles: {}, // e-mail address → mobile number, for the secure mailbox
 };
+
+let sm; // the Sikker mailboks fieldset, made at start
 
 function setState(name) {
   document.body.dataset.state = name;
@@ -37,34 +40,6 @@ function agentAbsent(message = UNREACHABLE) {
 }
 
 
-// mobileForm asks for the mobile number of an e-mail recipient off the
-// direct-addressing list: with it, the message goes to a secure mailbox
-// and the one-time code to that number.
-function mobileForm(address, i) {
-  const li = document.createElement('li');
-  li.className = 'result mobile';
-  const label = document.createElement('label');
-  label.htmlFor = `mobile-${i}`;
-  label.textContent = `Mobilnummer til ${address} (til engangskoden)`;
-  const input = document.createElement('input');
-  input.id = `mobile-${i}`;
-  input.type = 'tel';
-  input.autocomplete = 'off';
-  input.placeholder = '+45 12 34 56 78';
-  input.value = state.mobiles[address.toLowerCase()] || '';
-  const btn = document.createElement('button');
-  btn.type = 'button';
-  btn.textContent = 'Brug nummeret';
-  btn.addEventListener('click', () => {
-    const v = input.value.trim();
-    if (v) state.mobiles[address.toLowerCase()] = v;
-    else delete state.mobiles[address.toLowerCase()];
-    check();
-  });
-  li.append(label, input, btn);
-  return li;
-}
-
 function pretty(r) {
   return r.label + ': ' + r.input;
 }
@@ -74,11 +49,9 @@ function renderCheck() {
   list.replaceChildren();
   const rep = state.report;
   if (!rep) return;
-  rep.results.forEach((res, i) => {
-    const r = state.recipients[i];
-    list.append(line(res.secure, res.message, r ? pretty(r) : res.input));
-    if (res.kind === 'email' && !res.secure) list.append(mobileForm(res.input, i));
-  });
+  const who = (res, i) => (state.recipients[i] ? pretty(state.recipients[i]) : res.input);
+  list.append(...resultLines(rep.results, who, state.mobiles, check));
+  sm.update(rep.results);
   $('summary').textContent = rep.message;
   $('summary').className = 'summary ' + (rep.allSecure ? 'ok' : 'bad');
   const exempt = rep.results.filter((r) => r.channel === 'print');
@@ -106,6 +79,7 @@ function blockers() {
     break;
   }
   if (state.subjectCPR) why.push('Fjern CPR-nummeret fra emnet.');
+  if (sm.read().problem) why.push('Ret oplysningerne under Sikker mailboks.');
   if (state.fileProblems.length) why.push('Ret problemerne med de vedhæftede filer.');
   if (!state.mailboxes) why.push('Digitalpost retursvar kan ikke vælges endnu.');
   return why;
@@ -116,6 +90,7 @@ function updateSend() {
   const ok = !state.sending && !state.sent && why.length === 0;
   $('send').disabled = !ok;
   $('send-why').textContent = why.join(' ');
+  sm.disabled = state.sending || state.sent;
 }
 
 async function readSubject() {
@@ -225,7 +200,12 @@ function renderStatus(st) {
 }
 
 async function sendSecure() {
-  if (blockers().length) return;
+  // A deadline of today can pass while the pane stands open.
+  if (sm.showProblem() || blockers().length) {
+    updateSend();
+    return;
+  }
+  const { fields } = sm.read();
   state.sending = true;
   state.key = state.key || mail.newKey();
   updateSend();
@@ -238,6 +218,7 @@ async function sendSecure() {
       reply: { citizen: $('reply-citizen').value, company: $('reply-company').value },
       fallback: $('fallback-print').checked ? 'print' : '',
       mobiles: state.mobiles,
+      fields,
       idempotencyKey: state.key,
       onProgress: (phase, sent, total) => {
         if (phase === 'read') progress(0, `Henter vedhæftede filer fra Outlook (${sent + 1} af ${total}) …`);
@@ -302,6 +283,7 @@ function wire() {
 
 async function start() {
   setState('loading');
+  sm = new Fields($('securemailbox'), updateSend);
   try {
     const h = await fetch(agentBase() + '/healthz', { cache: 'no-store', credentials: 'omit' }).then((r) => r.json());
     $('demo').hidden = !h.demo;

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Agent, launch, openPage, screenshot, axe, repo } from './harness.js';
+import { assertAskedOnOpen, assertFieldRefusals, assertSentFields, giveMobile, localDate, sentMessages } from './securemailbox.js';
 
 let agent, context;
 const PANE = () => agent.base + '/addin/outlook/taskpane.html';
@@ -160,15 +161,58 @@ test('e-mail recipient off the list: the pane asks for a mobile number, then sen
   assert.equal(await page.isVisible('#mobile-0'), true);
   await screenshot(page, 'mobile-asked');
   await noA11yIssues(page, 'mobile-asked');
-  await page.fill('#mobile-0', '+45 12 34 56 78');
-  await page.click('li.mobile button');
-  await page.waitForFunction(() => document.body.dataset.state === 'checked');
+  await giveMobile(page, '+45 12 34 56 78');
   got = await lines(page);
   assert.match(got[0], /^✓Sikker:/);
   assert.equal(await page.isDisabled('#send'), false);
   await page.click('#send');
   await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
   assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('secure mailbox: a mobile number, a read deadline and a security question reach the relay; the recipient must answer', async () => {
+  const address = 'klient@example.org'; // not in the address book yet: the pane asks for the number
+  const page = await pane({ to: [address], subject: 'Afgørelse om tilskud', bodyHtml: '<p>Hej</p>' });
+  const sent = await sentMessages(page);
+  assert.equal(await page.isVisible('#securemailbox'), false, 'no recipient on the secure mailbox yet');
+  await giveMobile(page, '87 65 43 21');
+  assert.equal(await page.isVisible('#securemailbox'), true);
+  assert.match(await page.textContent('#sm-who'), /klient@example\.org/);
+  const day = localDate(7);
+  const question = { question: 'Hvad hed din første hund?', answer: 'Fido' };
+  await page.fill('#sm-deadline', day);
+  await page.fill('#sm-question', question.question);
+  await page.fill('#sm-answer', question.answer);
+  assert.equal(await page.isEnabled('#send'), true, await page.textContent('#send-why'));
+  await screenshot(page, 'securemailbox-fields');
+  await noA11yIssues(page, 'securemailbox-fields');
+  await page.click('#send');
+  await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  assert.equal(await page.getAttribute('body', 'data-state'), 'delivered', await page.textContent('#alert'));
+  assert.equal(await page.isDisabled('#sm-deadline'), true, 'fields fixed once sent');
+  const [msg, ...more] = await sent();
+  assert.equal(more.length, 0, 'one send');
+  assertSentFields(msg, { mobiles: { [address]: '87 65 43 21' }, day, question });
+  const rp = await assertAskedOnOpen(context, agent.data, { address, mobile: '+4587654321', question, subject: 'Afgørelse om tilskud' });
+  await rp.close();
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('secure mailbox fields: a past date, a question without an answer — told in Danish, nothing sent', async () => {
+  const before = (await agent.api('/api/v1/messages')).messages.length;
+  const page = await pane({ to: ['raadgiver@example.net'], subject: 'Referat', bodyHtml: '<p>Hej</p>' });
+  const sent = await sentMessages(page);
+  await giveMobile(page, '+45 20 30 40 50');
+  await assertFieldRefusals(page, async (name) => {
+    await screenshot(page, name);
+    await noA11yIssues(page, name);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await sent()).length, 0, 'nothing posted to the agent');
+  assert.equal((await agent.api('/api/v1/messages')).messages.length, before, 'nothing in the outbox');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -12,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Agent, launch, openPage, screenshot, axe, files, memoDocuments, sha256File, sleep } from './harness.js';
 import { ooxml, pdf } from './fixtures.js';
+// The secure-mailbox checks are the Outlook suite's, so both panes answer to the same rules.
+import { assertAskedOnOpen, assertFieldRefusals, assertSentFields, giveMobile, localDate, sentMessages } from '../browser/securemailbox.js';
 
 const MB = 1 << 20;
 const SIGNATURE = '<p>Med venlig hilsen<br>Anna Andersen<br>Sagsbehandler, Demo Kommune</p>';
@@ -303,6 +305,52 @@ test('exempt citizen: Send som brev via OneTooX takes the document as PDF; the c
   } catch (e) {
     if (e.code !== 'ENOENT') throw e; // no poppler-utils: the size check stands
   }
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('e-mail recipient off the list: the mobile number is asked and checked again; deadline and question refused when wrong, then sent with the document; the recipient must answer', async () => {
+  const address = 'borger@example.com';
+  const page = await pane();
+  const sent = await sentMessages(page);
+  await checkRecipients(page, [address]);
+  assert.equal(await page.getAttribute('body', 'data-state'), 'not-secure');
+  assert.match((await lines(page))[0], /^!Ikke sikker: borger@example\.com.*Skriv modtagerens mobilnummer/);
+  assert.equal(await page.isDisabled('#send'), true);
+  assert.equal(await page.isVisible('#securemailbox'), false);
+  await screenshot(page, 'mobile-asked');
+  await noA11yIssues(page, 'mobile-asked');
+
+  await giveMobile(page, '12 34 56 78');
+  assert.match((await lines(page))[0], /^✓Sikker: borger@example\.com.*sikker mailboks.*\+45xxxxxx78/);
+  assert.equal(await page.isVisible('#securemailbox'), true);
+  await assertFieldRefusals(page, async (name) => {
+    await screenshot(page, name);
+    await noA11yIssues(page, name);
+  });
+  assert.equal((await sent()).length, 0, 'nothing sent while the fields were wrong');
+
+  const day = localDate(30);
+  const question = { question: 'Hvad er dit sagsnummer hos os?', answer: 'B-2024-117' };
+  await page.fill('#sm-deadline', day);
+  await page.fill('#sm-question', question.question);
+  await page.fill('#sm-answer', question.answer);
+  await screenshot(page, 'securemailbox-fields');
+  await page.fill('#cover', 'Kære borger\n\nHer er afgørelsen.');
+  await page.click('#send');
+  assert.equal(await waitDone(page), 'delivered', await page.textContent('#alert'));
+  assert.match(await page.textContent('#delivery'), /borger@example\.com/);
+  await noA11yIssues(page, 'securemailbox-delivered');
+  const [msg, ...more] = await sent();
+  assert.equal(more.length, 0, 'one send');
+  assertSentFields(msg, { mobiles: { [address]: '12 34 56 78' }, day, question });
+  assert.ok(msg.uploadId, 'the document went as slices');
+
+  // The relay kept the question, and the document is in the mailbox.
+  const rp = await assertAskedOnOpen(context, agent.data, { address, mobile: '+4512345678', question, subject: 'Afgørelse om boligstøtte' });
+  await rp.getByRole('link', { name: 'Afgørelse om boligstøtte.docx' }).waitFor();
+  await rp.close();
+  assert.equal(memoDocuments(agent).length, 0, 'no Digital Post for an e-mail recipient');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

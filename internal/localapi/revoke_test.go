@@ -46,17 +46,24 @@ func addEntry(t *testing.T, s *Server, id, relayID string) {
 	}
 }
 
-func postRevoke(t *testing.T, s *Server, id string) (int, map[string]any) {
+// callJSON makes a guarded request to s and decodes the JSON answer.
+func callJSON(t *testing.T, s *Server, method, path string, out any) int {
 	t.Helper()
-	r := httptest.NewRequest("POST", "https://localhost:47800/api/v1/messages/"+id+"/revoke", nil)
+	r := httptest.NewRequest(method, "https://localhost:47800"+path, nil)
 	r.Header.Set(CSRFHeader, s.Guard.Token)
 	w := httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, r)
-	var out map[string]any
-	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
-		t.Fatalf("revoke %s: %d %s", id, w.Code, w.Body)
+	if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
+		t.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
 	}
-	return w.Code, out
+	return w.Code
+}
+
+func postRevoke(t *testing.T, s *Server, id string) (int, map[string]any) {
+	t.Helper()
+	var out map[string]any
+	code := callJSON(t, s, "POST", "/api/v1/messages/"+id+"/revoke", &out)
+	return code, out
 }
 
 // TestRevoke: the agent's id is mapped to the relay's; a send still in the
@@ -138,13 +145,9 @@ func TestLogRevocable(t *testing.T) {
 	fr.status = waiting
 	list := func() map[string]bool {
 		t.Helper()
-		r := httptest.NewRequest("GET", "https://localhost:47800/api/v1/messages", nil)
-		r.Header.Set(CSRFHeader, s.Guard.Token)
-		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, r)
 		var out struct{ Messages []outbox.Item }
-		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 200 {
-			t.Fatalf("list: %d %s", w.Code, w.Body)
+		if code := callJSON(t, s, "GET", "/api/v1/messages", &out); code != 200 {
+			t.Fatalf("list: %d", code)
 		}
 		got := map[string]bool{}
 		for _, it := range out.Messages {

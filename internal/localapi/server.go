@@ -456,15 +456,9 @@ func (s *Server) refreshOpen(ctx context.Context, items []outbox.Item) bool {
 		if err != nil {
 			continue
 		}
-		c, err := s.Outbox.Refresh(e, st)
-		if err != nil {
-			s.Log.Error("outbox refresh failed", "id", e.ID, "err", err)
-			continue
+		if s.refresh(e, st) {
+			changed = true
 		}
-		if c && s.Outbox.OnChange != nil {
-			s.Outbox.OnChange(s.Outbox.StatusOf(e))
-		}
-		changed = changed || c
 	}
 	return changed
 }
@@ -539,16 +533,17 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 
 // refresh stores a status the relay gave outside the worker's polling and
 // tells the tray and the mailbox link when it changed: the worker will find
-// nothing new.
-func (s *Server) refresh(e *outbox.Entry, st relay.Status) {
+// nothing new. It reports whether the status changed.
+func (s *Server) refresh(e *outbox.Entry, st relay.Status) bool {
 	changed, err := s.Outbox.Refresh(e, st)
 	if err != nil {
 		s.Log.Error("outbox refresh failed", "id", e.ID, "err", err)
-		return
+		return false
 	}
 	if changed && s.Outbox.OnChange != nil {
 		s.Outbox.OnChange(s.Outbox.StatusOf(e))
 	}
+	return changed
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {

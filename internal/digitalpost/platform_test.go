@@ -2,19 +2,13 @@ package digitalpost
 
 import (
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"hash"
 	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -24,22 +18,15 @@ import (
 	"sendsikkert/internal/registry/serviceplatformen/sptest"
 )
 
-// platform is a local stand-in for Serviceplatformen's STS,
-// AccessTokenService and SF1601 KombiPostAfsend: HTTPS on loopback that
-// demands the organisation's client certificate, checks the request
+// platform is sptest's stand-in for Serviceplatformen (STS and
+// AccessTokenService) with SF1601 KombiPostAfsend added: HTTPS on loopback
+// that demands the organisation's client certificate, checks the request
 // shapes strictly and reads the body as it streams in.
 type platform struct {
-	*httptest.Server
-	pki  *sptest.PKI
-	quit chan struct{}
+	*sptest.Server
 
-	mu       sync.Mutex
-	mode     string // "", "400", "500", "timeout", "malformed", "401", "false", "discard"
-	times    int    // how many calls mode applies to; <0 every call
-	calls    int
-	tokens   map[string]bool
-	sent     []kombiSeen
-	problems []string
+	mu   sync.Mutex
+	sent []kombiSeen
 	// accepted messageUUIDs: a repeat is answered as accepted again
 	// (the published behaviour: Digital Post recognises the UUID).
 	accepted map[string]int
@@ -56,7 +43,11 @@ type kombiSeen struct {
 	Bytes       int64
 }
 
-const pathKombi = "/service/KombiPostAfsend_1/kombi"
+const (
+	pathKombi = "/service/KombiPostAfsend_1/kombi"
+	// kombiService names KombiPostAfsend to sptest (Fail, Calls, Problems).
+	kombiService = "kombi"
+)
 
 func newPlatform(t testing.TB) *platform { return startPlatform(t, false) }
 
@@ -64,35 +55,23 @@ func newPlatform(t testing.TB) *platform { return startPlatform(t, false) }
 // relay's transport prefers it).
 func startPlatform(t testing.TB, h2 bool) *platform {
 	t.Helper()
-	pki, err := sptest.NewPKI()
+	srv, err := sptest.NewUnstarted()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &platform{pki: pki, quit: make(chan struct{}), tokens: map[string]bool{}, accepted: map[string]int{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /sts", p.sts)
-	mux.HandleFunc("POST /token", p.token)
-	mux.HandleFunc("POST "+pathKombi, p.handleKombi)
-	p.Server = httptest.NewUnstartedServer(mux)
-	p.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
-	pool := x509.NewCertPool()
-	pool.AddCert(pki.CA)
-	p.Server.TLS = &tls.Config{
-		Certificates: []tls.Certificate{pki.Server},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-		MinVersion:   tls.VersionTLS12,
-	}
-	p.Server.EnableHTTP2 = h2
-	p.Server.StartTLS()
-	t.Cleanup(func() { close(p.quit); p.Server.Close() })
+	p := &platform{Server: srv, accepted: map[string]int{}}
+	srv.Handle(kombiService, "POST "+pathKombi, EntityKombiPostAfsend, p.handleKombi)
+	srv.EnableHTTP2 = h2
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
 	return p
 }
 
+// fail makes the next times calls of KombiPostAfsend (every call when
+// negative) answer as mode says: "400early", "timeout", "discard", "500",
+// "400", "409", "false", "malformed" or "401" (the token revoked).
 func (p *platform) fail(mode string, times int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mode, p.times = mode, times
+	p.Fail(kombiService, sptest.Failure{Mode: mode, Times: times})
 }
 
 func (p *platform) seen() []kombiSeen {
@@ -101,114 +80,35 @@ func (p *platform) seen() []kombiSeen {
 	return append([]kombiSeen(nil), p.sent...)
 }
 
-func (p *platform) problem(w http.ResponseWriter, format string, a ...any) {
-	msg := fmt.Sprintf(format, a...)
-	p.mu.Lock()
-	p.problems = append(p.problems, msg)
-	p.mu.Unlock()
-	http.Error(w, msg, http.StatusBadRequest)
-}
-
 func (p *platform) checkProblems(t testing.TB) {
 	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.problems) > 0 {
-		t.Fatalf("the platform found wrongly shaped requests: %q", p.problems)
+	if problems := p.Problems(); len(problems) > 0 {
+		t.Fatalf("the platform found wrongly shaped requests: %q", problems)
 	}
 }
 
 // kombi returns a Kombi that talks to the platform with the
 // organisation's certificate and a real TokenSource.
 func (p *platform) kombi() *Kombi {
-	pool := x509.NewCertPool()
-	pool.AddCert(p.pki.CA)
 	hc := &http.Client{Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{Certificates: []tls.Certificate{p.pki.Client}, RootCAs: pool},
-		ForceAttemptHTTP2: p.Server.EnableHTTP2,
+		TLSClientConfig:   p.ClientTLS(),
+		ForceAttemptHTTP2: p.EnableHTTP2,
 	}}
 	ts := serviceplatformen.NewTokenSource()
-	ts.HTTP, ts.STS, ts.AccessToken = hc, p.URL+"/sts", p.URL+"/token"
-	ts.AuthorityCVR, ts.Certificate = "31128706", p.pki.Client.Leaf
+	ts.HTTP, ts.STS, ts.AccessToken = hc, p.URL+sptest.PathSTS, p.URL+sptest.PathAccessToken
+	ts.AuthorityCVR, ts.Certificate = p.AuthorityCVR, p.PKI.Client.Leaf
 	return &Kombi{HTTP: hc, Tokens: ts, URL: p.URL + pathKombi, Timeout: 5 * time.Second}
 }
 
-func (p *platform) sts(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		KeyType          string
-		AnvenderKontekst struct{ Cvr string }
-		UseKey           string
-		AppliesTo        struct{ EndpointReference struct{ Address string } }
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		p.problem(w, "sts: %v", err)
-		return
-	}
-	if a := req.AppliesTo.EndpointReference.Address; a != EntityKombiPostAfsend {
-		p.problem(w, "sts: AppliesTo %q", a)
-		return
-	}
-	if req.UseKey != base64.StdEncoding.EncodeToString(r.TLS.PeerCertificates[0].Raw) {
-		p.problem(w, "sts: UseKey is not the client certificate")
-		return
-	}
-	now := time.Now().UTC()
-	a := fmt.Sprintf(`<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Conditions NotBefore="%s" NotOnOrAfter="%s"/></saml:Assertion>`,
-		now.Add(-time.Minute).Format(time.RFC3339), now.Add(8*time.Hour).Format(time.RFC3339))
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"RequestedSecurityToken": map[string]string{"Assertion": base64.StdEncoding.EncodeToString([]byte(a))}})
-}
-
-func (p *platform) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("saml-token") == "" {
-		p.problem(w, "token: no saml-token")
-		return
-	}
-	tok := newUUID()
-	p.mu.Lock()
-	p.tokens[tok] = true
-	p.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Holder-of-key", "expires_in": 3600})
-}
-
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-
-func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	p.calls++
-	mode := ""
-	if p.times != 0 {
-		mode = p.mode
-		if p.times > 0 {
-			p.times--
-		}
-	}
-	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Holder-of-key ")
-	known := ok && p.tokens[auth]
+func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request, mode string) {
 	if mode == "401" {
-		delete(p.tokens, auth)
-		known = false
+		p.ExpireTokens()
 	}
-	p.mu.Unlock()
-	if len(r.TLS.PeerCertificates) == 0 {
-		p.problem(w, "kombi: no client certificate")
-		return
-	}
-	if !known {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	if id := r.Header.Get("x-TransaktionsId"); !uuidRE.MatchString(id) {
-		p.problem(w, "kombi: x-TransaktionsId %q", id)
-		return
-	}
-	if _, err := time.Parse(time.RFC3339, r.Header.Get("x-TransaktionsTid")); err != nil {
-		p.problem(w, "kombi: x-TransaktionsTid %q", r.Header.Get("x-TransaktionsTid"))
+	if !p.Authorize(w, r, kombiService) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/xml") {
-		p.problem(w, "kombi: Content-Type %q", ct)
+		p.Problem(w, "kombi: Content-Type %q", ct)
 		return
 	}
 	switch mode {
@@ -220,11 +120,7 @@ func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request) {
 		return
 	case "timeout":
 		io.Copy(io.Discard, r.Body)
-		select {
-		case <-r.Context().Done():
-		case <-p.quit:
-		case <-time.After(20 * time.Second):
-		}
+		p.Hang(r)
 		return
 	case "discard":
 		n, _ := io.Copy(io.Discard, r.Body)
@@ -236,7 +132,7 @@ func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request) {
 	}
 	seen, err := readKombi(r.Body)
 	if err != nil {
-		p.problem(w, "kombi: body: %v", err)
+		p.Problem(w, "kombi: body: %v", err)
 		return
 	}
 	p.mu.Lock()

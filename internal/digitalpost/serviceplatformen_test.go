@@ -505,11 +505,11 @@ func TestOpenReusesRegisterAccess(t *testing.T) {
 	dir := t.TempDir()
 	p12 := filepath.Join(dir, "oces3.p12")
 	ca := filepath.Join(dir, "ca.pem")
-	os.WriteFile(p12, p.pki.ClientP12, 0o600)
-	os.WriteFile(ca, p.pki.CAPEM, 0o600)
+	os.WriteFile(p12, p.PKI.ClientP12, 0o600)
+	os.WriteFile(ca, p.PKI.CAPEM, 0o600)
 	t.Setenv("TEST_OCES_PASSWORD", sptest.P12Password)
 	sp := registry.ServiceplatformenConfig{
-		STS: p.URL + "/sts", AccessToken: p.URL + "/token", AuthorityCVR: "31128706",
+		STS: p.URL + sptest.PathSTS, AccessToken: p.URL + sptest.PathAccessToken, AuthorityCVR: "31128706",
 		Certificate: p12, CertificatePasswordEnv: "TEST_OCES_PASSWORD", CAFile: ca,
 	}
 	svc, err := Open(Config{

@@ -30,6 +30,10 @@ const (
 	PathCVROnline      = "/service/CVROnline/CVROnline/1"
 )
 
+// entityPostForespoerg is the AppliesTo of a token for SF1601
+// PostForespoerg, the one entity the STS knows before Handle adds more.
+const entityPostForespoerg = "http://entityid.kombit.dk/service/postforespoerg/1"
+
 // Service names, for Fail and Calls.
 const (
 	STS            = "sts"
@@ -92,8 +96,10 @@ type Server struct {
 	Now func() time.Time
 
 	quit chan struct{}
+	mux  *http.ServeMux
 
 	mu        sync.Mutex
+	entities  map[string]bool // the AppliesTo the STS issues assertions for
 	people    map[string]Person
 	companies map[string]Company
 	fail      map[string]*Failure
@@ -110,6 +116,17 @@ type tokenInfo struct {
 
 // New starts a server with the demo people and companies.
 func New() (*Server, error) {
+	s, err := NewUnstarted()
+	if err != nil {
+		return nil, err
+	}
+	s.StartTLS()
+	return s, nil
+}
+
+// NewUnstarted is New without starting the server, for a test that first
+// adds a service (Handle) or sets EnableHTTP2; it then calls StartTLS.
+func NewUnstarted() (*Server, error) {
 	pki, err := NewPKI()
 	if err != nil {
 		return nil, err
@@ -136,19 +153,20 @@ func New() (*Server, error) {
 		companies: map[string]Company{
 			"12345674": {Name: "Demo Virksomhed ApS", DigitalPost: true, Street: "Erhvervsvej", Number: "4", PostCode: "2100", City: "København Ø"},
 		},
-		quit:   make(chan struct{}),
-		fail:   map[string]*Failure{},
-		calls:  map[string]int{},
-		saml:   map[string]string{},
-		tokens: map[string]tokenInfo{},
+		quit:     make(chan struct{}),
+		mux:      http.NewServeMux(),
+		entities: map[string]bool{entityPostForespoerg: true},
+		fail:     map[string]*Failure{},
+		calls:    map[string]int{},
+		saml:     map[string]string{},
+		tokens:   map[string]tokenInfo{},
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+PathSTS, s.wrap(STS, s.sts))
-	mux.HandleFunc("POST "+PathAccessToken, s.wrap(AccessToken, s.accessToken))
-	mux.HandleFunc("GET "+PathPostForespoerg+"digitalpost", s.wrap(PostForespoerg, s.postForespoerg))
-	mux.HandleFunc("POST "+PathPersonLookup, s.wrap(PersonLookup, s.personLookup))
-	mux.HandleFunc("POST "+PathCVROnline, s.wrap(CVROnline, s.cvrOnline))
-	s.Server = httptest.NewUnstartedServer(mux)
+	s.mux.HandleFunc("POST "+PathSTS, s.wrap(STS, s.sts))
+	s.mux.HandleFunc("POST "+PathAccessToken, s.wrap(AccessToken, s.accessToken))
+	s.mux.HandleFunc("GET "+PathPostForespoerg+"digitalpost", s.wrap(PostForespoerg, s.postForespoerg))
+	s.mux.HandleFunc("POST "+PathPersonLookup, s.wrap(PersonLookup, s.personLookup))
+	s.mux.HandleFunc("POST "+PathCVROnline, s.wrap(CVROnline, s.cvrOnline))
+	s.Server = httptest.NewUnstartedServer(s.mux)
 	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	pool := x509.NewCertPool()
 	pool.AddCert(pki.CA)
@@ -158,8 +176,22 @@ func New() (*Server, error) {
 		ClientCAs:    pool,
 		MinVersion:   tls.VersionTLS12,
 	}
-	s.Server.StartTLS()
 	return s, nil
+}
+
+// Handle adds a service the server does not fake itself (SF1601
+// KombiPostAfsend, say) behind its STS and AccessTokenService: the STS
+// issues assertions for entity (the service's AppliesTo), and requests on
+// pattern (as for http.ServeMux) go to h. As for the built-in services,
+// each request counts in Calls(service) and must carry a client
+// certificate; the Mode of a Fail(service, …) that applies to it is passed
+// to h ("" when none does), which answers it as that service would. h
+// checks the access token itself, with Authorize.
+func (s *Server) Handle(service, pattern, entity string, h func(w http.ResponseWriter, r *http.Request, failure string)) {
+	s.mu.Lock()
+	s.entities[entity] = true
+	s.mu.Unlock()
+	s.mux.HandleFunc(pattern, s.serve(service, h))
 }
 
 func (s *Server) now() time.Time {
@@ -174,6 +206,10 @@ func (s *Server) Close() {
 	close(s.quit)
 	s.Server.Close()
 }
+
+// Closing is closed when Close begins: an answer held back (a timeout)
+// ends on it, as Close waits for every answer.
+func (s *Server) Closing() <-chan struct{} { return s.quit }
 
 // SetPerson adds or changes a citizen.
 func (s *Server) SetPerson(cpr string, p Person) {
@@ -219,7 +255,9 @@ func (s *Server) ClientTLS() *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{s.PKI.Client}, RootCAs: pool}
 }
 
-func (s *Server) problem(w http.ResponseWriter, format string, a ...any) {
+// Problem records a wrongly shaped request (see Problems) and answers it
+// 400 with the message.
+func (s *Server) Problem(w http.ResponseWriter, format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	s.mu.Lock()
 	s.problems = append(s.problems, msg)
@@ -235,7 +273,9 @@ func fingerprint(r *http.Request) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (s *Server) wrap(service string, h http.HandlerFunc) http.HandlerFunc {
+// serve counts a request of service, demands the client certificate and
+// hands h the failure mode that applies to it.
+func (s *Server) serve(service string, h func(w http.ResponseWriter, r *http.Request, mode string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.calls[service]++
@@ -248,19 +288,32 @@ func (s *Server) wrap(service string, h http.HandlerFunc) http.HandlerFunc {
 		}
 		s.mu.Unlock()
 		if fingerprint(r) == "" {
-			s.problem(w, "%s: no client certificate", service)
+			s.Problem(w, "%s: no client certificate", service)
 			return
 		}
+		h(w, r, mode)
+	}
+}
+
+// Hang holds an answer back until the client gives up, the server closes
+// or 10 seconds have passed.
+func (s *Server) Hang(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-s.quit:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// wrap serves a built-in service, answering the failure modes of Failure.
+func (s *Server) wrap(service string, h http.HandlerFunc) http.HandlerFunc {
+	return s.serve(service, func(w http.ResponseWriter, r *http.Request, mode string) {
 		soap := service == PersonLookup || service == CVROnline
 		switch mode {
 		case "":
 			h(w, r)
 		case "timeout":
-			select {
-			case <-r.Context().Done():
-			case <-s.quit:
-			case <-time.After(10 * time.Second):
-			}
+			s.Hang(r)
 		case "500", "503", "401", "403":
 			code := map[string]int{"500": 500, "503": 503, "401": 401, "403": 403}[mode]
 			w.Header().Set("Content-Type", "text/html")
@@ -299,7 +352,7 @@ func (s *Server) wrap(service string, h http.HandlerFunc) http.HandlerFunc {
 		default:
 			panic("sptest: unknown failure mode " + mode)
 		}
-	}
+	})
 }
 
 func randomToken() string {
@@ -317,27 +370,27 @@ func (s *Server) sts(w http.ResponseWriter, r *http.Request) {
 		OnBehalfOf                      *string
 	}
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		s.problem(w, "sts: Content-Type %q", r.Header.Get("Content-Type"))
+		s.Problem(w, "sts: Content-Type %q", r.Header.Get("Content-Type"))
 		return
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		s.problem(w, "sts: body: %v", err)
+		s.Problem(w, "sts: body: %v", err)
 		return
 	}
 	switch {
 	case req.TokenType != "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0":
-		s.problem(w, "sts: TokenType %q", req.TokenType)
+		s.Problem(w, "sts: TokenType %q", req.TokenType)
 	case req.RequestType != "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue":
-		s.problem(w, "sts: RequestType %q", req.RequestType)
+		s.Problem(w, "sts: RequestType %q", req.RequestType)
 	case req.KeyType != "http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey":
-		s.problem(w, "sts: KeyType %q", req.KeyType)
+		s.Problem(w, "sts: KeyType %q", req.KeyType)
 	case req.AnvenderKontekst.Cvr != s.AuthorityCVR:
-		s.problem(w, "sts: AnvenderKontekst.Cvr %q", req.AnvenderKontekst.Cvr)
+		s.Problem(w, "sts: AnvenderKontekst.Cvr %q", req.AnvenderKontekst.Cvr)
 	case req.UseKey != base64.StdEncoding.EncodeToString(r.TLS.PeerCertificates[0].Raw):
 		// Holder-of-key: the key to bind must be the one the caller holds.
-		s.problem(w, "sts: UseKey is not the TLS client certificate")
-	case req.AppliesTo.EndpointReference.Address != "http://entityid.kombit.dk/service/postforespoerg/1":
-		s.problem(w, "sts: AppliesTo %q", req.AppliesTo.EndpointReference.Address)
+		s.Problem(w, "sts: UseKey is not the TLS client certificate")
+	case !s.knownEntity(req.AppliesTo.EndpointReference.Address):
+		s.Problem(w, "sts: AppliesTo %q", req.AppliesTo.EndpointReference.Address)
 	default:
 		now := s.now().UTC()
 		id := "_" + randomToken()
@@ -358,9 +411,15 @@ func (s *Server) sts(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (s *Server) knownEntity(e string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entities[e]
+}
+
 func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.problem(w, "accesstoken: form: %v", err)
+		s.Problem(w, "accesstoken: form: %v", err)
 		return
 	}
 	a := r.PostForm.Get("saml-token")
@@ -380,23 +439,35 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Holder-of-key", "expires_in": int(s.TokenLifetime / time.Second)})
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
-func (s *Server) postForespoerg(w http.ResponseWriter, r *http.Request) {
+// Authorize checks what a REST service demands of every call: a
+// Holder-of-key access token this server issued to the calling
+// certificate and not expired, an x-TransaktionsId that is a (version 4)
+// UUID and an x-TransaktionsTid in RFC 3339. A call that falls short is
+// answered (401, or 400 and a Problem) and false returned.
+func (s *Server) Authorize(w http.ResponseWriter, r *http.Request, service string) bool {
 	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Holder-of-key ")
 	s.mu.Lock()
 	ti, known := s.tokens[auth]
 	s.mu.Unlock()
 	if !ok || !known || s.now().After(ti.expires) || ti.fingerprint != fingerprint(r) {
 		w.WriteHeader(http.StatusUnauthorized)
-		return
+		return false
 	}
 	if id := r.Header.Get("x-TransaktionsId"); !uuidRE.MatchString(id) {
-		s.problem(w, "postforespoerg: x-TransaktionsId %q", id)
-		return
+		s.Problem(w, "%s: x-TransaktionsId %q", service, id)
+		return false
 	}
 	if _, err := time.Parse(time.RFC3339, r.Header.Get("x-TransaktionsTid")); err != nil {
-		s.problem(w, "postforespoerg: x-TransaktionsTid %q", r.Header.Get("x-TransaktionsTid"))
+		s.Problem(w, "%s: x-TransaktionsTid %q", service, r.Header.Get("x-TransaktionsTid"))
+		return false
+	}
+	return true
+}
+
+func (s *Server) postForespoerg(w http.ResponseWriter, r *http.Request) {
+	if !s.Authorize(w, r, PostForespoerg) {
 		return
 	}
 	q := r.URL.Query()
@@ -406,7 +477,7 @@ func (s *Server) postForespoerg(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(q) != 1:
 		s.mu.Unlock()
-		s.problem(w, "postforespoerg: query %q", r.URL.RawQuery)
+		s.Problem(w, "postforespoerg: query %q", r.URL.RawQuery)
 		return
 	case cpr != "":
 		result = s.people[cpr].DigitalPost
@@ -433,14 +504,59 @@ type invocationXML struct {
 	ServiceUUID          string `xml:"http://serviceplatformen.dk/xml/schemas/InvocationContext/1/ ServiceUUID"`
 }
 
+// soapRequest is what every SOAP request element holds: the
+// InvocationContext. The request types embed it.
+type soapRequest struct {
+	IC *invocationXML `xml:"http://serviceplatformen.dk/xml/schemas/InvocationContext/1/ InvocationContext"`
+}
+
+func (q soapRequest) invocation() *invocationXML { return q.IC }
+
+type personLookupRequest struct {
+	XMLName xml.Name `xml:"http://serviceplatformen.dk/xml/wsdl/soap11/CPR/PersonBaseDataExtended/4/ PersonLookupRequest"`
+	soapRequest
+	PNR string `xml:"http://serviceplatformen.dk/xml/schemas/cpr/PNR/1/ PNR"`
+}
+
+type legalUnitRequest struct {
+	XMLName xml.Name `xml:"http://rep.oio.dk/eogs/xml.wsdl/ GetLegalUnitRequest"`
+	soapRequest
+	Level string `xml:"level,attr"`
+	CVR   string `xml:"http://rep.oio.dk/eogs/xml.schema/ LegalUnitIdentifier"`
+}
+
+// readSOAP reads a SOAP envelope whose Body holds the request element T
+// names (by its XMLName) and checks the element's InvocationContext
+// against serviceUUID. A request that falls short is answered as a
+// Problem and nil returned.
+func readSOAP[T any, P interface {
+	*T
+	invocation() *invocationXML
+}](s *Server, w http.ResponseWriter, r *http.Request, service, serviceUUID string) P {
+	var env struct {
+		XMLName xml.Name `xml:"http://schemas.xmlsoap.org/soap/envelope/ Envelope"`
+		Body    struct {
+			Req P `xml:",any"`
+		} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Body"`
+	}
+	if err := xml.NewDecoder(r.Body).Decode(&env); err != nil || env.Body.Req == nil {
+		s.Problem(w, "%s: envelope: %v", service, err)
+		return nil
+	}
+	if !s.checkInvocation(w, service, env.Body.Req.invocation(), serviceUUID) {
+		return nil
+	}
+	return env.Body.Req
+}
+
 func (s *Server) checkInvocation(w http.ResponseWriter, service string, ic *invocationXML, serviceUUID string) bool {
 	switch {
 	case ic == nil:
-		s.problem(w, "%s: no InvocationContext", service)
+		s.Problem(w, "%s: no InvocationContext", service)
 	case ic.ServiceAgreementUUID != s.Invocation.ServiceAgreementUUID || ic.UserSystemUUID != s.Invocation.UserSystemUUID || ic.UserUUID != s.Invocation.UserUUID:
-		s.problem(w, "%s: InvocationContext %+v", service, *ic)
+		s.Problem(w, "%s: InvocationContext %+v", service, *ic)
 	case ic.ServiceUUID != serviceUUID:
-		s.problem(w, "%s: ServiceUUID %q", service, ic.ServiceUUID)
+		s.Problem(w, "%s: ServiceUUID %q", service, ic.ServiceUUID)
 	default:
 		return true
 	}
@@ -455,27 +571,15 @@ func esc(v string) string {
 
 func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 	if a := r.Header.Get("SOAPAction"); a != `"http://serviceplatformen.dk/xml/wsdl/soap11/CPR/PersonBaseDataExtended/4/PersonLookup"` {
-		s.problem(w, "personlookup: SOAPAction %q", a)
+		s.Problem(w, "personlookup: SOAPAction %q", a)
 		return
 	}
-	var env struct {
-		XMLName xml.Name `xml:"http://schemas.xmlsoap.org/soap/envelope/ Envelope"`
-		Body    struct {
-			Req *struct {
-				IC  *invocationXML `xml:"http://serviceplatformen.dk/xml/schemas/InvocationContext/1/ InvocationContext"`
-				PNR string         `xml:"http://serviceplatformen.dk/xml/schemas/cpr/PNR/1/ PNR"`
-			} `xml:"http://serviceplatformen.dk/xml/wsdl/soap11/CPR/PersonBaseDataExtended/4/ PersonLookupRequest"`
-		} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Body"`
-	}
-	if err := xml.NewDecoder(r.Body).Decode(&env); err != nil || env.Body.Req == nil {
-		s.problem(w, "personlookup: envelope: %v", err)
-		return
-	}
-	if !s.checkInvocation(w, PersonLookup, env.Body.Req.IC, s.Invocation.PersonServiceUUID) {
+	req := readSOAP[personLookupRequest](s, w, r, PersonLookup, s.Invocation.PersonServiceUUID)
+	if req == nil {
 		return
 	}
 	s.mu.Lock()
-	p, ok := s.people[env.Body.Req.PNR]
+	p, ok := s.people[req.PNR]
 	s.mu.Unlock()
 	if !ok {
 		writeFault(w, "soap:Client", "PNR not found")
@@ -510,30 +614,17 @@ func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 </ns2:persondata>
 <ns2:adresse><ns2:aktuelAdresse>%s<ns2:husnummer>%s</ns2:husnummer>%s<ns2:postnummer>%s</ns2:postnummer><ns2:postdistrikt>%s</ns2:postdistrikt><ns2:vejnavn>%s</ns2:vejnavn><ns2:vejadresseringsnavn>%s</ns2:vejadresseringsnavn></ns2:aktuelAdresse></ns2:adresse>
 </ns2:PersonLookupResponse></soap:Body></soap:Envelope>`,
-		esc(env.Body.Req.PNR), esc(p.Last+","+p.First), esc(p.First), esc(p.Last), esc(status), protection, p.DigitalPost,
+		esc(req.PNR), esc(p.Last+","+p.First), esc(p.First), esc(p.Last), esc(status), protection, p.DigitalPost,
 		co, esc(p.Number), floor, esc(p.PostCode), esc(p.City), esc(p.Street), esc(p.Street))
 }
 
 func (s *Server) cvrOnline(w http.ResponseWriter, r *http.Request) {
-	var env struct {
-		XMLName xml.Name `xml:"http://schemas.xmlsoap.org/soap/envelope/ Envelope"`
-		Body    struct {
-			Req *struct {
-				Level string         `xml:"level,attr"`
-				IC    *invocationXML `xml:"http://serviceplatformen.dk/xml/schemas/InvocationContext/1/ InvocationContext"`
-				CVR   string         `xml:"http://rep.oio.dk/eogs/xml.schema/ LegalUnitIdentifier"`
-			} `xml:"http://rep.oio.dk/eogs/xml.wsdl/ GetLegalUnitRequest"`
-		} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Body"`
-	}
-	if err := xml.NewDecoder(r.Body).Decode(&env); err != nil || env.Body.Req == nil {
-		s.problem(w, "cvronline: envelope: %v", err)
-		return
-	}
-	if !s.checkInvocation(w, CVROnline, env.Body.Req.IC, s.Invocation.CVRServiceUUID) {
+	req := readSOAP[legalUnitRequest](s, w, r, CVROnline, s.Invocation.CVRServiceUUID)
+	if req == nil {
 		return
 	}
 	s.mu.Lock()
-	c, ok := s.companies[env.Body.Req.CVR]
+	c, ok := s.companies[req.CVR]
 	s.mu.Unlock()
 	if !ok {
 		writeFault(w, "soap:Server", "Required property '/virksomhed/CVRNummer' missing.")
@@ -547,5 +638,5 @@ func (s *Server) cvrOnline(w http.ResponseWriter, r *http.Request) {
 <e:LegalUnitName><e:name>%s</e:name></e:LegalUnitName>
 <e:AddressOfficial><e:AddressPostalExtended><dk:StreetName>%s</dk:StreetName><dk:StreetBuildingIdentifier>%s</dk:StreetBuildingIdentifier><dk:PostCodeIdentifier>%s</dk:PostCodeIdentifier><dk:DistrictName>%s</dk:DistrictName></e:AddressPostalExtended></e:AddressOfficial>
 </e:LegalUnit></w:GetLegalUnitResponse></soap:Body></soap:Envelope>`,
-		esc(env.Body.Req.CVR), esc(c.Name), esc(c.Street), esc(c.Number), esc(c.PostCode), esc(c.City))
+		esc(req.CVR), esc(c.Name), esc(c.Street), esc(c.Number), esc(c.PostCode), esc(c.City))
 }

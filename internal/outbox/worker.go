@@ -20,7 +20,7 @@ type Worker struct {
 
 	// nextPoll keeps handed entries' poll times in memory: writing them to
 	// disk on every poll would cost an fsync each time for nothing.
-	nextPoll map[string]time.Time
+	nextPoll relay.HoldOff
 }
 
 func (w *Worker) now() time.Time {
@@ -50,7 +50,7 @@ func follow(age time.Duration) time.Duration {
 // Run works until ctx ends. With nothing to do it sleeps until the next
 // entry is due or a new one arrives: an idle agent wakes no CPU.
 func (w *Worker) Run(ctx context.Context) {
-	w.nextPoll = map[string]time.Time{}
+	w.nextPoll = relay.HoldOff{}
 	for {
 		worked := 0
 		ids, next := w.Outbox.due(w.now(), 10000)
@@ -58,10 +58,7 @@ func (w *Worker) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if t, ok := w.nextPoll[id]; ok && w.now().Before(t) {
-				if next.IsZero() || t.Before(next) {
-					next = t
-				}
+			if w.nextPoll.Holds(id, w.now(), &next) {
 				continue
 			}
 			w.step(ctx, id)
@@ -72,20 +69,8 @@ func (w *Worker) Run(ctx context.Context) {
 		if worked > 0 {
 			continue
 		}
-		var timer <-chan time.Time
-		var t *time.Timer
-		if !next.IsZero() {
-			t = time.NewTimer(max(time.Until(next), 10*time.Millisecond))
-			timer = t.C
-		}
-		select {
-		case <-ctx.Done():
+		if !relay.SleepUntil(ctx, next, w.Outbox.wake) {
 			return
-		case <-w.Outbox.wake:
-		case <-timer:
-		}
-		if t != nil {
-			t.Stop()
 		}
 	}
 }

@@ -65,7 +65,7 @@ type Server struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
-	holdOff  map[string]time.Time // owned by Run
+	holdOff  HoldOff // owned by Run
 }
 
 // knownMobile looks a mobile number up: the configured function, else the

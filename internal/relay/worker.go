@@ -70,6 +70,42 @@ func (s *Server) follow(ctx context.Context, m *Message, r *RecipientState) bool
 	return true
 }
 
+// HoldOff keeps, in memory, the time before which a queued id is not
+// worked on: a worker passes over it until then.
+type HoldOff map[string]time.Time
+
+// Holds reports whether id is held off at now; if so, next (when the
+// worker is next due, zero for never) is brought forward to the hold's end.
+func (h HoldOff) Holds(id string, now time.Time, next *time.Time) bool {
+	t, ok := h[id]
+	if !ok || !now.Before(t) {
+		return false
+	}
+	if next.IsZero() || t.Before(*next) {
+		*next = t
+	}
+	return true
+}
+
+// SleepUntil is a queue worker's rest with nothing to do: it sleeps until
+// next (with zero, until woken), a signal on wake or the end of ctx, and
+// reports false if ctx ended. An idle worker wakes no CPU.
+func SleepUntil(ctx context.Context, next time.Time, wake <-chan struct{}) bool {
+	var timer <-chan time.Time
+	if !next.IsZero() {
+		t := time.NewTimer(max(time.Until(next), 10*time.Millisecond))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-timer:
+	}
+	return true
+}
+
 // DefaultLease is how long an instance holds a message it works on before
 // another instance may take it over; it is renewed as each recipient's
 // outcome is persisted, so it only has to outlast one delivery.
@@ -99,7 +135,7 @@ func (s *Server) instanceName() string {
 // or lease expiry, or a new message.
 func (s *Server) Run(ctx context.Context) {
 	wake := s.wakeup()
-	s.holdOff = map[string]time.Time{}
+	s.holdOff = HoldOff{}
 	owner := s.instanceName()
 	for {
 		claimed := s.now()
@@ -116,10 +152,7 @@ func (s *Server) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if t, ok := s.holdOff[id]; ok && s.now().Before(t) {
-				if next.IsZero() || t.Before(next) {
-					next = t
-				}
+			if s.holdOff.Holds(id, s.now(), &next) {
 				continue
 			}
 			delete(s.holdOff, id)
@@ -135,20 +168,8 @@ func (s *Server) Run(ctx context.Context) {
 		if worked > 0 {
 			continue
 		}
-		var timer <-chan time.Time
-		var t *time.Timer
-		if !next.IsZero() {
-			t = time.NewTimer(max(time.Until(next), 10*time.Millisecond))
-			timer = t.C
-		}
-		select {
-		case <-ctx.Done():
+		if !SleepUntil(ctx, next, wake) {
 			return
-		case <-wake:
-		case <-timer:
-		}
-		if t != nil {
-			t.Stop()
 		}
 	}
 }

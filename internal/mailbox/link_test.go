@@ -270,6 +270,16 @@ func hasEvent(st relay.Status, what string) bool {
 	return false
 }
 
+// waitForEvent waits up to d (for what) until the outbox entry id has the
+// event.
+func (e *env) waitForEvent(t testing.TB, d time.Duration, what, id, event string) {
+	t.Helper()
+	waitFor(t, d, what, func() bool {
+		ent, _ := e.ob.Get(id)
+		return hasEvent(e.ob.StatusOf(ent), event)
+	})
+}
+
 // The server dies (and comes back) again and again while copies are being
 // appended: every send gets its copy, none twice.
 func testServerKilled(t *testing.T, srv testServer) {
@@ -302,10 +312,7 @@ func testServerKilled(t *testing.T, srv testServer) {
 	id := e.send(t, "Efter genstart", outbox.StateHanded)
 	waitFor(t, 30*time.Second, "reconnect", func() bool { st := e.link.Status(); return st.Connected && st.Watching != "" })
 	appendMail(t, c, "INBOX", receiptMail(id, relay.StatusDelivered))
-	waitFor(t, 30*time.Second, "the receipt after the outages", func() bool {
-		ent, _ := e.ob.Get(id)
-		return hasEvent(e.ob.StatusOf(ent), "Kvittering modtaget: sendt sikkert")
-	})
+	e.waitForEvent(t, 30*time.Second, "the receipt after the outages", id, "Kvittering modtaget: sendt sikkert")
 }
 
 func TestPollingWithoutIdle(t *testing.T) {
@@ -317,10 +324,7 @@ func TestPollingWithoutIdle(t *testing.T) {
 	waitFor(t, 10*time.Second, "connect", func() bool { st := e.link.Status(); return st.Connected && st.Watching == "poll" })
 	c := inspect(t, srv)
 	appendMail(t, c, "INBOX", receiptMail(id, relay.StatusFailed))
-	waitFor(t, 10*time.Second, "the receipt by polling", func() bool {
-		ent, _ := e.ob.Get(id)
-		return hasEvent(e.ob.StatusOf(ent), "Kvittering modtaget: ikke leveret")
-	})
+	e.waitForEvent(t, 10*time.Second, "the receipt by polling", id, "Kvittering modtaget: ikke leveret")
 }
 
 func TestWrongPasswordShowsInStatus(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net/http"
 	"net/textproto"
 	"sync"
 	"testing"
@@ -50,24 +49,6 @@ func BenchmarkShare99MBSlices(b *testing.B) {
 			}
 		}
 	}()
-	call := func(method, path string, body io.Reader, ct string, out any) int {
-		req, _ := http.NewRequest(method, a.base+path, body)
-		req.Header.Set("X-Sendsikkert-CSRF", a.token)
-		if ct != "" {
-			req.Header.Set("Content-Type", ct)
-		}
-		resp, err := a.client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if out != nil {
-			json.NewDecoder(resp.Body).Decode(out)
-		} else {
-			io.Copy(io.Discard, resp.Body)
-		}
-		return resp.StatusCode
-	}
 	var upBest, accBest, delBest time.Duration
 	for i := range 3 {
 		t := time.Now()
@@ -76,12 +57,12 @@ func BenchmarkShare99MBSlices(b *testing.B) {
 			Complete bool   `json:"complete"`
 		}
 		meta, _ := json.Marshal(map[string]any{"filename": "Sagsakter.docx", "contentType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "size": total})
-		if c := call("POST", "/api/v1/uploads", bytes.NewReader(meta), "application/json", &up); c != 201 {
+		if c := a.call(b, "POST", "/api/v1/uploads", bytes.NewReader(meta), "application/json", &up); c != 201 {
 			b.Fatalf("create upload: %d", c)
 		}
 		for n := 0; n*slice < total; n++ {
 			part := doc[n*slice : min((n+1)*slice, total)]
-			if c := call("PUT", fmt.Sprintf("/api/v1/uploads/%s/%d", up.ID, n), bytes.NewReader(part), "application/octet-stream", &up); c != 200 {
+			if c := a.call(b, "PUT", fmt.Sprintf("/api/v1/uploads/%s/%d", up.ID, n), bytes.NewReader(part), "application/octet-stream", &up); c != 200 {
 				b.Fatalf("slice %d: %d", n, c)
 			}
 		}
@@ -94,21 +75,11 @@ func BenchmarkShare99MBSlices(b *testing.B) {
 			"idempotencyKey": fmt.Sprintf("share-bench-%d-%d", i, time.Now().UnixNano()), "uploadId": up.ID,
 		})
 		var out map[string]string
-		if c := call("POST", "/api/v1/messages", body, ct, &out); c != 202 {
+		if c := a.call(b, "POST", "/api/v1/messages", body, ct, &out); c != 202 {
 			b.Fatalf("send: %d %v", c, out)
 		}
 		accepted := time.Since(t)
-		for {
-			var st map[string]any
-			call("GET", "/api/v1/messages/"+out["id"], nil, "", &st)
-			if st["status"] == "delivered" {
-				break
-			}
-			if st["status"] == "failed" {
-				b.Fatalf("failed: %v", st)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		a.awaitDelivered(b, out["id"])
 		delivered := time.Since(t)
 		if upBest == 0 || uploaded < upBest {
 			upBest = uploaded

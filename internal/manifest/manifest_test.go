@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -336,36 +337,45 @@ func urls(root *node) []string {
 	return out
 }
 
-// TestOutlookURLs: every URL is on the origin and names an embedded file
-// (the agent answering 200 for each is tested in internal/localapi and in
-// test/browser); icons are PNGs of the size their use says.
-func TestOutlookURLs(t *testing.T) {
-	root := outlookTree(t)
-	us := urls(root)
-	if len(us) < 10 {
-		t.Fatalf("only %d URLs", len(us))
-	}
-	for _, u := range us {
+// checkURLs: every URL in the manifest is the origin or names an embedded
+// file under it, at least least of them; icons are square PNGs of the
+// size their name says. (The agent answering 200 for each is tested in
+// internal/localapi and in test/browser.)
+func checkURLs(t *testing.T, root *node, least int) {
+	t.Helper()
+	n := 0
+	for _, u := range urls(root) {
 		if u == origin {
 			continue // AppDomain
 		}
-		if !strings.HasPrefix(u, origin+PagesPath+"/") {
+		name, ok := strings.CutPrefix(u, origin+PagesPath+"/")
+		if !ok {
 			t.Errorf("URL %s not under %s%s/", u, origin, PagesPath)
 			continue
 		}
-		name := "pages/" + strings.TrimPrefix(u, origin+PagesPath+"/")
-		b, err := fs.ReadFile(addin.Pages, name)
+		b, err := fs.ReadFile(addin.Pages, "pages/"+name)
 		if err != nil {
-			t.Errorf("URL %s: no embedded file %s", u, name)
+			t.Errorf("URL %s: no embedded file pages/%s", u, name)
 			continue
 		}
+		n++
 		if m := regexp.MustCompile(`icon-(\d+)\.png$`).FindStringSubmatch(name); m != nil {
-			cfg, err := png.DecodeConfig(bytes.NewReader(b))
-			if err != nil || strings.TrimSpace(m[1]) != itoa(cfg.Width) || cfg.Width != cfg.Height {
-				t.Errorf("%s: %dx%d, %v", name, cfg.Width, cfg.Height, err)
+			want, _ := strconv.Atoi(m[1])
+			c, err := png.DecodeConfig(bytes.NewReader(b))
+			if err != nil || c.Width != want || c.Height != want {
+				t.Errorf("%s: %dx%d, not a %dx%d PNG (%v)", name, c.Width, c.Height, want, want, err)
 			}
 		}
 	}
+	if n < least {
+		t.Errorf("only %d URLs", n)
+	}
+}
+
+// TestOutlookURLs: as checkURLs says, and every icon size Outlook uses
+// is there.
+func TestOutlookURLs(t *testing.T) {
+	checkURLs(t, outlookTree(t), 10)
 	for _, size := range []string{"16", "32", "64", "80", "128"} {
 		if _, err := fs.Stat(addin.Pages, "pages/icons/icon-"+size+".png"); err != nil {
 			t.Errorf("icon %s px missing", size)
@@ -373,36 +383,26 @@ func TestOutlookURLs(t *testing.T) {
 	}
 }
 
-func itoa(n int) string {
-	b := []byte{}
-	for n > 0 || len(b) == 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
-}
-
-// TestOutlookVersionBumped: the manifest's content (for a fixed origin)
-// and the icons it names have a fingerprint in testdata; when it changes,
-// OutlookVersion must change with it, or Office keeps the old manifest.
-func TestOutlookVersionBumped(t *testing.T) {
-	b, err := Outlook(origin)
-	if err != nil {
-		t.Fatal(err)
-	}
+// checkVersion: a manifest's content (b, for a fixed origin) and the icons
+// it names have a fingerprint in testdata/file; when it changes, the
+// manifest's version (host+"Version") must change with it, or Office
+// keeps the old manifest. SENDSIKKERT_UPDATE_MANIFEST_VERSION=1 writes the
+// fingerprint anew.
+func checkVersion(t *testing.T, host, version, file string, b []byte, iconSizes ...string) {
+	t.Helper()
 	h := sha256.New()
-	h.Write(bytes.ReplaceAll(b, []byte(OutlookVersion), nil))
-	for _, size := range []string{"16", "32", "64", "80", "128"} {
+	h.Write(bytes.ReplaceAll(b, []byte(version), nil))
+	for _, size := range iconSizes {
 		ic, _ := fs.ReadFile(addin.Pages, "pages/icons/icon-"+size+".png")
 		h.Write(ic)
 	}
-	got := OutlookVersion + " " + hex.EncodeToString(h.Sum(nil))
-	want, err := os.ReadFile("testdata/outlook.version")
+	got := version + " " + hex.EncodeToString(h.Sum(nil))
 	if os.Getenv("SENDSIKKERT_UPDATE_MANIFEST_VERSION") == "1" {
 		os.MkdirAll("testdata", 0o755)
-		os.WriteFile("testdata/outlook.version", []byte(got+"\n"), 0o644)
+		os.WriteFile("testdata/"+file, []byte(got+"\n"), 0o644)
 		return
 	}
+	want, err := os.ReadFile("testdata/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,10 +410,19 @@ func TestOutlookVersionBumped(t *testing.T) {
 	gv, gh, _ := strings.Cut(got, " ")
 	switch {
 	case gh != wh && gv == wv:
-		t.Fatalf("the Outlook manifest or its icons changed but OutlookVersion is still %s: bump it, then run with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1", gv)
+		t.Fatalf("the %s manifest or its icons changed but %sVersion is still %s: bump it, then run with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1", host, host, gv)
 	case gh != wh || gv != wv:
-		t.Fatalf("testdata/outlook.version is stale (%s); run with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1", want)
+		t.Fatalf("testdata/%s is stale (%s); run with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1", file, want)
 	}
+}
+
+// TestOutlookVersionBumped: see checkVersion.
+func TestOutlookVersionBumped(t *testing.T) {
+	b, err := Outlook(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkVersion(t, "Outlook", OutlookVersion, "outlook.version", b, "16", "32", "64", "80", "128")
 }
 
 func TestOrigins(t *testing.T) {

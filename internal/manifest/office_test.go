@@ -1,18 +1,9 @@
 package manifest
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"image/png"
-	"io/fs"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-
-	"sendsikkert/addin"
 )
 
 func officeTree(t *testing.T) *node {
@@ -118,71 +109,20 @@ func TestOfficeResids(t *testing.T) {
 	}
 }
 
-// TestOfficeURLs: every URL is on the origin and names an embedded file;
-// icons are PNGs of the size their use says.
+// TestOfficeURLs: as checkURLs says.
 func TestOfficeURLs(t *testing.T) {
-	root := officeTree(t)
-	n := 0
-	for _, u := range urls(root) {
-		if u == origin {
-			continue
-		}
-		name, ok := strings.CutPrefix(u, origin+PagesPath+"/")
-		if !ok {
-			t.Errorf("URL off the origin: %s", u)
-			continue
-		}
-		b, err := fs.ReadFile(addin.Pages, "pages/"+name)
-		if err != nil {
-			t.Errorf("%s: no embedded file", u)
-			continue
-		}
-		n++
-		if strings.HasPrefix(name, "icons/icon-") {
-			want, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "icons/icon-"), ".png"))
-			c, err := png.DecodeConfig(bytes.NewReader(b))
-			if err != nil || c.Width != want || c.Height != want {
-				t.Errorf("%s: not a %dx%d PNG", name, want, want)
-			}
-		}
-	}
-	if n < 6 {
-		t.Errorf("only %d URLs", n)
-	}
+	checkURLs(t, officeTree(t), 6)
 	if _, err := Office("http://localhost:47800"); err == nil {
 		t.Error("http origin accepted")
 	}
 }
 
-// TestOfficeVersionBumped: as for Outlook, the manifest's content and its
-// icons have a fingerprint in testdata/office.version.
+// TestOfficeVersionBumped: as for Outlook (checkVersion), the manifest's
+// content and its icons have a fingerprint in testdata/office.version.
 func TestOfficeVersionBumped(t *testing.T) {
 	b, err := Office(origin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sha256.New()
-	h.Write(bytes.ReplaceAll(b, []byte(OfficeVersion), nil))
-	for _, size := range []string{"16", "32", "64", "80"} {
-		ic, _ := fs.ReadFile(addin.Pages, "pages/icons/icon-"+size+".png")
-		h.Write(ic)
-	}
-	got := OfficeVersion + " " + hex.EncodeToString(h.Sum(nil))
-	if os.Getenv("SENDSIKKERT_UPDATE_MANIFEST_VERSION") == "1" {
-		os.MkdirAll("testdata", 0o755)
-		os.WriteFile("testdata/office.version", []byte(got+"\n"), 0o644)
-		return
-	}
-	want, err := os.ReadFile("testdata/office.version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wv, wh, _ := strings.Cut(strings.TrimSpace(string(want)), " ")
-	gv, gh, _ := strings.Cut(got, " ")
-	switch {
-	case gh != wh && gv == wv:
-		t.Fatalf("the Office manifest or its icons changed but OfficeVersion is still %s: bump it, then run with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1", gv)
-	case gh != wh || gv != wv:
-		t.Fatalf("testdata/office.version is stale (%s); run with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1", want)
-	}
+	checkVersion(t, "Office", OfficeVersion, "office.version", b, "16", "32", "64", "80")
 }

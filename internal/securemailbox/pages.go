@@ -244,13 +244,24 @@ func (s *Service) checkCSRF(r *http.Request, session string) bool {
 	return subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(want)) == 1
 }
 
-func (s *Service) sendCode(w http.ResponseWriter, r *http.Request) {
+// codeForm finds the box of a form posted from the code page (send a
+// code, give it) and checks the form's CSRF token; what fails is answered
+// here.
+func (s *Service) codeForm(w http.ResponseWriter, r *http.Request) (*Box, bool) {
 	b, ok := s.box(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
 	if !s.checkCSRF(r, "") {
 		s.render(w, http.StatusForbidden, s.codeView(r, b, "", "Siden var for gammel. Prøv igen."))
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Service) sendCode(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.codeForm(w, r)
+	if !ok {
 		return
 	}
 	code := randomCode()
@@ -301,12 +312,8 @@ func randomCode() string {
 }
 
 func (s *Service) verify(w http.ResponseWriter, r *http.Request) {
-	b, ok := s.box(w, r)
+	b, ok := s.codeForm(w, r)
 	if !ok {
-		return
-	}
-	if !s.checkCSRF(r, "") {
-		s.render(w, http.StatusForbidden, s.codeView(r, b, "", "Siden var for gammel. Prøv igen."))
 		return
 	}
 	code := strings.TrimSpace(r.PostFormValue("code"))

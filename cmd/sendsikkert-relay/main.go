@@ -135,18 +135,27 @@ func userCmd(name string, args []string, run func(context.Context, *env, string)
 		fmt.Fprintln(os.Stderr, usage)
 		return 2
 	}
+	return withEnv(*config, func(ctx context.Context, e *env) int {
+		if err := run(ctx, e, *user); err != nil {
+			fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+			return 1
+		}
+		return 0
+	})
+}
+
+// withEnv opens what an administrator's command needs from the
+// configuration file, runs the command and closes it again; the result is
+// the command's exit status.
+func withEnv(config string, run func(context.Context, *env) int) int {
 	ctx := context.Background()
-	e, err := open(ctx, *config, "")
+	e, err := open(ctx, config, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
 		return 1
 	}
 	defer e.db.Close()
-	if err := run(ctx, e, *user); err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
-		return 1
-	}
-	return 0
+	return run(ctx, e)
 }
 
 func enrollCode(args []string) int {
@@ -188,49 +197,44 @@ func auditCmd(args []string) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	ctx := context.Background()
-	e, err := open(ctx, *config, "")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
-		return 1
-	}
-	defer e.db.Close()
-	switch args[0] {
-	case "verify":
-		n, err := e.audit.Verify(ctx)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "LOG-modulet er IKKE intakt efter %d rækker: %v\n", n, err)
-			return 1
-		}
-		fmt.Printf("LOG-modulet er intakt: %d rækker kontrolleret.\n", n)
-		return 0
-	case "export":
-		q := audit.Query{User: *user, Recipient: *rcpt, Limit: 100000}
-		for _, d := range []struct {
-			s string
-			t *time.Time
-		}{{*from, &q.From}, {*to, &q.To}} {
-			if d.s != "" {
-				t, err := time.Parse("2006-01-02", d.s)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "dato:", err)
-					return 2
-				}
-				*d.t = t
+	return withEnv(*config, func(ctx context.Context, e *env) int {
+		switch args[0] {
+		case "verify":
+			n, err := e.audit.Verify(ctx)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "LOG-modulet er IKKE intakt efter %d rækker: %v\n", n, err)
+				return 1
 			}
+			fmt.Printf("LOG-modulet er intakt: %d rækker kontrolleret.\n", n)
+			return 0
+		case "export":
+			q := audit.Query{User: *user, Recipient: *rcpt, Limit: 100000}
+			for _, d := range []struct {
+				s string
+				t *time.Time
+			}{{*from, &q.From}, {*to, &q.To}} {
+				if d.s != "" {
+					t, err := time.Parse("2006-01-02", d.s)
+					if err != nil {
+						fmt.Fprintln(os.Stderr, "dato:", err)
+						return 2
+					}
+					*d.t = t
+				}
+			}
+			rows, err := e.audit.Search(ctx, q)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+				return 1
+			}
+			if err := audit.WriteCSV(os.Stdout, rows); err != nil {
+				return 1
+			}
+			return 0
 		}
-		rows, err := e.audit.Search(ctx, q)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
-			return 1
-		}
-		if err := audit.WriteCSV(os.Stdout, rows); err != nil {
-			return 1
-		}
-		return 0
-	}
-	fmt.Fprintln(os.Stderr, usage)
-	return 2
+		fmt.Fprintln(os.Stderr, usage)
+		return 2
+	})
 }
 
 func serve(args []string) int {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/fjernprint"
@@ -242,7 +243,7 @@ func (k *Kombi) send(ctx context.Context, req Request) (Reply, error) {
 		return <-written
 	}
 
-	txID := newUUID()
+	txID := uuid.NewString()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, k.URL, pr)
 	if err != nil {
 		finish()
@@ -531,12 +532,3 @@ var cprRun = regexp.MustCompile(`\b(\d{6})-?\d{4}\b`)
 
 // scrub masks anything that looks like a CPR number: reasons are logged.
 func scrub(s string) string { return cprRun.ReplaceAllString(s, "$1-xxxx") }
-
-// newUUID returns a random (version 4) UUID for x-TransaktionsId.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"sendsikkert/internal/registry/serviceplatformen"
 	"sendsikkert/internal/registry/serviceplatformen/sptest"
 )
@@ -159,7 +161,7 @@ func (p *platform) handleKombi(w http.ResponseWriter, r *http.Request, mode stri
 		p.mu.Lock()
 		p.accepted[id]++
 		p.mu.Unlock()
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><kombi_response><Result>true</Result><TransmissionId>%s</TransmissionId></kombi_response>`, newUUID())
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><kombi_response><Result>true</Result><TransmissionId>%s</TransmissionId></kombi_response>`, uuid.NewString())
 	}
 }
 

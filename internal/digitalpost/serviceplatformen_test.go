@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/fjernprint/fjernprinttest"
 	"sendsikkert/internal/print"
@@ -75,7 +77,7 @@ func bytesAttachment(name, ct string, data []byte) delivery.Attachment {
 func testDelivery() *delivery.Delivery {
 	return &delivery.Delivery{
 		MessageID: "msg-1",
-		MemoUUID:  newUUID(),
+		MemoUUID:  uuid.NewString(),
 		Recipient: recipient.ID{Kind: recipient.KindCPR, Value: "0707614285"},
 		Party:     recipient.Party{Found: true, Name: "Jens Fritagesen", Address: []string{"Testvej 1, 2. tv", "8800 Viborg"}},
 		Sender:    delivery.Sender{Name: "Demo Kommune", CVR: "31128706", Address: []string{"Rådhuset", "8800 Viborg"}},

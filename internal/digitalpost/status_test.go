@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"sendsikkert/internal/delivery"
 )
 
@@ -24,17 +26,17 @@ const (
 )
 
 // postStatus is a PKO_PostStatus as Digital Post sends it.
-func postStatus(uuid, kanal, fejl string) string {
+func postStatus(ref, kanal, fejl string) string {
 	f := ""
 	if fejl != "" {
 		f = "<FejlDetaljer><FejlKode>12</FejlKode><FejlTekst>" + fejl + "</FejlTekst></FejlDetaljer>"
 	}
-	id := "<MessageUUID>" + uuid + "</MessageUUID>"
+	id := "<MessageUUID>" + ref + "</MessageUUID>"
 	if kanal == "Fysisk Post" {
-		id = "<AfsendelseIdentifikator>" + uuid + "</AfsendelseIdentifikator>"
+		id = "<AfsendelseIdentifikator>" + ref + "</AfsendelseIdentifikator>"
 	}
 	return `<?xml version="1.0" encoding="UTF-8"?><PKO_PostStatus xmlns="http://serviceplatformen.dk/xml/print/PKO_PostStatus/1/types">` +
-		`<TransmissionId>` + newUUID() + `</TransmissionId>` + id +
+		`<TransmissionId>` + uuid.NewString() + `</TransmissionId>` + id +
 		`<KanalKode>` + kanal + `</KanalKode><TransaktionsDatoTid>2026-11-22T12:00:00Z</TransaktionsDatoTid>` +
 		`<AfsenderSystemIdentifikator>sys-1</AfsenderSystemIdentifikator><TransaktionsStatusKode>Modtaget</TransaktionsStatusKode>` + f +
 		`</PKO_PostStatus>`
@@ -50,7 +52,7 @@ func envelopeOf(event, data string) string {
 }
 
 func TestParseStatus(t *testing.T) {
-	u := newUUID()
+	u := uuid.NewString()
 	cases := []struct {
 		name, msg string
 		want      delivery.Status
@@ -93,7 +95,7 @@ func TestParseStatus(t *testing.T) {
 func TestStatusBookFollows(t *testing.T) {
 	b := NewStatusBook()
 	ctx := context.Background()
-	u := newUUID()
+	u := uuid.NewString()
 	var f delivery.Follower = b
 	if s, err := f.Status(ctx, u); err != nil || s != delivery.Accepted {
 		t.Fatalf("unknown: %q %v", s, err)
@@ -134,7 +136,7 @@ func TestStatusBookFileAndSenderFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.SenderSystem = "sys-1"
-	u1, u2 := newUUID(), newUUID()
+	u1, u2 := uuid.NewString(), uuid.NewString()
 	ev, _ := ParseStatus(strings.NewReader(envelopeOf(evDelivered, postStatus(u1, "Digital Post", ""))))
 	if ok, err := b.Record(ev); !ok || err != nil {
 		t.Fatal(ok, err)
@@ -162,7 +164,7 @@ func TestStatusEndpoint(t *testing.T) {
 	b := NewStatusBook()
 	srv := httptest.NewServer(b)
 	defer srv.Close()
-	u := newUUID()
+	u := uuid.NewString()
 	post := func(body string) int {
 		resp, err := http.Post(srv.URL+"/PostStatusBeskedModtag", "application/xml", strings.NewReader(body))
 		if err != nil {
@@ -198,9 +200,9 @@ func TestStatusBookForgetAndCompact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keep := newUUID()
+	keep := uuid.NewString()
 	for i := 0; i < 300; i++ {
-		u := newUUID()
+		u := uuid.NewString()
 		ev, _ := ParseStatus(strings.NewReader(envelopeOf(evDelivered, postStatus(u, "Digital Post", ""))))
 		if _, err := b.Record(ev); err != nil {
 			t.Fatal(err)
@@ -230,7 +232,7 @@ func TestStatusBookForgetAndCompact(t *testing.T) {
 		t.Fatalf("%d events held", len(b.events))
 	}
 	// Appending still works after compaction.
-	u := newUUID()
+	u := uuid.NewString()
 	ev, _ = ParseStatus(strings.NewReader(envelopeOf(evDelivered, postStatus(u, "Digital Post", ""))))
 	if _, err := b.Record(ev); err != nil {
 		t.Fatal(err)

@@ -155,12 +155,3 @@ func statusError(service string, status int) error {
 func malformed(service string, status int, err error) error {
 	return &Error{Service: service, Status: status, Transient: true, Msg: "malformed answer", Err: err}
 }
-
-// newUUID returns a random (version 4) UUID for x-TransaktionsId.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}

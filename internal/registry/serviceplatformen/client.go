@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"sendsikkert/internal/recipient"
 )
 
@@ -100,7 +102,7 @@ func (c *Client) CanReceiveDigitalPost(ctx context.Context, id recipient.ID) (bo
 			return &Error{Service: "postforespoerg", Msg: "bad URL", Err: err}
 		}
 		req.Header.Set("Authorization", auth)
-		req.Header.Set("x-TransaktionsId", newUUID())
+		req.Header.Set("x-TransaktionsId", uuid.NewString())
 		req.Header.Set("x-TransaktionsTid", c.now().UTC().Format("2006-01-02T15:04:05Z"))
 		req.Header.Set("Accept", "application/json")
 		status, body, err := exchange(c.HTTP, "postforespoerg", req)

@@ -3,7 +3,6 @@ package autostart
 import (
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,10 +34,6 @@ func esc(s string) string {
 
 // Enable writes the LaunchAgent; launchd reads it at the next login.
 func (e Entry) Enable() error {
-	f, err := e.file()
-	if err != nil {
-		return err
-	}
 	var args strings.Builder
 	for _, a := range e.argv() {
 		args.WriteString("\t\t<string>" + esc(a) + "</string>\n")
@@ -59,22 +54,7 @@ func (e Entry) Enable() error {
 </dict>
 </plist>
 `
-	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	return os.WriteFile(f, []byte(plist), 0o644)
-}
-
-// Disable removes the LaunchAgent.
-func (e Entry) Disable() error {
-	f, err := e.file()
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	return nil
+	return e.write(plist)
 }
 
 // Enabled says whether the LaunchAgent exists.

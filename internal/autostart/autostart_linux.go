@@ -2,7 +2,6 @@ package autostart
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,10 +38,6 @@ func quote(arg string) string {
 
 // Enable writes the XDG autostart entry.
 func (e Entry) Enable() error {
-	f, err := e.file()
-	if err != nil {
-		return err
-	}
 	var exec []string
 	for _, a := range e.argv() {
 		exec = append(exec, quote(a))
@@ -51,25 +46,7 @@ func (e Entry) Enable() error {
 		"Comment=Sikker afsendelse af personoplysninger fra Outlook og Office\n" +
 		"Exec=" + strings.ReplaceAll(strings.Join(exec, " "), "%", "%%") + "\n" +
 		"Terminal=false\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n"
-	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	if err := os.WriteFile(f, []byte(desktop), 0o644); err != nil {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	return nil
-}
-
-// Disable removes it.
-func (e Entry) Disable() error {
-	f, err := e.file()
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	return nil
+	return e.write(desktop)
 }
 
 // Enabled says whether an entry exists and is not switched off.

@@ -202,7 +202,7 @@ test('secure mailbox: a mobile number, a read deadline and a security question r
 });
 
 test('secure mailbox fields: a past date, a question without an answer — told in Danish, nothing sent', async () => {
-  const before = (await agent.api('/api/v1/messages')).messages.length;
+  const before = (await agent.api('GET', '/api/v1/messages')).messages.length;
   const page = await pane({ to: ['raadgiver@example.net'], subject: 'Referat', bodyHtml: '<p>Hej</p>' });
   const sent = await sentMessages(page);
   await giveMobile(page, '+45 20 30 40 50');
@@ -212,7 +212,7 @@ test('secure mailbox fields: a past date, a question without an answer — told 
   });
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await sent()).length, 0, 'nothing posted to the agent');
-  assert.equal((await agent.api('/api/v1/messages')).messages.length, before, 'nothing in the outbox');
+  assert.equal((await agent.api('GET', '/api/v1/messages')).messages.length, before, 'nothing in the outbox');
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -285,8 +285,8 @@ test('Digitalpost retursvar: choices survive a reload (agent and roamingSettings
   await page.waitForFunction(() => (window.__officeCalls || []).filter((c) => c.call === 'roamingSave' && c.value['sendsikkert.replyCompany'] === 'borgerservice').length > 0);
   await page.waitForFunction(() => true);
   // The agent holds the choice…
-  let mc = await agent.api('/api/v1/reply-mailboxes');
-  for (let i = 0; i < 50 && mc.company.selected !== 'borgerservice'; i++) { await new Promise((r) => setTimeout(r, 100)); mc = await agent.api('/api/v1/reply-mailboxes'); }
+  let mc = await agent.api('GET', '/api/v1/reply-mailboxes');
+  for (let i = 0; i < 50 && mc.company.selected !== 'borgerservice'; i++) { await new Promise((r) => setTimeout(r, 100)); mc = await agent.api('GET', '/api/v1/reply-mailboxes'); }
   assert.equal(mc.citizen.selected, 'jobcenter');
   assert.equal(mc.company.selected, 'borgerservice');
   await page.reload();
@@ -305,7 +305,7 @@ test('Digitalpost retursvar: choices survive a reload (agent and roamingSettings
   await page.reload();
   await page.waitForFunction(() => !document.getElementById('reply-citizen').disabled);
   assert.equal(await page.inputValue('#reply-citizen'), 'borgerservice');
-  mc = await agent.api('/api/v1/reply-mailboxes');
+  mc = await agent.api('GET', '/api/v1/reply-mailboxes');
   assert.equal(mc.citizen.selected, 'borgerservice');
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -323,7 +323,7 @@ test('Send sikkert button (function command): sends at once when all are secure,
   const id = await page.evaluate(() => window.sendsikkertLastSend);
   let st;
   for (let i = 0; i < 100; i++) {
-    st = await agent.api('/api/v1/messages/' + id);
+    st = await agent.api('GET', '/api/v1/messages/' + id);
     if (st.status === 'delivered') break;
     await new Promise((r) => setTimeout(r, 200));
   }

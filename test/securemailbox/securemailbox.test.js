@@ -2,7 +2,8 @@
 // with the demo secure mailbox (test/securemailbox/server) on loopback,
 // Debian's Chromium through playwright-core (never a downloaded browser).
 // Mails land as .eml files in DATA/mail, one-time codes in DATA/sms.txt.
-// Screenshots go to test-output/screenshots/securemailbox/.
+// Screenshots go to test-output/screenshots/securemailbox/. Chromium
+// comes from ../browser/chromium.js, with this suite's packages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -11,19 +12,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { repo, sleep } from '../browser/agent.js';
+import * as chromium from '../browser/chromium.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
 const require = createRequire(import.meta.url);
-const CHROMIUM = process.env.SENDSIKKERT_CHROMIUM || '/usr/bin/chromium';
-const SCREENSHOTS = path.join(repo, 'test-output', 'screenshots', 'securemailbox');
 const SENDER = 'sagsbehandler@demo-kommune.dk';
 const REPLY_MAILBOX = 'post@demo-kommune.dk';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let server, data, relay, context, profile, bin;
+let server, data, relay, context, bin;
 
 before(async () => {
   bin = process.env.SENDSIKKERT_SM_SERVER;
@@ -42,23 +38,11 @@ before(async () => {
       reject(new Error('server exited: ' + c + '\n' + log));
     });
   });
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium)`);
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 800, height: 900 },
-    locale: 'da-DK',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  context = await chromium.launch(require, { acceptDownloads: true, viewport: { width: 800, height: 900 } });
 });
 
 after(async () => {
   await context?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
   server?.kill('SIGTERM');
   if (!process.env.SENDSIKKERT_SM_SERVER && bin) fs.rmSync(path.dirname(bin), { recursive: true, force: true });
   if (data) fs.rmSync(data, { recursive: true, force: true });
@@ -131,21 +115,10 @@ function lastCode() {
   return /\b(\d{6})\b/.exec(last)[1];
 }
 
-async function open(link) {
-  const page = await context.newPage();
-  page.problems = [];
-  page.on('pageerror', (e) => page.problems.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(m.text()); });
-  await page.goto(link);
-  return page;
-}
+const open = (link) => chromium.openPage(context, link);
 
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 async function axe(page) {
-  await page.evaluate(axeSource);
-  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => v.id + ': ' + v.help), [], 'accessibility');
+  assert.deepEqual(await chromium.axe(require, page), [], 'accessibility');
 }
 
 test('code from the SMS → read → download attachment → reply reaches the reply mailbox; read receipt reaches the sender', async () => {
@@ -157,18 +130,18 @@ test('code from the SMS → read → download attachment → reply reaches the r
   await page.getByRole('heading', { name: 'Du har fået en sikker besked' }).waitFor();
   assert.ok(!(await page.content()).includes('medhold'));
   await axe(page);
-  await page.screenshot({ path: path.join(SCREENSHOTS, '01-kode.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/01-kode');
 
   await page.getByRole('button', { name: 'Send kode' }).click();
   await page.getByText('Koden er sendt til din mobil').waitFor();
   await page.getByLabel('Engangskode (6 cifre)').fill(lastCode());
-  await page.screenshot({ path: path.join(SCREENSHOTS, '02-kode-indtastet.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/02-kode-indtastet');
   await page.getByRole('button', { name: 'Åbn beskeden' }).click();
   await page.getByRole('heading', { name: 'Afgørelse om boligstøtte' }).waitFor();
   const body = page.frameLocator('iframe[title="Beskedens tekst"]');
   await body.getByText('medhold').waitFor();
   await axe(page);
-  await page.screenshot({ path: path.join(SCREENSHOTS, '03-besked.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/03-besked');
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'afgørelse.pdf' }).click()]);
   assert.equal(download.suggestedFilename(), 'afgørelse.pdf');
@@ -177,7 +150,7 @@ test('code from the SMS → read → download attachment → reply reaches the r
   await page.getByLabel('Dit svar').fill('Tak for svaret. Jeg har læst afgørelsen.');
   await page.getByRole('button', { name: 'Send svar' }).click();
   await page.getByText('Dit svar er sendt sikkert til Demo Kommune.').waitFor();
-  await page.screenshot({ path: path.join(SCREENSHOTS, '04-svar-sendt.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/04-svar-sendt');
   const reply = await waitMail(REPLY_MAILBOX, 'Tak for svaret. Jeg har læst afgørelsen.');
   assert.match(reply, new RegExp('X-Sendsikkert-Id: ' + id));
 
@@ -187,7 +160,7 @@ test('code from the SMS → read → download attachment → reply reaches the r
   const events = st.events.map((e) => e.what).join(' | ');
   assert.match(events, /Læst i sikker mailboks af borger@gmail.com/);
   assert.match(events, /Svar modtaget via sikker mailboks/);
-  assert.deepEqual(page.problems, []);
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 
@@ -204,11 +177,11 @@ test('a wrong code five times locks the message', async () => {
     await page.getByRole('button', { name: 'Åbn beskeden' }).click();
     await page.getByText(`Du har ${5 - i} forsøg tilbage.`).waitFor();
   }
-  await page.screenshot({ path: path.join(SCREENSHOTS, '05-forkert-kode.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/05-forkert-kode');
   await page.getByLabel('Engangskode (6 cifre)').fill(wrong);
   await page.getByRole('button', { name: 'Åbn beskeden' }).click();
   await page.getByRole('heading', { name: 'Beskeden er låst' }).waitFor();
-  await page.screenshot({ path: path.join(SCREENSHOTS, '06-laast.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/06-laast');
   // Even the right code does not open it now.
   const res = await page.goto(link);
   assert.equal(res.status(), 423);
@@ -229,7 +202,7 @@ test('a revoked message is gone', async () => {
   assert.equal(again.status(), 410);
   await page.getByRole('heading', { name: 'Beskeden er trukket tilbage' }).waitFor();
   assert.ok(!(await page.content()).includes('boligstøtte'));
-  await page.screenshot({ path: path.join(SCREENSHOTS, '07-trukket-tilbage.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/07-trukket-tilbage');
   const st = await status(id);
   assert.match(st.events.map((e) => e.what).join(' | '), /Trukket tilbage fra sikker mailboks/);
   await page.close();
@@ -256,12 +229,12 @@ test('with a security question, the code alone does not open the message', async
   await page.getByLabel('Hvad hed din første hund?').fill('Rex');
   await page.getByRole('button', { name: 'Fortsæt' }).click();
   await page.getByText('Svaret er forkert. Du har 4 forsøg tilbage.').waitFor();
-  await page.screenshot({ path: path.join(SCREENSHOTS, '08-kontrolspoergsmaal.png'), fullPage: true });
+  await chromium.screenshot(page, 'securemailbox/08-kontrolspoergsmaal');
   await page.getByLabel('Hvad hed din første hund?').fill(' fido ');
   await page.getByRole('button', { name: 'Fortsæt' }).click();
   await page.getByRole('heading', { name: 'Afgørelse om boligstøtte' }).waitFor();
   // The wrong answer's page came with 401; nothing else went wrong.
-  assert.deepEqual(page.problems.filter((p) => !p.includes('status of 401')), []);
+  assert.deepEqual(page.errors.filter((p) => !p.includes('status of 401')), []);
   await page.close();
 });
 

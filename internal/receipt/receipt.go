@@ -39,6 +39,27 @@ type Mailer struct {
 // Build makes the receipt mail for m, addressed to to.
 func Build(from, to string, m *relay.Message, now time.Time) []byte {
 	st := m.Status()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Kvittering for sikker forsendelse\n\nEmne: %s\nAfsendt: %s\nForsendelses-id: %s\n\nModtagere:\n",
+		m.Subject, m.Created.In(copenhagen()).Format("02-01-2006 15:04"), m.ID)
+	for _, r := range m.Recipients {
+		fmt.Fprintf(&b, "- %s: %s via %s. %s\n", r.ID.Masked(), statusText(r.Status), channelText(string(r.Channel)), r.Message)
+	}
+	b.WriteString("\nDenne kvittering er sendt automatisk af Send sikkert. Svar ikke på den.\n")
+	return Mail(from, "Send sikkert", to, subjectFor(st.Status)+": "+m.Subject, now, b.String(),
+		Header{Name: "X-Sendsikkert-Id", Value: m.ID},
+		Header{Name: "X-Sendsikkert-Status", Value: st.Status},
+		Header{Name: "Auto-Submitted", Value: "auto-generated"})
+}
+
+// Header is a header field of a Mail.
+type Header struct{ Name, Value string }
+
+// Mail is a plain-text mail as the relay sends it through a Mailer (a
+// receipt, the secure mailbox's notices): from, shown as fromName, to to,
+// with subject and date, a fresh Message-ID on the sender's domain, then
+// headers in order and body (its line ends sent as CRLF).
+func Mail(from, fromName, to, subject string, date time.Time, body string, headers ...Header) []byte {
 	var b bytes.Buffer
 	h := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	var id [12]byte
@@ -47,24 +68,19 @@ func Build(from, to string, m *relay.Message, now time.Time) []byte {
 	if i := strings.LastIndex(from, "@"); i >= 0 {
 		domain = from[i+1:]
 	}
-	h("From", (&mail.Address{Name: "Send sikkert", Address: from}).String())
+	h("From", (&mail.Address{Name: fromName, Address: from}).String())
 	h("To", (&mail.Address{Address: to}).String())
-	h("Subject", mime.QEncoding.Encode("utf-8", subjectFor(st.Status)+": "+m.Subject))
-	h("Date", now.Format(time.RFC1123Z))
+	h("Subject", mime.QEncoding.Encode("utf-8", subject))
+	h("Date", date.Format(time.RFC1123Z))
 	h("Message-ID", "<"+hex.EncodeToString(id[:])+"@"+domain+">")
-	h("X-Sendsikkert-Id", m.ID)
-	h("X-Sendsikkert-Status", st.Status)
-	h("Auto-Submitted", "auto-generated")
+	for _, x := range headers {
+		h(x.Name, x.Value)
+	}
 	h("MIME-Version", "1.0")
 	h("Content-Type", "text/plain; charset=utf-8")
 	h("Content-Transfer-Encoding", "8bit")
 	b.WriteString("\r\n")
-	fmt.Fprintf(&b, "Kvittering for sikker forsendelse\r\n\r\nEmne: %s\r\nAfsendt: %s\r\nForsendelses-id: %s\r\n\r\nModtagere:\r\n",
-		m.Subject, m.Created.In(copenhagen()).Format("02-01-2006 15:04"), m.ID)
-	for _, r := range m.Recipients {
-		fmt.Fprintf(&b, "- %s: %s via %s. %s\r\n", r.ID.Masked(), statusText(r.Status), channelText(string(r.Channel)), r.Message)
-	}
-	b.WriteString("\r\nDenne kvittering er sendt automatisk af Send sikkert. Svar ikke på den.\r\n")
+	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n"))
 	return b.Bytes()
 }
 

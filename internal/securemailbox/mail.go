@@ -1,46 +1,17 @@
 package securemailbox
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"mime"
-	"net/mail"
-	"strings"
 	"time"
+
+	"sendsikkert/internal/receipt"
 )
 
 // Mailer sends a ready mail (receipt.Mailer: the smarthost, STARTTLS
 // required).
 type Mailer interface {
 	Send(ctx context.Context, to string, msg []byte) error
-}
-
-func buildMail(from, fromName, to, subject, body string, headers map[string]string) []byte {
-	var b bytes.Buffer
-	h := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	var id [12]byte
-	rand.Read(id[:])
-	domain := "sendsikkert.invalid"
-	if i := strings.LastIndex(from, "@"); i >= 0 {
-		domain = from[i+1:]
-	}
-	h("From", (&mail.Address{Name: fromName, Address: from}).String())
-	h("To", (&mail.Address{Address: to}).String())
-	h("Subject", mime.QEncoding.Encode("utf-8", subject))
-	h("Date", time.Now().Format(time.RFC1123Z))
-	h("Message-ID", "<"+hex.EncodeToString(id[:])+"@"+domain+">")
-	for k, v := range headers {
-		h(k, v)
-	}
-	h("MIME-Version", "1.0")
-	h("Content-Type", "text/plain; charset=utf-8")
-	h("Content-Transfer-Encoding", "8bit")
-	b.WriteString("\r\n")
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n"))
-	return b.Bytes()
 }
 
 // notification is the ordinary mail to the recipient: a neutral subject,
@@ -56,7 +27,8 @@ Beskeden kan læses indtil %s.
 
 Denne mail indeholder ikke selve beskeden. Svar ikke på denne mail.
 `, b.OrgName, link, b.Mobile[len(b.Mobile)-2:], b.Expires.In(copenhagen()).Format("02-01-2006"))
-	return buildMail(from, b.OrgName, b.Recipient, "Du har modtaget en sikker besked fra "+b.OrgName, body, map[string]string{"Auto-Submitted": "auto-generated"})
+	return receipt.Mail(from, b.OrgName, b.Recipient, "Du har modtaget en sikker besked fra "+b.OrgName, time.Now(), body,
+		receipt.Header{Name: "Auto-Submitted", Value: "auto-generated"})
 }
 
 func readReceipt(from string, b *Box) []byte {
@@ -67,8 +39,10 @@ Forsendelses-id: %s
 
 Denne kvittering er sendt automatisk af Send sikkert.
 `, b.Subject, b.Recipient, b.ReadAt.In(copenhagen()).Format("02-01-2006 15:04"), b.MessageID)
-	return buildMail(from, "Send sikkert", b.Sender, "Læst: "+b.Subject, body, map[string]string{
-		"X-Sendsikkert-Id": b.MessageID, "X-Sendsikkert-Status": "read", "Auto-Submitted": "auto-generated"})
+	return receipt.Mail(from, "Send sikkert", b.Sender, "Læst: "+b.Subject, time.Now(), body,
+		receipt.Header{Name: "X-Sendsikkert-Id", Value: b.MessageID},
+		receipt.Header{Name: "X-Sendsikkert-Status", Value: "read"},
+		receipt.Header{Name: "Auto-Submitted", Value: "auto-generated"})
 }
 
 func deadlineAlert(from string, b *Box) []byte {
@@ -80,8 +54,10 @@ Forsendelses-id: %s
 
 Denne besked er sendt automatisk af Send sikkert.
 `, b.Subject, b.Recipient, b.Deadline.In(copenhagen()).Format("02-01-2006 15:04"), b.MessageID)
-	return buildMail(from, "Send sikkert", b.Sender, "Ikke læst inden fristen: "+b.Subject, body, map[string]string{
-		"X-Sendsikkert-Id": b.MessageID, "X-Sendsikkert-Status": "unread-deadline", "Auto-Submitted": "auto-generated"})
+	return receipt.Mail(from, "Send sikkert", b.Sender, "Ikke læst inden fristen: "+b.Subject, time.Now(), body,
+		receipt.Header{Name: "X-Sendsikkert-Id", Value: b.MessageID},
+		receipt.Header{Name: "X-Sendsikkert-Status", Value: "unread-deadline"},
+		receipt.Header{Name: "Auto-Submitted", Value: "auto-generated"})
 }
 
 func replyMail(from string, b *Box, text string) []byte {
@@ -92,8 +68,9 @@ Forsendelses-id: %s
 
 %s
 `, b.Recipient, b.Subject, b.MessageID, text)
-	return buildMail(from, "Sikker mailboks", b.ReplyTo, "Svar på sikker besked: "+b.Subject, body, map[string]string{
-		"X-Sendsikkert-Id": b.MessageID, "X-Sendsikkert-Reply-From": b.Recipient})
+	return receipt.Mail(from, "Sikker mailboks", b.ReplyTo, "Svar på sikker besked: "+b.Subject, time.Now(), body,
+		receipt.Header{Name: "X-Sendsikkert-Id", Value: b.MessageID},
+		receipt.Header{Name: "X-Sendsikkert-Reply-From", Value: b.Recipient})
 }
 
 func copenhagen() *time.Location {

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"sendsikkert/internal/vault"
 )
 
 // formatVersion is the version of the sealed plaintext; bump it when the
@@ -109,5 +111,5 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return vault.SyncDir(dir)
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"sendsikkert/internal/vault"
 )
 
 // Job is one letter to one recipient.
@@ -193,7 +195,7 @@ func writeAtomic(dir, name string, write func(*os.File) error) (err error) {
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("rename into %s: %w", name, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := vault.SyncDir(dir); err != nil {
 		return fmt.Errorf("sync folder after %s: %w", name, err)
 	}
 	return nil

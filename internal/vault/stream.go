@@ -372,13 +372,3 @@ func (r *seekReader) Seek(offset int64, whence int) (int64, error) {
 }
 
 func (r *seekReader) Close() error { return r.f.Close() }
-
-// SyncDir makes a rename in dir durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

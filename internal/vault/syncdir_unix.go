@@ -1,12 +1,12 @@
 //go:build !windows
 
-package print
+package vault
 
 import "os"
 
-// syncDir makes a rename in dir durable: on POSIX systems the directory
+// SyncDir makes a rename in dir durable: on POSIX systems the directory
 // entry is only on disk once the directory itself is synced.
-func syncDir(dir string) error {
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -254,7 +254,8 @@ func Reset(dir string) error {
 			errs = append(errs, fmt.Errorf("certs: reset: %w", err))
 		}
 	}
-	// Leftovers of interrupted atomic writes.
+	// Leftovers of interrupted atomic writes (vault.WriteFile's temporary
+	// files).
 	temps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
 	for _, t := range temps {
 		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -15,6 +15,7 @@ import (
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/memo"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/vault"
 )
 
 // Folder writes DIR/<messageUUID>.xml.
@@ -84,26 +85,13 @@ func (f Folder) Deliver(_ context.Context, d *delivery.Delivery) (delivery.Recei
 		return delivery.Receipt{}, fmt.Errorf("digitalpost: %w", err)
 	}
 	name := d.MemoUUID + ".xml"
-	tmp, err := os.CreateTemp(f.Dir, ".tmp-*")
-	if err != nil {
-		return delivery.Receipt{}, fmt.Errorf("digitalpost: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	if err := memo.Write(bw, Message(d)); err != nil {
-		tmp.Close()
-		return delivery.Receipt{}, fmt.Errorf("digitalpost: write %s: %w", name, err)
-	}
-	err = bw.Flush()
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(f.Dir, name))
-	}
+	err := vault.WriteFile(filepath.Join(f.Dir, name), 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		if err := memo.Write(bw, Message(d)); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
 		return delivery.Receipt{}, fmt.Errorf("digitalpost: write %s: %w", name, err)
 	}

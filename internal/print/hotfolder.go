@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -106,7 +105,7 @@ func (h HotFolder) Print(ctx context.Context, job Job) error {
 	var size int64
 	sum := sha256.New()
 	pdfName := job.Name + ".pdf"
-	err := writeAtomic(h.Dir, pdfName, func(f *os.File) error {
+	err := writeAtomic(h.Dir, pdfName, func(f io.Writer) error {
 		cw := &countWriter{w: io.MultiWriter(f, sum)}
 		var err error
 		stats, err = Render(cw, job.Letter)
@@ -142,7 +141,7 @@ func (h HotFolder) Print(ctx context.Context, job Job) error {
 		return fmt.Errorf("print: job %s: encode metadata: %w", job.Name, err)
 	}
 	data = append(data, '\n')
-	err = writeAtomic(h.Dir, job.Name+".json", func(f *os.File) error {
+	err = writeAtomic(h.Dir, job.Name+".json", func(f io.Writer) error {
 		_, err := f.Write(data)
 		return err
 	})
@@ -159,44 +158,13 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// writeAtomic creates dir/name through a temporary file in the same
-// directory (so the rename cannot cross file systems), synced before the
-// rename and the directory synced after, so a crash leaves either the old
-// file or the complete new one, never a torn one.
-func writeAtomic(dir, name string, write func(*os.File) error) (err error) {
-	// A leading '.' and a suffix that is neither .pdf nor .json keep a
-	// watcher from picking up a half-written file.
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create temporary file for %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	// CreateTemp makes the file 0600. A print agent running as another
-	// user gets in through the folder's group; the letter holds personal
-	// data, so never the world.
-	if err := os.Chmod(tmp, 0o640); err != nil {
-		return fmt.Errorf("chmod %s: %w", name, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("rename into %s: %w", name, err)
-	}
-	if err := vault.SyncDir(dir); err != nil {
-		return fmt.Errorf("sync folder after %s: %w", name, err)
+// writeAtomic creates dir/name with vault.WriteFile, so a crash leaves
+// either the old file or the complete new one, and a watcher never sees a
+// half-written one. The letter holds personal data: a print agent running
+// as another user gets in through the folder's group, never the world.
+func writeAtomic(dir, name string, write func(io.Writer) error) error {
+	if err := vault.WriteFile(filepath.Join(dir, name), 0o640, write); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }

@@ -3,10 +3,11 @@ package tunnelmail
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/vault"
 )
 
 // Folder is the demo tunnelmail: it writes each message as an .eml file
@@ -19,24 +20,9 @@ type Folder struct {
 
 // Deliver writes Dir/<MemoUUID>.eml; a retry overwrites the same file.
 func (f Folder) Deliver(_ context.Context, d *delivery.Delivery) (delivery.Receipt, error) {
-	tmp, err := os.CreateTemp(f.Dir, ".tunnelmail-*")
-	if err != nil {
-		return delivery.Receipt{}, fmt.Errorf("tunnelmail demo: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := WriteMessage(tmp, f.From, d); err != nil {
-		tmp.Close()
-		return delivery.Receipt{}, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return delivery.Receipt{}, fmt.Errorf("tunnelmail demo: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return delivery.Receipt{}, fmt.Errorf("tunnelmail demo: %w", err)
-	}
 	name := filepath.Join(f.Dir, d.MemoUUID+".eml")
-	if err := os.Rename(tmp.Name(), name); err != nil {
+	err := vault.WriteFile(name, 0o600, func(w io.Writer) error { return WriteMessage(w, f.From, d) })
+	if err != nil {
 		return delivery.Receipt{}, fmt.Errorf("tunnelmail demo: %w", err)
 	}
 	return delivery.Receipt{Status: delivery.Delivered, Reference: name}, nil

@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -42,11 +41,7 @@ func (o *Outbox) AddEvent(id string, ev relay.Event) (added bool, err error) {
 			}
 		}
 		evs = append(evs, ev)
-		raw, err := json.Marshal(evs)
-		if err != nil {
-			return err
-		}
-		sealed, err := o.key.Seal(raw, []byte("events/"+id))
+		sealed, err := o.key.SealJSON(evs, []byte("events/"+id))
 		if err != nil {
 			return err
 		}
@@ -68,12 +63,11 @@ func (o *Outbox) sideEvents(b *bolt.Bucket, id string) ([]relay.Event, error) {
 	if sealed == nil {
 		return nil, nil
 	}
-	raw, err := o.key.Open(sealed, []byte("events/"+id))
-	if err != nil {
+	var evs []relay.Event
+	if err := o.key.OpenJSON(sealed, []byte("events/"+id), &evs); err != nil {
 		return nil, err
 	}
-	var evs []relay.Event
-	return evs, json.Unmarshal(raw, &evs)
+	return evs, nil
 }
 
 // StatusOf is e's status with the events added from outside (AddEvent).

@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -137,11 +136,7 @@ func (o *Outbox) Blobs() relay.Blobs { return o.blobs }
 func idemKey(k string) []byte { h := sha256.Sum256([]byte(k)); return h[:] }
 
 func (o *Outbox) put(tx *bolt.Tx, e *Entry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	sealed, err := o.key.Seal(b, []byte(e.ID))
+	sealed, err := o.key.SealJSON(e, []byte(e.ID))
 	if err != nil {
 		return err
 	}
@@ -209,12 +204,8 @@ func (o *Outbox) Get(id string) (*Entry, error) {
 	if len(sealed) == 0 {
 		return nil, ErrNotFound
 	}
-	b, err := o.key.Open(sealed, []byte(id))
-	if err != nil {
-		return nil, fmt.Errorf("outbox: get %s: %w", id, err)
-	}
 	var e Entry
-	if err := json.Unmarshal(b, &e); err != nil {
+	if err := o.key.OpenJSON(sealed, []byte(id), &e); err != nil {
 		return nil, fmt.Errorf("outbox: get %s: %w", id, err)
 	}
 	return &e, nil

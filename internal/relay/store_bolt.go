@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,11 +131,7 @@ func (s *BoltStore) put(tx *bolt.Tx, m *Message, lease *Lease) error {
 			e.owner = ""
 		}
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	sealed, err := s.key.Seal(b, []byte(m.ID))
+	sealed, err := s.key.SealJSON(m, []byte(m.ID))
 	if err != nil {
 		return err
 	}
@@ -201,12 +196,8 @@ func (s *BoltStore) Get(_ context.Context, id string) (*Message, error) {
 // OpenRecord decrypts and decodes a sealed message record (stores share
 // one record format: JSON sealed with AES-GCM, bound to the message id).
 func OpenRecord(key *vault.Key, id string, sealed []byte) (*Message, error) {
-	b, err := key.Open(sealed, []byte(id))
-	if err != nil {
-		return nil, fmt.Errorf("relay store: get %s: %w", id, err)
-	}
 	var m Message
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := key.OpenJSON(sealed, []byte(id), &m); err != nil {
 		return nil, fmt.Errorf("relay store: get %s: %w", id, err)
 	}
 	return &m, nil

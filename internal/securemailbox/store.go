@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -119,21 +118,14 @@ func due(b *Box) int64 {
 	return b.Expires.UnixMilli()
 }
 
-func (s *Store) seal(b *Box) ([]byte, error) {
-	raw, err := json.Marshal(b)
-	if err != nil {
-		return nil, err
-	}
-	return s.key.Seal(raw, []byte(b.ID))
-}
+func (s *Store) seal(b *Box) ([]byte, error) { return s.key.SealJSON(b, []byte(b.ID)) }
 
 func (s *Store) unseal(id string, sealed []byte) (*Box, error) {
-	raw, err := s.key.Open(sealed, []byte(id))
-	if err != nil {
+	var b Box
+	if err := s.key.OpenJSON(sealed, []byte(id), &b); err != nil {
 		return nil, fmt.Errorf("securemailbox: unseal %s: %w", id, err)
 	}
-	var b Box
-	return &b, json.Unmarshal(raw, &b)
+	return &b, nil
 }
 
 // Create stores a new box; created=false when one for the same MemoUUID

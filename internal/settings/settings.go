@@ -4,7 +4,6 @@
 package settings
 
 import (
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -75,11 +74,10 @@ func (s *Store) Get() (Settings, error) {
 	if err != nil || len(sealed) == 0 {
 		return st, err
 	}
-	b, err := s.key.Open(sealed, []byte("settings/user"))
-	if err != nil {
+	if err := s.key.OpenJSON(sealed, []byte("settings/user"), &st); err != nil {
 		return st, fmt.Errorf("settings: %w", err)
 	}
-	return st, json.Unmarshal(b, &st)
+	return st, nil
 }
 
 // Update changes the settings durably.
@@ -91,8 +89,7 @@ func (s *Store) Update(change func(*Settings)) (Settings, error) {
 		return st, err
 	}
 	change(&st)
-	b, _ := json.Marshal(st)
-	sealed, err := s.key.Seal(b, []byte("settings/user"))
+	sealed, err := s.key.SealJSON(st, []byte("settings/user"))
 	if err != nil {
 		return st, err
 	}

@@ -8,7 +8,6 @@ package upload
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,8 +98,7 @@ func Open(db *bolt.DB, dir string, key *vault.Key) (*Store, error) {
 }
 
 func (s *Store) put(i *Info) error {
-	b, _ := json.Marshal(i)
-	sealed, err := s.key.Seal(b, []byte(i.ID))
+	sealed, err := s.key.SealJSON(i, []byte(i.ID))
 	if err != nil {
 		return err
 	}
@@ -117,13 +115,9 @@ func (s *Store) Get(id string) (*Info, error) {
 	if len(sealed) == 0 {
 		return nil, ErrNotFound
 	}
-	b, err := s.key.Open(sealed, []byte(id))
-	if err != nil {
-		return nil, fmt.Errorf("upload %s: %w", id, err)
-	}
 	var i Info
-	if err := json.Unmarshal(b, &i); err != nil {
-		return nil, err
+	if err := s.key.OpenJSON(sealed, []byte(id), &i); err != nil {
+		return nil, fmt.Errorf("upload %s: %w", id, err)
 	}
 	return &i, nil
 }

@@ -14,6 +14,7 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -90,6 +91,24 @@ func (k *Key) Open(ciphertext, additionalData []byte) ([]byte, error) {
 		return nil, ErrCorrupt
 	}
 	return pt, nil
+}
+
+// SealJSON seals v as JSON (Seal): how the stores keep a record.
+func (k *Key) SealJSON(v any, additionalData []byte) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return k.Seal(b, additionalData)
+}
+
+// OpenJSON opens a record SealJSON made (Open) and decodes it into v.
+func (k *Key) OpenJSON(sealed, additionalData []byte, v any) error {
+	b, err := k.Open(sealed, additionalData)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
 
 // Raw returns the key material, for keyed hashes (HMAC) that need bytes.

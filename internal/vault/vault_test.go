@@ -38,6 +38,24 @@ func TestSealOpen(t *testing.T) {
 	}
 }
 
+// TestSealJSON: a record round-trips; under another id it is corrupt,
+// not silently another record.
+func TestSealJSON(t *testing.T) {
+	k := testKey(t)
+	type rec struct{ ID, Name string }
+	sealed, err := k.SealJSON(rec{"m1", "Jens"}, []byte("m1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got rec
+	if err := k.OpenJSON(sealed, []byte("m1"), &got); err != nil || got != (rec{"m1", "Jens"}) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if err := k.OpenJSON(sealed, []byte("m2"), &got); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("under another id: %v", err)
+	}
+}
+
 func TestStreamRoundTrip(t *testing.T) {
 	k := testKey(t)
 	for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 3 * chunkSize, 3*chunkSize + 17} {

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -205,11 +204,7 @@ func fromNanos(n int64) time.Time {
 }
 
 func (s *SQLStore) seal(m *relay.Message) ([]byte, int, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, 0, err
-	}
-	sealed, err := s.key.Seal(b, []byte(m.ID))
+	sealed, err := s.key.SealJSON(m, []byte(m.ID))
 	if err != nil {
 		return nil, 0, err
 	}

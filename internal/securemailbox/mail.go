@@ -39,10 +39,7 @@ Forsendelses-id: %s
 
 Denne kvittering er sendt automatisk af Send sikkert.
 `, b.Subject, b.Recipient, b.ReadAt.In(copenhagen()).Format("02-01-2006 15:04"), b.MessageID)
-	return receipt.Mail(from, "Send sikkert", b.Sender, "Læst: "+b.Subject, time.Now(), body,
-		receipt.Header{Name: "X-Sendsikkert-Id", Value: b.MessageID},
-		receipt.Header{Name: "X-Sendsikkert-Status", Value: "read"},
-		receipt.Header{Name: "Auto-Submitted", Value: "auto-generated"})
+	return senderNotice(from, b, "Læst: "+b.Subject, "read", body)
 }
 
 func deadlineAlert(from string, b *Box) []byte {
@@ -54,9 +51,16 @@ Forsendelses-id: %s
 
 Denne besked er sendt automatisk af Send sikkert.
 `, b.Subject, b.Recipient, b.Deadline.In(copenhagen()).Format("02-01-2006 15:04"), b.MessageID)
-	return receipt.Mail(from, "Send sikkert", b.Sender, "Ikke læst inden fristen: "+b.Subject, time.Now(), body,
+	return senderNotice(from, b, "Ikke læst inden fristen: "+b.Subject, "unread-deadline", body)
+}
+
+// senderNotice is a mail to the sender about the box's copy in the form of
+// a receipt (X-Sendsikkert-Id and -Status), so the agent's mailbox link
+// matches it to the send.
+func senderNotice(from string, b *Box, subject, status, body string) []byte {
+	return receipt.Mail(from, "Send sikkert", b.Sender, subject, time.Now(), body,
 		receipt.Header{Name: "X-Sendsikkert-Id", Value: b.MessageID},
-		receipt.Header{Name: "X-Sendsikkert-Status", Value: "unread-deadline"},
+		receipt.Header{Name: "X-Sendsikkert-Status", Value: status},
 		receipt.Header{Name: "Auto-Submitted", Value: "auto-generated"})
 }
 

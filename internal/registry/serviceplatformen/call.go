@@ -3,12 +3,14 @@ package serviceplatformen
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -134,6 +136,29 @@ func exchange(hc *http.Client, service string, req *http.Request) (int, []byte, 
 		return resp.StatusCode, nil, &Error{Service: service, Status: resp.StatusCode, Msg: "answer too large"}
 	}
 	return resp.StatusCode, body, nil
+}
+
+// postJSON posts body (of Content-Type ct) to endpoint and decodes the
+// answer, which must be 200 with JSON, into out; anything else is an
+// *Error for service.
+func postJSON(ctx context.Context, hc *http.Client, service, endpoint, ct, body string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
+	if err != nil {
+		return &Error{Service: service, Msg: "bad URL", Err: err}
+	}
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Accept", "application/json")
+	status, b, err := exchange(hc, service, req)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return statusError(service, status)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return malformed(service, status, err)
+	}
+	return nil
 }
 
 func isTimeout(err error) bool {

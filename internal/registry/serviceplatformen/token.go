@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -178,34 +177,21 @@ func (t *TokenSource) issue(ctx context.Context, entityID string) (string, time.
 	r.UseKey = base64.StdEncoding.EncodeToString(t.Certificate.Raw)
 	r.AppliesTo.EndpointReference.Address = entityID
 	b, _ := json.Marshal(r)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.STS, strings.NewReader(string(b)))
-	if err != nil {
-		return "", time.Time{}, &Error{Service: "sts", Msg: "bad URL", Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	status, body, err := exchange(t.HTTP, "sts", req)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	if status != http.StatusOK {
-		return "", time.Time{}, statusError("sts", status)
-	}
 	var resp issueResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return "", time.Time{}, malformed("sts", status, err)
+	if err := postJSON(ctx, t.HTTP, "sts", t.STS, "application/json", string(b), &resp); err != nil {
+		return "", time.Time{}, err
 	}
 	a := resp.RequestedSecurityToken.Assertion
 	if a == "" {
-		return "", time.Time{}, malformed("sts", status, errors.New("no assertion"))
+		return "", time.Time{}, malformed("sts", http.StatusOK, errors.New("no assertion"))
 	}
 	exp, err := assertionExpiry(a)
 	if err != nil {
-		return "", time.Time{}, malformed("sts", status, err)
+		return "", time.Time{}, malformed("sts", http.StatusOK, err)
 	}
 	now := t.now()
 	if !exp.After(now) {
-		return "", time.Time{}, malformed("sts", status, errors.New("assertion already expired"))
+		return "", time.Time{}, malformed("sts", http.StatusOK, errors.New("assertion already expired"))
 	}
 	return a, exp.Add(-t.margin(exp.Sub(now))), nil
 }
@@ -241,25 +227,12 @@ type accessTokenResponse struct {
 
 func (t *TokenSource) exchange(ctx context.Context, assertion string) (string, time.Time, error) {
 	form := url.Values{"saml-token": {assertion}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.AccessToken, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", time.Time{}, &Error{Service: "accesstoken", Msg: "bad URL", Err: err}
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	status, body, err := exchange(t.HTTP, "accesstoken", req)
-	if err != nil {
+	var resp accessTokenResponse
+	if err := postJSON(ctx, t.HTTP, "accesstoken", t.AccessToken, "application/x-www-form-urlencoded", form.Encode(), &resp); err != nil {
 		return "", time.Time{}, err
 	}
-	if status != http.StatusOK {
-		return "", time.Time{}, statusError("accesstoken", status)
-	}
-	var resp accessTokenResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return "", time.Time{}, malformed("accesstoken", status, err)
-	}
 	if resp.AccessToken == "" || resp.TokenType == "" || resp.ExpiresIn <= 0 {
-		return "", time.Time{}, malformed("accesstoken", status, errors.New("access_token, token_type or expires_in missing"))
+		return "", time.Time{}, malformed("accesstoken", http.StatusOK, errors.New("access_token, token_type or expires_in missing"))
 	}
 	life := time.Duration(resp.ExpiresIn) * time.Second
 	return resp.TokenType + " " + resp.AccessToken, t.now().Add(life - t.margin(life)), nil

@@ -7,53 +7,37 @@
 // mailbox once the clerk gives its mobile number; the clerk may add a read
 // deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
-import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
-import { replyMailboxes, setReplyMailbox, follow } from '../outlook/mail.js';
+import { api, AgentError, UNREACHABLE } from '../api.js';
+import { follow } from '../outlook/mail.js';
 import * as doc from './document.js';
-import { line, showAlert, fillPicker as fill } from '../lines.js';
+import { showAlert } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
+import {
+  $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, exemptOf, showSummary, notSecure,
+  ReplyPickers, notSent, progress, STATUS_TEXT, showDelivery,
+} from '../pane.js';
 
-const $ = (id) => document.getElementById(id);
-
-const state = {
+const state = paneState({
   host: 'Word',
-  agentOK: false,
   inputs: [], // what the report is for
-  report: null,
-  subjectCPR: false,
-  mailboxes: null,
   signatureHtml: '',
-  sending: false,
-  sent: false,
-  confirming: false,
-  key: null,
-  mobiles: {}, // e-mail address → mobile number, for the secure mailbox
-};
+  confirming: false, // the clerk is asked to confirm a letter
+});
 
 let sm; // the Sikker mailboks fieldset, made at start
+let reply; // the Digitalpost retursvar pickers, made at start
 
-function setState(name) {
-  document.body.dataset.state = name;
-}
-
-
-function agentAbsent(message = UNREACHABLE) {
-  state.agentOK = false;
-  showAlert(message, 'error');
-  $('summary').textContent = 'Modtagerne kan ikke kontrolleres, fordi Send sikkert-programmet ikke svarer.';
-  $('recipients').replaceChildren();
-  for (const s of ['reply-citizen', 'reply-company']) $(s).disabled = true;
-  setState('agent-absent');
+function agentAbsent(message) {
+  showAgentAbsent(state, message);
   updateSend();
 }
-
 
 function inputs() {
   return $('recipients-input').value.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
 }
 
 function exempt() {
-  return state.report ? state.report.results.filter((r) => r.channel === 'print') : [];
+  return exemptOf(state.report);
 }
 
 function letter() {
@@ -64,15 +48,7 @@ function renderCheck() {
   const rep = state.report;
   $('recipients').replaceChildren(...resultLines(rep.results, (r) => r.input, state.mobiles, check));
   sm.update(rep.results);
-  $('summary').textContent = rep.message;
-  $('summary').className = 'summary ' + (rep.allSecure ? 'ok' : 'bad');
-  const ex = exempt();
-  $('fallback').hidden = ex.length === 0;
-  if (ex.length) {
-    const names = ex.map((r) => r.name || r.input).join(', ');
-    $('fallback-who').textContent = `${names} kan ikke modtage Digital Post. Du kan sende dokumentet som et brev med almindelig post via OneTooX. Brevet printes og sendes af KMD.`;
-  }
-  if (!state.sending && !state.sent) setState(rep.allSecure ? 'checked' : ex.length ? 'exempt' : 'not-secure');
+  showSummary(rep, 'dokumentet', state.sending || state.sent);
 }
 
 function blockers() {
@@ -81,16 +57,12 @@ function blockers() {
   const now = inputs();
   if (now.length === 0) return ['Skriv mindst én modtager.'];
   if (!state.report || now.join('\n') !== state.inputs.join('\n')) return ['Klik på Kontrollér modtagere.'];
-  for (const r of state.report.results) {
-    if (r.secure) continue;
-    if (r.channel === 'print' && $('fallback-print').checked) continue;
-    why.push(r.channel === 'print' ? 'Vælg Send som brev via OneTooX, eller fjern modtageren.' : 'Der kan ikke sendes sikkert til alle modtagere.');
-    break;
-  }
+  const insecure = notSecure(state.report, $('fallback-print').checked);
+  if (insecure) why.push(insecure);
   if (!$('subject').value.trim()) why.push('Skriv et emne.');
   if (state.subjectCPR) why.push('Fjern CPR-nummeret fra emnet.');
   if (sm.read().problem) why.push('Ret oplysningerne under Sikker mailboks.');
-  if (!state.mailboxes) why.push('Digitalpost retursvar kan ikke vælges endnu.');
+  if (!reply.mailboxes) why.push('Digitalpost retursvar kan ikke vælges endnu.');
   return why;
 }
 
@@ -113,53 +85,23 @@ function readSubject() {
   $('subject-warning').hidden = !state.subjectCPR;
 }
 
-async function check() {
-  const list = inputs();
-  if (list.length === 0) {
+function check() {
+  if (inputs().length === 0) {
     showAlert('Skriv mindst én modtager: et CPR-nummer, et CVR-nummer eller en e-mailadresse.', 'warning');
     updateSend();
     return;
   }
-  $('check').disabled = true;
-  $('summary').textContent = 'Kontrollerer modtagere …';
-  $('summary').className = 'summary';
-  try {
-    const body = { recipients: list };
-    if (Object.keys(state.mobiles).length) body.mobiles = state.mobiles;
-    state.report = await api('POST', '/api/v1/recipients/check', body);
-    state.inputs = list;
-    state.agentOK = true;
-    showAlert('');
-    renderCheck();
-    if (!state.mailboxes) await loadMailboxes();
-  } catch (e) {
-    if (e instanceof AgentError && e.code === 'agent_unreachable') agentAbsent(e.message);
-    else showAlert(e.message || 'Kontrollen mislykkedes.', 'error');
-  } finally {
-    $('check').disabled = false;
-    updateSend();
-  }
-}
-
-
-async function loadMailboxes() {
-  try {
-    state.mailboxes = await replyMailboxes();
-    fill($('reply-citizen'), state.mailboxes.citizen);
-    fill($('reply-company'), state.mailboxes.company);
-  } catch (e) {
-    if (e instanceof AgentError && e.code === 'agent_unreachable') throw e;
-    showAlert(e.message, 'warning');
-  }
-}
-
-async function pick(kind, select) {
-  try {
-    state.mailboxes = await setReplyMailbox(kind, select.value);
-    showAlert('');
-  } catch (e) {
-    showAlert(e.message, 'error');
-  }
+  return checkRecipients({
+    state,
+    inputs,
+    checked: (list) => {
+      state.inputs = list;
+      renderCheck();
+    },
+    reply,
+    absent: agentAbsent,
+    done: updateSend,
+  });
 }
 
 // loadSignature shows the signature as text; it goes into the message as
@@ -183,33 +125,8 @@ function coverHtml() {
   return paras.join('\n') || '<p></p>';
 }
 
-function progress(pct, text) {
-  $('progress-text').textContent = text;
-  $('progress-pct').textContent = pct === null ? '' : pct + ' %';
-  const bar = $('progress-bar');
-  bar.setAttribute('aria-valuenow', String(pct || 0));
-  bar.querySelector('.progress-fill').style.width = (pct || 0) + '%';
-}
-
-const STATUS_TEXT = {
-  queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev via OneTooX', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes',
-};
-
-function renderStatus(st) {
-  $('delivery').replaceChildren(...st.recipients.map((r) => {
-    const done = r.status === 'delivered' || r.status === 'printed';
-    const bad = r.status === 'failed' || r.status === 'needs-fallback';
-    return line(done ? true : bad ? false : null, r.message || STATUS_TEXT[r.status] || r.status, r.input);
-  }));
-  $('events').replaceChildren(...(st.events || []).map((e) => {
-    const li = document.createElement('li');
-    const t = document.createElement('time');
-    t.dateTime = e.at;
-    t.textContent = new Date(e.at).toLocaleTimeString('da-DK', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    li.append(t, ' ', e.what);
-    return li;
-  }));
-}
+// A printed recipient's line names OneTooX.
+const DELIVERY_TEXT = { ...STATUS_TEXT, printed: 'Sendt som brev via OneTooX' };
 
 function format() {
   return $('format-pdf').checked ? 'pdf' : 'compressed';
@@ -273,7 +190,7 @@ async function share() {
     });
     const message = {
       recipients: state.inputs, subject: $('subject').value.trim(), bodyHtml: coverHtml(),
-      replyMailbox: { citizen: $('reply-citizen').value, company: $('reply-company').value },
+      replyMailbox: reply.chosen(),
       idempotencyKey: state.key, uploadId: up.uploadId,
     };
     if (letter()) message.fallback = 'print';
@@ -284,7 +201,7 @@ async function share() {
     const res = await api('POST', '/api/v1/messages', form);
     progress(100, 'Overført. Afventer levering …');
     setState('sent');
-    const st = await follow(res.id, renderStatus);
+    const st = await follow(res.id, (s) => showDelivery(s, DELIVERY_TEXT));
     state.sending = false;
     const printed = st.recipients.filter((r) => r.status === 'printed');
     if (st.status === 'delivered' || st.status === 'printed') {
@@ -302,15 +219,7 @@ async function share() {
       setState('failed');
     }
   } catch (e) {
-    state.sending = false;
-    if (!(e instanceof AgentError) || e.status >= 400) state.key = null;
-    progress(null, 'Ikke sendt');
-    if (e instanceof AgentError && e.code === 'agent_unreachable') {
-      agentAbsent(e.message);
-    } else {
-      showAlert(/Der er ikke sendt noget/.test(e.message) ? e.message : e.message + ' Der er ikke sendt noget.', 'error');
-      setState(e instanceof doc.OfficeError ? 'office-error' : 'not-sent');
-    }
+    notSent(e, state, agentAbsent, e instanceof doc.OfficeError ? 'office-error' : 'not-sent');
   } finally {
     updateSend();
   }
@@ -321,8 +230,6 @@ function wire() {
   $('recipients-input').addEventListener('input', updateSend);
   $('subject').addEventListener('input', () => { readSubject(); updateSend(); });
   $('fallback-print').addEventListener('change', updateSend);
-  $('reply-citizen').addEventListener('change', (e) => pick('citizen', e.target));
-  $('reply-company').addEventListener('change', (e) => pick('company', e.target));
   $('send').addEventListener('click', start);
   $('confirm-send').addEventListener('click', share);
   $('confirm-cancel').addEventListener('click', cancelLetter);
@@ -332,6 +239,7 @@ async function begin(info) {
   state.host = doc.host(info);
   setState('loading');
   sm = new Fields($('securemailbox'), updateSend);
+  reply = new ReplyPickers();
   const name = doc.name();
   $('doc-name').textContent = name || 'Nyt dokument (ikke gemt)';
   $('format-native-label').textContent = `Som det er (${state.host})`;
@@ -340,11 +248,9 @@ async function begin(info) {
   readSubject();
   wire();
   try {
-    const h = await fetch(agentBase() + '/healthz', { cache: 'no-store', credentials: 'omit' }).then((r) => r.json());
-    $('demo').hidden = !h.demo;
-    $('demo-note').hidden = !h.demo;
+    await greetAgent();
     state.agentOK = true;
-    await Promise.all([loadSignature(), loadMailboxes()]);
+    await Promise.all([loadSignature(), reply.load()]);
     if (!name) showAlert('Dokumentet er ikke gemt endnu. Gem det med et navn, før du deler det.', 'warning');
     setState('ready');
   } catch (e) {

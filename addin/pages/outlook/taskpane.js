@@ -2,43 +2,26 @@
 // retursvar mailboxes, send securely and follow the send to delivery.
 // Policy (who is secure, what may be sent) is decided by the agent; the
 // pane shows its answers and never sends unless they allow it.
-import { api, agentBase, AgentError, UNREACHABLE } from '../api.js';
 import * as mail from './mail.js';
-import { line, showAlert, fillPicker as fill } from '../lines.js';
+import { showAlert } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
+import {
+  $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, showSummary, notSecure,
+  ReplyPickers, notSent, progress, showDelivery,
+} from '../pane.js';
 
-const $ = (id) => document.getElementById(id);
-
-const state = {
-  agentOK: false,
+const state = paneState({
   recipients: [], // from Outlook
-  report: null, // the agent's check
-  subjectCPR: false,
   fileProblems: [],
-  mailboxes: null,
-  sending: false,
-  sent: false,
-  key: null, // idempotency key of the send in progress
-  mobiles: {}, // e-mail address → mobile number, for the secure mailbox
-};
+});
 
 let sm; // the Sikker mailboks fieldset, made at start
+let reply; // the Digitalpost retursvar pickers, made at start
 
-function setState(name) {
-  document.body.dataset.state = name;
-}
-
-
-function agentAbsent(message = UNREACHABLE) {
-  state.agentOK = false;
-  showAlert(message, 'error');
-  $('summary').textContent = 'Modtagerne kan ikke kontrolleres, fordi Send sikkert-programmet ikke svarer.';
-  $('recipients').replaceChildren();
-  for (const s of ['reply-citizen', 'reply-company']) $(s).disabled = true;
-  setState('agent-absent');
+function agentAbsent(message) {
+  showAgentAbsent(state, message);
   updateSend();
 }
-
 
 function pretty(r) {
   return r.label + ': ' + r.input;
@@ -52,17 +35,7 @@ function renderCheck() {
   const who = (res, i) => (state.recipients[i] ? pretty(state.recipients[i]) : res.input);
   list.append(...resultLines(rep.results, who, state.mobiles, check));
   sm.update(rep.results);
-  $('summary').textContent = rep.message;
-  $('summary').className = 'summary ' + (rep.allSecure ? 'ok' : 'bad');
-  const exempt = rep.results.filter((r) => r.channel === 'print');
-  $('fallback').hidden = exempt.length === 0;
-  if (exempt.length) {
-    const names = exempt.map((r) => r.name || r.input).join(', ');
-    $('fallback-who').textContent = `${names} kan ikke modtage Digital Post. Du kan sende mailen som et brev med almindelig post via OneTooX. Brevet printes og sendes af KMD.`;
-  }
-  if (!state.sending && !state.sent) {
-    setState(rep.allSecure ? 'checked' : exempt.length ? 'exempt' : 'not-secure');
-  }
+  showSummary(rep, 'mailen', state.sending || state.sent);
 }
 
 // blockers lists why Send sikkert is not possible now (empty: it is).
@@ -71,17 +44,12 @@ function blockers() {
   if (!state.agentOK) return ['Send sikkert-programmet svarer ikke.'];
   if (!state.report) return ['Modtagerne er ikke kontrolleret endnu.'];
   if (state.recipients.length === 0) why.push('Der er ingen modtagere.');
-  const fallback = $('fallback-print').checked;
-  for (const r of state.report.results) {
-    if (r.secure) continue;
-    if (r.channel === 'print' && fallback) continue;
-    why.push(r.channel === 'print' ? 'Vælg Send som brev via OneTooX, eller fjern modtageren.' : 'Der kan ikke sendes sikkert til alle modtagere.');
-    break;
-  }
+  const insecure = notSecure(state.report, $('fallback-print').checked);
+  if (insecure) why.push(insecure);
   if (state.subjectCPR) why.push('Fjern CPR-nummeret fra emnet.');
   if (sm.read().problem) why.push('Ret oplysningerne under Sikker mailboks.');
   if (state.fileProblems.length) why.push('Ret problemerne med de vedhæftede filer.');
-  if (!state.mailboxes) why.push('Digitalpost retursvar kan ikke vælges endnu.');
+  if (!reply.mailboxes) why.push('Digitalpost retursvar kan ikke vælges endnu.');
   return why;
 }
 
@@ -121,82 +89,22 @@ async function readFiles() {
   p.hidden = problems.length === 0;
 }
 
-async function check() {
-  $('check').disabled = true;
-  $('summary').textContent = 'Kontrollerer modtagere …';
-  $('summary').className = 'summary';
-  try {
-    state.recipients = await mail.recipients();
-    await Promise.all([readSubject(), readFiles()]);
-    const body = { recipients: state.recipients.map((r) => r.input) };
-    if (Object.keys(state.mobiles).length) body.mobiles = state.mobiles;
-    state.report = await api('POST', '/api/v1/recipients/check', body);
-    state.agentOK = true;
-    showAlert('');
-    renderCheck();
-    if (!state.mailboxes) await loadMailboxes();
-  } catch (e) {
-    if (e instanceof AgentError && e.code === 'agent_unreachable') {
-      agentAbsent(e.message);
-    } else {
-      showAlert(e.message || 'Kontrollen mislykkedes.', 'error');
-    }
-  } finally {
-    $('check').disabled = false;
-    $('main').setAttribute('aria-busy', 'false');
-    updateSend();
-  }
-}
-
-
-async function loadMailboxes() {
-  try {
-    state.mailboxes = await mail.replyMailboxes();
-    fill($('reply-citizen'), state.mailboxes.citizen);
-    fill($('reply-company'), state.mailboxes.company);
-  } catch (e) {
-    if (e instanceof AgentError && e.code === 'agent_unreachable') throw e;
-    showAlert(e.message, 'warning');
-  }
-}
-
-async function pick(kind, select) {
-  try {
-    state.mailboxes = await mail.setReplyMailbox(kind, select.value);
-    showAlert('');
-  } catch (e) {
-    showAlert(e.message, 'error');
-  }
-}
-
-function progress(pct, text) {
-  $('progress-text').textContent = text;
-  $('progress-pct').textContent = pct === null ? '' : pct + ' %';
-  const bar = $('progress-bar');
-  bar.setAttribute('aria-valuenow', String(pct || 0));
-  bar.querySelector('.progress-fill').style.width = (pct || 0) + '%';
-}
-
-const STATUS_TEXT = {
-  queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes',
-};
-
-function renderStatus(st) {
-  const list = $('delivery');
-  list.replaceChildren(...st.recipients.map((r) => {
-    const done = r.status === 'delivered' || r.status === 'printed';
-    const bad = r.status === 'failed' || r.status === 'needs-fallback';
-    const text = r.message || STATUS_TEXT[r.status] || r.status;
-    return line(done ? true : bad ? false : null, text, r.input);
-  }));
-  $('events').replaceChildren(...(st.events || []).map((e) => {
-    const li = document.createElement('li');
-    const t = document.createElement('time');
-    t.dateTime = e.at;
-    t.textContent = new Date(e.at).toLocaleTimeString('da-DK', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    li.append(t, ' ', e.what);
-    return li;
-  }));
+function check() {
+  return checkRecipients({
+    state,
+    inputs: async () => {
+      state.recipients = await mail.recipients();
+      await Promise.all([readSubject(), readFiles()]);
+      return state.recipients.map((r) => r.input);
+    },
+    checked: renderCheck,
+    reply,
+    absent: agentAbsent,
+    done: () => {
+      $('main').setAttribute('aria-busy', 'false');
+      updateSend();
+    },
+  });
 }
 
 async function sendSecure() {
@@ -215,7 +123,7 @@ async function sendSecure() {
   try {
     const id = await mail.send({
       inputs: state.recipients.map((r) => r.input),
-      reply: { citizen: $('reply-citizen').value, company: $('reply-company').value },
+      reply: reply.chosen(),
       fallback: $('fallback-print').checked ? 'print' : '',
       mobiles: state.mobiles,
       fields,
@@ -227,7 +135,7 @@ async function sendSecure() {
     });
     progress(100, 'Overført. Afventer levering …');
     $('progress').scrollIntoView({ block: 'nearest' });
-    const st = await mail.follow(id, renderStatus);
+    const st = await mail.follow(id, showDelivery);
     state.sending = false;
     if (st.status === 'delivered') {
       state.sent = true;
@@ -244,15 +152,7 @@ async function sendSecure() {
       setState('failed');
     }
   } catch (e) {
-    state.sending = false;
-    if (!(e instanceof AgentError) || e.status >= 400) state.key = null; // refused: a new attempt is a new send
-    progress(null, 'Ikke sendt');
-    if (e instanceof AgentError && e.code === 'agent_unreachable') {
-      agentAbsent(e.message);
-    } else {
-      showAlert(e.message + ' Der er ikke sendt noget.', 'error');
-      setState('not-sent');
-    }
+    notSent(e, state, agentAbsent);
   } finally {
     updateSend();
   }
@@ -266,8 +166,6 @@ function wire() {
     if (!state.subjectCPR) $('send').focus();
   });
   $('fallback-print').addEventListener('change', updateSend);
-  $('reply-citizen').addEventListener('change', (e) => pick('citizen', e.target));
-  $('reply-company').addEventListener('change', (e) => pick('company', e.target));
   $('send').addEventListener('click', sendSecure);
   $('close-draft').addEventListener('click', () => mail.closeDraft().catch((e) => showAlert(e.message, 'error')));
   const it = mail.item();
@@ -284,10 +182,9 @@ function wire() {
 async function start() {
   setState('loading');
   sm = new Fields($('securemailbox'), updateSend);
+  reply = new ReplyPickers();
   try {
-    const h = await fetch(agentBase() + '/healthz', { cache: 'no-store', credentials: 'omit' }).then((r) => r.json());
-    $('demo').hidden = !h.demo;
-    $('demo-note').hidden = !h.demo;
+    await greetAgent();
   } catch (e) {
     agentAbsent();
     // Still show what Outlook knows, so the clerk sees what was not sent.

@@ -120,6 +120,30 @@ else
   go test -count=1 -timeout 20m ./...
 fi
 
+# browser_suite NAME DIR BIN_ENV PACKAGE TIMEOUT_MS [TOOL ...]: builds
+# PACKAGE, installs the suite's npm packages in DIR and runs its tests in
+# Debian's headless Chromium with the binary's path in BIN_ENV. Without
+# node, npm, chromium or a further TOOL it is skipped, or fails under CI.
+browser_suite() {
+  local name=$1 dir=$2 bin_env=$3 pkg=$4 timeout=$5 tool bin_dir
+  shift 5
+  local missing=()
+  for tool in node npm chromium "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  if ((${#missing[@]})); then
+    if [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
+      echo "$name need: ${missing[*]}"; exit 1
+    fi
+    echo "!! $name skipped; missing: ${missing[*]}"
+    return 0
+  fi
+  bin_dir="$(mktemp -d)"
+  go build -o "$bin_dir/$(basename "$pkg")" "$pkg"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error &&
+    env "$bin_env=$bin_dir/$(basename "$pkg")" SENDSIKKERT_CHROMIUM="$(command -v chromium)" \
+      node --test --test-concurrency=1 --test-timeout="$timeout" ./*.test.js)
+  rm -rf "$bin_dir"
+}
+
 # ---- Outlook add-in: browser tests (test/browser) ----------------------------
 # The real add-in pages, served by the real agent in demo mode, driven in
 # Debian's headless Chromium through playwright-core (never a downloaded
@@ -131,20 +155,7 @@ if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
-browser_missing=()
-for tool in node npm chromium; do command -v "$tool" >/dev/null || browser_missing+=("$tool"); done
-if ((${#browser_missing[@]} == 0)); then
-  agent_bin="$(mktemp -d)/sendsikkert"
-  go build -o "$agent_bin" ./cmd/sendsikkert
-  (cd test/browser && npm ci --no-audit --no-fund --loglevel=error &&
-    SENDSIKKERT_AGENT_BIN="$agent_bin" SENDSIKKERT_CHROMIUM="$(command -v chromium)" \
-      node --test --test-concurrency=1 --test-timeout=600000 ./*.test.js)
-  rm -rf "$(dirname "$agent_bin")"
-elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
-  echo "add-in browser tests need: ${browser_missing[*]}"; exit 1
-else
-  echo "!! add-in browser tests skipped; missing: ${browser_missing[*]}"
-fi
+browser_suite "add-in browser tests" test/browser SENDSIKKERT_AGENT_BIN ./cmd/sendsikkert 600000
 # ---- end of the add-in block -------------------------------------------------
 
 # ---- Secure mailbox: browser tests (test/securemailbox) ---------------------
@@ -155,20 +166,7 @@ fi
 # lockout, revoke, unread-by-deadline alert. Screenshots land in
 # test-output/screenshots/securemailbox/.
 echo "== secure mailbox browser tests (Node test runner, headless Chromium)"
-sm_missing=()
-for tool in node npm chromium; do command -v "$tool" >/dev/null || sm_missing+=("$tool"); done
-if ((${#sm_missing[@]} == 0)); then
-  sm_bin="$(mktemp -d)/server"
-  go build -o "$sm_bin" ./test/securemailbox/server
-  (cd test/securemailbox && npm ci --no-audit --no-fund --loglevel=error &&
-    SENDSIKKERT_SM_SERVER="$sm_bin" SENDSIKKERT_CHROMIUM="$(command -v chromium)" \
-      node --test --test-concurrency=1 --test-timeout=300000 ./*.test.js)
-  rm -rf "$(dirname "$sm_bin")"
-elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
-  echo "secure mailbox browser tests need: ${sm_missing[*]}"; exit 1
-else
-  echo "!! secure mailbox browser tests skipped; missing: ${sm_missing[*]}"
-fi
+browser_suite "secure mailbox browser tests" test/securemailbox SENDSIKKERT_SM_SERVER ./test/securemailbox/server 300000
 # ---- end of the secure mailbox block ------------------------------------------
 
 # ---- Del sikkert (Word, Excel, PowerPoint): browser tests (test/office) -------
@@ -182,18 +180,5 @@ fi
 # adapter against the CUPS queue (scripts/cups.sh, internal/print/ipp_test.go)
 # and the fjernprint XML against its XSD (internal/fjernprint) ran with go test.
 echo "== Del sikkert browser tests (test/office)"
-office_missing=()
-for tool in node npm chromium openssl; do command -v "$tool" >/dev/null || office_missing+=("$tool"); done
-if ((${#office_missing[@]} == 0)); then
-  office_bin="$(mktemp -d)/sendsikkert"
-  go build -o "$office_bin" ./cmd/sendsikkert
-  (cd test/office && npm ci --no-audit --no-fund --loglevel=error &&
-    SENDSIKKERT_AGENT_BIN="$office_bin" SENDSIKKERT_CHROMIUM="$(command -v chromium)" \
-      node --test --test-concurrency=1 --test-timeout=600000 ./*.test.js)
-  rm -rf "$(dirname "$office_bin")"
-elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
-  echo "Del sikkert browser tests need: ${office_missing[*]}"; exit 1
-else
-  echo "!! Del sikkert browser tests skipped; missing: ${office_missing[*]}"
-fi
+browser_suite "Del sikkert browser tests" test/office SENDSIKKERT_AGENT_BIN ./cmd/sendsikkert 600000 openssl
 # ---- end of the Del sikkert block ----------------------------------------------

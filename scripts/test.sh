@@ -25,8 +25,8 @@ fi
 
 # CI must not skip tests for want of a tool.
 if [ "${CI:-}" = true ]; then export SENDSIKKERT_REQUIRE_TOOLS=1; fi
-# shared/ lies beside the repository.
-export SENDSIKKERT_SHARED="${SENDSIKKERT_SHARED:-$(cd .. && pwd)/shared}"
+
+# The MeMo and fjernprint schemas live in schemas/ (package sendsikkert/schemas).
 
 echo "== go mod download"
 go mod download

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sendsikkert/schemas"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -517,15 +519,6 @@ func goldenMessages() map[string]*Message {
 
 // --- schema validation with xmllint ---
 
-// sharedDir is the shared/ checkout beside the repository (CI clones it
-// there); SENDSIKKERT_SHARED overrides it.
-func sharedDir() string {
-	if dir := os.Getenv("SENDSIKKERT_SHARED"); dir != "" {
-		return dir
-	}
-	return filepath.Join("..", "..", "..", "shared")
-}
-
 // requireTools skips a test that needs an external tool, unless CI demands
 // that the tools be there.
 func requireTools(t *testing.T, format string, args ...any) {
@@ -543,7 +536,7 @@ func xmllint(t *testing.T) func(file string) (string, error) {
 	if err != nil {
 		requireTools(t, "xmllint not on PATH (apt-get install libxml2-utils)")
 	}
-	schema := filepath.Join(sharedDir(), "schemas", "memo", "Version1.2", "MeMo_core.xsd")
+	schema := schemas.MeMo12()
 	if _, err := os.Stat(schema); err != nil {
 		requireTools(t, "MeMo schema not found: %v", err)
 	}
@@ -576,7 +569,7 @@ func TestSchema(t *testing.T) {
 // examples published with the schema must validate.
 func TestSchemaOfficialExamples(t *testing.T) {
 	validate := xmllint(t)
-	files, err := filepath.Glob(filepath.Join(sharedDir(), "schemas", "memo", "examples", "*.xml"))
+	files, err := filepath.Glob(filepath.Join(schemas.MeMoExamples(), "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no official examples found: %v", err)
 	}

@@ -50,14 +50,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// repoShared finds ../shared beside the repository.
-func repoShared() string {
-	if s := os.Getenv("SENDSIKKERT_SHARED"); s != "" {
-		return s
-	}
-	return filepath.Join("..", "..", "..", "shared")
-}
-
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)

@@ -7,9 +7,10 @@ import (
 	"encoding/xml"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"sendsikkert/schemas"
 )
 
 // memoInfo is what the tests read back from a MeMo file.
@@ -89,9 +90,9 @@ func readMemo(t *testing.T, path string) memoInfo {
 func validateMemo(t *testing.T, paths ...string) {
 	t.Helper()
 	xmllint := requireTool(t, "xmllint")
-	schema := filepath.Join(repoShared(), "schemas", "memo", "Version1.2", "MeMo_core.xsd")
+	schema := schemas.MeMo12()
 	if _, err := os.Stat(schema); err != nil {
-		t.Fatalf("MeMo schema not found at %s (set SENDSIKKERT_SHARED): %v", schema, err)
+		t.Fatalf("MeMo schema not found at %s : %v", schema, err)
 	}
 	args := append([]string{"--noout", "--huge", "--schema", schema}, paths...)
 	out, err := exec.Command(xmllint, args...).CombinedOutput()

@@ -12,21 +12,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-// sharedDir finds /work/shared: SENDSIKKERT_SHARED, else ../../../shared
-// from this package.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("SENDSIKKERT_SHARED"); d != "" {
-		return d
-	}
-	d, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
+	"sendsikkert/schemas"
+)
 
 // Validate validates doc against the ForsendelseI schema, or skips when
 // xmllint or the schemas are missing (fails instead under
@@ -50,12 +38,9 @@ func Run(t testing.TB, doc []byte) ([]byte, error) {
 		}
 		t.Skip("xmllint not found; install libxml2-utils")
 	}
-	xsd := filepath.Join(sharedDir(t), "schemas", "fjernprint", "ForsendelseI.xsd")
+	xsd := schemas.Fjernprint()
 	if _, err := os.Stat(xsd); err != nil {
-		if require {
-			t.Fatalf("schema: %v", err)
-		}
-		t.Skipf("schema not found: %v", err)
+		t.Fatalf("schema: %v", err)
 	}
 	xsd = schemaCopy(t, filepath.Dir(xsd))
 	f := filepath.Join(t.TempDir(), "forsendelse.xml")

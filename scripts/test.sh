@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run) and as the README says.
 # Installs what it needs: Go modules always; Debian packages when run as
-# root (xmllint, gnome-keyring, dbus, poppler-utils). Then: gofmt, go vet,
+# root (xmllint, gnome-keyring, dbus, poppler-utils, qpdf). Then: gofmt, go vet,
 # a Windows cross-build, and every Go test — unit tests and the end-to-end
 # tests that start the real agent — inside a private D-Bus session with a
 # real gnome-keyring and a throwaway HOME.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(libxml2-utils gnome-keyring dbus poppler-utils nsis)
+debs=(libxml2-utils gnome-keyring dbus poppler-utils qpdf nsis)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -36,6 +36,7 @@ import (
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/directory/sqlbook"
 	"sendsikkert/internal/enroll/authority"
+	"sendsikkert/internal/letter"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/receipt"
@@ -337,7 +338,7 @@ func serve(args []string) int {
 		log.Warn("DEMO register: lookups answer from the fictitious demo fixtures")
 	}
 	rs := &relay.Server{
-		Store: store, Registry: reg, Org: org, Channels: channels, Printable: print.Printable,
+		Store: store, Registry: reg, Org: org, Channels: channels, Printable: letter.Printable,
 		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
 		Domains: domains, Book: book, Follower: follower,
 	}

@@ -22,11 +22,11 @@ import (
 
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/letter"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
-	"sendsikkert/internal/print"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/settings"
 	"sendsikkert/internal/upload"
@@ -193,7 +193,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	api := &localapi.Server{Uploads: uploads, Printable: letter.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
 	}

@@ -15,6 +15,7 @@ import (
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/letter"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
@@ -79,7 +80,7 @@ func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool
 		Registry:     registry.Demo{},
 		Org:          relay.DemoOrganisation(),
 		Channels:     channels,
-		Printable:    print.Printable,
+		Printable:    letter.Printable,
 		Authenticate: auth,
 		Log:          log,
 		Version:      "demo",

@@ -9,13 +9,14 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/fjernprint"
+	"sendsikkert/internal/letter"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/recipient"
 )
 
 // Serviceplatformen is the real Digital Post channel: each delivery is one
 // SF1601 KombiPostAfsend call. With ValgDigitalPost it sends the MeMo
-// message built by Message; with ValgFysiskPost the letter (print.Render's
+// message built by Message; with ValgFysiskPost the letter (letter.Render's
 // PDF in a fjernprint ForsendelseI, the address from the lookup); with
 // ValgAutomatisk both, and Digital Post picks.
 //
@@ -75,18 +76,18 @@ func Letter(d *delivery.Delivery, forsendelseType int) (*fjernprint.Forsendelse,
 	if len(d.Party.Address) == 0 {
 		return nil, fmt.Errorf("digitalpost: no postal address for the recipient: %w", delivery.ErrPermanent)
 	}
-	l := &print.Letter{
-		Sender:    print.Address{Name: d.Sender.Name, Lines: d.Sender.Address},
-		Recipient: print.Address{Name: d.Party.Name, Lines: d.Party.Address},
+	l := &letter.Letter{
+		Sender:    letter.Address{Name: d.Sender.Name, Lines: d.Sender.Address},
+		Recipient: letter.Address{Name: d.Party.Name, Lines: d.Party.Address},
 		Date:      d.Created,
 		Subject:   d.Subject,
 		BodyHTML:  d.BodyHTML,
 	}
 	for i, a := range d.Attachments {
-		if !print.Printable(a.ContentType, a.Filename) {
+		if !letter.Printable(a.ContentType, a.Filename) {
 			return nil, fmt.Errorf("digitalpost: attachment %d cannot be printed: %w", i+1, delivery.ErrPermanent)
 		}
-		l.Attachments = append(l.Attachments, print.Attachment{Filename: a.Filename, ContentType: a.ContentType, Open: a.Open})
+		l.Attachments = append(l.Attachments, letter.Attachment{Filename: a.Filename, ContentType: a.ContentType, Open: a.Open})
 	}
 	f := &fjernprint.Forsendelse{
 		ID:        d.MemoUUID,
@@ -94,7 +95,7 @@ func Letter(d *delivery.Delivery, forsendelseType int) (*fjernprint.Forsendelse,
 		Recipient: fjernprint.Recipient{Name: d.Party.Name, Address: d.Party.Address},
 		Title:     truncate(d.Subject, 256),
 		Date:      d.Created,
-		PDF:       func(w io.Writer) error { return print.WriteLetter(w, l) },
+		PDF:       func(w io.Writer) error { return letter.WriteLetter(w, l) },
 	}
 	switch d.Recipient.Kind {
 	case recipient.KindCPR:
@@ -145,7 +146,7 @@ func (p Fjernprint) Print(ctx context.Context, job print.Job) error {
 		Recipient: fjernprint.Recipient{Name: l.Recipient.Name, Address: l.Recipient.Lines},
 		Title:     truncate(l.Subject, 256),
 		Date:      l.Date,
-		PDF:       func(w io.Writer) error { return print.WriteLetter(w, l) },
+		PDF:       func(w io.Writer) error { return letter.WriteLetter(w, l) },
 	}
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("digitalpost: job %s: %w: %w", job.Name, err, print.ErrUnprintable)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/fjernprint/fjernprinttest"
-	"sendsikkert/internal/print"
+	"sendsikkert/internal/letter"
 )
 
 // TestSchemaCatchesMistakes proves the validation can fail: a document
@@ -39,10 +39,10 @@ func TestSchemaCatchesMistakes(t *testing.T) {
 	}
 }
 
-func letter() *print.Letter {
-	return &print.Letter{
-		Sender:    print.Address{Name: "Demo Kommune", Lines: []string{"Rådhuset", "8800 Viborg"}},
-		Recipient: print.Address{Name: "Jens Fritagesen", Lines: []string{"Testvej 1, 2. tv", "8800 Viborg"}},
+func sampleLetter() *letter.Letter {
+	return &letter.Letter{
+		Sender:    letter.Address{Name: "Demo Kommune", Lines: []string{"Rådhuset", "8800 Viborg"}},
+		Recipient: letter.Address{Name: "Jens Fritagesen", Lines: []string{"Testvej 1, 2. tv", "8800 Viborg"}},
 		Date:      time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC),
 		Subject:   "Afgørelse om boligstøtte",
 		BodyHTML:  "<p>Kære Jens</p><p>Du får boligstøtte &amp; varmehjælp.</p>",
@@ -66,7 +66,7 @@ func sample(pdf func(io.Writer) error) *Forsendelse {
 
 func TestWriteValidatesAgainstSchema(t *testing.T) {
 	var buf bytes.Buffer
-	f := sample(func(w io.Writer) error { return print.WriteLetter(w, letter()) })
+	f := sample(func(w io.Writer) error { return letter.WriteLetter(w, sampleLetter()) })
 	if err := Write(&buf, f); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/letter"
 )
 
 // Printer takes one letter job: the demo hot folder, later an IPP queue or
@@ -25,18 +26,18 @@ func (c Channel) Deliver(ctx context.Context, d *delivery.Delivery) (delivery.Re
 	if len(d.Party.Address) == 0 {
 		return delivery.Receipt{}, fmt.Errorf("print: no postal address for the recipient: %w", delivery.ErrPermanent)
 	}
-	l := &Letter{
-		Sender:    Address{Name: d.Sender.Name, Lines: d.Sender.Address},
-		Recipient: Address{Name: d.Party.Name, Lines: d.Party.Address},
+	l := &letter.Letter{
+		Sender:    letter.Address{Name: d.Sender.Name, Lines: d.Sender.Address},
+		Recipient: letter.Address{Name: d.Party.Name, Lines: d.Party.Address},
 		Date:      d.Created,
 		Subject:   d.Subject,
 		BodyHTML:  d.BodyHTML,
 	}
 	for _, a := range d.Attachments {
-		if !Printable(a.ContentType, a.Filename) {
+		if !letter.Printable(a.ContentType, a.Filename) {
 			return delivery.Receipt{}, fmt.Errorf("print: attachment %d cannot be printed: %w", len(l.Attachments)+1, delivery.ErrPermanent)
 		}
-		l.Attachments = append(l.Attachments, Attachment{Filename: a.Filename, ContentType: a.ContentType, Open: a.Open})
+		l.Attachments = append(l.Attachments, letter.Attachment{Filename: a.Filename, ContentType: a.ContentType, Open: a.Open})
 	}
 	job := Job{Name: d.MemoUUID, MessageID: d.MessageID, Letter: l}
 	if err := c.Printer.Print(ctx, job); err != nil {

@@ -1,60 +1,16 @@
-// Package print turns a case letter into the PDF a print service posts,
-// for citizens exempt from Digital Post (the print fallback: OneTooX,
-// fjernprint), and hands it to a print agent through a hot folder.
+// Package print hands printed letters to whoever posts them, for citizens
+// exempt from Digital Post (the print fallback: OneTooX, fjernprint).
+// The letter itself — the PDF with the address in the envelope window — is
+// typeset by package letter; this package only transports it:
 //
-// # The PDF
-//
-// WriteLetter (and Render, which also counts pages) writes one PDF: the
-// cover letter, then each attachment's pages in order. The cover letter is
-// typeset here, with no font embedded: the four standard Helvetica faces in
-// WinAnsiEncoding, which covers Danish (æ ø å Æ Ø Å) and the other Latin-1
-// letters, typographic quotes, dashes and €. Other characters print as '?'.
-// Lines are wrapped with Helvetica's own glyph widths (widths.go, from
-// Adobe's AFM files), so the wrapping matches the print. The clerk's HTML
-// body becomes paragraphs, line breaks, lists, bold and italic; everything
-// else in the markup is dropped.
-//
-// Image attachments (JPEG, PNG) get a page each, centred and shrunk to fit,
-// turned as their EXIF orientation says. PDF attachments are merged page by
-// page with pdfcpu, which holds each parsed attachment in memory once; an
-// attachment that is not seekable is spooled to a temporary file first,
-// encrypted with a key that lives only for the merge.
-// PDFs encrypted only against editing (no open password) are decrypted and
-// merged; a PDF that needs a password to open is an error.
-//
-// # The envelope window
-//
-// The letter is A4 portrait, folded once into a C5 window envelope
-// (162 × 229 mm, DIN 680 / ISO 269) with the window on the left. The
-// address field follows DIN 5008 form B, the layout Danish municipal
-// letters use too:
-//
-//	address field   20 mm from the left edge, 50 mm to 90 mm from the top,
-//	                85 mm wide and 40 mm high (AddressField*MM)
-//	return line     one line, 7 pt (shrunk to 6 pt, then shortened, to fit),
-//	                top of the field: sender name and address
-//	recipient       up to 6 lines including the name, 10 pt on 12 pt
-//	                (shrunk to at least 7 pt when a line is long, never
-//	                wrapped), first line about 9 mm below the field's top
-//	insets          text starts 25 mm from the left edge (5 mm inside the
-//	                field) and ends at least 5 mm before its right edge
-//
-// DIN 5008 form B puts the address field 45–90 mm from the top, 20 mm
-// from the left, 85 mm wide; the DIN 680 window is 90 × 45 mm, 20 mm from
-// the left. We use the lower 40 mm of that field, keeping the address
-// block (about 30 mm with the return line) away from the window's top
-// edge, which a letter folded once (148.5 mm) riding up in the 162 mm deep
-// envelope would cover first. The print service's own envelope stock and
-// layout rules decide in the end: the geometry is these constants, and
-// the tests follow them.
-//
-// Nothing else on the page enters the field: the letterhead
-// is in the information block from 125 mm, the date at 98 mm and the
-// subject at 108 mm from the top. Tests check the address's coordinates
-// against the field both in our content stream and as pdftotext reads them.
-//
-// Print services put their own marks (OMR, 2D codes) in the left and bottom
-// margins; the body keeps 25 mm on the left and 25 mm at the bottom.
+//   - Channel is the delivery channel: it builds a letter.Letter from a
+//     delivery and gives it to a Printer.
+//   - HotFolder writes the PDF and its metadata into a folder a print
+//     agent watches (the demo "printer").
+//   - IPP prints on a CUPS or Windows print queue (the OneTooX virtual
+//     printer on the organisation's print server).
+//   - fjernprint through Serviceplatformen is digitalpost.Fjernprint, a
+//     Printer that lives beside the SF1601 client it uses.
 //
 // # The hot folder
 //

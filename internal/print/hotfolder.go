@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"sendsikkert/internal/letter"
 	"sendsikkert/internal/vault"
 )
 
@@ -19,7 +20,7 @@ import (
 type Job struct {
 	Name      string // file base name; [A-Za-z0-9._-], see ValidateName
 	MessageID string
-	Letter    *Letter
+	Letter    *letter.Letter
 }
 
 // maxNameLen keeps <Name>.json and the temp names well inside the 255-byte
@@ -45,7 +46,7 @@ func ValidateName(name string) error {
 		return unprintable(fmt.Errorf("print: job name longer than %d characters", maxNameLen))
 	}
 	for _, c := range []byte(name) {
-		if !isASCIILetter(c) && !isASCIIDigit(c) && c != '.' && c != '_' && c != '-' {
+		if !(c|0x20 >= 'a' && c|0x20 <= 'z') && !(c >= '0' && c <= '9') && c != '.' && c != '_' && c != '-' {
 			return unprintable(fmt.Errorf("print: job name %q has a character outside [A-Za-z0-9._-]", name))
 		}
 	}
@@ -101,14 +102,14 @@ func (h HotFolder) Print(ctx context.Context, job Job) error {
 		return fmt.Errorf("print: job %s: %w", job.Name, err)
 	}
 
-	var stats Stats
+	var stats letter.Stats
 	var size int64
 	sum := sha256.New()
 	pdfName := job.Name + ".pdf"
 	err := writeAtomic(h.Dir, pdfName, func(f io.Writer) error {
 		cw := &countWriter{w: io.MultiWriter(f, sum)}
 		var err error
-		stats, err = Render(cw, job.Letter)
+		stats, err = letter.Render(cw, job.Letter)
 		size = cw.n
 		return err
 	})

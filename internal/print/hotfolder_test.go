@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sendsikkert/internal/letter"
 )
 
 func listDir(t *testing.T, dir string) []string {
@@ -32,7 +34,7 @@ func TestHotFolderPrint(t *testing.T) {
 	dir := t.TempDir()
 	h := HotFolder{Dir: dir}
 	l := sampleLetter()
-	l.Attachments = []Attachment{memAttachment("bilag.pdf", "application/pdf", attachmentPDF(t, 2))}
+	l.Attachments = []letter.Attachment{memAttachment("bilag.pdf", "application/pdf", attachmentPDF(t))}
 	job := Job{Name: "msg-0001_jens", MessageID: "0b3f2c1e-7d1a-4c55-9a0e-1f2e3d4c5b6a", Letter: l}
 
 	before := time.Now().UTC().Add(-time.Second)
@@ -47,8 +49,8 @@ func TestHotFolderPrint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := pdfcpuPages(t, pdf); n != 3 {
-		t.Errorf("PDF has %d pages, want 3", n)
+	if n := pdfcpuPages(t, pdf); n != 2 {
+		t.Errorf("PDF has %d pages, want 2", n)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "msg-0001_jens.json"))
 	if err != nil {
@@ -74,8 +76,8 @@ func TestHotFolderPrint(t *testing.T) {
 		t.Errorf("messageId %q", meta.MessageID)
 	case meta.Recipient.Name != "Jens Fritagesen" || strings.Join(meta.Recipient.Address, "|") != "Testvej 1|8800 Viborg":
 		t.Errorf("recipient %+v", meta.Recipient)
-	case meta.Pages != 3 || meta.CoverPages != 1:
-		t.Errorf("pages %d, cover pages %d; want 3 and 1", meta.Pages, meta.CoverPages)
+	case meta.Pages != 2 || meta.CoverPages != 1:
+		t.Errorf("pages %d, cover pages %d; want 2 and 1", meta.Pages, meta.CoverPages)
 	case meta.PDF != "msg-0001_jens.pdf" || meta.Bytes != int64(len(pdf)):
 		t.Errorf("pdf %q of %d bytes; file has %d", meta.PDF, meta.Bytes, len(pdf))
 	case meta.SHA256 != hex.EncodeToString(sum[:]):
@@ -97,7 +99,7 @@ func TestHotFolderPrint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := pdfcpuPages(t, again); n != 3 {
+	if n := pdfcpuPages(t, again); n != 2 {
 		t.Errorf("after a retry the PDF has %d pages", n)
 	}
 }
@@ -106,7 +108,7 @@ func TestHotFolderFailureLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	h := HotFolder{Dir: dir}
 	l := sampleLetter()
-	l.Attachments = []Attachment{memAttachment("i-stykker.pdf", "application/pdf", []byte("%PDF-1.4 nonsense"))}
+	l.Attachments = []letter.Attachment{memAttachment("i-stykker.pdf", "application/pdf", []byte("%PDF-1.4 nonsense"))}
 	if err := h.Print(context.Background(), Job{Name: "brev", MessageID: "m1", Letter: l}); err == nil {
 		t.Fatal("broken attachment accepted")
 	}

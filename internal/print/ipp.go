@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"sendsikkert/internal/letter"
 )
 
 // IPP prints letters on a print queue over the Internet Printing Protocol
@@ -222,7 +224,7 @@ func (p IPP) Print(ctx context.Context, job Job) error {
 	// the request is cut off and the printer drops the incomplete job.
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := Render(pw, job.Letter)
+		_, err := letter.Render(pw, job.Letter)
 		pw.CloseWithError(err)
 	}()
 	r := newRequest(opPrintJob, 2, uri, p.user())

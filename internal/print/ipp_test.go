@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sendsikkert/internal/letter"
 )
 
 func TestIPPRefusesPlainRemote(t *testing.T) {
@@ -35,9 +37,9 @@ func TestIPPWithCUPS(t *testing.T) {
 	}
 	before, _ := filepath.Glob(filepath.Join(out, "*.pdf"))
 	name := "test-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	job := Job{Name: name, MessageID: "m-1", Letter: &Letter{
-		Sender:    Address{Name: "Demo Kommune", Lines: []string{"Rådhuspladsen 1", "8800 Viborg"}},
-		Recipient: Address{Name: "Jens Fritagesen", Lines: []string{"Testvej 1", "8800 Viborg"}},
+	job := Job{Name: name, MessageID: "m-1", Letter: &letter.Letter{
+		Sender:    letter.Address{Name: "Demo Kommune", Lines: []string{"Rådhuspladsen 1", "8800 Viborg"}},
+		Recipient: letter.Address{Name: "Jens Fritagesen", Lines: []string{"Testvej 1", "8800 Viborg"}},
 		Date:      time.Now(), Subject: "Afgørelse", BodyHTML: "<p>Kære Jens</p><p>Hermed afgørelsen.</p>",
 	}}
 	p := IPP{URL: printer}

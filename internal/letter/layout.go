@@ -1,10 +1,10 @@
-package print
+package letter
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Address window geometry, in millimetres from the top-left corner of the
@@ -47,14 +47,14 @@ const (
 	minReturnSize = 6.0
 	smallSize     = 8.0
 	listIndentMM  = 6.0
-	capHeight     = 0.718 // Helvetica cap height per em
-	descender     = 0.207 // Helvetica descender depth per em
+	capHeight     = 0.688 // Liberation Sans cap height per em (H: 1409/2048 units)
+	descender     = 0.208 // Liberation Sans descender depth per em (p: 425/2048)
 )
 
-// piece is WinAnsi text in one font.
+// piece is text in one font, already passed through printText.
 type piece struct {
 	font font
-	text []byte
+	text string
 }
 
 // textLine is one line of text placed on a page; y is the baseline.
@@ -69,16 +69,16 @@ type textLine struct {
 func (t textLine) width() float64 {
 	var w float64
 	for _, p := range t.pieces {
-		w += p.font.width(p.text, t.size)
+		w += p.font.textWidth(p.text, t.size)
 	}
 	return w
 }
 
-// String returns the line's text as WinAnsi decoded to Go, for tests.
+// String returns the line's text, for tests.
 func (t textLine) String() string {
 	var sb strings.Builder
 	for _, p := range t.pieces {
-		sb.WriteString(decodeWinAnsi(p.text))
+		sb.WriteString(p.text)
 	}
 	return sb.String()
 }
@@ -107,28 +107,6 @@ type coverPage struct {
 	lines []placedLine
 }
 
-// content returns the page's PDF content stream.
-func (p *coverPage) content() []byte {
-	var b bytes.Buffer
-	for _, l := range p.lines {
-		if len(l.pieces) == 0 {
-			continue
-		}
-		if l.gray {
-			b.WriteString("0.35 g\n")
-		}
-		fmt.Fprintf(&b, "BT %s %s Td", num(l.x), num(l.y))
-		for _, pc := range l.pieces {
-			fmt.Fprintf(&b, " /%s %s Tf %s Tj", pc.font.resourceName(), num(l.size), pdfString(pc.text))
-		}
-		b.WriteString(" ET\n")
-		if l.gray {
-			b.WriteString("0 g\n")
-		}
-	}
-	return b.Bytes()
-}
-
 // fromTop converts millimetres from the top edge to a PDF y coordinate.
 func fromTop(mmFromTop float64) float64 { return pageHeight - mmFromTop*mm }
 
@@ -141,7 +119,7 @@ func danishDate(t time.Time) string {
 	return fmt.Sprintf("%d. %s %d", t.Day(), danishMonths[t.Month()-1], t.Year())
 }
 
-func plain(f font, s string) []piece { return []piece{{font: f, text: encodeWinAnsi(s)}} }
+func plain(f font, s string) []piece { return []piece{{font: f, text: printText(s)}} }
 
 // layoutCover lays out the cover letter: letterhead, address in the window,
 // date, subject and the body over as many pages as it needs.
@@ -194,11 +172,24 @@ func layoutCover(l *Letter) ([]*coverPage, error) {
 	}
 
 	// Body, below the (last line of the) subject.
-	page := first
 	y -= (bodyTopMM - subjectBaseMM) * mm
+	pages = layoutBody(pages, l.BodyHTML, y)
+	numberPages(pages, l.Sender.Name+" \u00b7 "+danishDate(date))
+	return pages, nil
+}
+
+// layoutBody sets the HTML body on the last of pages from baseline y
+// down, adding pages as it needs them.
+func layoutBody(pages []*coverPage, bodyHTML string, y float64) []*coverPage {
+	page := pages[len(pages)-1]
+	left := marginLeftMM * mm
+	textW := pageWidth - marginRightMM*mm - left
 	bottom := bodyBottomMM * mm
 	atTop := false
-	for _, b := range htmlToBlocks(l.BodyHTML) {
+	add := func(p *coverPage, x, y float64, pieces []piece) {
+		p.lines = append(p.lines, placedLine{textLine: textLine{x: x, y: y, size: bodySize, pieces: pieces}, role: roleBody})
+	}
+	for _, b := range htmlToBlocks(bodyHTML) {
 		if b.gapBefore && !atTop {
 			y -= bodyLeading
 		}
@@ -220,7 +211,7 @@ func layoutCover(l *Letter) ([]*coverPage, error) {
 			if i > 0 {
 				x += prefixW
 			}
-			add(page, roleBody, x, y, bodySize, line)
+			add(page, x, y, line)
 			y -= bodyLeading
 			atTop = false
 		}
@@ -228,20 +219,25 @@ func layoutCover(l *Letter) ([]*coverPage, error) {
 			atTop = true
 		}
 	}
+	return pages
+}
 
-	// Running header and page numbers once the page count is known.
-	if len(pages) > 1 {
-		head := l.Sender.Name + " \u00b7 " + danishDate(date)
-		for i, p := range pages {
-			if i > 0 {
-				p.lines = append(p.lines, placedLine{textLine: textLine{x: left, y: fromTop(12), size: smallSize, gray: true, pieces: plain(regular, head)}, role: roleHeader})
-			}
-			f := textLine{size: smallSize, gray: true, pieces: plain(regular, fmt.Sprintf("Side %d af %d", i+1, len(pages)))}
-			f.x, f.y = rightEdge-f.width(), footerBaseMM*mm
-			p.lines = append(p.lines, placedLine{textLine: f, role: roleFooter})
-		}
+// numberPages adds "Side n af m" to every page once there are several,
+// and the running header (when not empty) to every page after the first.
+func numberPages(pages []*coverPage, header string) {
+	if len(pages) < 2 {
+		return
 	}
-	return pages, nil
+	left := marginLeftMM * mm
+	rightEdge := pageWidth - marginRightMM*mm
+	for i, p := range pages {
+		if i > 0 && header != "" {
+			p.lines = append(p.lines, placedLine{textLine: textLine{x: left, y: fromTop(12), size: smallSize, gray: true, pieces: plain(regular, header)}, role: roleHeader})
+		}
+		f := textLine{size: smallSize, gray: true, pieces: plain(regular, fmt.Sprintf("Side %d af %d", i+1, len(pages)))}
+		f.x, f.y = rightEdge-f.width(), footerBaseMM*mm
+		p.lines = append(p.lines, placedLine{textLine: f, role: roleFooter})
+	}
 }
 
 // addressField is the window field in PDF coordinates.
@@ -268,13 +264,13 @@ func layoutAddress(sender, recipient Address) ([]placedLine, error) {
 		}
 	}
 	if lines[0] == "" {
-		return nil, unprintable(fmt.Errorf("print: recipient has no name"))
+		return nil, unprintable(fmt.Errorf("letter: recipient has no name"))
 	}
 	if len(lines) < 2 {
-		return nil, unprintable(fmt.Errorf("print: recipient %q has no postal address", lines[0]))
+		return nil, unprintable(fmt.Errorf("letter: recipient %q has no postal address", lines[0]))
 	}
 	if len(lines) > maxAddressLines {
-		return nil, unprintable(fmt.Errorf("print: recipient address has %d lines, the window holds %d", len(lines), maxAddressLines))
+		return nil, unprintable(fmt.Errorf("letter: recipient address has %d lines, the window holds %d", len(lines), maxAddressLines))
 	}
 
 	// Return address: one small line at the top of the field, as DIN 5008
@@ -311,7 +307,7 @@ func layoutAddress(sender, recipient Address) ([]placedLine, error) {
 		}
 	}
 	if size < minAddrSize {
-		return nil, unprintable(fmt.Errorf("print: recipient address line too long for the envelope window"))
+		return nil, unprintable(fmt.Errorf("letter: recipient address line too long for the envelope window"))
 	}
 	lead := addressLead * size / addressSize
 	y := top - 9*mm - size*capHeight
@@ -347,7 +343,7 @@ func wrapRuns(runs []run, size, firstWidth, width float64) [][]piece {
 				continue
 			}
 			if i > start {
-				if enc := encodeWinAnsi(r.text[start:i]); len(enc) > 0 {
+				if enc := printText(r.text[start:i]); len(enc) > 0 {
 					word = append(word, piece{font: r.font, text: enc})
 				}
 			}
@@ -384,11 +380,11 @@ func wrapRuns(runs []run, size, firstWidth, width float64) [][]piece {
 			w := wordWidth(t.word, size)
 			var sp float64
 			if pendingSpace {
-				sp = spaceFont.width([]byte{' '}, size)
+				sp = spaceFont.textWidth(" ", size)
 			}
 			pendingSpace = false
 			if len(line) > 0 && lineW+sp+w <= avail {
-				line = append(line, piece{font: spaceFont, text: []byte{' '}})
+				line = append(line, piece{font: spaceFont, text: " "})
 				line = append(line, t.word...)
 				lineW += sp + w
 				continue
@@ -405,9 +401,10 @@ func wrapRuns(runs []run, size, firstWidth, width float64) [][]piece {
 			} else if len(line) > 0 {
 				// A word wider than any line (a long URL) starts where it
 				// is, and is cut where it must be.
-				first := t.word[0].font.width(t.word[0].text[:1], size)
+				_, n := utf8.DecodeRuneInString(t.word[0].text)
+				first := t.word[0].font.textWidth(t.word[0].text[:n], size)
 				if lineW+sp+first <= avail {
-					line = append(line, piece{font: spaceFont, text: []byte{' '}})
+					line = append(line, piece{font: spaceFont, text: " "})
 					lineW += sp
 				} else {
 					newLine()
@@ -415,11 +412,11 @@ func wrapRuns(runs []run, size, firstWidth, width float64) [][]piece {
 			}
 			for _, p := range t.word {
 				for _, c := range p.text {
-					cw := p.font.width([]byte{c}, size)
+					cw := p.font.textWidth(string(c), size)
 					if lineW+cw > avail && len(line) > 0 {
 						newLine()
 					}
-					line = append(line, piece{font: p.font, text: []byte{c}})
+					line = append(line, piece{font: p.font, text: string(c)})
 					lineW += cw
 				}
 			}
@@ -434,7 +431,7 @@ func wrapRuns(runs []run, size, firstWidth, width float64) [][]piece {
 func wordWidth(w []piece, size float64) float64 {
 	var total float64
 	for _, p := range w {
-		total += p.font.width(p.text, size)
+		total += p.font.textWidth(p.text, size)
 	}
 	return total
 }
@@ -445,10 +442,10 @@ func mergePieces(ps []piece) []piece {
 	var out []piece
 	for _, p := range ps {
 		if n := len(out); n > 0 && out[n-1].font == p.font {
-			out[n-1].text = append(out[n-1].text, p.text...)
+			out[n-1].text += p.text
 			continue
 		}
-		out = append(out, piece{font: p.font, text: append([]byte(nil), p.text...)})
+		out = append(out, p)
 	}
 	return out
 }

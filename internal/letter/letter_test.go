@@ -1,4 +1,4 @@
-package print
+package letter
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 )
@@ -50,30 +51,28 @@ func TestPrintable(t *testing.T) {
 	}
 }
 
-func TestEncodeWinAnsi(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []byte
-	}{
-		{"æøåÆØÅ", []byte{0xE6, 0xF8, 0xE5, 0xC6, 0xD8, 0xC5}},
-		{"café", []byte("caf\xe9")},
-		{"cafe\u0301", []byte("caf\xe9")}, // decomposed é is composed first
-		{"5 €", []byte("5 \x80")},
-		{"„citat“ – ok…", []byte("\x84citat\x93 \x96 ok\x85")},
-		{"日本", []byte("??")},
-		{"a\u200bb\u00adc", []byte("abc")}, // zero-width space and soft hyphen vanish
-		{"x\u2009y", []byte("x y")},        // thin space
+func TestPrintText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"æøåÆØÅ", "æøåÆØÅ"},
+		{"cafe\u0301", "café"}, // decomposed é is composed first
+		{"5 €", "5 €"},
+		{"„citat“ – ok…", "„citat“ – ok…"},
+		{"a\u200bb\u00adc\ufeffd", "abcd"}, // zero-width space, soft hyphen and BOM vanish
+		{"x\u2009y\u00a0z", "x y z"},       // thin and no-break space
+		{"a\x07b", "ab"},                   // control characters
+		{"日本", "??"},                       // no glyph in the font: '?', not an empty box
 	}
 	for _, tt := range tests {
-		if got := encodeWinAnsi(tt.in); !bytes.Equal(got, tt.want) {
-			t.Errorf("encodeWinAnsi(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := printText(tt.in); got != tt.want {
+			t.Errorf("printText(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	// The widths are Helvetica's: "æ" is 889/1000 em, "Å" is 667.
-	if w := regular.textWidth("æÅ", 10); w != 15.56 {
+	// The widths are Liberation Sans's, which are Helvetica's: "æ" is
+	// 889/1000 em, "Å" 667; bold "ø" 611.
+	if w := regular.textWidth("æÅ", 10); math.Abs(w-15.56) > 0.01 {
 		t.Errorf("width of æÅ at 10pt = %v, want 15.56", w)
 	}
-	if w := bold.textWidth("ø", 10); w != 6.11 {
+	if w := bold.textWidth("ø", 10); math.Abs(w-6.11) > 0.01 {
 		t.Errorf("bold width of ø at 10pt = %v, want 6.11", w)
 	}
 }
@@ -184,12 +183,7 @@ func TestWrapRuns(t *testing.T) {
 
 // The address must sit in the envelope window, whatever else is on the page.
 func TestAddressInWindow(t *testing.T) {
-	pdf, _ := render(t, sampleLetter())
-	streams := contentStreams(t, pdf)
-	if len(streams) == 0 {
-		t.Fatal("no content stream")
-	}
-	texts := parseText(streams[0])
+	texts := layoutText(t, sampleLetter())[0]
 	x0, y0, x1, y1 := addressField()
 	inside := func(st shownText) bool {
 		w := regular.textWidth(st.text, st.size)
@@ -198,7 +192,7 @@ func TestAddressInWindow(t *testing.T) {
 	for _, want := range []string{"Jens Fritagesen", "Testvej 1", "8800 Viborg"} {
 		found := false
 		for _, st := range findText(texts, want) {
-			if st.text == want && inside(st) {
+			if st.text == want && st.role == roleAddress && inside(st) {
 				found = true
 			}
 		}
@@ -256,7 +250,7 @@ func TestAddressLimits(t *testing.T) {
 
 func TestLetterRendersDanish(t *testing.T) {
 	pdf, st := render(t, sampleLetter())
-	if !bytes.HasPrefix(pdf, []byte("%PDF-1.4")) || !bytes.HasSuffix(pdf, []byte("%%EOF\n")) {
+	if !bytes.HasPrefix(pdf, []byte("%PDF-1.")) || !bytes.Contains(pdf[len(pdf)-32:], []byte("%%EOF")) {
 		t.Fatal("not a complete PDF")
 	}
 	if st.Pages != 1 || st.CoverPages != 1 {
@@ -266,8 +260,8 @@ func TestLetterRendersDanish(t *testing.T) {
 		t.Errorf("pdfcpu counts %d pages", n)
 	}
 	var all []string
-	for _, s := range contentStreams(t, pdf) {
-		for _, tx := range parseText(s) {
+	for _, page := range layoutText(t, sampleLetter()) {
+		for _, tx := range page {
 			all = append(all, tx.text)
 		}
 	}
@@ -278,9 +272,9 @@ func TestLetterRendersDanish(t *testing.T) {
 			t.Errorf("letter lacks %q; it has:\n%s", want, joined)
 		}
 	}
-	// The fonts are declared with WinAnsiEncoding, which is what makes the bytes above print as æøå.
-	if c := bytes.Count(pdf, []byte("/Encoding /WinAnsiEncoding")); c != 4 {
-		t.Errorf("%d fonts with WinAnsiEncoding, want 4", c)
+	// Fonts are embedded TrueType subsets, never the unembedded standard 14.
+	if bytes.Contains(pdf, []byte("/Helvetica")) {
+		t.Error("the letter names a standard-14 font")
 	}
 }
 
@@ -295,12 +289,11 @@ func TestLongLetterPages(t *testing.T) {
 	if n := pdfcpuPages(t, pdf); n != st.Pages {
 		t.Errorf("pdfcpu counts %d pages, Render said %d", n, st.Pages)
 	}
-	streams := contentStreams(t, pdf)
-	if len(streams) != st.Pages {
-		t.Fatalf("%d content streams for %d pages", len(streams), st.Pages)
+	pages := layoutText(t, l)
+	if len(pages) != st.Pages {
+		t.Fatalf("%d laid-out pages for %d pages", len(pages), st.Pages)
 	}
-	for i, s := range streams {
-		texts := parseText(s)
+	for i, texts := range pages {
 		want := "Side " + strconv.Itoa(i+1) + " af " + strconv.Itoa(st.Pages)
 		if len(findText(texts, want)) != 1 {
 			t.Errorf("page %d lacks %q", i+1, want)
@@ -325,15 +318,18 @@ func pdfcpuPages(t *testing.T, pdf []byte) int {
 // attachmentPDF is a PDF of n pages from our own writer, to merge.
 func attachmentPDF(t *testing.T, n int) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	d := newDocWriter(&buf)
-	for i := 0; i < n; i++ {
-		d.page([]byte("BT 72 700 Td /F1 24 Tf (Bilag side "+strconv.Itoa(i+1)+") Tj ET\n"), "")
-	}
-	if err := d.finish(); err != nil {
+	d, err := newDoc(time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	for i := 0; i < n; i++ {
+		d.coverPage(&coverPage{lines: []placedLine{{textLine: textLine{x: 72, y: 700, size: 24, pieces: plain(regular, "Bilag side "+strconv.Itoa(i+1))}}}})
+	}
+	data, err := d.bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func TestMergePDFAttachments(t *testing.T) {
@@ -438,7 +434,7 @@ func TestImageAttachments(t *testing.T) {
 	if n := pdfcpuPages(t, pdf); n != 3 {
 		t.Errorf("pdfcpu counts %d pages, want 3", n)
 	}
-	if !bytes.Contains(pdf, []byte("/Filter /DCTDecode")) {
+	if !bytes.Contains(pdf, []byte("/DCTDecode")) {
 		t.Error("JPEG not embedded as DCTDecode")
 	}
 
@@ -478,7 +474,7 @@ func TestUnprintableAttachments(t *testing.T) {
 			switch {
 			case err == nil:
 				t.Error("accepted")
-			case !strings.HasPrefix(err.Error(), "print: "):
+			case !strings.HasPrefix(err.Error(), "letter: "):
 				t.Errorf("error without context: %v", err)
 			case tt.name != "open fails" && !errors.Is(err, ErrUnprintable):
 				t.Errorf("content error not marked ErrUnprintable: %v", err)
@@ -542,8 +538,10 @@ func TestExifOrientation(t *testing.T) {
 		t.Errorf("orientation %d without EXIF, want 1", o)
 	}
 	// Turned a quarter, a landscape photo is placed as a portrait box.
-	got := string(imagePlacement(4000, 3000, 6))
-	if !strings.HasPrefix(got, "q 0 -") {
-		t.Errorf("placement for orientation 6: %s", got)
+	if _, _, w, h := imageBox(4000, 3000, 6); w >= h {
+		t.Errorf("box for orientation 6 is %.0f×%.0f, want portrait", w, h)
+	}
+	if _, _, w, h := imageBox(4000, 3000, 1); w <= h {
+		t.Errorf("box for orientation 1 is %.0f×%.0f, want landscape", w, h)
 	}
 }

@@ -1,12 +1,11 @@
-package print
+package letter
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
-
-	"bufio"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -45,36 +44,45 @@ func mergePDFs(w io.Writer, parts []mergePart) (pages int, err error) {
 	// pdfcpu reports some input errors by panicking.
 	defer func() {
 		if r := recover(); r != nil {
-			pages, err = 0, unprintable(fmt.Errorf("print: merge PDF: %v", r))
+			pages, err = 0, unprintable(fmt.Errorf("letter: merge PDF: %v", r))
 		}
 	}()
 	conf := pdfcpuConfig()
 	dest, err := readAndValidate(parts[0].rs, conf)
 	if err != nil {
-		return 0, fmt.Errorf("print: read %q: %w", parts[0].name, err)
+		return 0, fmt.Errorf("letter: read %q: %w", parts[0].name, err)
 	}
 	dest.EnsureVersionForWriting()
 	for _, p := range parts[1:] {
 		src, err := readSource(p.rs)
 		if err != nil {
-			return 0, unprintable(fmt.Errorf("print: read attachment %q: %w", p.name, err))
+			return 0, unprintable(fmt.Errorf("letter: read attachment %q: %w", p.name, err))
 		}
 		if dest.XRefTable.Version() < model.V20 && src.XRefTable.Version() == model.V20 {
-			return 0, unprintable(fmt.Errorf("print: attachment %q is PDF 2.0, which cannot be merged", p.name))
+			return 0, unprintable(fmt.Errorf("letter: attachment %q is PDF 2.0, which cannot be merged", p.name))
 		}
 		if err := pdfcpu.MergeXRefTables(p.name, src, dest, false, false); err != nil {
-			return 0, unprintable(fmt.Errorf("print: merge attachment %q: %w", p.name, err))
+			return 0, unprintable(fmt.Errorf("letter: merge attachment %q: %w", p.name, err))
 		}
 	}
-	bw := bufio.NewWriter(w)
-	dest.Write.Writer = bw
-	if err := pdfcpu.WriteContext(dest); err != nil {
-		return 0, fmt.Errorf("print: write merged PDF: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return 0, fmt.Errorf("print: write merged PDF: %w", err)
+	tagSubsets(dest)
+	if err := writeContext(dest, w); err != nil {
+		return 0, err
 	}
 	return dest.PageCount, nil
+}
+
+// writeContext writes a parsed PDF to w.
+func writeContext(ctx *model.Context, w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	ctx.Write.Writer = bw
+	if err := pdfcpu.WriteContext(ctx); err != nil {
+		return fmt.Errorf("letter: write PDF: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("letter: write PDF: %w", err)
+	}
+	return nil
 }
 
 // readAndValidate reads and validates a PDF the way pdfcpu's

@@ -1,4 +1,4 @@
-package print
+package letter
 
 import (
 	"bytes"
@@ -122,10 +122,7 @@ func TestPopplerReadsLetter(t *testing.T) {
 // TestQPDFMergeInputs merges PDFs as other producers write them: object
 // and cross-reference streams, and encryption that only restricts editing.
 func TestQPDFMergeInputs(t *testing.T) {
-	qpdf, err := exec.LookPath("qpdf")
-	if err != nil {
-		t.Skip("qpdf not found (Debian package qpdf)")
-	}
+	qpdf := needTool(t, "qpdf", "qpdf")
 	src := writeTemp(t, "src.pdf", attachmentPDF(t, 2))
 	dir := t.TempDir()
 	variants := map[string][]string{
@@ -166,4 +163,62 @@ func TestQPDFMergeInputs(t *testing.T) {
 			t.Error("a PDF that needs a password to open was accepted")
 		}
 	})
+}
+
+// TestPrintReady checks the letter as a print service's preflight would:
+// every font embedded and subset (pdffonts), a structurally sound file
+// (qpdf --check), A4 pages and a PDF version print services take — for a
+// letter we write whole and for one merged with a PDF and an image.
+func TestPrintReady(t *testing.T) {
+	pdffonts := needTool(t, "pdffonts", "poppler-utils")
+	pdfinfo := needTool(t, "pdfinfo", "poppler-utils")
+	qpdf := needTool(t, "qpdf", "qpdf")
+
+	merged := sampleLetter()
+	merged.BodyHTML += "<p><i>Kursiv</i> og <b><i>fed kursiv</i></b> – 100 € – “citat”</p>"
+	merged.Attachments = []Attachment{
+		memAttachment("bilag.pdf", "application/pdf", attachmentPDF(t, 2)),
+		memAttachment("foto.jpg", "image/jpeg", testJPEG(t, 64, 48)),
+	}
+	for name, l := range map[string]*Letter{"letter alone": sampleLetter(), "merged": merged} {
+		t.Run(name, func(t *testing.T) {
+			pdf, _ := render(t, l)
+			path := writeTemp(t, "brev.pdf", pdf)
+
+			fonts := strings.Split(strings.TrimSpace(string(runTool(t, pdffonts, path))), "\n")
+			if len(fonts) < 3 {
+				t.Fatalf("pdffonts lists no font:\n%s", strings.Join(fonts, "\n"))
+			}
+			// Columns: name type encoding emb sub uni object-id gen; the
+			// type may be two words ("CID TrueType").
+			for _, line := range fonts[2:] {
+				f := strings.Fields(line)
+				if len(f) < 6 {
+					t.Fatalf("pdffonts line %q", line)
+				}
+				emb, sub := f[len(f)-5], f[len(f)-4]
+				if emb != "yes" || sub != "yes" {
+					t.Errorf("font not embedded and subset: %s", line)
+				}
+				if !regexp.MustCompile(`^[A-Z]{6}\+LiberationSans`).MatchString(f[0]) {
+					t.Errorf("font %s is not a tagged Liberation Sans subset", f[0])
+				}
+			}
+
+			out, err := exec.Command(qpdf, "--check", path).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "No syntax or stream encoding errors") {
+				t.Errorf("qpdf --check: %v\n%s", err, out)
+			}
+
+			info := string(runTool(t, pdfinfo, path))
+			if strings.Count(info, "595.28 x 841.89 pts (A4)") != 1 {
+				t.Errorf("pages are not A4:\n%s", info)
+			}
+			// The Norwegian print service states PDF 1.0–1.7 and embedded
+			// fonts (see doc.go); 2.0 is what could go wrong with pdfcpu.
+			if m := regexp.MustCompile(`(?m)^PDF version:\s+1\.[0-7]$`).FindString(info); m == "" {
+				t.Errorf("PDF version not within 1.0–1.7:\n%s", info)
+			}
+		})
+	}
 }

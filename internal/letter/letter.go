@@ -1,4 +1,4 @@
-package print
+package letter
 
 import (
 	"bufio"
@@ -107,10 +107,10 @@ func WriteLetter(w io.Writer, l *Letter) error {
 // of a PDF: write to a temporary file, as HotFolder does.
 func Render(w io.Writer, l *Letter) (Stats, error) {
 	if l == nil {
-		return Stats{}, unprintable(errors.New("print: no letter"))
+		return Stats{}, unprintable(errors.New("letter: no letter"))
 	}
 	if strings.TrimSpace(l.Sender.Name) == "" {
-		return Stats{}, unprintable(errors.New("print: letter has no sender"))
+		return Stats{}, unprintable(errors.New("letter: letter has no sender"))
 	}
 	cover, err := layoutCover(l)
 	if err != nil {
@@ -121,26 +121,28 @@ func Render(w io.Writer, l *Letter) (Stats, error) {
 	for i, a := range l.Attachments {
 		kinds[i] = attachmentKind(a.ContentType, a.Filename)
 		if kinds[i] == notPrintable {
-			return Stats{}, unprintable(fmt.Errorf("print: attachment %q (%s) cannot be printed", a.Filename, a.ContentType))
+			return Stats{}, unprintable(fmt.Errorf("letter: attachment %q (%s) cannot be printed", a.Filename, a.ContentType))
 		}
 		if a.Open == nil {
-			return Stats{}, unprintable(fmt.Errorf("print: attachment %q has no content", a.Filename))
+			return Stats{}, unprintable(fmt.Errorf("letter: attachment %q has no content", a.Filename))
 		}
 		hasPDF = hasPDF || kinds[i] == pdfDoc
 	}
 	stats := Stats{CoverPages: len(cover)}
 
 	if !hasPDF {
-		// Everything is ours to write: stream it straight to w.
-		d := newDocWriter(w)
-		n, err := writeOwnPages(d, cover, l.Attachments)
+		// Everything is ours to write: one fpdf document.
+		d, err := newDoc(l.Date)
 		if err != nil {
 			return Stats{}, err
 		}
-		if err := d.finish(); err != nil {
-			return Stats{}, fmt.Errorf("print: write PDF: %w", err)
+		if err := writeOwnPages(d, cover, l.Attachments); err != nil {
+			return Stats{}, err
 		}
-		stats.Pages = n
+		if err := d.write(w); err != nil {
+			return Stats{}, err
+		}
+		stats.Pages = d.pages
 		return stats, nil
 	}
 
@@ -159,19 +161,22 @@ func Render(w io.Writer, l *Letter) (Stats, error) {
 		if len(pending) == 0 && len(pendingImages) == 0 {
 			return nil
 		}
-		var buf bytes.Buffer
-		d := newDocWriter(&buf)
-		if _, err := writeOwnPages(d, pending, pendingImages); err != nil {
+		d, err := newDoc(l.Date)
+		if err != nil {
 			return err
 		}
-		if err := d.finish(); err != nil {
-			return fmt.Errorf("print: write PDF: %w", err)
+		if err := writeOwnPages(d, pending, pendingImages); err != nil {
+			return err
+		}
+		data, err := d.bytes()
+		if err != nil {
+			return err
 		}
 		name := "cover letter"
 		if len(pending) == 0 {
 			name = pendingImages[0].Filename
 		}
-		parts = append(parts, mergePart{name: name, rs: bytes.NewReader(buf.Bytes())})
+		parts = append(parts, mergePart{name: name, rs: bytes.NewReader(data)})
 		pending, pendingImages = nil, nil
 		return nil
 	}
@@ -201,19 +206,19 @@ func Render(w io.Writer, l *Letter) (Stats, error) {
 }
 
 // writeOwnPages writes cover pages, then one page per image attachment.
-func writeOwnPages(d *docWriter, cover []*coverPage, images []Attachment) (int, error) {
+func writeOwnPages(d *doc, cover []*coverPage, images []Attachment) error {
 	for _, p := range cover {
-		d.page(p.content(), "")
+		d.coverPage(p)
 	}
 	for _, a := range images {
 		if err := writeImageAttachment(d, a); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	if d.err != nil {
-		return 0, fmt.Errorf("print: write PDF: %w", d.err)
+	if err := d.f.Error(); err != nil {
+		return fmt.Errorf("letter: write PDF: %w", err)
 	}
-	return len(d.pageIDs), nil
+	return nil
 }
 
 // sniff identifies content by its first bytes.
@@ -230,10 +235,10 @@ func sniff(head []byte) string {
 	return ""
 }
 
-func writeImageAttachment(d *docWriter, a Attachment) error {
+func writeImageAttachment(d *doc, a Attachment) error {
 	rc, err := a.Open()
 	if err != nil {
-		return fmt.Errorf("print: open attachment %q: %w", a.Filename, err)
+		return fmt.Errorf("letter: open attachment %q: %w", a.Filename, err)
 	}
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 64<<10)
@@ -244,10 +249,10 @@ func writeImageAttachment(d *docWriter, a Attachment) error {
 	case "png":
 		err = writePNGPage(d, br)
 	default:
-		return unprintable(fmt.Errorf("print: attachment %q is not a JPEG or PNG image", a.Filename))
+		return unprintable(fmt.Errorf("letter: attachment %q is not a JPEG or PNG image", a.Filename))
 	}
 	if err != nil {
-		err = fmt.Errorf("print: attachment %q: %w", a.Filename, err)
+		err = fmt.Errorf("letter: attachment %q: %w", a.Filename, err)
 		if badContent(err) {
 			return unprintable(err)
 		}
@@ -273,7 +278,7 @@ func (p mergePart) close() {
 func openPDF(a Attachment) (mergePart, error) {
 	rc, err := a.Open()
 	if err != nil {
-		return mergePart{}, fmt.Errorf("print: open attachment %q: %w", a.Filename, err)
+		return mergePart{}, fmt.Errorf("letter: open attachment %q: %w", a.Filename, err)
 	}
 	part := mergePart{name: a.Filename, closers: []func(){func() { rc.Close() }}}
 	fail := func(err error) (mergePart, error) {
@@ -284,13 +289,13 @@ func openPDF(a Attachment) (mergePart, error) {
 		head := make([]byte, 1024)
 		n, err := io.ReadFull(rs, head)
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return fail(fmt.Errorf("print: read attachment %q: %w", a.Filename, err))
+			return fail(fmt.Errorf("letter: read attachment %q: %w", a.Filename, err))
 		}
 		if sniff(head[:n]) != "pdf" {
-			return fail(unprintable(fmt.Errorf("print: attachment %q is not a PDF", a.Filename)))
+			return fail(unprintable(fmt.Errorf("letter: attachment %q is not a PDF", a.Filename)))
 		}
 		if _, err := rs.Seek(0, io.SeekStart); err != nil {
-			return fail(fmt.Errorf("print: rewind attachment %q: %w", a.Filename, err))
+			return fail(fmt.Errorf("letter: rewind attachment %q: %w", a.Filename, err))
 		}
 		part.rs = rs
 		return part, nil
@@ -304,32 +309,32 @@ func openPDF(a Attachment) (mergePart, error) {
 	br := bufio.NewReaderSize(rc, 64<<10)
 	head, _ := br.Peek(1024)
 	if sniff(head) != "pdf" {
-		return fail(unprintable(fmt.Errorf("print: attachment %q is not a PDF", a.Filename)))
+		return fail(unprintable(fmt.Errorf("letter: attachment %q is not a PDF", a.Filename)))
 	}
 	key, err := vault.New(vault.NewRandomKey())
 	if err != nil {
-		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+		return fail(fmt.Errorf("letter: spool attachment %q: %w", a.Filename, err))
 	}
 	dir, err := os.MkdirTemp("", "sendsikkert-print-*")
 	if err != nil {
-		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+		return fail(fmt.Errorf("letter: spool attachment %q: %w", a.Filename, err))
 	}
 	part.closers = append(part.closers, func() { os.RemoveAll(dir) })
 	path := filepath.Join(dir, "spool")
 	f, err := key.Create(path, nil)
 	if err != nil {
-		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+		return fail(fmt.Errorf("letter: spool attachment %q: %w", a.Filename, err))
 	}
 	if _, err := io.Copy(f, br); err != nil {
 		f.Abort()
-		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+		return fail(fmt.Errorf("letter: spool attachment %q: %w", a.Filename, err))
 	}
 	if err := f.Commit(); err != nil {
-		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+		return fail(fmt.Errorf("letter: spool attachment %q: %w", a.Filename, err))
 	}
 	spool, err := key.OpenFile(path, nil)
 	if err != nil {
-		return fail(fmt.Errorf("print: spool attachment %q: %w", a.Filename, err))
+		return fail(fmt.Errorf("letter: spool attachment %q: %w", a.Filename, err))
 	}
 	// Closers run in order: close the spool before its folder goes.
 	part.closers = append([]func(){func() { spool.Close() }}, part.closers...)

@@ -1,0 +1,164 @@
+package letter
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"codeberg.org/go-pdf/fpdf"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// A4 portrait in PDF points (1/72 inch): the size fpdf gives "A4".
+const (
+	pageWidth  = 595.28
+	pageHeight = 841.89
+	mm         = 72 / 25.4
+)
+
+// doc is a PDF of our own pages (cover letter, image pages, documents
+// converted from text), written with fpdf in points. fpdf measures y from
+// the top; our layout uses PDF coordinates (y up from the bottom), and doc
+// converts.
+//
+// fpdf keeps the whole document in memory until it is written: an image
+// attachment is held once as its file (JPEG) or as a re-encoded PNG.
+type doc struct {
+	f      *fpdf.Fpdf
+	pages  int
+	images int
+}
+
+func newDoc(created time.Time) (*doc, error) {
+	if err := loadFaces(); err != nil {
+		return nil, err
+	}
+	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "pt", SizeStr: "A4"})
+	f.SetAutoPageBreak(false, 0)
+	f.SetMargins(0, 0, 0)
+	f.SetCompression(true)
+	f.SetProducer("Send sikkert", true)
+	if created.IsZero() {
+		created = time.Now()
+	}
+	// A fixed date makes a retried letter the same bytes as the first try.
+	f.SetCreationDate(created)
+	f.SetModificationDate(created)
+	for i := range 4 {
+		f.AddUTF8FontFromBytes(fontFamily, font(i).style(), font(i).file())
+	}
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("letter: set up PDF: %w", err)
+	}
+	return &doc{f: f}, nil
+}
+
+func (d *doc) addPage() {
+	d.f.AddPage()
+	d.pages++
+}
+
+// text draws one laid-out line; y is its baseline in PDF coordinates.
+func (d *doc) text(l textLine) {
+	if l.gray {
+		d.f.SetTextColor(89, 89, 89)
+	}
+	x := l.x
+	for _, p := range l.pieces {
+		d.f.SetFont(fontFamily, p.font.style(), l.size)
+		d.f.Text(x, pageHeight-l.y, p.text)
+		x += p.font.textWidth(p.text, l.size)
+	}
+	if l.gray {
+		d.f.SetTextColor(0, 0, 0)
+	}
+}
+
+// coverPage draws a laid-out page.
+func (d *doc) coverPage(p *coverPage) {
+	d.addPage()
+	for _, l := range p.lines {
+		if len(l.pieces) > 0 {
+			d.text(l.textLine)
+		}
+	}
+}
+
+// write finishes the document and writes it to w, with its subset fonts
+// named as subsets (see tagSubsets).
+func (d *doc) write(w io.Writer) error {
+	var buf bytes.Buffer
+	if err := d.f.Output(&buf); err != nil {
+		return fmt.Errorf("letter: write PDF: %w", err)
+	}
+	ctx, err := pdfcpu.Read(bytes.NewReader(buf.Bytes()), pdfcpuConfig())
+	if err != nil {
+		return fmt.Errorf("letter: reread own PDF: %w", err)
+	}
+	tagSubsets(ctx)
+	return writeContext(ctx, w)
+}
+
+// bytes finishes the document into memory, for a merge.
+func (d *doc) bytes() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := d.f.Output(&buf); err != nil {
+		return nil, fmt.Errorf("letter: write PDF: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// psNames are the faces' PostScript names, by fpdf style.
+var psNames = map[string]string{"": "LiberationSans", "B": "LiberationSans-Bold", "I": "LiberationSans-Italic", "BI": "LiberationSans-BoldItalic"}
+
+// tagSubsets names every font fpdf subset the way PDF 32000-1 §9.6.4
+// requires of a subset: six capital letters and '+' before the font's
+// name. fpdf embeds only the glyphs a document uses but names the font
+// "utf8<family><style>"; print preflight tools (and pdffonts) take a font
+// without the tag for a complete one. The Type0 font, its CIDFont and its
+// descriptor get the same tag, derived from the Type0 font's object
+// number, so each subset in a merged document has its own.
+func tagSubsets(ctx *model.Context) {
+	xt := ctx.XRefTable
+	for nr, e := range xt.Table {
+		if e == nil || e.Free {
+			continue
+		}
+		top, ok := e.Object.(types.Dict)
+		if !ok || top.Type() == nil || *top.Type() != "Font" || top.Subtype() == nil || *top.Subtype() != "Type0" {
+			continue
+		}
+		name := top.NameEntry("BaseFont")
+		if name == nil || !strings.HasPrefix(*name, "utf8") {
+			continue
+		}
+		ps, ok := psNames[strings.TrimPrefix(*name, "utf8"+fontFamily)]
+		if !ok {
+			continue
+		}
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", *name, nr))
+		tag := make([]byte, 6)
+		for i := range tag {
+			tag[i] = 'A' + sum[i]%26
+		}
+		tagged := types.Name(string(tag) + "+" + ps)
+		top.Update("BaseFont", tagged)
+		kids, err := xt.DereferenceArray(top["DescendantFonts"])
+		if err != nil || len(kids) == 0 {
+			continue
+		}
+		cid, err := xt.DereferenceDict(kids[0])
+		if err != nil || cid == nil {
+			continue
+		}
+		cid.Update("BaseFont", tagged)
+		if desc, err := xt.DereferenceDict(cid["FontDescriptor"]); err == nil && desc != nil {
+			desc.Update("FontName", tagged)
+		}
+	}
+}

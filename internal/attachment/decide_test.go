@@ -1,0 +1,223 @@
+package attachment
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	pdfHead  = []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj")
+	jpegHead = []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+	pngHead  = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	zipHead  = []byte("PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml")
+	oleHead  = []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00")
+	odtHead  = []byte("PK\x03\x04\x14\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00mimetypeapplication/vnd.oasis.opendocument.textPK")
+	exeHead  = []byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00")
+	elfHead  = []byte("\x7fELF\x02\x01\x01\x00")
+)
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name, declared string
+		head           []byte
+		action         Action
+		format         string // Format.ID, "" for none
+		filename       string
+		contentType    string
+		code           string
+	}{
+		{"afgørelse.pdf", "application/pdf", pdfHead, Keep, "pdf", "afgørelse.pdf", "application/pdf", ""},
+		// The content decides: a PDF named as a Word file leaves as a PDF.
+		{"notat.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", pdfHead, Keep, "pdf", "notat.pdf", "application/pdf", ""},
+		{"scan", "application/octet-stream", pdfHead, Keep, "pdf", "scan.pdf", "application/pdf", ""},
+		{"foto.jpg", "image/jpeg", jpegHead, Keep, "jpeg", "foto.jpg", "image/jpeg", ""},
+		{"foto.png", "image/png", jpegHead, Keep, "jpeg", "foto.jpg", "image/jpeg", ""},
+		{"skærm.png", "", pngHead, Keep, "png", "skærm.png", "image/png", ""},
+		{"referat.docx", "application/octet-stream", zipHead, Keep, "docx", "referat.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ""},
+		{"budget.xlsx", "", zipHead, Keep, "xlsx", "budget.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ""},
+		{"referat", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", zipHead, Keep, "docx", "referat.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ""},
+		{"brev.odt", "", odtHead, Keep, "odt", "brev.odt", "application/vnd.oasis.opendocument.text", ""},
+		{"brev.pdf", "", odtHead, Keep, "odt", "brev.odt", "application/vnd.oasis.opendocument.text", ""},
+		{"gammel.doc", "application/msword", oleHead, Keep, "doc", "gammel.doc", "application/msword", ""},
+		{"filer.zip", "application/zip", zipHead, Refuse, "zip", "filer.zip", "", "attachment_archive"},
+		{"referat.pdf", "application/pdf", zipHead, Refuse, "zip", "referat.pdf", "", "attachment_archive"},
+		{"ukendt.doc", "", oleHead[:8], Keep, "doc", "ukendt.doc", "application/msword", ""},
+		{"ole.bin", "", oleHead, Refuse, "", "ole.bin", "", "attachment_format"},
+		{"setup.msi", "", oleHead, Refuse, "executable", "setup.msi", "", "attachment_executable"},
+		// Text is converted to PDF.
+		{"noter.txt", "text/plain", []byte("Kære Jens\n\nHer er noterne."), ConvertPDF, "text", "noter.pdf", "application/pdf", ""},
+		{"README.md", "text/markdown", []byte("# Overskrift\n\n*punkt*"), ConvertPDF, "markdown", "README.pdf", "application/pdf", ""},
+		{"side.html", "text/html", []byte("<p>hej</p>"), ConvertPDF, "html", "side.pdf", "application/pdf", ""},
+		{"side", "", []byte("<!DOCTYPE html><html><body>hej</body></html>"), ConvertPDF, "html", "side.pdf", "application/pdf", ""},
+		{"notat.docx", "", []byte("bare tekst, ikke Word"), ConvertPDF, "text", "notat.pdf", "application/pdf", ""},
+		{"latin1.txt", "", []byte("K\xe6re J\xf8rgen, s\xe5dan."), ConvertPDF, "text", "latin1.pdf", "application/pdf", ""},
+		// Programs are refused by content and by name, also when the content is text.
+		{"faktura.exe", "application/octet-stream", exeHead, Refuse, "executable", "faktura.exe", "", "attachment_executable"},
+		{"faktura.pdf", "application/pdf", exeHead, Refuse, "executable", "faktura.pdf", "", "attachment_executable"},
+		{"værktøj", "", elfHead, Refuse, "executable", "værktøj", "", "attachment_executable"},
+		{"run.bat", "text/plain", []byte("@echo off\r\ndel *.*"), Refuse, "executable", "run.bat", "", "attachment_executable"},
+		{"script.txt", "text/plain", []byte("#!/bin/sh\nrm -rf /"), Refuse, "executable", "script.txt", "", "attachment_executable"},
+		{"x.pdf", "application/x-msdownload", pdfHead, Refuse, "executable", "x.pdf", "", "attachment_executable"},
+		// Empty and unknown files are refused.
+		{"tom.pdf", "application/pdf", nil, Refuse, "", "tom.pdf", "", "attachment_empty"},
+		{"data.bin", "", []byte("\x00\x01\x02\x03garbage\x00"), Refuse, "", "data.bin", "", "attachment_format"},
+		// The name is cleaned on the way.
+		{"bilag\u00a0om\u2003sagen.pdf", "application/pdf", pdfHead, Keep, "pdf", "bilag om sagen.pdf", "application/pdf", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/"+tt.format, func(t *testing.T) {
+			d := Decide(tt.name, tt.declared, tt.head, 0)
+			gotFormat := ""
+			if d.Format != nil {
+				gotFormat = d.Format.ID
+			}
+			if d.Action != tt.action || gotFormat != tt.format || d.Filename != tt.filename || d.Code != tt.code {
+				t.Errorf("Decide(%q, %q) = action %d format %q name %q code %q; want %d %q %q %q",
+					tt.name, tt.declared, d.Action, gotFormat, d.Filename, d.Code, tt.action, tt.format, tt.filename, tt.code)
+			}
+			if d.Action != Refuse && d.ContentType != tt.contentType {
+				t.Errorf("content type %q, want %q", d.ContentType, tt.contentType)
+			}
+			if d.Action == Refuse && (!strings.Contains(d.Message, "»"+tt.filename+"«") || d.Message == "") {
+				t.Errorf("refusal does not name the file: %q", d.Message)
+			}
+		})
+	}
+}
+
+func TestDecisionPrintable(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		head []byte
+		want bool
+	}{
+		{"a.pdf", pdfHead, true}, {"a.jpg", jpegHead, true}, {"a.png", pngHead, true},
+		{"a.txt", []byte("tekst"), true}, // converted to PDF first
+		{"a.docx", zipHead, false}, {"a.gif", []byte("GIF89a\x01\x00"), false},
+	} {
+		if got := Decide(tt.name, "", tt.head, 0).Printable(); got != tt.want {
+			t.Errorf("%s printable = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// The table is consistent: every format has a name, a media type and an
+// extension, and no extension belongs to two formats.
+func TestFormatsTable(t *testing.T) {
+	seen := map[string]string{}
+	for _, f := range Formats {
+		if f.ID == "" || f.Name == "" || f.MediaType == "" || len(f.Exts) == 0 {
+			t.Errorf("incomplete format %+v", f)
+		}
+		for _, e := range f.Exts {
+			if other, ok := seen[e]; ok {
+				t.Errorf("extension %s is both %s and %s", e, other, f.ID)
+			}
+			seen[e] = f.ID
+		}
+	}
+}
+
+func TestPrepareConverts(t *testing.T) {
+	now := time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ name, declared, content, want string }{
+		{"noter.txt", "text/plain", "Kære Jens\n\nSøren Ærø på Åbyhøj – 100 €", "Søren Ærø på Åbyhøj – 100 €"},
+		{"README.md", "", "# Overskrift\n\nEt *vigtigt* punkt.\n\n- en\n- to", "vigtigt"},
+		{"side.html", "text/html", "<html><head><script>alert(1)</script></head><body><p>Hej <b>Jens</b></p><img src=\"https://sporing.example/p.gif\"></body></html>", "Hej Jens"},
+		{"latin1.txt", "", "K\xe6re J\xf8rgen", "Kære Jørgen"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, r, err := Prepare(tt.name, tt.declared, strings.NewReader(tt.content), 0, now)
+			if err != nil || d.Action != ConvertPDF || r == nil {
+				t.Fatalf("Prepare: %+v %v", d, err)
+			}
+			pdf, _ := io.ReadAll(r)
+			if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+				t.Fatalf("not a PDF: %.40q", pdf)
+			}
+			if bytes.Contains(pdf, []byte("alert")) || bytes.Contains(pdf, []byte("sporing.example")) {
+				t.Error("the script or the remote image reached the PDF")
+			}
+			pdftotext, err := exec.LookPath("pdftotext")
+			if err != nil {
+				if os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1" {
+					t.Fatal("pdftotext not found (Debian package poppler-utils)")
+				}
+				return
+			}
+			path := filepath.Join(t.TempDir(), "x.pdf")
+			os.WriteFile(path, pdf, 0o600)
+			out, err := exec.Command(pdftotext, "-enc", "UTF-8", path, "-").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text := strings.Join(strings.Fields(string(out)), " "); !strings.Contains(text, tt.want) {
+				t.Errorf("PDF text lacks %q:\n%s", tt.want, text)
+			}
+		})
+	}
+	// A refused file is not read on and yields no content.
+	d, r, err := Prepare("x.exe", "", strings.NewReader("MZ..."), 0, now)
+	if err != nil || d.Action != Refuse || r != nil {
+		t.Errorf("exe: %+v %v %v", d, r, err)
+	}
+	// A kept file comes back whole, head included.
+	body := append(append([]byte{}, pdfHead...), bytes.Repeat([]byte("x"), 20000)...)
+	d, r, err = Prepare("a.pdf", "", bytes.NewReader(body), 0, now)
+	if err != nil || d.Action != Keep {
+		t.Fatal(d, err)
+	}
+	if got, _ := io.ReadAll(r); !bytes.Equal(got, body) {
+		t.Errorf("kept file changed: %d bytes, want %d", len(got), len(body))
+	}
+	// Text too large to convert is refused, not half-converted.
+	d, r, err = Prepare("stor.txt", "", io.MultiReader(strings.NewReader("a"), io.LimitReader(repeatReader('a'), MaxConvertBytes+10)), 0, now)
+	if err != nil || d.Action != Refuse || r != nil || d.Code != "attachment_too_large_to_convert" {
+		t.Errorf("large text: %+v %v", d, err)
+	}
+}
+
+type repeatReader byte
+
+func (b repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+func FuzzDecide(f *testing.F) {
+	for _, h := range [][]byte{pdfHead, jpegHead, pngHead, zipHead, oleHead, odtHead, exeHead, []byte("tekst"), nil, []byte("K\xe6re")} {
+		f.Add("bilag.pdf", "application/pdf", h)
+	}
+	f.Fuzz(func(t *testing.T, name, declared string, head []byte) {
+		d := Decide(name, declared, head, 0)
+		switch d.Action {
+		case Refuse:
+			if d.Code == "" || d.Message == "" {
+				t.Fatalf("refusal without code or message: %+v", d)
+			}
+		case Keep, ConvertPDF:
+			if d.Format == nil || d.ContentType == "" || d.Filename == "" {
+				t.Fatalf("incomplete decision: %+v", d)
+			}
+			if d.Format.Action != d.Action {
+				t.Fatalf("decision %d for a %s file", d.Action, d.Format.ID)
+			}
+			if Sniff(head) == "executable" {
+				t.Fatalf("an executable passes: %+v", d)
+			}
+		default:
+			t.Fatalf("unknown action %d", d.Action)
+		}
+		if d.Filename != CleanName(d.Filename, 0) {
+			t.Fatalf("name %q is not clean", d.Filename)
+		}
+	})
+}

@@ -60,7 +60,7 @@ else
 fi
 # ---- end Windows installer -------------------------------------------------
 
-# ---- PostgreSQL for the relay store tests (internal/relay) ----------------
+# ---- PostgreSQL for the relay store tests (internal/queue/sqlstore) --------
 # scripts/postgres.sh starts a throwaway cluster (installing Debian's
 # postgresql as root if missing) and exports SENDSIKKERT_PG_DSN.
 . scripts/postgres.sh

@@ -49,18 +49,18 @@ func TestCleanNameCharacterClasses(t *testing.T) {
 
 func TestCleanName(t *testing.T) {
 	tests := map[string]string{
-		"bilag.pdf":                 "bilag.pdf",
-		"../../etc/passwd":          "passwd",
-		`C:\Users\x\afgørelse.pdf`:  "afgørelse.pdf",
-		"":                          "bilag-1",
-		"..":                        "bilag-1",
-		" \u00a0 ":                  "bilag-1",
-		"a\x00b<>.pdf":              "a b__.pdf",
-		"slut.":                     "slut",
-		"  to   mellemrum  .pdf":    "to mellemrum .pdf",
-		"a\u030awe.txt":             "åwe.txt", // decomposed å is composed
-		"bad\xffutf8.pdf":           "bad_utf8.pdf",
-		"Referat 12.03.2026.docx":   "Referat 12.03.2026.docx",
+		"bilag.pdf":                "bilag.pdf",
+		"../../etc/passwd":         "passwd",
+		`C:\Users\x\afgørelse.pdf`: "afgørelse.pdf",
+		"":                         "bilag-1",
+		"..":                       "bilag-1",
+		" \u00a0 ":                 "bilag-1",
+		"a\x00b<>.pdf":             "a b__.pdf",
+		"slut.":                    "slut",
+		"  to   mellemrum  .pdf":   "to mellemrum .pdf",
+		"a\u030awe.txt":            "åwe.txt", // decomposed å is composed
+		"bad\xffutf8.pdf":          "bad_utf8.pdf",
+		"Referat 12.03.2026.docx":  "Referat 12.03.2026.docx",
 	}
 	for in, want := range tests {
 		if got := CleanName(in, 0); got != want {

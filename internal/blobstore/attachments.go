@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"time"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/relayapi"
 )
 
@@ -18,12 +20,17 @@ type File struct {
 
 // ReadAttachments streams the remaining "attachment" parts into encrypted
 // blobs, enforcing the Digital Post limits as it goes: it answers 413 as
-// soon as a limit is crossed, without reading the rest. printable, when
-// set, refuses files that cannot follow a printed letter. On error no
-// blob is left behind.
+// soon as a limit is crossed, without reading the rest. Each file is
+// judged by attachment.Prepare as it arrives: a format Digital Post does
+// not take is converted to PDF where that is faithful and otherwise
+// refused (415, or 400 for an empty file) with a Danish message naming the
+// file; its name is cleaned and made distinct from the others'. printable,
+// when set, refuses files that cannot follow a printed letter, as they
+// leave (a converted file is a PDF). On error no blob is left behind.
 func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType, filename string) bool, log *slog.Logger) ([]File, *relayapi.Error, int) {
 	var files []File
 	var total int64
+	var names attachment.Names
 	bail := func(e *relayapi.Error, status int) ([]File, *relayapi.Error, int) {
 		for _, f := range files {
 			b.Remove(f.Blob)
@@ -50,11 +57,27 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 			part.Close()
 			return bail(relayapi.TooLarge(true), http.StatusRequestEntityTooLarge)
 		}
-		name := relayapi.CleanFilename(part.FileName(), len(files))
-		ct := relayapi.ContentType(part.Header.Get("Content-Type"), name)
+		d, body, err := attachment.Prepare(part.FileName(), part.Header.Get("Content-Type"), io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1), len(files), time.Now())
+		if err != nil {
+			part.Close()
+			if errors.As(err, &mbe) {
+				return bail(relayapi.TooLarge(false), http.StatusRequestEntityTooLarge)
+			}
+			log.Warn("attachment not read", "err", err)
+			return bail(&relayapi.Error{Code: "bad_multipart", Message: "Bilaget »" + attachment.CleanName(part.FileName(), len(files)) + "« blev ikke modtaget helt."}, http.StatusBadRequest)
+		}
+		if d.Action == attachment.Refuse {
+			part.Close()
+			status := http.StatusUnsupportedMediaType
+			if d.Code == "attachment_empty" {
+				status = http.StatusBadRequest
+			}
+			return bail(&relayapi.Error{Code: d.Code, Message: d.Message}, status)
+		}
+		name, ct := names.Unique(d.Filename), d.ContentType
 		if printable != nil && !printable(ct, name) {
 			part.Close()
-			return bail(&relayapi.Error{Code: "not_printable", Message: "Bilaget »" + name + "« kan ikke udskrives. Kun PDF-filer kan følge et brev via OneTooX."}, http.StatusBadRequest)
+			return bail(&relayapi.Error{Code: "not_printable", Message: "Bilaget »" + name + "« kan ikke udskrives. Kun PDF-filer og billeder (JPEG, PNG) kan følge et brev via OneTooX. Gem det som PDF, og vedhæft det igen."}, http.StatusBadRequest)
 		}
 		blob, f, err := b.Create()
 		if err != nil {
@@ -62,7 +85,7 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 			log.Error("create blob failed", "err", err)
 			return bail(&relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
 		}
-		n, err := io.Copy(f, io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1))
+		n, err := io.Copy(f, body)
 		part.Close()
 		total += n
 		if err == nil && total > relayapi.MaxAttachmentBytes {

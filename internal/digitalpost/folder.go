@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/memo"
 	"sendsikkert/internal/recipient"
@@ -49,12 +50,16 @@ func Message(d *delivery.Delivery) *memo.Message {
 			},
 		},
 	}
-	for _, a := range d.Attachments {
+	// Names were cleaned at submit; cleaning them again here covers
+	// messages queued before NgDP's file-name rules were known to us.
+	var names attachment.Names
+	for i, a := range d.Attachments {
+		name := names.Unique(attachment.CleanName(a.Filename, i))
 		m.Additional = append(m.Additional, memo.Document{
-			Filename:       a.Filename,
+			Filename:       name,
 			EncodingFormat: a.ContentType,
 			Language:       "da",
-			Label:          a.Filename,
+			Label:          name,
 			Open:           a.Open,
 		})
 	}

@@ -17,8 +17,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/letter"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
@@ -304,7 +306,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		if c.Channel == recipient.ChannelPrint && req.Fallback == "print" {
 			printable = s.Printable
 			if printable == nil {
-				printable = relayapi.PrintableAttachment
+				printable = letter.Printable
 			}
 		}
 	}
@@ -349,6 +351,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	files = append(uploaded, files...)
+	// The shared document and the attached files are named apart too.
+	var names attachment.Names
+	for i := range files {
+		files[i].Filename = names.Unique(files[i].Filename)
+	}
 	e2 := &outbox.Entry{
 		ID: uuid.NewString(), Created: s.now().UTC(), Message: *req, Files: files, Checked: checked,
 		State: outbox.StatePending, NextAttempt: s.now(),
@@ -657,13 +664,23 @@ func (s *Server) takeUpload(id string, printable func(string, string) bool) (blo
 	if !info.Complete() {
 		return blobstore.File{}, &relayapi.Error{Code: "upload_incomplete", Message: "Dokumentet er ikke modtaget helt endnu. Vent, til overførslen er færdig."}, http.StatusBadRequest
 	}
-	if printable != nil && !printable(info.ContentType, info.Filename) {
-		return blobstore.File{}, &relayapi.Error{Code: "not_printable", Message: "Dokumentet »" + info.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
-	}
 	f, err := s.Uploads.Take(id, s.Outbox.Blobs())
+	var refused *upload.RefusedError
+	if errors.As(err, &refused) {
+		status := http.StatusUnsupportedMediaType
+		if refused.Decision.Code == "attachment_empty" {
+			status = http.StatusBadRequest
+		}
+		return blobstore.File{}, &relayapi.Error{Code: refused.Decision.Code, Message: refused.Decision.Message}, status
+	}
 	if err != nil {
 		s.Log.Error("upload take failed", "err", err)
 		return blobstore.File{}, &relayapi.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
+	}
+	// Judged as it leaves: a converted document is a PDF and prints.
+	if printable != nil && !printable(f.ContentType, f.Filename) {
+		s.Outbox.Blobs().Remove(f.Blob)
+		return blobstore.File{}, &relayapi.Error{Code: "not_printable", Message: "Dokumentet »" + f.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
 	}
 	return f, nil, 0
 }

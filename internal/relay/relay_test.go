@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
@@ -139,7 +141,7 @@ func TestSubmitRefusals(t *testing.T) {
 		json.NewEncoder(w).Encode(msg)
 		for i := range parts {
 			w, _ := mw.CreateFormFile("attachment", "f"+string(rune('a'+i))+".pdf")
-			w.Write(make([]byte, size))
+			w.Write(append([]byte("%PDF-1.4\n"), make([]byte, size)...))
 		}
 		mw.Close()
 		req, _ := http.NewRequest("POST", ts.URL+"/v1/messages", &buf)
@@ -169,6 +171,99 @@ func TestSubmitRefusals(t *testing.T) {
 	// A refused submit leaves no blob behind.
 	if entries, _ := os.ReadDir(s.Store.Blobs().Dir); len(entries) != 0 {
 		t.Errorf("blobs left after refusals: %v", entries)
+	}
+}
+
+// TestSubmitAttachmentFormats submits files as a case system or the
+// agent would, and checks what the relay does with each: Digital Post's
+// formats pass under a clean, distinct name that follows the content;
+// text is converted to PDF; a program, an empty file and an unknown
+// format are refused with a Danish message naming the file, and nothing
+// is queued.
+func TestSubmitAttachmentFormats(t *testing.T) {
+	s, _, ts := testRelay(t)
+	type file struct{ name, ct, body string }
+	post := func(key string, files ...file) (int, relayapi.Error, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		w, _ := mw.CreateFormField("message")
+		json.NewEncoder(w).Encode(map[string]any{"recipients": []string{"2211771212"}, "subject": "Afgørelse", "idempotencyKey": key})
+		for _, f := range files {
+			h := textproto.MIMEHeader{}
+			h.Set("Content-Disposition", `form-data; name="attachment"; filename="`+f.name+`"`)
+			h.Set("Content-Type", f.ct)
+			pw, _ := mw.CreatePart(h)
+			pw.Write([]byte(f.body))
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/messages", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var e relayapi.Error
+		json.Unmarshal(raw, &e)
+		var ok relayapi.SubmitResponse
+		json.Unmarshal(raw, &ok)
+		return resp.StatusCode, e, ok.ID
+	}
+	pdf := "%PDF-1.4\n1 0 obj\n"
+	for _, tt := range []struct {
+		name   string
+		file   file
+		status int
+		code   string
+	}{
+		{"program", file{"faktura.pdf.exe", "application/octet-stream", "MZ\x90\x00"}, 415, "attachment_executable"},
+		{"program disguised", file{"faktura.pdf", "application/pdf", "MZ\x90\x00"}, 415, "attachment_executable"},
+		{"empty", file{"tom.pdf", "application/pdf", ""}, 400, "attachment_empty"},
+		{"unknown", file{"data.bin", "application/octet-stream", "\x00\x01\x02\x03"}, 415, "attachment_format"},
+	} {
+		code, e, id := post("refuse-"+tt.name, file{"ok.pdf", "application/pdf", pdf}, tt.file)
+		if code != tt.status || e.Code != tt.code || id != "" {
+			t.Errorf("%s: %d %+v, want %d %s", tt.name, code, e, tt.status, tt.code)
+		}
+		if want := "»" + attachment.CleanName(tt.file.name, 1) + "«"; !strings.Contains(e.Message, want) {
+			t.Errorf("%s: message %q does not name %s", tt.name, e.Message, want)
+		}
+	}
+	if entries, _ := os.ReadDir(s.Store.Blobs().Dir); len(entries) != 0 {
+		t.Errorf("blobs left after refusals: %v", entries)
+	}
+
+	code, e, id := post("accept",
+		file{"notat.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", pdf},
+		file{"bilag\u00a0om\u2003sagen.pdf", "application/pdf", pdf},
+		file{"bilag om sagen.pdf", "application/pdf", pdf},
+		file{"noter.txt", "text/plain", "Kære Jens\n\nSøren Ærø på Åbyhøj."},
+	)
+	if code != http.StatusAccepted || id == "" {
+		t.Fatalf("accept: %d %+v", code, e)
+	}
+	m, err := s.Store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range m.Attachments {
+		got = append(got, f.Filename+" "+f.ContentType)
+	}
+	want := []string{"notat.pdf application/pdf", "bilag om sagen.pdf application/pdf", "bilag om sagen (2).pdf application/pdf", "noter.pdf application/pdf"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("stored attachments %q, want %q", got, want)
+	}
+	rc, err := s.Store.Blobs().Open(m.Attachments[3].Blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	converted, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.HasPrefix(converted, []byte("%PDF-")) || int64(len(converted)) != m.Attachments[3].Size {
+		t.Errorf("converted text is not the PDF it claims: %d bytes, size %d, %.20q", len(converted), m.Attachments[3].Size, converted)
 	}
 }
 

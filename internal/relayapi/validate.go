@@ -123,27 +123,6 @@ func Unacceptable(results []recipient.Result) *Error {
 	return &Error{Code: "recipient_rejected", Message: msg, Recipients: bad}
 }
 
-// CleanFilename keeps an attachment's base name only, so no path from a
-// client ever reaches a file system.
-func CleanFilename(name string, index int) string {
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = path.Base(strings.TrimSpace(name))
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || strings.ContainsRune(`<>:"|?*`, r) {
-			return '_'
-		}
-		return r
-	}, name)
-	if name == "." || name == "/" || name == "" || strings.Trim(name, ".") == "" {
-		name = fmt.Sprintf("bilag-%d", index+1)
-	}
-	for len(name) > 200 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	return name
-}
-
 // ContentType keeps a declared media type if it parses, otherwise guesses
 // one from the file name.
 func ContentType(declared, filename string) string {
@@ -171,12 +150,6 @@ func ContentType(declared, filename string) string {
 		return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 	}
 	return "application/octet-stream"
-}
-
-// PrintableAttachment says whether a file can follow a printed letter:
-// print services take PDF.
-func PrintableAttachment(contentType, filename string) bool {
-	return contentType == "application/pdf" || strings.HasSuffix(strings.ToLower(filename), ".pdf")
 }
 
 // ReadMessagePart reads the first part of a submit, which must be the

@@ -20,6 +20,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
@@ -130,7 +131,7 @@ func (s *Store) Create(filename, contentType string, size int64) (*Info, error) 
 	}
 	var r [16]byte
 	rand.Read(r[:])
-	i := &Info{ID: hex.EncodeToString(r[:]), Filename: relayapi.CleanFilename(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Slices: map[int]int64{}}
+	i := &Info{ID: hex.EncodeToString(r[:]), Filename: attachment.CleanName(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Slices: map[int]int64{}}
 	if err := os.MkdirAll(filepath.Join(s.dir, i.ID), 0o700); err != nil {
 		return nil, err
 	}
@@ -189,8 +190,17 @@ func (s *Store) Put(id string, index int, body io.Reader) (*Info, error) {
 	return i, nil
 }
 
+// RefusedError is Take's answer for a document Digital Post would not
+// take (attachment.Decide refused it); Decision says why, in Danish.
+type RefusedError struct{ Decision attachment.Decision }
+
+func (e *RefusedError) Error() string { return "upload: refused: " + e.Decision.Code }
+
 // Take moves a complete upload into blobs as one encrypted file and
-// forgets it. The caller owns the returned blob.
+// forgets it. The document is judged as a multipart attachment is
+// (attachment.Prepare): converted to PDF where Digital Post wants that,
+// named after its content, or refused with a *RefusedError. The caller
+// owns the returned blob.
 func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 	i, err := s.Get(id)
 	if err != nil {
@@ -199,32 +209,76 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 	if !i.Complete() {
 		return blobstore.File{}, ErrIncomplete
 	}
-	name, f, err := blobs.Create()
-	if err != nil {
-		return blobstore.File{}, err
-	}
 	idx := make([]int, 0, len(i.Slices))
 	for n := range i.Slices {
 		idx = append(idx, n)
 	}
 	sort.Ints(idx)
-	for _, n := range idx {
-		rc, err := s.key.OpenFile(s.slicePath(id, n), []byte(id+"/"+strconv.Itoa(n)))
-		if err != nil {
-			f.Abort()
-			return blobstore.File{}, err
-		}
-		_, err = io.Copy(f, rc)
-		rc.Close()
-		if err != nil {
-			f.Abort()
-			return blobstore.File{}, err
-		}
+	content := &sliceReader{s: s, id: id, idx: idx}
+	defer content.Close()
+	d, body, err := attachment.Prepare(i.Filename, i.ContentType, content, 0, s.Now())
+	if err != nil {
+		return blobstore.File{}, err
+	}
+	if d.Action == attachment.Refuse {
+		return blobstore.File{}, &RefusedError{Decision: d}
+	}
+	name, f, err := blobs.Create()
+	if err != nil {
+		return blobstore.File{}, err
+	}
+	n, err := io.Copy(f, body)
+	if err != nil {
+		f.Abort()
+		return blobstore.File{}, err
 	}
 	if err := f.Commit(); err != nil {
 		return blobstore.File{}, err
 	}
-	return blobstore.File{FileInfo: relayapi.FileInfo{Filename: i.Filename, ContentType: i.ContentType, Size: i.Size}, Blob: name}, nil
+	return blobstore.File{FileInfo: relayapi.FileInfo{Filename: d.Filename, ContentType: d.ContentType, Size: n}, Blob: name}, nil
+}
+
+// sliceReader reads an upload's slices in order, opening each when it is
+// reached.
+type sliceReader struct {
+	s   *Store
+	id  string
+	idx []int
+	cur io.ReadCloser
+}
+
+func (r *sliceReader) Read(p []byte) (int, error) {
+	for {
+		if r.cur == nil {
+			if len(r.idx) == 0 {
+				return 0, io.EOF
+			}
+			n := r.idx[0]
+			r.idx = r.idx[1:]
+			rc, err := r.s.key.OpenFile(r.s.slicePath(r.id, n), []byte(r.id+"/"+strconv.Itoa(n)))
+			if err != nil {
+				return 0, err
+			}
+			r.cur = rc
+		}
+		n, err := r.cur.Read(p)
+		if errors.Is(err, io.EOF) {
+			r.cur.Close()
+			r.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (r *sliceReader) Close() error {
+	if r.cur != nil {
+		return r.cur.Close()
+	}
+	return nil
 }
 
 // Delete forgets an upload and its slices.

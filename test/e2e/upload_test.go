@@ -34,6 +34,7 @@ func TestSlicedUpload(t *testing.T) {
 	a := startAgent(t, data, freePort(t))
 	doc := make([]byte, 9<<20+123)
 	rand.Read(doc)
+	copy(doc, "PK\x03\x04") // a .docx is a ZIP: the agent looks at the content
 	sum := sha256.Sum256(doc)
 	const slice = 4 << 20
 	body, _ := json.Marshal(map[string]any{"filename": "Afgørelse.docx", "contentType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "size": len(doc)})

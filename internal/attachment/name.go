@@ -43,8 +43,8 @@ const maxExtBytes = 16
 //     the bidirectional overrides that can make "gpj.exe" read as "exe.jpg");
 //   - replaces < > : " | ? * with '_' ('/' and '\' end the path above);
 //   - collapses runs of spaces, trims spaces and dots at either end (Windows
-//     drops a trailing dot), and keeps the extension when it must cut the
-//     name to MaxNameBytes.
+//     drops a trailing dot) and spaces before the extension, and keeps the
+//     extension when it must cut the name to MaxNameBytes.
 //
 // A name with nothing left becomes "bilag-<index+1>".
 func CleanName(name string, index int) string {
@@ -72,6 +72,10 @@ func CleanName(name string, index int) string {
 		b.WriteRune(r)
 	}
 	name = strings.Trim(b.String(), " .")
+	// "bilag .pdf", where an invisible character stood before the dot.
+	if stem, ext := splitExt(name); ext != "" && len(ext) <= maxExtBytes && strings.TrimRight(stem, " ") != "" {
+		name = strings.TrimRight(stem, " ") + ext
+	}
 	if name == "" {
 		return fmt.Sprintf("bilag-%d", index+1)
 	}

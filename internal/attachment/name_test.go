@@ -57,7 +57,7 @@ func TestCleanName(t *testing.T) {
 		" \u00a0 ":                 "bilag-1",
 		"a\x00b<>.pdf":             "a b__.pdf",
 		"slut.":                    "slut",
-		"  to   mellemrum  .pdf":   "to mellemrum .pdf",
+		"  to   mellemrum  .pdf":   "to mellemrum.pdf",
 		"a\u030awe.txt":            "åwe.txt", // decomposed å is composed
 		"bad\xffutf8.pdf":          "bad_utf8.pdf",
 		"Referat 12.03.2026.docx":  "Referat 12.03.2026.docx",

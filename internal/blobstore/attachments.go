@@ -2,13 +2,16 @@ package blobstore
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"time"
 
 	"sendsikkert/internal/attachment"
+	"sendsikkert/internal/maindoc"
 	"sendsikkert/internal/relayapi"
 )
 
@@ -27,20 +30,26 @@ type File struct {
 // file; its name is cleaned and made distinct from the others'. printable,
 // when set, refuses files that cannot follow a printed letter, as they
 // leave (a converted file is a PDF). On error no blob is left behind.
-func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType, filename string) bool, log *slog.Logger) ([]File, *relayapi.Error, int) {
+//
+// Parts named "inline" are the pictures the body refers to by cid: (a
+// signature's logo, as Outlook keeps it), with a Content-ID header; they
+// are returned in memory, for maindoc.Prepare to embed, and count against
+// the same limits. Only PNG, JPEG and GIF are taken, by content.
+func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType, filename string) bool, log *slog.Logger) ([]File, []maindoc.Inline, *relayapi.Error, int) {
 	var files []File
+	var inline []maindoc.Inline
 	var total int64
 	var names attachment.Names
-	bail := func(e *relayapi.Error, status int) ([]File, *relayapi.Error, int) {
+	bail := func(e *relayapi.Error, status int) ([]File, []maindoc.Inline, *relayapi.Error, int) {
 		for _, f := range files {
 			b.Remove(f.Blob)
 		}
-		return nil, e, status
+		return nil, nil, e, status
 	}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return files, nil, 0
+			return files, inline, nil, 0
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -48,6 +57,16 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		}
 		if err != nil {
 			return bail(&relayapi.Error{Code: "bad_multipart", Message: "Forsendelsen blev afbrudt eller kunne ikke læses."}, http.StatusBadRequest)
+		}
+		if part.FormName() == "inline" {
+			in, e, status := readInline(part, len(inline), relayapi.MaxAttachmentBytes-total)
+			part.Close()
+			if e != nil {
+				return bail(e, status)
+			}
+			total += int64(len(in.Data))
+			inline = append(inline, in)
+			continue
 		}
 		if part.FormName() != "attachment" {
 			part.Close()
@@ -105,4 +124,44 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		}
 		files = append(files, File{FileInfo: relayapi.FileInfo{Filename: name, ContentType: ct, Size: n}, Blob: blob})
 	}
+}
+
+// Limits on the pictures sent with the body.
+const (
+	maxInline      = 50
+	maxInlineBytes = 10 << 20
+)
+
+// readInline reads one "inline" part into memory.
+func readInline(part *multipart.Part, n int, room int64) (maindoc.Inline, *relayapi.Error, int) {
+	if n == maxInline {
+		return maindoc.Inline{}, &relayapi.Error{Code: "too_many_inline", Message: fmt.Sprintf("Teksten har for mange indsatte billeder. Der kan højst være %d.", maxInline)}, http.StatusRequestEntityTooLarge
+	}
+	cid := strings.Trim(strings.TrimSpace(part.Header.Get("Content-ID")), "<>")
+	if cid == "" {
+		return maindoc.Inline{}, &relayapi.Error{Code: "inline_without_id", Message: "Et billede i teksten blev sendt uden sit Content-ID."}, http.StatusBadRequest
+	}
+	data, err := io.ReadAll(io.LimitReader(part, min(room, maxInlineBytes)+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || int64(len(data)) > room {
+		return maindoc.Inline{}, relayapi.TooLarge(false), http.StatusRequestEntityTooLarge
+	}
+	if err != nil {
+		return maindoc.Inline{}, &relayapi.Error{Code: "bad_multipart", Message: "Et billede i teksten blev ikke modtaget helt."}, http.StatusBadRequest
+	}
+	if len(data) > maxInlineBytes {
+		return maindoc.Inline{}, &relayapi.Error{Code: "inline_too_large", Message: "Et billede i teksten er for stort (over 10 MB). Gør det mindre, og prøv igen."}, http.StatusRequestEntityTooLarge
+	}
+	// The content says what it is; a part that is no picture is simply
+	// not one the body can show, and maindoc removes its reference.
+	ct := ""
+	switch attachment.Sniff(data) {
+	case "png":
+		ct = "image/png"
+	case "jpeg":
+		ct = "image/jpeg"
+	case "gif":
+		ct = "image/gif"
+	}
+	return maindoc.Inline{ContentID: cid, ContentType: ct, Data: data}, nil, 0
 }

@@ -14,6 +14,7 @@ import (
 
 	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/maindoc"
 	"sendsikkert/internal/memo"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/vault"
@@ -31,7 +32,10 @@ func Message(d *delivery.Delivery) *memo.Message {
 	if d.Recipient.Kind == recipient.KindCVR {
 		idType = "CVR"
 	}
-	body := d.BodyHTML
+	// Prepared at submit already (maindoc is idempotent); again here for
+	// messages queued before, so no MeMo carries a script or a reference
+	// that loads from outside.
+	body := maindoc.Prepare(d.BodyHTML, nil).HTML
 	m := &memo.Message{
 		UUID:           d.MemoUUID,
 		Label:          d.Subject,

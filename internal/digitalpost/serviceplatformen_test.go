@@ -21,6 +21,7 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/fjernprint/fjernprinttest"
+	"sendsikkert/internal/memo"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
@@ -478,6 +479,58 @@ func TestKombiMessageIsMeMo(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "memo.xml")
 	os.WriteFile(f, []byte(memoDoc), 0o600)
 	if out, err := exec.Command(bin, "--noout", "--schema", xsd, f).CombinedOutput(); err != nil {
+		t.Fatalf("xmllint: %v\n%s", err, out)
+	}
+}
+
+// TestMessageNamesAndBody: a delivery as a message queued before the
+// attachment rules were known would carry it — names with the Unicode
+// spaces NgDP refuses, two files of one name, a body with a script, a
+// cid: picture that was never sent and a remote one — becomes a MeMo
+// message with clean, distinct names and a self-contained body, valid
+// against the MeMo 1.2 schema.
+func TestMessageNamesAndBody(t *testing.T) {
+	d := testDelivery()
+	d.BodyHTML = `<p>Kære Jens</p><img src="cid:image001.png@x"><img src="https://sporing.example/p.gif"><script>alert(1)</script>` +
+		`<p><img src="data:image/png;base64,iVBORw0KGgo=" alt="logo"></p>`
+	d.Attachments = []delivery.Attachment{
+		bytesAttachment("afgørelse\u00a0om\u2003hjælp.pdf", "application/pdf", []byte("%PDF-1.4")),
+		bytesAttachment("afgørelse om hjælp.pdf", "application/pdf", []byte("%PDF-1.4")),
+		bytesAttachment("bilag\u2028\u3000\ufeff.pdf", "application/pdf", []byte("%PDF-1.4")),
+	}
+	m := Message(d)
+	var names []string
+	for _, a := range m.Additional {
+		names = append(names, a.Filename)
+	}
+	if got, want := strings.Join(names, "|"), "afgørelse om hjælp.pdf|afgørelse om hjælp (2).pdf|bilag.pdf"; got != want {
+		t.Errorf("names %q, want %q", got, want)
+	}
+	rc, _ := m.Main.Open()
+	main, _ := io.ReadAll(rc)
+	for _, bad := range []string{"cid:", "sporing.example", "<script"} {
+		if strings.Contains(string(main), bad) {
+			t.Errorf("main document keeps %q:\n%s", bad, main)
+		}
+	}
+	if !strings.Contains(string(main), "data:image/png;base64,iVBORw0KGgo=") || !strings.Contains(string(main), "Kære Jens") {
+		t.Errorf("main document lost the text or the embedded logo:\n%s", main)
+	}
+
+	var buf bytes.Buffer
+	if err := memo.Write(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1" {
+			t.Fatal("xmllint not found")
+		}
+		t.Skip("xmllint not found; install libxml2-utils")
+	}
+	f := filepath.Join(t.TempDir(), "memo.xml")
+	os.WriteFile(f, buf.Bytes(), 0o600)
+	if out, err := exec.Command(bin, "--noout", "--schema", schemas.MeMo12(), f).CombinedOutput(); err != nil {
 		t.Fatalf("xmllint: %v\n%s", err, out)
 	}
 }

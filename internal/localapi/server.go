@@ -22,6 +22,7 @@ import (
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/letter"
 	"sendsikkert/internal/mailbox"
+	"sendsikkert/internal/maindoc"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/recipient"
@@ -321,7 +322,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		uploaded = append(uploaded, f)
 		req.UploadID = ""
 	}
-	files, apiErr, status := s.Outbox.Blobs().ReadAttachments(mr, printable, s.Log)
+	files, inline, apiErr, status := s.Outbox.Blobs().ReadAttachments(mr, printable, s.Log)
 	if apiErr == nil && len(uploaded) > 0 {
 		// The sliced document counts against the same limits.
 		var total int64
@@ -351,6 +352,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	files = append(uploaded, files...)
+	// The body becomes the main document: its pictures embedded, nothing
+	// left that loads or runs.
+	body := maindoc.Prepare(req.BodyHTML, inline)
+	req.BodyHTML = body.HTML
 	// The shared document and the attached files are named apart too.
 	var names attachment.Names
 	for i := range files {
@@ -384,7 +389,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		masked[i] = recipient.Parse(in, s.now()).Masked()
 	}
 	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files))
-	s.accepted(w, id)
+	s.accepted(w, id, body.Notes...)
 }
 
 // checkForSend checks recipients before a message is accepted. With the
@@ -424,8 +429,8 @@ func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[
 	return results, nil
 }
 
-func (s *Server) accepted(w http.ResponseWriter, id string) {
-	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: relayapi.StatusQueued})
+func (s *Server) accepted(w http.ResponseWriter, id string, notes ...string) {
+	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: relayapi.StatusQueued, Notes: notes})
 }
 
 // list is the window's Log: the user's sends, newest first.

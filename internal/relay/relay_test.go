@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -264,6 +265,55 @@ func TestSubmitAttachmentFormats(t *testing.T) {
 	rc.Close()
 	if !bytes.HasPrefix(converted, []byte("%PDF-")) || int64(len(converted)) != m.Attachments[3].Size {
 		t.Errorf("converted text is not the PDF it claims: %d bytes, size %d, %.20q", len(converted), m.Attachments[3].Size, converted)
+	}
+}
+
+// TestSubmitInlineLogo sends a body as Outlook writes it, with the
+// signature's logo as an "inline" part: the stored body carries the logo
+// as a data: URI and nothing that loads by itself, and the answer notes
+// the remote picture that was removed.
+func TestSubmitInlineLogo(t *testing.T) {
+	s, _, ts := testRelay(t)
+	logo := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR-logo")
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	w, _ := mw.CreateFormField("message")
+	json.NewEncoder(w).Encode(map[string]any{"recipients": []string{"2211771212"}, "subject": "Afgørelse", "idempotencyKey": "logo",
+		"bodyHtml": `<p>Med venlig hilsen</p><img src="cid:image001.png@01DA0000.12345678" alt="Demo Kommune"><img src="https://sporing.example/p.gif"><script>alert(1)</script>`})
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="inline"; filename="image001.png"`)
+	h.Set("Content-Type", "image/png")
+	h.Set("Content-ID", "<image001.png@01DA0000.12345678>")
+	pw, _ := mw.CreatePart(h)
+	pw.Write(logo)
+	mw.Close()
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/messages", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out relayapi.SubmitResponse
+	json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != http.StatusAccepted || len(out.Notes) != 1 || !strings.Contains(out.Notes[0], "internettet") {
+		t.Fatalf("submit: %d %+v", resp.StatusCode, out)
+	}
+	m, err := s.Store.Get(context.Background(), out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "data:image/png;base64," + base64.StdEncoding.EncodeToString(logo); !strings.Contains(m.BodyHTML, want) {
+		t.Errorf("logo not embedded: %s", m.BodyHTML)
+	}
+	for _, bad := range []string{"cid:", "sporing.example", "<script"} {
+		if strings.Contains(m.BodyHTML, bad) {
+			t.Errorf("stored body keeps %q: %s", bad, m.BodyHTML)
+		}
+	}
+	if len(m.Attachments) != 0 {
+		t.Errorf("the logo became an attachment: %+v", m.Attachments)
 	}
 }
 

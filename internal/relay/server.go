@@ -18,6 +18,7 @@ import (
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/maindoc"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relayapi"
@@ -356,12 +357,17 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if printing {
 		printable = s.Printable
 	}
-	files, apiErr, status := s.Store.Blobs().ReadAttachments(mr, printable, s.log())
+	files, inline, apiErr, status := s.Store.Blobs().ReadAttachments(mr, printable, s.log())
 	if apiErr != nil {
 		WriteError(w, status, apiErr)
 		return
 	}
 	m.Attachments = files
+	// The body becomes the main document: its pictures embedded, nothing
+	// left that loads or runs (the agent did this already; it is
+	// idempotent, and case systems call the relay directly).
+	body := maindoc.Prepare(m.BodyHTML, inline)
+	m.BodyHTML = body.HTML
 	if err := s.Store.Blobs().Sync(); err != nil {
 		s.removeBlobs(files)
 		s.fail(w, "sync blobs", err)
@@ -396,7 +402,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if s.Queued != nil {
 		s.Queued()
 	}
-	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: m.Status().Status})
+	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: m.Status().Status, Notes: body.Notes})
 }
 
 // messageID keeps one id for a message end to end: a sender (the agent)

@@ -76,6 +76,10 @@ type FileInfo struct {
 type SubmitResponse struct {
 	ID     string `json:"id"`
 	Status Status `json:"status"`
+	// Notes tell the clerk, in Danish, what was changed in the body to
+	// make it a main document Digital Post shows (a picture that was not
+	// sent, a picture from the internet removed).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ReplyMailbox is a "Digitalpost retursvar" mailbox: where the recipient's

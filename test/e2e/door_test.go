@@ -100,7 +100,9 @@ func TestDoor(t *testing.T) {
 		const limit = 104_333_312
 		code, out := a.send(map[string]any{
 			"recipients": []string{"2211771212"}, "subject": "Stor fil", "bodyHtml": "x", "idempotencyKey": "too-big",
-		}, file{"stor.pdf", "application/pdf", func() io.Reader { return io.LimitReader(io.MultiReader(strings.NewReader("%PDF-1.4\n"), zeros{}), limit+1) }})
+		}, file{"stor.pdf", "application/pdf", func() io.Reader {
+			return io.LimitReader(io.MultiReader(strings.NewReader("%PDF-1.4\n"), zeros{}), limit+1)
+		}})
 		if code != 413 || out["error"] != "attachments_too_large" {
 			t.Fatalf("HTTP %d %v, want 413", code, out)
 		}

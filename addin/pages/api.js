@@ -55,9 +55,30 @@ export async function api(method, path, body) {
   return data;
 }
 
-// upload POSTs a FormData with progress (fetch cannot report upload
-// progress): onProgress(sent, total) as bytes go out.
-export function upload(path, form, onProgress) {
+// multipart builds a multipart/form-data body by hand, because FormData
+// cannot give a part its own headers: the pictures of the body go as
+// parts named "inline" with the Content-ID the body's cid: names.
+// parts: [{ name, filename?, type?, contentId?, blob }].
+export function multipart(parts) {
+  const rnd = crypto.getRandomValues(new Uint8Array(12));
+  const boundary = '----sendsikkert' + Array.from(rnd, (x) => x.toString(16).padStart(2, '0')).join('');
+  const quote = (v) => String(v).replace(/"/g, '%22').replace(/[\r\n]/g, ' ');
+  const chunks = [];
+  for (const p of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${quote(p.name)}"`;
+    if (p.filename !== undefined) head += `; filename="${quote(p.filename)}"`;
+    head += `\r\nContent-Type: ${p.type || 'application/octet-stream'}\r\n`;
+    if (p.contentId) head += `Content-ID: <${quote(p.contentId).replace(/[<>]/g, '')}>\r\n`;
+    chunks.push(head + '\r\n', p.blob, '\r\n');
+  }
+  chunks.push(`--${boundary}--\r\n`);
+  return { body: new Blob(chunks), contentType: 'multipart/form-data; boundary=' + boundary };
+}
+
+// upload POSTs a FormData (or a body from multipart with its contentType)
+// with progress (fetch cannot report upload progress): onProgress(sent,
+// total) as bytes go out.
+export function upload(path, form, onProgress, contentType) {
   return new Promise((resolve, reject) => {
     if (!hasToken()) {
       reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));
@@ -66,6 +87,7 @@ export function upload(path, form, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', agentBase() + path);
     xhr.setRequestHeader('X-Sendsikkert-CSRF', token());
+    if (contentType) xhr.setRequestHeader('Content-Type', contentType);
     xhr.responseType = 'text';
     xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
     xhr.onerror = () => reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));

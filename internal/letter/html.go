@@ -1,7 +1,11 @@
 package letter
 
 import (
+	"bytes"
+	"encoding/base64"
 	"html"
+	"image"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -12,8 +16,9 @@ type run struct {
 	font font
 }
 
-// block is one paragraph of the body as it will be typeset.
+// block is one paragraph of the body as it will be typeset, or a picture.
 type block struct {
+	image     *picture // a picture embedded in the body; no runs then
 	runs      []run
 	prefix    string // list marker, e.g. "• " or "3. "
 	level     int    // list nesting depth, for the indent
@@ -97,9 +102,14 @@ func htmlToBlocks(src string) []block {
 			src = src[1:]
 			continue
 		}
+		raw := src[:end]
 		src = src[end:]
 		if !closing && hiddenElements[name] && !selfClosing {
 			src = skipElement(src, name)
+			continue
+		}
+		if name == "img" && !closing {
+			c.image(raw)
 			continue
 		}
 		c.tag(name, closing)
@@ -404,6 +414,63 @@ func (c *converter) tag(name string, closing bool) {
 	case lineElements[name]:
 		c.endBlock(false)
 	}
+}
+
+// picture is an image embedded in the body as a data: URI (a signature's
+// logo, embedded at submit from Outlook's inline attachment).
+type picture struct {
+	data          []byte
+	typ           string  // fpdf image type: "PNG", "JPG", "GIF"
+	width, height float64 // as shown, in points
+}
+
+var (
+	attrSrc    = regexp.MustCompile(`(?is)\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
+	attrWidth  = regexp.MustCompile(`(?is)\swidth\s*=\s*["']?(\d+)`)
+	attrHeight = regexp.MustCompile(`(?is)\sheight\s*=\s*["']?(\d+)`)
+	dataURI    = regexp.MustCompile(`(?is)^data:image/(png|jpeg|gif);base64,(.*)$`)
+)
+
+// image handles <img>: a data: picture becomes a block of its own; any
+// other source (a cid: never resolved, a remote address) prints nothing —
+// a letter loads nothing from anywhere.
+func (c *converter) image(tag string) {
+	m := attrSrc.FindStringSubmatch(tag)
+	if m == nil {
+		return
+	}
+	src := html.UnescapeString(m[1] + m[2] + m[3])
+	d := dataURI.FindStringSubmatch(strings.TrimSpace(src))
+	if d == nil {
+		return
+	}
+	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(d[2]), ""))
+	if err != nil {
+		return
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPNGPixels {
+		return
+	}
+	// Shown as the mail shows it: the width and height the clerk's mail
+	// gave, in CSS pixels, else the picture's own size at 96 dpi.
+	w, h := float64(cfg.Width), float64(cfg.Height)
+	if m := attrWidth.FindStringSubmatch(tag); m != nil {
+		if v, err := strconv.Atoi(m[1]); err == nil && v > 0 {
+			if hm := attrHeight.FindStringSubmatch(tag); hm == nil {
+				h = h * float64(v) / w
+			}
+			w = float64(v)
+		}
+	}
+	if m := attrHeight.FindStringSubmatch(tag); m != nil {
+		if v, err := strconv.Atoi(m[1]); err == nil && v > 0 {
+			h = float64(v)
+		}
+	}
+	typ := map[string]string{"png": "PNG", "jpeg": "JPG", "gif": "GIF"}[strings.ToLower(d[1])]
+	c.endBlock(false)
+	c.blocks = append(c.blocks, block{image: &picture{data: data, typ: typ, width: w * 72 / naturalDPI, height: h * 72 / naturalDPI}})
 }
 
 // cellBreak separates table cells on a row by a wide space.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -53,21 +54,42 @@ func writeJPEGPage(d *doc, r io.Reader) error {
 	return d.imagePage(data, "JPG", cfg.Width, cfg.Height, exifOrientation(data))
 }
 
-// writePNGPage adds a page showing a PNG, decoded and composited over
-// white (paper is white, and it spares a soft mask), then handed to fpdf as
-// an 8-bit, non-interlaced PNG, the kind fpdf reads.
+// writePNGPage adds a page showing a PNG, flattened (flattenPNG).
 func writePNGPage(d *doc, r io.Reader) error {
-	var head bytes.Buffer
-	cfg, err := png.DecodeConfig(io.TeeReader(r, &head))
+	data, w, h, err := flattenPNG(r, "PNG")
 	if err != nil {
-		return fmt.Errorf("read PNG header: %w", err)
+		return err
+	}
+	return d.imagePage(data, "PNG", w, h, 1)
+}
+
+// flattenPNG decodes a PNG (or a GIF) and composites it over white (paper
+// is white, and it spares a soft mask), re-encoded as an 8-bit,
+// non-interlaced PNG: the kind fpdf reads, whatever the original was
+// (16-bit, interlaced, paletted with transparency).
+func flattenPNG(r io.Reader, typ string) ([]byte, int, int, error) {
+	var head bytes.Buffer
+	var cfg image.Config
+	var err error
+	if typ == "GIF" {
+		cfg, err = gif.DecodeConfig(io.TeeReader(r, &head))
+	} else {
+		cfg, err = png.DecodeConfig(io.TeeReader(r, &head))
+	}
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("read %s header: %w", typ, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPNGPixels {
-		return unprintable(fmt.Errorf("PNG of %dx%d pixels is too large to print", cfg.Width, cfg.Height))
+		return nil, 0, 0, unprintable(fmt.Errorf("%s of %dx%d pixels is too large to print", typ, cfg.Width, cfg.Height))
 	}
-	img, err := png.Decode(io.MultiReader(&head, r))
+	var img image.Image
+	if typ == "GIF" {
+		img, err = gif.Decode(io.MultiReader(&head, r))
+	} else {
+		img, err = png.Decode(io.MultiReader(&head, r))
+	}
 	if err != nil {
-		return fmt.Errorf("decode PNG: %w", err)
+		return nil, 0, 0, fmt.Errorf("decode %s: %w", typ, err)
 	}
 	b := img.Bounds()
 	var flat image.Image
@@ -97,9 +119,9 @@ func writePNGPage(d *doc, r io.Reader) error {
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	if err := enc.Encode(&buf, flat); err != nil {
-		return fmt.Errorf("re-encode PNG: %w", err)
+		return nil, 0, 0, fmt.Errorf("re-encode PNG: %w", err)
 	}
-	return d.imagePage(buf.Bytes(), "PNG", b.Dx(), b.Dy(), 1)
+	return buf.Bytes(), b.Dx(), b.Dy(), nil
 }
 
 // imagePage adds a page with the image centred, at its natural size or

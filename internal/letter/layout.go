@@ -104,7 +104,15 @@ type placedLine struct {
 
 // coverPage is the laid-out content of one cover letter page.
 type coverPage struct {
-	lines []placedLine
+	lines    []placedLine
+	pictures []placedPicture
+}
+
+// placedPicture is a picture of the body on a page; x, y is its top-left
+// corner in PDF coordinates.
+type placedPicture struct {
+	*picture
+	x, y, w, h float64
 }
 
 // fromTop converts millimetres from the top edge to a PDF y coordinate.
@@ -190,6 +198,23 @@ func layoutBody(pages []*coverPage, bodyHTML string, y float64) []*coverPage {
 		p.lines = append(p.lines, placedLine{textLine: textLine{x: x, y: y, size: bodySize, pieces: pieces}, role: roleBody})
 	}
 	for _, b := range htmlToBlocks(bodyHTML) {
+		if b.image != nil {
+			// Shrunk to the text width and to a third of the page, so a
+			// large picture in a mail does not take over the letter.
+			w, h := b.image.width, b.image.height
+			scale := min(1, textW/w, (pageHeight/3)/h)
+			w, h = w*scale, h*scale
+			top := y + bodySize*capHeight // the top of a line at baseline y
+			if top-h < bottom {
+				page = &coverPage{}
+				pages = append(pages, page)
+				top = fromTop(contTopMM) + bodySize*capHeight
+			}
+			page.pictures = append(page.pictures, placedPicture{picture: b.image, x: left, y: top, w: w, h: h})
+			y = top - h - bodyLeading + bodySize*capHeight
+			atTop = false
+			continue
+		}
 		if b.gapBefore && !atTop {
 			y -= bodyLeading
 		}

@@ -87,6 +87,32 @@ func (d *doc) coverPage(p *coverPage) {
 			d.text(l.textLine)
 		}
 	}
+	for _, pic := range p.pictures {
+		d.picture(pic)
+	}
+}
+
+// picture draws a picture of the body. One that fpdf cannot read (a PNG
+// it does not support, say) is flattened to a plain PNG first; one that
+// cannot be read at all is left out, as a mail client shows a broken
+// image: the letter's text matters more.
+func (d *doc) picture(p placedPicture) {
+	data, typ := p.data, p.typ
+	if typ == "PNG" || typ == "GIF" {
+		if flat, _, _, err := flattenPNG(bytes.NewReader(data), typ); err == nil {
+			data, typ = flat, "PNG"
+		} else {
+			return
+		}
+	}
+	d.images++
+	name := fmt.Sprintf("im%d", d.images)
+	d.f.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: typ}, bytes.NewReader(data))
+	if d.f.Error() != nil {
+		d.f.ClearError()
+		return
+	}
+	d.f.ImageOptions(name, p.x, pageHeight-p.y, p.w, p.h, false, fpdf.ImageOptions{ImageType: typ}, 0, "")
 }
 
 // write finishes the document and writes it to w, with its subset fonts

@@ -2,7 +2,11 @@ package letter
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
+	"image"
+	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,5 +224,52 @@ func TestPrintReady(t *testing.T) {
 				t.Errorf("PDF version not within 1.0–1.7:\n%s", info)
 			}
 		})
+	}
+}
+
+// TestLetterLogo: the signature's logo, embedded in the body as a data:
+// URI at submit, prints on the letter where the mail shows it, at the
+// size the mail gives it; a picture the body only refers to (cid:, a
+// remote address) prints nothing.
+func TestLetterLogo(t *testing.T) {
+	var logo bytes.Buffer
+	png.Encode(&logo, image.NewNRGBA(image.Rect(0, 0, 240, 80)))
+	l := sampleLetter()
+	l.BodyHTML = `<p>Med venlig hilsen</p><p><img width="120" height="40" alt="logo" src="data:image/png;base64,` +
+		base64.StdEncoding.EncodeToString(logo.Bytes()) + `"></p><p>Demo Kommune</p>` +
+		`<img src="cid:image009.png@x"><img src="https://sporing.example/p.gif">`
+
+	pages, err := layoutCover(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 1 || len(pages[0].pictures) != 1 {
+		t.Fatalf("want one picture on one page, got %d pages, %d pictures", len(pages), len(pages[0].pictures))
+	}
+	p := pages[0].pictures[0]
+	if math.Abs(p.w-90) > 0.01 || math.Abs(p.h-30) > 0.01 { // 120×40 CSS px at 96 dpi
+		t.Errorf("logo is %.1f×%.1f pt, want 90×30", p.w, p.h)
+	}
+	var greeting, signature float64
+	for _, ln := range pages[0].lines {
+		switch ln.String() {
+		case "Med venlig hilsen":
+			greeting = ln.y
+		case "Demo Kommune":
+			if ln.role == roleBody {
+				signature = ln.y
+			}
+		}
+	}
+	if !(greeting > p.y && p.y-p.h > signature) || p.x < marginLeftMM*mm {
+		t.Errorf("logo at y %.1f–%.1f, not between the greeting (%.1f) and the signature (%.1f)", p.y, p.y-p.h, greeting, signature)
+	}
+
+	pdfimages := needTool(t, "pdfimages", "poppler-utils")
+	pdf, _ := render(t, l)
+	out := string(runTool(t, pdfimages, "-list", writeTemp(t, "brev.pdf", pdf)))
+	rows := strings.Split(strings.TrimSpace(out), "\n")[2:]
+	if len(rows) != 1 || !strings.Contains(rows[0], " 240 ") || !strings.Contains(rows[0], " 80 ") {
+		t.Errorf("pdfimages: want the one 240×80 logo:\n%s", out)
 	}
 }

@@ -364,7 +364,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	e2 := &outbox.Entry{
 		ID: uuid.NewString(), Created: s.now().UTC(), Message: *req, Files: files, Checked: checked,
 		State: outbox.StatePending, NextAttempt: s.now(),
-		Events: []relayapi.Event{{At: s.now().UTC(), What: "Modtaget af Send sikkert på din pc"}},
+		Events: append([]relayapi.Event{{At: s.now().UTC(), What: "Modtaget af Send sikkert på din pc"}}, noteEvents(s.now().UTC(), body.Notes)...),
 	}
 	id, added, err := s.Outbox.Add(e2)
 	if err != nil {
@@ -427,6 +427,16 @@ func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[
 		return nil, e
 	}
 	return results, nil
+}
+
+// noteEvents records what was removed from the body on the message, so
+// the pane and the window's Log show it with the send.
+func noteEvents(at time.Time, notes []string) []relayapi.Event {
+	var out []relayapi.Event
+	for _, n := range notes {
+		out = append(out, relayapi.Event{At: at, Kind: relayapi.EventBodyChanged, What: n})
+	}
+	return out
 }
 
 func (s *Server) accepted(w http.ResponseWriter, id string, notes ...string) {

@@ -264,6 +264,13 @@ func (p *preparer) image(n *html.Node) bool {
 	case strings.HasPrefix(lower, "cid:"):
 		cid, _ := url.PathUnescape(src[4:])
 		in, ok := p.byCID[normCID(cid)]
+		if !ok {
+			// Classic Outlook does not give every client the contentId;
+			// the page then sends the picture's name, which is the part of
+			// Outlook's cid before the '@' ("image001.png@01DA…").
+			name, _, _ := strings.Cut(normCID(cid), "@")
+			in, ok = p.byCID[name]
+		}
 		mt, _, _ := mime.ParseMediaType(in.ContentType)
 		if !ok || len(in.Data) == 0 || !(mt == "image/png" || mt == "image/jpeg" || mt == "image/gif") {
 			p.missing++

@@ -69,6 +69,12 @@ func TestPrepareMissingCID(t *testing.T) {
 	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "blev ikke sendt med") {
 		t.Errorf("notes %q, want one note about the missing picture", res.Notes)
 	}
+	// Without Outlook's contentId the page sends the picture's name, which
+	// is what Outlook's cid starts with.
+	res = Prepare(`<img src="cid:image001.png@01DA1234.56789ABC">`, []Inline{{ContentID: "image001.png", ContentType: "image/png", Data: logo}})
+	if !strings.Contains(res.HTML, "data:image/png;base64,") || len(res.Notes) != 0 {
+		t.Errorf("picture by name: %s %q", res.HTML, res.Notes)
+	}
 	// A part that is not a picture is not embedded as one.
 	res = Prepare(`<img src="cid:a@b">`, []Inline{{ContentID: "a@b", ContentType: "text/html", Data: []byte("<script>")}})
 	if strings.Contains(res.HTML, "data:") || len(res.Notes) != 1 {

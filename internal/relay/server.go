@@ -374,6 +374,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.Events = []relayapi.Event{{At: m.Created, Kind: relayapi.EventReceived, What: "Modtaget af relæet"}}
+	for _, n := range body.Notes {
+		m.Events = append(m.Events, relayapi.Event{At: m.Created, Kind: relayapi.EventBodyChanged, What: n})
+	}
 	id, created, err := s.Store.Create(ctx, m)
 	if errors.Is(err, queue.ErrIDTaken) {
 		m.ID = uuid.NewString()

@@ -28,6 +28,10 @@ const (
 	EventDelivered EventKind = "delivered" // a copy arrived electronically
 	EventPrinted   EventKind = "printed"   // a copy went as a letter
 	EventFailed    EventKind = "failed"    // a copy failed for good
+	// EventBodyChanged: the body was made a main document Digital Post
+	// shows, and something the clerk put in it was removed (a picture
+	// that was not sent, one from the internet); What says which.
+	EventBodyChanged EventKind = "body-changed"
 
 	// The secure mailbox's events about one recipient's copy: after any
 	// of read, revoked and expired the copy can no longer be taken back.

@@ -38,11 +38,13 @@
     };
   }
 
-  // Attachment bytes: base64 given, or a deterministic pattern of a size.
+  // Attachment bytes: base64 given, or a deterministic pattern of a size
+  // (after a.head, e.g. "%PDF-1.4\n", so the agent sees the format).
   function contentOf(a) {
     if (a.base64 !== undefined) return a.base64;
     var bytes = new Uint8Array(a.size);
     for (var i = 0; i < a.size; i++) bytes[i] = (i * 31 + 7) & 255;
+    for (var h = 0; a.head && h < a.head.length; h++) bytes[h] = a.head.charCodeAt(h);
     var s = '';
     for (var j = 0; j < bytes.length; j += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(j, j + 0x8000));
     return btoa(s);
@@ -51,7 +53,7 @@
   var bodyText = spec.bodyText !== undefined ? spec.bodyText
     : new DOMParser().parseFromString(spec.bodyHtml || '', 'text/html').body.textContent;
   var attachments = (spec.attachments || []).map(function (a, i) {
-    return { id: a.id || 'att' + i, name: a.name, size: a.size || 0, attachmentType: a.attachmentType || 'file', isInline: !!a.isInline, _spec: a };
+    return { id: a.id || 'att' + i, name: a.name, size: a.size || 0, attachmentType: a.attachmentType || 'file', isInline: !!a.isInline, contentId: a.contentId, _spec: a };
   });
 
   var item = new OfficeMockObject({
@@ -75,7 +77,9 @@
   // Methods on the item itself.
   item.setValue('getAttachmentsAsync', function () {
     later(lastArg(arguments), ok(attachments.map(function (a) {
-      return { id: a.id, name: a.name, size: a.size, attachmentType: a.attachmentType, isInline: a.isInline };
+      var d = { id: a.id, name: a.name, size: a.size, attachmentType: a.attachmentType, isInline: a.isInline };
+      if (a.contentId !== undefined) d.contentId = a.contentId; // not every Outlook gives it
+      return d;
     })));
   });
   item.setValue('getAttachmentContentAsync', function (id) {

@@ -68,7 +68,10 @@ export async function sentMessages(page) {
     window.__sentMessages = [];
     const grab = (method, url, body) => {
       if (String(method).toUpperCase() !== 'POST' || new URL(url, location.href).pathname !== '/api/v1/messages') return;
-      const m = body instanceof FormData ? body.get('message') : null;
+      // FormData (Del sikkert) or a multipart body built by hand (Outlook,
+      // which sends the body's pictures with their Content-ID headers).
+      const part = (t) => (t.match(/name="message"[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n([\s\S]*?)\r\n--/) || [])[1] || null;
+      const m = body instanceof FormData ? body.get('message') : body instanceof Blob ? body.text().then(part) : null;
       window.__sentMessages.push(m === null ? null : typeof m === 'string' ? m : m.text());
     };
     const fetch = window.fetch;

@@ -114,7 +114,7 @@ test('send with a 5 MB attachment: progress, delivered, MeMo file present', asyn
   const size = 5 * 1024 * 1024;
   const page = await pane({
     to: ['2211771212'], subject: 'Afgørelse 5 MB', bodyHtml: '<p>Se vedhæftede <b>afgørelse</b>.</p>',
-    attachments: [{ name: 'afgoerelse.pdf', size }, { name: 'bilag.txt', base64: Buffer.from('Bilag 1').toString('base64'), size: 7 }],
+    attachments: [{ name: 'afgoerelse.pdf', size, head: '%PDF-1.4\n' }, { name: 'bilag.txt', base64: Buffer.from('Bilag 1').toString('base64'), size: 7 }],
   });
   // Hold the first status answer back a moment, so the sending state can be seen.
   let held = false;
@@ -139,16 +139,50 @@ test('send with a 5 MB attachment: progress, delivered, MeMo file present', asyn
   const xml = fs.readFileSync(fresh[0], 'utf8');
   assert.match(xml, /Afgørelse 5 MB/);
   assert.match(xml, /afgoerelse\.pdf/);
-  assert.match(xml, /bilag\.txt/);
+  // Digital Post does not take plain text as an attachment: it went as a PDF.
+  assert.match(xml, /<memo:filename>bilag\.pdf<\/memo:filename>/);
   // The 5 MB file arrived whole: its bytes (base64) sit in the MeMo file.
   const bytes = Buffer.alloc(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 255;
+  bytes.write('%PDF-1.4\n', 0, 'latin1');
   const b64 = bytes.toString('base64');
   assert.ok(xml.replace(/\s+/g, '').includes(b64.slice(0, 4096)) && xml.replace(/\s+/g, '').includes(b64.slice(-4096)), '5 MB attachment content in MeMo');
 
   await page.click('#close-draft');
   const calls = await page.evaluate(() => window.__officeCalls);
   assert.ok(calls.some((c) => c.call === 'closeAsync' && c.opts.discardItem === true), 'draft closed with discardItem');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+// A 1×1 PNG, as a signature's logo would be (smaller).
+const LOGO = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+test('signature logo: the inline picture is sent with its Content-ID and embedded; a remote picture is removed and noted', async () => {
+  const before = new Set(memoFiles());
+  const page = await pane({
+    to: ['2211771212'], subject: 'Brev med logo',
+    bodyHtml: '<p>Med venlig hilsen</p><p><img src="cid:image001.png@01DA1234.56789ABC" alt="Demo Kommune logo"></p>' +
+      '<p><img src="https://sporing.example/pixel.gif" width="1" height="1"></p>',
+    attachments: [
+      { name: 'image001.png', isInline: true, contentId: 'image001.png@01DA1234.56789ABC', base64: LOGO, size: 70 },
+      { name: 'image002.png', isInline: true, base64: LOGO, size: 70 }, // no contentId: Outlook on the desktop
+    ],
+  });
+  // The pictures are the body's, not files the clerk attached.
+  assert.deepEqual(await page.$$eval('#files li', (ls) => ls.map((l) => l.textContent)), ['Ingen']);
+  await page.click('#send');
+  await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
+  // The clerk is told what was removed from the letter.
+  assert.match(await page.textContent('#events'), /billede, der skulle hentes fra internettet, er fjernet/);
+  const fresh = memoFiles().filter((f) => !before.has(f));
+  assert.equal(fresh.length, 1);
+  const xml = fs.readFileSync(fresh[0], 'utf8');
+  const main = Buffer.from(xml.match(/<memo:MainDocument>[\s\S]*?<memo:content>([^<]+)<\/memo:content>/)[1].replace(/\s+/g, ''), 'base64').toString('utf8');
+  assert.ok(main.includes('src="data:image/png;base64,' + LOGO + '"'), 'logo embedded in the main document: ' + main);
+  assert.ok(!/cid:|sporing\.example/.test(main), 'no cid: or remote picture left: ' + main);
+  assert.ok(!/<memo:AdditionalDocument>/.test(xml), 'the logo is not an attachment');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -1,6 +1,6 @@
 // The compose item, read through Office.js, and the secure send built on
 // the agent's API. Shared by the task pane and the Send sikkert command.
-import { api, upload } from '../api.js';
+import { api, multipart, upload } from '../api.js';
 
 export const LIMITS = { files: 10, bytes: 104_333_312 }; // relay.MaxAttachments, MaxAttachmentBytes
 
@@ -92,6 +92,9 @@ export async function attachments() {
   }
   const list = await call(item().getAttachmentsAsync.bind(item()));
   const files = list.filter((a) => !a.isInline);
+  // Pictures in the body (a signature's logo): sent with it, so the agent
+  // can put them into the main document.
+  const inline = list.filter((a) => a.isInline);
   const problems = [];
   let total = 0;
   for (const a of files) {
@@ -106,7 +109,7 @@ export async function attachments() {
   if (total > LIMITS.bytes) {
     problems.push(`De vedhæftede filer fylder ${formatSize(total)}. Digital Post tillader højst 99,5 MB i alt.`);
   }
-  return { files, problems };
+  return { files, inline, problems };
 }
 
 function base64Bytes(b64) {
@@ -197,10 +200,17 @@ export async function send({ inputs, reply, fallback, mobiles, fields, idempoten
   if (fallback) message.fallback = fallback;
   if (mobiles && Object.keys(mobiles).length) message.mobiles = mobiles;
   Object.assign(message, fields);
-  const form = new FormData();
-  form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
-  for (const f of files) form.append('attachment', f.blob, f.name);
-  const res = await upload('/api/v1/messages', form, (sent, total) => onProgress && onProgress('upload', sent, total));
+  const parts = [{ name: 'message', type: 'application/json', blob: new Blob([JSON.stringify(message)]) }];
+  for (const f of files) parts.push({ name: 'attachment', filename: f.name, type: f.blob.type, blob: f.blob });
+  for (const a of att.inline) {
+    // Outlook's contentId where the client gives it, else the picture's
+    // name, which its cid: starts with. A picture Outlook cannot hand over
+    // is left out: the agent removes its reference and tells the clerk.
+    const f = await fileBlob(a).catch(() => null);
+    if (f) parts.push({ name: 'inline', filename: f.name, type: f.blob.type, contentId: a.contentId || a.name, blob: f.blob });
+  }
+  const { body, contentType } = multipart(parts);
+  const res = await upload('/api/v1/messages', body, (sent, total) => onProgress && onProgress('upload', sent, total), contentType);
   return res.id;
 }
 

@@ -71,7 +71,11 @@ export async function sentMessages(page) {
       // FormData (Del sikkert) or a multipart body built by hand (Outlook,
       // which sends the body's pictures with their Content-ID headers).
       const part = (t) => (t.match(/name="message"[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n([\s\S]*?)\r\n--/) || [])[1] || null;
-      const m = body instanceof FormData ? body.get('message') : body instanceof Blob ? body.text().then(part) : null;
+      if (body instanceof Blob) {
+        window.__sentMessages.push(body.text().then(part));
+        return;
+      }
+      const m = body instanceof FormData ? body.get('message') : null;
       window.__sentMessages.push(m === null ? null : typeof m === 'string' ? m : m.text());
     };
     const fetch = window.fetch;

@@ -133,19 +133,14 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 	if rc.Mailbox, err = e.secureMailbox(ctx, mailer); err != nil {
 		return rc, closeAll, fmt.Errorf("secure mailbox: %w", err)
 	}
-	rc.Routes = []relay.Route{
-		{Pattern: "POST /v1/enroll", Auth: relay.AuthPublic, Handler: e.auth.Handler(log)},
-		{Pattern: "GET /metrics", Auth: relay.AuthPublic, Handler: met},
-		{Pattern: "GET /v1/audit", Auth: relay.AuthDevice, Handler: auditAPI(e, cfg.Audit.Auditors)},
-		{Pattern: "GET /v1/messages/{id}/receipt", Auth: relay.AuthDevice, Handler: receiptAPI(store, mailer)},
-	}
+	rc.Enrol, rc.Metrics = e.auth.Handler(log), met
+	rc.AuditLog, rc.Receipts = auditAPI(e, cfg.Audit.Auditors), receiptAPI(store, mailer)
 	if statusBook != nil && cfg.Beskedfordeler.Listen != "" {
 		pool, err := partnerPool(cfg.Beskedfordeler.ClientCA)
 		if err != nil {
 			return rc, closeAll, fmt.Errorf("beskedfordeler listener: %w", err)
 		}
-		rc.Partner = relay.PartnerCertificate(pool)
-		rc.Routes = append(rc.Routes, relay.Route{Pattern: "POST /beskedfordeler/PostStatusBeskedModtag", Auth: relay.AuthPartner, Handler: statusBook})
+		rc.Partner, rc.StatusMessages = relay.PartnerCertificate(pool), statusBook
 	}
 	return rc, closeAll, nil
 }

@@ -49,9 +49,10 @@ type Config struct {
 	// OnDone, when set, is called once a message is final (receipts,
 	// metrics).
 	OnDone func(*queue.Message)
-	// Routes are served beside the API's own, behind the same guard
-	// (enrolment, metrics, audit, receipts, Beskedfordeler).
-	Routes []relay.Route
+	// Parts served on their routes of the relay's table when set (see
+	// relay.Server): enrolment, metrics, the audit log, receipts and
+	// Beskedfordeler's status messages (which needs Partner).
+	Enrol, Metrics, AuditLog, Receipts, StatusMessages http.Handler
 	// FollowInterval and Lease tune the worker (tests); zero keeps the
 	// defaults.
 	FollowInterval time.Duration
@@ -86,6 +87,7 @@ func Assemble(c Config) *Relay {
 		Store: c.Store, Registry: c.Registry, Org: c.Org, Channels: channels, Printable: c.Printable,
 		Authenticate: c.Authenticate, Partner: c.Partner, Audit: c.Audit, Log: log, Version: c.Version,
 		Domains: c.Domains, Book: c.Book, Queued: w.Wake,
+		Enrol: c.Enrol, Metrics: c.Metrics, AuditLog: c.AuditLog, Receipts: c.Receipts, StatusMessages: c.StatusMessages,
 	}
 	if mb := c.Mailbox; mb != nil {
 		mb.Messages, mb.Blobs, mb.Org, mb.Audit = c.Store, c.Store.Blobs(), c.Org, c.Audit
@@ -94,9 +96,8 @@ func Assemble(c Config) *Relay {
 		}
 		channels[recipient.ChannelSecureMailbox] = mb
 		s.Revoke = mb.Revoke
-		s.Extra = append(s.Extra, relay.Route{Pattern: "/m/", Auth: relay.AuthPublic, Handler: mb.Handler()})
+		s.MailboxPages = mb.Handler()
 	}
-	s.Extra = append(s.Extra, c.Routes...)
 	return &Relay{Server: s, Worker: w, Mailbox: c.Mailbox}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,5 +92,46 @@ func TestSlicedUpload(t *testing.T) {
 	body, _ = json.Marshal(map[string]any{"filename": "stor.pdf", "size": 104_333_313})
 	if c, _ := a.raw("POST", "/api/v1/uploads", body, "application/json"); c != 413 {
 		t.Fatalf("oversize upload: %d", c)
+	}
+}
+
+// TestUploadJudgedByContent: a document shared in slices is judged as an
+// attachment is — a PDF named Notat.docx leaves as Notat.pdf, a program
+// is refused with a Danish message naming it and nothing is queued.
+func TestUploadJudgedByContent(t *testing.T) {
+	data := t.TempDir()
+	a := startAgent(t, data, freePort(t))
+	share := func(name, ct string, doc []byte, key string) (int, map[string]any) {
+		body, _ := json.Marshal(map[string]any{"filename": name, "contentType": ct, "size": len(doc)})
+		code, up := a.raw("POST", "/api/v1/uploads", body, "application/json")
+		if code != 201 {
+			t.Fatalf("create: %d %v", code, up)
+		}
+		id := up["id"].(string)
+		if c, _ := a.raw("PUT", fmt.Sprintf("/api/v1/uploads/%s/0", id), doc, "application/octet-stream"); c != 200 {
+			t.Fatalf("slice: %d", c)
+		}
+		return a.send(map[string]any{"recipients": []string{"2211771212"}, "subject": "Dokument", "bodyHtml": "<p>Se dokumentet</p>", "idempotencyKey": key, "uploadId": id})
+	}
+	code, out := share("værktøj.exe", "application/octet-stream", []byte("MZ\x90\x00\x03\x00\x00\x00"), "judge-1")
+	if code != 415 || out["error"] != "attachment_executable" || !strings.Contains(fmt.Sprint(out["message"]), "»værktøj.exe«") {
+		t.Fatalf("program: %d %v", code, out)
+	}
+	if n := len(memoFiles(t, data)); n != 0 {
+		t.Fatalf("a refused send left %d MeMo files", n)
+	}
+	code, out = share("Notat.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", minimalPDF(), "judge-2")
+	if code != 202 {
+		t.Fatalf("send: %d %v", code, out)
+	}
+	if st := a.waitFinal(out["id"].(string), time.Minute); st.Status != "delivered" {
+		t.Fatalf("status: %+v", st)
+	}
+	files := memoFiles(t, data)
+	if len(files) != 1 {
+		t.Fatalf("MeMo files: %v", files)
+	}
+	if m := readMemo(t, files[0]); len(m.Additional) != 1 || m.Additional[0].Filename != "Notat.pdf" {
+		t.Fatalf("attachment: %+v", m.Additional)
 	}
 }

@@ -545,3 +545,30 @@ func TestExifOrientation(t *testing.T) {
 		t.Errorf("box for orientation 1 is %.0f×%.0f, want landscape", w, h)
 	}
 }
+
+// BenchmarkRender is one cover letter alone, and one merged with a PDF
+// attachment: what a print job costs the relay.
+func BenchmarkRender(b *testing.B) {
+	t := &testing.T{}
+	pdf := attachmentPDF(t, 2)
+	for _, tt := range []struct {
+		name string
+		l    func() *Letter
+	}{
+		{"letter", sampleLetter},
+		{"with-pdf", func() *Letter {
+			l := sampleLetter()
+			l.Attachments = []Attachment{memAttachment("bilag.pdf", "application/pdf", pdf)}
+			return l
+		}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Render(io.Discard, tt.l()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -32,6 +32,7 @@ type doc struct {
 	f      *fpdf.Fpdf
 	pages  int
 	images int
+	faces  [4]bool // registered with fpdf: only faces in use are embedded
 }
 
 func newDoc(created time.Time) (*doc, error) {
@@ -49,13 +50,21 @@ func newDoc(created time.Time) (*doc, error) {
 	// A fixed date makes a retried letter the same bytes as the first try.
 	f.SetCreationDate(created)
 	f.SetModificationDate(created)
-	for i := range 4 {
-		f.AddUTF8FontFromBytes(fontFamily, font(i).style(), font(i).file())
-	}
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("letter: set up PDF: %w", err)
 	}
 	return &doc{f: f}, nil
+}
+
+// setFont selects a face, registering it with fpdf the first time: fpdf
+// embeds every registered font, used or not, and parsing one costs as
+// much as the rest of a letter.
+func (d *doc) setFont(f font, size float64) {
+	if !d.faces[f&3] {
+		d.f.AddUTF8FontFromBytes(fontFamily, f.style(), f.file())
+		d.faces[f&3] = true
+	}
+	d.f.SetFont(fontFamily, f.style(), size)
 }
 
 func (d *doc) addPage() {
@@ -70,7 +79,7 @@ func (d *doc) text(l textLine) {
 	}
 	x := l.x
 	for _, p := range l.pieces {
-		d.f.SetFont(fontFamily, p.font.style(), l.size)
+		d.setFont(p.font, l.size)
 		d.f.Text(x, pageHeight-l.y, p.text)
 		x += p.font.textWidth(p.text, l.size)
 	}

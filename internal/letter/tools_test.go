@@ -209,6 +209,17 @@ func TestPrintReady(t *testing.T) {
 				}
 			}
 
+			// Danish letters and the typographic characters come out as written.
+			text := strings.Join(strings.Fields(string(runTool(t, "pdftotext", "-enc", "UTF-8", path, "-"))), " ")
+			for _, want := range []string{"Afgørelse om økonomisk hjælp", "Rådhuspladsen"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("pdftotext lacks %q: %s", want, text)
+				}
+			}
+			if l == merged && !strings.Contains(text, "– 100 € – “citat”") {
+				t.Errorf("pdftotext lacks the dash, euro and quotes: %s", text)
+			}
+
 			out, err := exec.Command(qpdf, "--check", path).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "No syntax or stream encoding errors") {
 				t.Errorf("qpdf --check: %v\n%s", err, out)

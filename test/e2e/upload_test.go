@@ -117,6 +117,17 @@ func TestUploadJudgedByContent(t *testing.T) {
 	if code != 415 || out["error"] != "attachment_executable" || !strings.Contains(fmt.Sprint(out["message"]), "»værktøj.exe«") {
 		t.Fatalf("program: %d %v", code, out)
 	}
+	// The same at the agent's multipart submit: an empty file, an archive.
+	code, out = a.send(map[string]any{"recipients": []string{"2211771212"}, "subject": "Tom", "bodyHtml": "x", "idempotencyKey": "judge-3"},
+		file{"tom.pdf", "application/pdf", func() io.Reader { return strings.NewReader("") }})
+	if code != 400 || out["error"] != "attachment_empty" || !strings.Contains(fmt.Sprint(out["message"]), "»tom.pdf«") {
+		t.Fatalf("empty file: %d %v", code, out)
+	}
+	code, out = a.send(map[string]any{"recipients": []string{"2211771212"}, "subject": "Arkiv", "bodyHtml": "x", "idempotencyKey": "judge-4"},
+		file{"filer.zip", "application/zip", func() io.Reader { return strings.NewReader("PK\x03\x04\x14\x00\x00\x00") }})
+	if code != 415 || out["error"] != "attachment_archive" {
+		t.Fatalf("archive: %d %v", code, out)
+	}
 	if n := len(memoFiles(t, data)); n != 0 {
 		t.Fatalf("a refused send left %d MeMo files", n)
 	}

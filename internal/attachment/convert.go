@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	// Mails from Danish Outlook are often Windows-1252 or ISO 8859-1.
+	_ "github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/mail"
 	"github.com/yuin/goldmark"
 	"golang.org/x/text/encoding/charmap"
 
@@ -46,6 +49,7 @@ func Convert(w io.Writer, d Decision, r io.Reader, created time.Time) error {
 		}
 	}
 	var body string
+	title := strings.TrimSuffix(d.Filename, path.Ext(d.Filename))
 	switch d.Format.ID {
 	case "text":
 		body = textHTML(string(data))
@@ -59,10 +63,14 @@ func Convert(w io.Writer, d Decision, r io.Reader, created time.Time) error {
 		body = buf.String()
 	case "html":
 		body = string(data)
+	case "eml":
+		var err error
+		if title, body, err = mailHTML(data); err != nil {
+			return fmt.Errorf("attachment: e-mail %s: %w", d.Filename, err)
+		}
 	default:
 		return fmt.Errorf("attachment: no conversion for %s", d.Format.ID)
 	}
-	title := strings.TrimSuffix(d.Filename, path.Ext(d.Filename))
 	if _, err := letter.WriteDocument(w, title, body, created); err != nil {
 		return fmt.Errorf("attachment: convert %s: %w", d.Filename, err)
 	}
@@ -88,4 +96,83 @@ func textHTML(s string) string {
 		b.WriteString("</p>")
 	}
 	return b.String()
+}
+
+// mailHTML reads a mail (RFC 5322, as Outlook hands over an attached item)
+// into a title — its subject — and a body: who sent it to whom and when,
+// then its HTML body, or its plain text when it has no HTML. Its own
+// attachments are named, not included: they are not what the clerk chose
+// to send.
+func mailHTML(data []byte) (title, body string, err error) {
+	mr, err := mail.CreateReader(bytes.NewReader(data))
+	if err != nil && mr == nil {
+		return "", "", err
+	}
+	defer mr.Close()
+	h := mr.Header
+	title, _ = h.Subject()
+	if strings.TrimSpace(title) == "" {
+		title = "E-mail"
+	}
+	var b strings.Builder
+	field := func(label, value string) {
+		if strings.TrimSpace(value) != "" {
+			b.WriteString("<b>" + label + ":</b> " + html.EscapeString(value) + "<br>")
+		}
+	}
+	from, _ := h.AddressList("From")
+	to, _ := h.AddressList("To")
+	cc, _ := h.AddressList("Cc")
+	field("Fra", addresses(from))
+	field("Til", addresses(to))
+	field("Cc", addresses(cc))
+	if date, err := h.Date(); err == nil && !date.IsZero() {
+		field("Dato", date.Format("02-01-2006 15:04"))
+	}
+	var htmlBody, textBody string
+	var attached []string
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break // io.EOF, or a part we cannot read: keep what we have
+		}
+		switch ph := p.Header.(type) {
+		case *mail.InlineHeader:
+			ct, _, _ := ph.ContentType()
+			content, _ := io.ReadAll(io.LimitReader(p.Body, MaxConvertBytes))
+			switch {
+			case ct == "text/html" && htmlBody == "":
+				htmlBody = string(content)
+			case ct == "text/plain" && textBody == "":
+				textBody = string(content)
+			}
+		case *mail.AttachmentHeader:
+			if name, _ := ph.Filename(); name != "" {
+				attached = append(attached, CleanName(name, len(attached)))
+			}
+		}
+	}
+	if len(attached) > 0 {
+		field("Vedhæftet", strings.Join(attached, ", "))
+	}
+	b.WriteString("<hr>")
+	switch {
+	case htmlBody != "":
+		b.WriteString(htmlBody)
+	default:
+		b.WriteString(textHTML(textBody))
+	}
+	return title, b.String(), nil
+}
+
+func addresses(list []*mail.Address) string {
+	var out []string
+	for _, a := range list {
+		if a.Name != "" {
+			out = append(out, a.Name+" <"+a.Address+">")
+		} else {
+			out = append(out, a.Address)
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -52,6 +52,12 @@ func Decide(name, declared string, head []byte, index int) Decision {
 	}
 
 	sniffed := Sniff(head)
+	// PDF readers look for the header anywhere in the first 1024 bytes, so
+	// a PDF behind a few bytes of junk is still one — when its name or type
+	// says so; a text that merely mentions "%PDF-" is not.
+	if (byName == byID("pdf") || byType == byID("pdf")) && sniffed != "pdf" && bytes.Contains(head[:min(len(head), 1024)], []byte("%PDF-")) {
+		sniffed = "pdf"
+	}
 	var f *Format
 	eightBit := false
 	switch sniffed {
@@ -70,7 +76,7 @@ func Decide(name, declared string, head []byte, index int) Decision {
 	case "text", "text-8bit":
 		eightBit = sniffed == "text-8bit"
 		for _, c := range []*Format{byName, byType} {
-			if c != nil && (c.ID == "text" || c.ID == "markdown" || c.ID == "html") {
+			if c != nil && (c.ID == "text" || c.ID == "markdown" || c.ID == "html" || c.ID == "eml") {
 				f = c
 				break
 			}

@@ -36,6 +36,8 @@ func TestDecide(t *testing.T) {
 		// The content decides: a PDF named as a Word file leaves as a PDF.
 		{"notat.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", pdfHead, Keep, "pdf", "notat.pdf", "application/pdf", ""},
 		{"scan", "application/octet-stream", pdfHead, Keep, "pdf", "scan.pdf", "application/pdf", ""},
+		{"junk.pdf", "", append([]byte("\x00\x01junk"), pdfHead...), Keep, "pdf", "junk.pdf", "application/pdf", ""},
+		{"noter.txt", "", []byte("Filer begynder med %PDF-1.7"), ConvertPDF, "text", "noter.pdf", "application/pdf", ""},
 		{"foto.jpg", "image/jpeg", jpegHead, Keep, "jpeg", "foto.jpg", "image/jpeg", ""},
 		{"foto.png", "image/png", jpegHead, Keep, "jpeg", "foto.jpg", "image/jpeg", ""},
 		{"skærm.png", "", pngHead, Keep, "png", "skærm.png", "image/png", ""},
@@ -57,6 +59,11 @@ func TestDecide(t *testing.T) {
 		{"side", "", []byte("<!DOCTYPE html><html><body>hej</body></html>"), ConvertPDF, "html", "side.pdf", "application/pdf", ""},
 		{"notat.docx", "", []byte("bare tekst, ikke Word"), ConvertPDF, "text", "notat.pdf", "application/pdf", ""},
 		{"latin1.txt", "", []byte("K\xe6re J\xf8rgen, s\xe5dan."), ConvertPDF, "text", "latin1.pdf", "application/pdf", ""},
+		{"Videresendt.eml", "message/rfc822", []byte("From: a@b.dk\r\nSubject: Hej\r\n\r\nTekst"), ConvertPDF, "eml", "Videresendt.pdf", "application/pdf", ""},
+		// Text underneath, but not text to read.
+		{"brev.rtf", "application/rtf", []byte("{\\rtf1\\ansi Hej}"), Refuse, "rtf", "brev.rtf", "", "attachment_format"},
+		{"brev.txt", "text/plain", []byte("{\\rtf1\\ansi Hej}"), Refuse, "rtf", "brev.txt", "", "attachment_format"},
+		{"logo.svg", "image/svg+xml", []byte("<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>"), Refuse, "svg", "logo.svg", "", "attachment_format"},
 		// Programs are refused by content and by name, also when the content is text.
 		{"faktura.exe", "application/octet-stream", exeHead, Refuse, "executable", "faktura.exe", "", "attachment_executable"},
 		{"faktura.pdf", "application/pdf", exeHead, Refuse, "executable", "faktura.pdf", "", "attachment_executable"},
@@ -131,6 +138,11 @@ func TestPrepareConverts(t *testing.T) {
 		{"README.md", "", "# Overskrift\n\nEt *vigtigt* punkt.\n\n- en\n- to", "vigtigt"},
 		{"side.html", "text/html", "<html><head><script>alert(1)</script></head><body><p>Hej <b>Jens</b></p><img src=\"https://sporing.example/p.gif\"></body></html>", "Hej Jens"},
 		{"latin1.txt", "", "K\xe6re J\xf8rgen", "Kære Jørgen"},
+		{"Videresendt.eml", "message/rfc822", "From: Anne Sagsbehandler <anne@kommune.dk>\r\nTo: jens@example.dk\r\nSubject: =?iso-8859-1?q?Afg=F8relse?=\r\n" +
+			"Date: Thu, 12 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=E6re Jens, her er afg=F8relsen.\r\n" +
+			"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"bilag.pdf\"\r\n\r\n%PDF-1.4\r\n--b--\r\n",
+			"Afgørelse Fra: Anne Sagsbehandler <anne@kommune.dk> Til: jens@example.dk Dato: 12-03-2026 10:00 Vedhæftet: bilag.pdf Kære Jens, her er afgørelsen."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d, r, err := Prepare(tt.name, tt.declared, strings.NewReader(tt.content), 0, now)

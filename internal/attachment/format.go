@@ -80,6 +80,13 @@ var Formats = []Format{
 	{ID: "text", Name: "tekst", MediaType: "text/plain", Exts: []string{".txt", ".text", ".log"}, Action: ConvertPDF},
 	{ID: "markdown", Name: "Markdown", MediaType: "text/markdown", Exts: []string{".md", ".markdown"}, Action: ConvertPDF},
 	{ID: "html", Name: "HTML", MediaType: "text/html", Exts: []string{".html", ".htm"}, Action: ConvertPDF},
+	// A mail Outlook attaches as an item: its headers and its body.
+	{ID: "eml", Name: "e-mail", MediaType: "message/rfc822", Exts: []string{".eml"}, Action: ConvertPDF},
+
+	// Text underneath, but not text to read: set as text it would show
+	// markup, not the document.
+	{ID: "rtf", Name: "RTF", MediaType: "application/rtf", Exts: []string{".rtf"}, Action: Refuse},
+	{ID: "svg", Name: "SVG-billede", MediaType: "image/svg+xml", Exts: []string{".svg", ".svgz"}, Action: Refuse},
 
 	{ID: "executable", Name: "program", MediaType: "application/x-msdownload", Exts: []string{
 		".exe", ".com", ".scr", ".msi", ".msp", ".dll", ".cpl", ".bat", ".cmd", ".ps1", ".psm1", ".vbs", ".vbe",
@@ -134,6 +141,8 @@ func byMediaType(declared string) *Format {
 		mt = "text/markdown"
 	case "application/x-zip-compressed":
 		mt = "application/zip"
+	case "text/rtf":
+		mt = "application/rtf"
 	}
 	for i := range Formats {
 		if Formats[i].MediaType == mt {
@@ -151,8 +160,7 @@ func Sniff(head []byte) string {
 	switch {
 	case len(head) == 0:
 		return "empty"
-	case bytes.HasPrefix(head, []byte("%PDF-")) || bytes.Contains(head[:min(len(head), 1024)], []byte("%PDF-")):
-		// Readers look for the header in the first 1024 bytes.
+	case bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n"), []byte("%PDF-")):
 		return "pdf"
 	case bytes.HasPrefix(head, []byte("\xff\xd8\xff")):
 		return "jpeg"
@@ -180,6 +188,10 @@ func Sniff(head []byte) string {
 		return oleContainer
 	case bytes.HasPrefix(head, []byte("Rar!")), bytes.HasPrefix(head, []byte("7z\xbc\xaf\x27\x1c")):
 		return "zip"
+	case bytes.HasPrefix(head, []byte("{\\rtf")):
+		return "rtf"
+	case bytes.Contains(bytes.ToLower(head[:min(len(head), 1024)]), []byte("<svg")):
+		return "svg"
 	}
 	switch textKind(head) {
 	case utf8Text:

@@ -52,9 +52,12 @@ func (f font) file() []byte {
 }
 
 // face is a parsed font file, for measuring text and checking coverage.
+// Advances are cached per character: a letter measures the same few
+// dozen characters thousands of times while it wraps.
 type face struct {
-	sf  *sfnt.Font
-	upm float64
+	sf      *sfnt.Font
+	upm     float64
+	advance sync.Map // rune → float64 advance in font units; -1: no glyph
 }
 
 var (
@@ -71,7 +74,7 @@ func loadFaces() error {
 				facesErr = fmt.Errorf("letter: parse embedded font %d: %w", i, err)
 				return
 			}
-			faces[i] = face{sf: sf, upm: float64(sf.UnitsPerEm())}
+			faces[i].sf, faces[i].upm = sf, float64(sf.UnitsPerEm())
 		}
 	})
 	return facesErr
@@ -83,21 +86,30 @@ func (f font) textWidth(s string, size float64) float64 {
 	if loadFaces() != nil {
 		return 0
 	}
-	fc := faces[f&3]
-	var buf sfnt.Buffer
+	fc := &faces[f&3]
 	var units float64
 	for _, r := range s {
-		gi, err := fc.sf.GlyphIndex(&buf, r)
-		if err != nil {
-			continue
+		if a := fc.units(r); a > 0 {
+			units += a
 		}
-		adv, err := fc.sf.GlyphAdvance(&buf, gi, fixed.Int26_6(fc.upm*64), xfont.HintingNone)
-		if err != nil {
-			continue
-		}
-		units += float64(adv) / 64
 	}
 	return units * size / fc.upm
+}
+
+// units is r's advance in font units, or -1 when the face has no glyph.
+func (fc *face) units(r rune) float64 {
+	if v, ok := fc.advance.Load(r); ok {
+		return v.(float64)
+	}
+	var buf sfnt.Buffer
+	a := -1.0
+	if gi, err := fc.sf.GlyphIndex(&buf, r); err == nil && gi != 0 {
+		if adv, err := fc.sf.GlyphAdvance(&buf, gi, fixed.Int26_6(fc.upm*64), xfont.HintingNone); err == nil {
+			a = float64(adv) / 64
+		}
+	}
+	fc.advance.Store(r, a)
+	return a
 }
 
 // has reports whether the face has a glyph for r.
@@ -105,9 +117,7 @@ func (f font) has(r rune) bool {
 	if loadFaces() != nil {
 		return false
 	}
-	var buf sfnt.Buffer
-	gi, err := faces[f&3].sf.GlyphIndex(&buf, r)
-	return err == nil && gi != 0
+	return faces[f&3].units(r) >= 0
 }
 
 // printText prepares text for the page: NFC normalised, so a decomposed

@@ -47,6 +47,7 @@ const (
 	minReturnSize = 6.0
 	smallSize     = 8.0
 	listIndentMM  = 6.0
+	maxListIndent = 5     // levels
 	capHeight     = 0.688 // Liberation Sans cap height per em (H: 1409/2048 units)
 	descender     = 0.208 // Liberation Sans descender depth per em (p: 425/2048)
 )
@@ -218,7 +219,9 @@ func layoutBody(pages []*coverPage, bodyHTML string, y float64) []*coverPage {
 		if b.gapBefore && !atTop {
 			y -= bodyLeading
 		}
-		indent := float64(b.level) * listIndentMM * mm
+		// Nesting deeper than a letter needs keeps the deepest indent, so
+		// text never runs out of the page.
+		indent := float64(min(b.level, maxListIndent)) * listIndentMM * mm
 		var prefixW float64
 		runs := b.runs
 		if b.prefix != "" {

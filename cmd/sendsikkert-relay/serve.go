@@ -99,7 +99,7 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	cfg, log := e.cfg, e.log
-	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version}
+	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version}
 	if rc.Org, err = cfg.organisation(); err != nil {
 		return rc, closeAll, fmt.Errorf("configuration: %w", err)
 	}

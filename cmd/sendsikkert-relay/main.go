@@ -4,6 +4,7 @@
 //	sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay audit verify|export --config relay.yaml [--user U] [--recipient R]
+//	sendsikkert-relay check --config relay.yaml
 //
 // The relay speaks HTTPS only; agents authenticate with client
 // certificates from their enrolment (mTLS).
@@ -31,6 +32,7 @@ var version = "0.1.0-dev"
 
 const usage = `brug:
   sendsikkert-relay serve --config relay.yaml
+  sendsikkert-relay check --config relay.yaml
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay audit verify --config relay.yaml
@@ -51,6 +53,8 @@ func main() {
 		code = revoke(args)
 	case "audit":
 		code = auditCmd(args)
+	case "check":
+		code = check(args)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		code = 2
@@ -88,7 +92,7 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := database.Open(ctx, cfg.Database, cfg.Data, "relay.sqlite")
+	db, err := database.Open(ctx, cfg.Database, cfg.Data, storeName)
 	if err != nil {
 		return nil, err
 	}

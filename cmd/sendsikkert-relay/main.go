@@ -133,12 +133,18 @@ func userCmd(name string, args []string, run func(context.Context, *env, string)
 // the command's exit status.
 func withEnv(config string, run func(context.Context, *env) int) int {
 	ctx := context.Background()
+	// The same checks as serve: no command works on a damaged store as if
+	// it were sound (sendsikkert-relay check says what is wrong).
+	if err := checkStore(ctx, config, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
 	e, err := open(ctx, config, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
 		return 1
 	}
-	defer e.db.Close()
+	defer database.CloseCleanly(e.db, e.cfg.Database, e.cfg.Data, storeName)
 	return run(ctx, e)
 }
 

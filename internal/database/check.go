@@ -157,6 +157,35 @@ func MarkOpen(ctx context.Context, db *DB, dsn, dataDir, name string) (closed fu
 	return func() { os.Remove(path + openSuffix) }, nil
 }
 
+// CloseCleanly closes db, opened by an administrator's command (not
+// serve), and then — when no relay holds the store's lock — removes an
+// open marker a crashed relay left: Check found the WAL in place before
+// this command opened the database, and SQLite has just checkpointed it
+// into the file on this clean close, so nothing is lost any more. While a
+// relay runs, its marker stays.
+func CloseCleanly(db *DB, dsn, dataDir, name string) error {
+	err := db.Close()
+	if err != nil || db.Postgres {
+		return err
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if path == "" {
+		path = filepath.Join(dataDir, name)
+	}
+	if !exists(path + openSuffix) {
+		return nil
+	}
+	lock, lerr := LockFile(path + ".lock")
+	if lerr != nil {
+		return nil // a relay runs on it
+	}
+	defer lock.Close()
+	if !exists(path + "-wal") {
+		os.Remove(path + openSuffix)
+	}
+	return nil
+}
+
 func writeMarker(path string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -179,11 +208,11 @@ func checkSchema(ctx context.Context, db *DB, where string) error {
 	default:
 		// No table: a database no relay has started on yet, or one from
 		// before the version was recorded.
-		var n int
-		if qerr := db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = 'relay_schema'`).Scan(&n); qerr != nil {
+		var found bool
+		if qerr := db.QueryRowContext(ctx, `SELECT to_regclass('relay_schema') IS NOT NULL`).Scan(&found); qerr != nil {
 			return fmt.Errorf("database: check %s: %w", where, qerr)
 		}
-		if n == 0 {
+		if !found {
 			return nil
 		}
 		return fmt.Errorf("database: check %s: %w", where, err)

@@ -120,3 +120,38 @@ func TestCheckSQLite(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseCleanlyAfterACrash: an administrator's command after a crash
+// checkpoints the WAL on its clean close and clears the crash marker, so
+// the next start is not refused; while a relay holds the lock, the marker
+// stays.
+func TestCloseCleanlyAfterACrash(t *testing.T) {
+	ctx := context.Background()
+	dir, p := store(t, 5)
+	os.WriteFile(p+openSuffix, nil, 0o600) // a relay crashed
+	db, err := Open(ctx, "", dir, "relay.sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := LockFile(p + ".lock") // ... and another relay now runs
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CloseCleanly(db, "", dir, "relay.sqlite"); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(p + openSuffix) {
+		t.Fatal("the marker of a running relay was removed")
+	}
+	lock.Close()
+	db, _ = Open(ctx, "", dir, "relay.sqlite")
+	if err := CloseCleanly(db, "", dir, "relay.sqlite"); err != nil {
+		t.Fatal(err)
+	}
+	if exists(p + openSuffix) {
+		t.Fatal("the crash marker stayed after a clean close with no relay running")
+	}
+	if err := Check(ctx, "", dir, "relay.sqlite"); err != nil {
+		t.Fatalf("store refused after a clean close: %v", err)
+	}
+}

@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 
-	"sendsikkert/internal/recipient"
-
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/relayapi"
@@ -81,12 +79,6 @@ type pathErr struct{ errno syscall.Errno }
 
 func (e *pathErr) Error() string { return "write blob: " + e.errno.Error() }
 func (e *pathErr) Unwrap() error { return e.errno }
-
-type failingAudit struct{}
-
-func (failingAudit) Record(context.Context, string, string, recipient.ID, string, string, string) error {
-	return errors.New("audit: database is locked")
-}
 
 // rawSubmit posts a one-attachment submit and returns the answer.
 func rawSubmit(t *testing.T, url, key string) (*http.Response, relayapi.Error) {

@@ -36,7 +36,9 @@ import (
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/directory/sqlbook"
 	"sendsikkert/internal/enroll/authority"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/metrics"
+	"sendsikkert/internal/partner"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/receipt"
 	"sendsikkert/internal/recipient"
@@ -173,12 +175,12 @@ func enrollCode(args []string) int {
 
 func revoke(args []string) int {
 	return userCmd("revoke", args, func(ctx context.Context, e *env, user string) error {
-		n, err := e.auth.Revoke(ctx, user)
+		r, err := e.auth.Revoke(ctx, user)
 		if err != nil {
 			return err
 		}
-		e.audit.Record(ctx, "admin", "revoke", zeroID, "", fmt.Sprintf("%s: %d", strings.ToLower(user), n), "")
-		fmt.Printf("%d enhed(er) for %s er frakoblet.\n", n, user)
+		e.audit.Record(ctx, "admin", "revoke", zeroID, "", fmt.Sprintf("%s: %d devices, %d codes", strings.ToLower(user), r.Devices, r.Codes), "")
+		fmt.Printf("%d enhed(er) for %s er frakoblet, og %d ubrugt(e) tilmeldingskode(r) er ugyldiggjort.\n", r.Devices, user, r.Codes)
 		return nil
 	})
 }
@@ -394,7 +396,7 @@ func serve(args []string) int {
 		go smb.Run(ctx)
 	}
 	mux.Handle("POST /v1/enroll", e.auth.Handler(log))
-	mux.Handle("GET /metrics", met)
+	mux.Handle("GET /metrics", deviceOnly(e, met))
 	mux.Handle("GET /v1/audit", auditAPI(e, cfg.Audit.Auditors))
 	mux.Handle("GET /v1/messages/{id}/receipt", receiptAPI(e, store, mailer))
 	mux.Handle("/", rs.Handler())
@@ -403,7 +405,14 @@ func serve(args []string) int {
 		mux.ServeHTTP(rec, r)
 		met.Add("sendsikkert_relay_http_requests_total", 1, fmt.Sprintf("code=%d", rec.Status))
 	})
-	srv := &http.Server{Addr: cfg.Listen, Handler: handler, TLSConfig: e.auth.ServerTLS(cert), ReadHeaderTimeout: 10 * time.Second}
+	srv := httptimeout.Server(cfg.Listen, handler, log)
+	srv.TLSConfig = e.auth.ServerTLS(cert)
+	stopMetrics, err := serveMetrics(cfg.Metrics.Listen, met, log)
+	if err != nil {
+		log.Error("metrics listener", "err", err)
+		return 1
+	}
+	defer stopMetrics()
 	workerDone := make(chan struct{})
 	go func() { rs.Run(ctx); close(workerDone) }()
 	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
@@ -466,26 +475,33 @@ func auditAPI(e *env, auditors []string) http.Handler {
 }
 
 // serveStatus takes Serviceplatformen's pushed status messages on their
-// own listener, from its client certificate only.
-func serveStatus(cfg *Config, cert tls.Certificate, book *digitalpost.StatusBook, log *slog.Logger) (func(), error) {
-	pem, err := os.ReadFile(cfg.Beskedfordeler.ClientCA)
+// own listener, only from a certificate whose subject is listed.
+func serveStatus(cfg *Config, cert tls.Certificate, book http.Handler, log *slog.Logger) (func(), error) {
+	srv, err := statusServer(cfg.Beskedfordeler, cert, book, log)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no certificate", cfg.Beskedfordeler.ClientCA)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /beskedfordeler/PostStatusBeskedModtag", book)
-	srv := &http.Server{Addr: cfg.Beskedfordeler.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}}
 	go func() {
 		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("beskedfordeler listener stopped", "err", err)
 		}
 	}()
 	return func() { srv.Close() }, nil
+}
+
+// statusServer is the Beskedfordeler listener: the partner gate admits a
+// certificate from clientCA whose whole subject DN is in allowedSubjects,
+// anyone else gets 403 and a log line.
+func statusServer(c partner.Config, cert tls.Certificate, book http.Handler, log *slog.Logger) (*http.Server, error) {
+	gate, err := partner.Load("beskedfordeler", c, log)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /beskedfordeler/PostStatusBeskedModtag", book)
+	srv := httptimeout.Server(c.Listen, gate.Wrap(mux), log)
+	srv.TLSConfig = gate.TLSConfig(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
+	return srv, nil
 }
 
 // reloadDomains refreshes the list; a failed reload keeps the old one.

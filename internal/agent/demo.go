@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/demo"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/recipient"
@@ -56,7 +57,7 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 	mux := http.NewServeMux()
 	mux.Handle("/m/", smb.Handler())
 	mux.Handle("/", rs.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := httptimeout.Server("", mux, log)
 	rctx, cancel := context.WithCancel(ctx)
 	smbDone := make(chan struct{})
 	go func() {

@@ -37,6 +37,7 @@ import (
 	"sendsikkert/internal/directory/sqlbook"
 	"sendsikkert/internal/enroll/authority"
 	"sendsikkert/internal/httptimeout"
+	"sendsikkert/internal/logmask"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/partner"
 	"sendsikkert/internal/print"
@@ -125,7 +126,16 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 		db.Close()
 		return nil, err
 	}
-	return &env{cfg: cfg, key: key, db: db, auth: auth, audit: al, log: slog.New(slog.NewJSONHandler(os.Stderr, nil))}, nil
+	return &env{cfg: cfg, key: key, db: db, auth: auth, audit: al, log: newLogger()}, nil
+}
+
+// newLogger is the relay's logger: JSON on stderr, every full CPR number
+// masked whatever put it there. It is also slog's and the log package's
+// default, so code that logs without being handed a logger is masked too.
+func newLogger() *slog.Logger {
+	log := slog.New(logmask.New(slog.NewJSONHandler(os.Stderr, nil)))
+	slog.SetDefault(log)
+	return log
 }
 
 // userCmd runs an administrator's command about one user.

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -41,11 +42,12 @@ import (
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/partner"
 	"sendsikkert/internal/print"
+	"sendsikkert/internal/queue"
+	"sendsikkert/internal/queue/sqlstore"
 	"sendsikkert/internal/receipt"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
-	"sendsikkert/internal/relay/sqlstore"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/vault"
 )
@@ -308,6 +310,7 @@ func serve(args []string) int {
 		channels[recipient.ChannelPrint] = print.Channel{Printer: print.IPP{URL: cfg.Printer}}
 	}
 	var follower delivery.Follower
+	var statusBook *digitalpost.StatusBook
 	if cfg.DigitalPost.IsDemo() {
 		log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")
 	} else {
@@ -320,14 +323,8 @@ func serve(args []string) int {
 		channels[recipient.ChannelDigitalPost] = svc.Digital
 		channels[recipient.ChannelPrint] = svc.Print
 		follower = svc.Status
-		if cfg.Beskedfordeler.Listen != "" {
-			stop, err := serveStatus(cfg, cert, svc.Status, log)
-			if err != nil {
-				log.Error("beskedfordeler listener", "err", err)
-				return 1
-			}
-			defer stop()
-		} else {
+		statusBook = svc.Status
+		if cfg.Beskedfordeler.Listen == "" {
 			log.Warn("no beskedfordeler listener: accepted Digital Post stays 'sending' until status messages can arrive")
 		}
 	}
@@ -348,10 +345,11 @@ func serve(args []string) int {
 	if cfg.Registry.Type == "" || cfg.Registry.Type == "demo" {
 		log.Warn("DEMO register: lookups answer from the fictitious demo fixtures")
 	}
+	worker := &queue.Worker{Store: store, Org: org, Channels: channels, Audit: e.audit, Follower: follower, Log: log}
 	rs := &relay.Server{
 		Store: store, Registry: reg, Org: org, Channels: channels, Printable: print.Printable,
 		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
-		Domains: domains, Book: book, Follower: follower,
+		Domains: domains, Book: book, Queued: worker.Wake,
 	}
 
 	var mailer *receipt.Mailer
@@ -368,9 +366,9 @@ func serve(args []string) int {
 			mailer.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
 	}
-	rs.OnDone = func(m *relay.Message) {
+	worker.OnDone = func(m *queue.Message) {
 		st := m.Status().Status
-		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+st)
+		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+string(st))
 		if mailer == nil || !strings.Contains(m.Sender, "@") {
 			return
 		}
@@ -398,21 +396,32 @@ func serve(args []string) int {
 		}
 	}
 
-	mux := http.NewServeMux()
 	if smb != nil {
 		channels[recipient.ChannelSecureMailbox] = smb
 		rs.Revoke = smb.Revoke
-		mux.Handle("/m/", smb.Handler())
+		rs.Extra = append(rs.Extra, relay.Route{Pattern: "/m/", Auth: relay.AuthPublic, Handler: smb.Handler()})
 		go smb.Run(ctx)
 	}
-	mux.Handle("POST /v1/enroll", e.auth.Handler(log))
-	mux.Handle("GET /metrics", deviceOnly(e, met))
-	mux.Handle("GET /v1/audit", auditAPI(e, cfg.Audit.Auditors))
-	mux.Handle("GET /v1/messages/{id}/receipt", receiptAPI(e, store, mailer))
-	mux.Handle("/", rs.Handler())
+	rs.Extra = append(rs.Extra,
+		relay.Route{Pattern: "POST /v1/enroll", Auth: relay.AuthPublic, Handler: e.auth.Handler(log)},
+		// Prometheus scrapes metrics.listen; here only an enrolled device
+		// may read them.
+		relay.Route{Pattern: "GET /metrics", Auth: relay.AuthDevice, Handler: met},
+		relay.Route{Pattern: "GET /v1/audit", Auth: relay.AuthDevice, Handler: auditAPI(e, cfg.Audit.Auditors)},
+		relay.Route{Pattern: "GET /v1/messages/{id}/receipt", Auth: relay.AuthDevice, Handler: receiptAPI(store, mailer)},
+	)
+	if statusBook != nil && cfg.Beskedfordeler.Listen != "" {
+		stop, err := serveStatus(cfg.Beskedfordeler, cert, rs, statusBook, log)
+		if err != nil {
+			log.Error("beskedfordeler listener", "err", err)
+			return 1
+		}
+		defer stop()
+	}
+	api := rs.Handler()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &metrics.StatusRecorder{ResponseWriter: w, Status: 200}
-		mux.ServeHTTP(rec, r)
+		api.ServeHTTP(rec, r)
 		met.Add("sendsikkert_relay_http_requests_total", 1, fmt.Sprintf("code=%d", rec.Status))
 	})
 	srv := httptimeout.Server(cfg.Listen, handler, log)
@@ -424,7 +433,7 @@ func serve(args []string) int {
 	}
 	defer stopMetrics()
 	workerDone := make(chan struct{})
-	go func() { rs.Run(ctx); close(workerDone) }()
+	go func() { worker.Run(ctx); close(workerDone) }()
 	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
 	go func() {
 		<-ctx.Done()
@@ -451,11 +460,11 @@ func dbKind(dsn string) string {
 }
 
 // auditAPI serves GET /v1/audit (JSON, or CSV with ?format=csv) to the
-// configured auditors only.
+// configured auditors only (the route table authenticates the device).
 func auditAPI(e *env, auditors []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, ok := e.auth.Authenticate(r)
-		if !ok || !slices.ContainsFunc(auditors, func(a string) bool { return strings.EqualFold(a, user) }) {
+		user := relay.User(r)
+		if !slices.ContainsFunc(auditors, func(a string) bool { return strings.EqualFold(a, user) }) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprint(w, `{"error":"forbidden","message":"Kun revisorer kan læse LOG-modulet."}`)
@@ -485,31 +494,37 @@ func auditAPI(e *env, auditors []string) http.Handler {
 }
 
 // serveStatus takes Serviceplatformen's pushed status messages on their
-// own listener, only from a certificate whose subject is listed.
-func serveStatus(cfg *Config, cert tls.Certificate, book http.Handler, log *slog.Logger) (func(), error) {
-	srv, err := statusServer(cfg.Beskedfordeler, cert, book, log)
+// own listener and returns a function that stops it.
+func serveStatus(c partner.Config, cert tls.Certificate, rs *relay.Server, book http.Handler, log *slog.Logger) (func(), error) {
+	srv, err := statusServer(c, cert, rs, book, log)
 	if err != nil {
 		return nil, err
 	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("beskedfordeler.listen %s: %w", c.Listen, err)
+	}
 	go func() {
-		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("beskedfordeler listener stopped", "err", err)
 		}
 	}()
 	return func() { srv.Close() }, nil
 }
 
-// statusServer is the Beskedfordeler listener: the partner gate admits a
-// certificate from clientCA whose whole subject DN is in allowedSubjects,
-// anyone else gets 403 and a log line.
-func statusServer(c partner.Config, cert tls.Certificate, book http.Handler, log *slog.Logger) (*http.Server, error) {
+// statusServer adds Beskedfordeler's route to rs's table and builds its
+// listener: TLS asks for a certificate from clientCA, and the partner gate
+// admits it only when its whole subject DN is in allowedSubjects; anyone
+// else gets 403 and a log line. The route table checks the same gate
+// again, and the listener serves the partner's routes only.
+func statusServer(c partner.Config, cert tls.Certificate, rs *relay.Server, book http.Handler, log *slog.Logger) (*http.Server, error) {
 	gate, err := partner.Load("beskedfordeler", c, log)
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /beskedfordeler/PostStatusBeskedModtag", book)
-	srv := httptimeout.Server(c.Listen, gate.Wrap(mux), log)
+	rs.Partner = gate.Admits
+	rs.Extra = append(rs.Extra, relay.Route{Pattern: "POST /beskedfordeler/PostStatusBeskedModtag", Auth: relay.AuthPartner, Handler: book})
+	srv := httptimeout.Server(c.Listen, gate.Wrap(rs.HandlerFor(relay.AuthPartner)), log)
 	srv.TLSConfig = gate.TLSConfig(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
 	return srv, nil
 }
@@ -533,19 +548,13 @@ func reloadDomains(ctx context.Context, d *directory.Domains, source string, eve
 
 // receiptAPI serves a message's receipt (the same mail as sent) to its
 // sender, once the message is final.
-func receiptAPI(e *env, store relay.Store, mailer *receipt.Mailer) http.Handler {
+func receiptAPI(store queue.Store, mailer *receipt.Mailer) http.Handler {
 	from := "no-reply@sendsikkert.invalid"
 	if mailer != nil {
 		from = mailer.From
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, ok := e.auth.Authenticate(r)
-		if !ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprint(w, `{"error":"unauthorized","message":"Relæet kender ikke denne afsender."}`)
-			return
-		}
+		user := relay.User(r)
 		m, err := store.Get(r.Context(), r.PathValue("id"))
 		if err != nil || m.Sender != user {
 			w.Header().Set("Content-Type", "application/json")

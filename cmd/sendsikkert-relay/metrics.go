@@ -44,16 +44,3 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// deviceOnly serves h on the public listener to an enrolled device only.
-func deviceOnly(e *env, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := e.auth.Authenticate(r); !ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprint(w, `{"error":"unauthorized","message":"Kun tilmeldte enheder kan læse målinger her."}`)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}

@@ -14,12 +14,15 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sendsikkert/internal/relay"
 )
 
 type testCA struct {
@@ -88,7 +91,8 @@ func TestBeskedfordelerOnlyFromListedSubject(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	pushes := 0
 	book := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pushes++; io.WriteString(w, "ok") })
-	srv, err := statusServer(cfg.Beskedfordeler, serverCA.issue(t, pkix.Name{CommonName: "relay"}, true), book, log)
+	rs := &relay.Server{}
+	srv, err := statusServer(cfg.Beskedfordeler, serverCA.issue(t, pkix.Name{CommonName: "relay"}, true), rs, book, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +119,20 @@ func TestBeskedfordelerOnlyFromListedSubject(t *testing.T) {
 	}
 	if code := push(otherCert); code != 403 || pushes != 1 {
 		t.Fatalf("another certificate from the same CA: %d, pushes %d; want 403 and no push", code, pushes)
+	}
+	// The same route on the public listener's table: the gate verifies
+	// the chain itself, so neither a device certificate (another CA) with
+	// the listed subject nor an unlisted one gets through.
+	foreign := newTestCA(t, "Device CA").issue(t, sp, false)
+	for _, cert := range []tls.Certificate{otherCert, foreign} {
+		leaf, _ := x509.ParseCertificate(cert.Certificate[0])
+		req := httptest.NewRequest("POST", "/beskedfordeler/PostStatusBeskedModtag", strings.NewReader("<status/>"))
+		req.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}}}
+		w := httptest.NewRecorder()
+		rs.Handler().ServeHTTP(w, req)
+		if w.Code != 403 || pushes != 1 {
+			t.Fatalf("public listener, %s: %d, pushes %d", leaf.Subject, w.Code, pushes)
+		}
 	}
 	if l := logs.String(); !strings.Contains(l, "partner call refused") || !strings.Contains(l, "Nabokommune") {
 		t.Fatalf("refusal not logged: %s", l)

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 // TestNoFullCPRInRelayLog: a message to an exempt citizen, printed as a
@@ -18,12 +19,12 @@ import (
 // its name. Every line the relay writes keeps the number masked.
 func TestNoFullCPRInRelayLog(t *testing.T) {
 	r := startRelay(t)
-	c := &relay.Client{BaseURL: r.url, HTTP: r.deviceClient(t, "anna@kommune.test")}
+	c := &relayclient.Client{BaseURL: r.url, HTTP: r.deviceClient(t, "anna@kommune.test")}
 	name := "Afgørelse 221177–1212 (２２１１７７１２１２).pdf"
 	broken := []byte("%PDF-1.4\nthis is no PDF 0707614285\n")
-	sub, err := c.Submit(context.Background(), &relay.MessageRequest{
+	sub, err := c.Submit(context.Background(), &relayapi.MessageRequest{
 		Recipients: []string{"0707614285"}, Subject: "Sag", BodyHTML: "<p>Hej</p>", IdempotencyKey: "log-1", Fallback: "print",
-	}, []relay.Upload{{FileInfo: relay.FileInfo{Filename: name, ContentType: "application/pdf", Size: int64(len(broken))},
+	}, []relayclient.Upload{{FileInfo: relayapi.FileInfo{Filename: name, ContentType: "application/pdf", Size: int64(len(broken))},
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(broken)), nil }}})
 	if err != nil {
 		t.Fatal(err)

@@ -80,6 +80,13 @@ type Config struct {
 		// Auditors are the users (device certificates) allowed to search
 		// and export the audit log.
 		Auditors []string `yaml:"auditors"`
+		// CheckpointTo are the auditors' addresses the daily signed
+		// checkpoint is mailed to (through smtp).
+		CheckpointTo []string `yaml:"checkpointTo"`
+		// CheckpointDir is the folder outside the database the daily
+		// checkpoints are written to (DATA/audit-checkpoints when empty);
+		// `audit verify` checks the log against every one in it.
+		CheckpointDir string `yaml:"checkpointDir"`
 	} `yaml:"audit"`
 }
 
@@ -231,6 +238,18 @@ func loadConfig(path string) (*Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 		return nil, fmt.Errorf("config: metrics.listen %q: %w", c.Metrics.Listen, err)
+	}
+	if c.Audit.CheckpointDir == "" {
+		c.Audit.CheckpointDir = filepath.Join(c.Data, "audit-checkpoints")
+	}
+	c.Audit.CheckpointDir = rel(c.Audit.CheckpointDir)
+	if len(c.Audit.CheckpointTo) > 0 && c.SMTP == nil {
+		return nil, fmt.Errorf("config: audit.checkpointTo needs smtp: the checkpoints are mailed through the smarthost")
+	}
+	for _, a := range c.Audit.CheckpointTo {
+		if !strings.Contains(a, "@") {
+			return nil, fmt.Errorf("config: audit.checkpointTo %q is not an e-mail address", a)
+		}
 	}
 	if c.Audit.RetentionDays == 0 {
 		c.Audit.RetentionDays = 5 * 365

@@ -3,7 +3,9 @@
 //	sendsikkert-relay serve --config relay.yaml
 //	sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
-//	sendsikkert-relay audit verify|export --config relay.yaml [--user U] [--recipient R]
+//	sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
+//	sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient R]
+//	sendsikkert-relay audit checkpoint|checkpoint-key --config relay.yaml
 //
 // The relay speaks HTTPS only; agents authenticate with client
 // certificates from their enrolment (mTLS).
@@ -12,7 +14,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,7 +59,9 @@ const usage = `brug:
   sendsikkert-relay serve --config relay.yaml
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
-  sendsikkert-relay audit verify --config relay.yaml
+  sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
+  sendsikkert-relay audit checkpoint --config relay.yaml       (skriv og send et kontrolpunkt nu)
+  sendsikkert-relay audit checkpoint-key --config relay.yaml   (den offentlige nøgle til kontrolpunkterne)
   sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]`
 
 func main() {
@@ -208,18 +211,50 @@ func auditCmd(args []string) int {
 	rcpt := fs.String("recipient", "", "only this recipient (full CPR/CVR; matched by keyed hash)")
 	from := fs.String("from", "", "from date (YYYY-MM-DD)")
 	to := fs.String("to", "", "to date, exclusive (YYYY-MM-DD)")
+	cpFile := fs.String("checkpoint", "", "verify: also check against this checkpoint file (an auditor's copy)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	return withEnv(*config, func(ctx context.Context, e *env) int {
 		switch args[0] {
 		case "verify":
-			n, err := e.audit.Verify(ctx)
+			cps, err := audit.ReadCheckpoints(e.cfg.Audit.CheckpointDir)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "LOG-modulet kan ikke kontrolleres: %v\n", err)
+				return 1
+			}
+			if *cpFile != "" {
+				cp, err := audit.ReadCheckpointFile(*cpFile)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "Kontrolpunktet kan ikke læses: %v\n", err)
+					return 1
+				}
+				cps = append(cps, cp)
+			}
+			n, err := e.audit.Verify(ctx, cps...)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "LOG-modulet er IKKE intakt efter %d rækker: %v\n", n, err)
 				return 1
 			}
-			fmt.Printf("LOG-modulet er intakt: %d rækker kontrolleret.\n", n)
+			fmt.Printf("LOG-modulet er intakt: %d rækker kontrolleret mod %d kontrolpunkt(er).\n", n, len(cps))
+			return 0
+		case "checkpoint-key":
+			os.Stdout.Write(e.audit.PublicKeyPEM())
+			return 0
+		case "checkpoint":
+			mailer, err := e.cfg.mailer()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+				return 1
+			}
+			cp, path, err := checkpointNow(ctx, e, mailer)
+			if path != "" {
+				fmt.Printf("Kontrolpunkt for række %d skrevet til %s.\n", cp.Seq, path)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+				return 1
+			}
 			return 0
 		case "export":
 			q := audit.Query{User: *user, Recipient: *rcpt, Limit: 100000}
@@ -352,19 +387,10 @@ func serve(args []string) int {
 		Domains: domains, Book: book, Queued: worker.Wake,
 	}
 
-	var mailer *receipt.Mailer
-	if cfg.SMTP != nil {
-		mailer = &receipt.Mailer{Addr: cfg.SMTP.Addr, From: cfg.SMTP.From}
-		if cfg.SMTP.CAFile != "" {
-			pem, err := os.ReadFile(cfg.SMTP.CAFile)
-			if err != nil {
-				log.Error("smtp caFile", "err", err)
-				return 1
-			}
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pem)
-			mailer.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		}
+	mailer, err := cfg.mailer()
+	if err != nil {
+		log.Error("smtp", "err", err)
+		return 1
 	}
 	worker.OnDone = func(m *queue.Message) {
 		st := m.Status().Status
@@ -435,6 +461,7 @@ func serve(args []string) int {
 	workerDone := make(chan struct{})
 	go func() { worker.Run(ctx); close(workerDone) }()
 	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
+	go checkpoints(ctx, e, mailer, log)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -125,14 +125,17 @@ func startRelayIn(t *testing.T, dir, extra string) *relayProc {
 	caFile := filepath.Join(dir, "ca.crt")
 	os.WriteFile(caFile, caPEM, 0o644)
 	port := freePort(t)
+	auditCfg := "audit: {auditors: [revisor@kommune.test]}\n"
+	if strings.HasPrefix(extra, "audit:") || strings.Contains(extra, "\naudit:") {
+		auditCfg = "" // the test's own
+	}
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
 data: data
 tls: {cert: %s, key: %s}
 storeKey: file:%s
 smtp: {addr: %s, from: no-reply@kommune.test, caFile: %s}
-audit: {auditors: [revisor@kommune.test]}
 metrics: {listen: "127.0.0.1:0"}
-`, port, certFile, keyFile, keyFile2, sl.Addr(), caFile) + extra
+`, port, certFile, keyFile, keyFile2, sl.Addr(), caFile) + auditCfg + extra
 	config := filepath.Join(dir, "relay.yaml")
 	os.WriteFile(config, []byte(cfg), 0o600)
 	cmd := exec.Command(relayBin, "serve", "--config", config)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sendsikkert/internal/clientaddr"
+
 	"go.yaml.in/yaml/v3"
 
 	"sendsikkert/internal/delivery"
@@ -69,6 +71,11 @@ type Config struct {
 	// the relay, the recipient gets a link by mail and a code by SMS.
 	// Without it those addresses are not secure.
 	SecureMailbox *SecureMailboxConfig `yaml:"secureMailbox"`
+	// TrustedProxies are the load balancers (CIDRs or addresses) allowed
+	// to name the real client: by a PROXY protocol v2 header (TLS passed
+	// through) or X-Forwarded-For (TLS ended at the balancer). From anyone
+	// else both are ignored.
+	TrustedProxies []string `yaml:"trustedProxies"`
 	// Metrics is Prometheus' own listener (plain HTTP, no
 	// authentication); on the public listener /metrics needs a device
 	// certificate.
@@ -232,6 +239,9 @@ func loadConfig(path string) (*Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return nil, fmt.Errorf("config: listen %q: %w", c.Listen, err)
+	}
+	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	if c.Metrics.Listen == "" {
 		c.Metrics.Listen = DefaultMetricsListen

@@ -31,6 +31,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for PostgreSQL
 
 	"sendsikkert/internal/audit"
+	"sendsikkert/internal/clientaddr"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/demo"
@@ -445,11 +446,18 @@ func serve(args []string) int {
 		defer stop()
 	}
 	api := rs.Handler()
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxies, err := clientaddr.Parse(cfg.TrustedProxies)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		return 1
+	}
+	// The real client, named by a trusted load balancer, for everything
+	// that follows (the enrolment lockout counts per client).
+	handler := proxies.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &metrics.StatusRecorder{ResponseWriter: w, Status: 200}
 		api.ServeHTTP(rec, r)
 		met.Add("sendsikkert_relay_http_requests_total", 1, fmt.Sprintf("code=%d", rec.Status))
-	})
+	}))
 	srv := httptimeout.Server(cfg.Listen, handler, log)
 	srv.TLSConfig = e.auth.ServerTLS(cert)
 	stopMetrics, err := serveMetrics(cfg.Metrics.Listen, met, log)
@@ -470,7 +478,12 @@ func serve(args []string) int {
 		srv.Shutdown(sctx)
 	}()
 	log.Info("relay listening", "addr", cfg.Listen, "version", version, "database", dbKind(cfg.Database))
-	if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		log.Error("listen", "err", err)
+		return 1
+	}
+	if err := srv.ServeTLS(proxies.Listener(ln), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("serve", "err", err)
 		return 1
 	}

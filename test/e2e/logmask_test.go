@@ -50,3 +50,31 @@ func TestNoFullCPRInRelayLog(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFullCPRInAgentLog: the same through the agent in demo mode, whose
+// embedded relay prints the letter: the print channel's error quoting the
+// attachment name reaches the agent's log masked.
+func TestNoFullCPRInAgentLog(t *testing.T) {
+	a := startAgent(t, t.TempDir(), freePort(t))
+	broken := "%PDF-1.4\nthis is no PDF\n"
+	code, out := a.send(map[string]any{
+		"recipients": []string{"0707614285"}, "subject": "Brev", "bodyHtml": "<p>Hej</p>", "idempotencyKey": "log-agent-1", "fallback": "print",
+	}, file{"Afgørelse 221177–1212 (２２１１７７ １２１２).pdf", "application/pdf", func() io.Reader { return strings.NewReader(broken) }})
+	if code != 202 {
+		t.Fatalf("send: %d %v", code, out)
+	}
+	if st := a.waitFinal(out["id"].(string), 30*time.Second); st.Status != "failed" {
+		t.Fatalf("broken attachment: %+v", st)
+	}
+	time.Sleep(200 * time.Millisecond)
+	b, _ := os.ReadFile(a.logPath)
+	log := string(b)
+	if !strings.Contains(log, "221177-xxxx") {
+		t.Fatalf("the channel's error about the attachment is not in the log:\n%s", log)
+	}
+	for _, full := range []string{"2211771212", "221177–1212", "２２１１７７ １２１２", "0707614285"} {
+		if strings.Contains(log, full) {
+			t.Errorf("full CPR number %q in the agent log:\n%s", full, log)
+		}
+	}
+}

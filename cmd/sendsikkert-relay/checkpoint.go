@@ -2,34 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/receipt"
 )
-
-// mailer is the smarthost client, or nil without smtp.
-func (c *Config) mailer() (*receipt.Mailer, error) {
-	if c.SMTP == nil {
-		return nil, nil
-	}
-	m := &receipt.Mailer{Addr: c.SMTP.Addr, From: c.SMTP.From}
-	if c.SMTP.CAFile != "" {
-		pem, err := os.ReadFile(c.SMTP.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("smtp caFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		m.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	return m, nil
-}
 
 // checkpointEvery is how often serve anchors the audit log.
 const checkpointEvery = 24 * time.Hour

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"sendsikkert/internal/partner"
 	"sendsikkert/internal/relay"
 )
 
@@ -91,8 +92,14 @@ func TestBeskedfordelerOnlyFromListedSubject(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	pushes := 0
 	book := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pushes++; io.WriteString(w, "ok") })
-	rs := &relay.Server{}
-	srv, err := statusServer(cfg.Beskedfordeler, serverCA.issue(t, pkix.Name{CommonName: "relay"}, true), rs, book, log)
+	// Wired as serve wires it: the route table's partner check is the
+	// shared gate, and the listener serves the partner routes behind it.
+	gate, err := partner.Load("beskedfordeler", cfg.Beskedfordeler, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &relay.Server{Partner: gate.Admits, StatusMessages: book}
+	srv, err := statusServer(cfg.Beskedfordeler, serverCA.issue(t, pkix.Name{CommonName: "relay"}, true), rs.HandlerFor(relay.AuthPartner), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"sendsikkert/internal/logmask"
 	"sendsikkert/internal/partner"
 	"sendsikkert/internal/relay"
 )
@@ -89,8 +90,9 @@ func TestBeskedfordelerOnlyFromListedSubject(t *testing.T) {
 
 	serverCA := newTestCA(t, "Test relay CA")
 	var logs syncBuf
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	log := slog.New(logmask.New(slog.NewJSONHandler(&logs, nil)))
 	pushes := 0
+	var pushTo func(tls.Certificate, string) int
 	book := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pushes++; io.WriteString(w, "ok") })
 	// Wired as serve wires it: the route table's partner check is the
 	// shared gate, and the listener serves the partner routes behind it.
@@ -110,11 +112,12 @@ func TestBeskedfordelerOnlyFromListedSubject(t *testing.T) {
 	go srv.ServeTLS(ln, "", "")
 	defer srv.Close()
 
-	push := func(cert tls.Certificate) int {
+	push := func(cert tls.Certificate) int { return pushTo(cert, "/beskedfordeler/PostStatusBeskedModtag") }
+	pushTo = func(cert tls.Certificate, path string) int {
 		roots := x509.NewCertPool()
 		roots.AddCert(serverCA.cert)
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}}}}
-		resp, err := c.Post("https://"+ln.Addr().String()+"/beskedfordeler/PostStatusBeskedModtag", "application/xml", strings.NewReader("<status/>"))
+		resp, err := c.Post("https://"+ln.Addr().String()+path, "application/xml", strings.NewReader("<status/>"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,6 +146,13 @@ func TestBeskedfordelerOnlyFromListedSubject(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, "partner call refused") || !strings.Contains(l, "Nabokommune") {
 		t.Fatalf("refusal not logged: %s", l)
+	}
+	// A refused call's path enters the log through the masking handler.
+	if code := pushTo(otherCert, "/beskedfordeler/221177-1212"); code != 403 {
+		t.Fatalf("refused path: %d", code)
+	}
+	if l := logs.String(); strings.Contains(l, "221177-1212") || !strings.Contains(l, "/beskedfordeler/221177-xxxx") {
+		t.Fatalf("a CPR number in a refused call's path: %s", l)
 	}
 }
 

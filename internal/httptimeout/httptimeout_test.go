@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,4 +230,26 @@ func TestUpload99_5MBAt1MBPerSecond(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestEveryListenerUsesThePolicy: no program code builds an http.Server of
+// its own, so every listener of the agent and the relay gets these limits.
+// Test helpers (sptest, mxtest, files under test/) may.
+func TestEveryListenerUsesThePolicy(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for _, dir := range []string{"cmd", "internal"} {
+		filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			if strings.Contains(path, "httptimeout") || strings.Contains(path, "sptest") || strings.Contains(path, "mxtest") {
+				return nil
+			}
+			b, _ := os.ReadFile(path)
+			if strings.Contains(string(b), "http.Server{") {
+				t.Errorf("%s builds its own http.Server: use httptimeout.Server", path)
+			}
+			return nil
+		})
+	}
 }

@@ -25,11 +25,6 @@ import (
 	"sendsikkert/internal/recipient"
 )
 
-// maxGap is the most spaces (after folding) allowed between two digit
-// groups of one number: the parser ignores spaces anywhere, but a number
-// in a log line is not spread across a sentence.
-const maxGap = 3
-
 // Mask returns s with every CPR number in it masked as DDMMYY-xxxx. A
 // number counts when its date is real by the century rules and not after
 // now, and no digit touches it; "12 34 56 78"-style phone numbers and
@@ -115,7 +110,8 @@ func cprAt(f []rune, gs []span, a int, now time.Time) (int, string, bool) {
 // separator reports whether sep may join two groups of one number, and
 // whether it holds the dash.
 func separator(sep []rune) (dash, ok bool) {
-	if len(sep) == 0 || len(sep) > maxGap {
+	// Any amount of space, as the parser ignores spaces anywhere.
+	if len(sep) == 0 {
 		return false, false
 	}
 	for _, r := range sep {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -178,4 +179,20 @@ func FuzzMask(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkHandler: the cost masking adds to a typical relay log line.
+func BenchmarkHandler(b *testing.B) {
+	for name, h := range map[string]slog.Handler{
+		"plain":  slog.NewJSONHandler(io.Discard, nil),
+		"masked": New(slog.NewJSONHandler(io.Discard, nil)),
+	} {
+		b.Run(name, func(b *testing.B) {
+			log := slog.New(h)
+			err := errors.New(`print: attachment "Afgørelse 221177–1212.pdf" is not a PDF`)
+			for b.Loop() {
+				log.Error("delivery failed for good", "id", "7d027187-283c-4bc4-a06f-957a576f7a5d", "recipient", "070761-xxxx", "err", err)
+			}
+		})
+	}
 }

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"sendsikkert/internal/audit"
-	"sendsikkert/internal/database"
 	"sendsikkert/internal/clientaddr"
+	"sendsikkert/internal/database"
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"

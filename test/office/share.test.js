@@ -173,7 +173,9 @@ test('1 KB shares: .docx, .xlsx and .pptx as they are, and a document as PDF, ar
     assert.match(await page.textContent('#alert'), /delt sikkert og leveret som Digital Post/);
     const main = arrived(c.key, c.name);
     assert.match(main.text, new RegExp(`<p>Her er ${c.name.replace('.', '\\.')}\\.</p>`));
-    assert.ok(main.text.includes(SIGNATURE), 'signature in the cover text');
+    // The agent rewrites the body as a self-contained main document; its
+    // serialiser writes void elements as <br/>.
+    assert.ok(main.text.replace(/<br\/>/g, '<br>').includes(SIGNATURE), 'signature in the cover text');
     const o = await officeState(page);
     assert.equal(o.open, 0, 'the Office File is closed');
     assert.deepEqual(o.calls.filter((x) => x.call === 'getFileAsync').map((x) => [x.fileType, x.sliceSize]), [[c.format === 'pdf' ? 'pdf' : 'compressed', 4 * MB]]);

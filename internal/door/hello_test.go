@@ -33,10 +33,10 @@ func TestParseHello(t *testing.T) {
 func TestValidPipeEndpoint(t *testing.T) {
 	for p, ok := range map[string]bool{
 		PipePrefix + "47800-S-1-5-21-1-2-3-1001": true,
-		PipePrefix:                         false,
-		`\\.\pipe\other`:                   false,
-		PipePrefix + `x\..\sendsikkert-door`: false,
-		PipePrefix + "a b":                 false,
+		PipePrefix:                               false,
+		`\\.\pipe\other`:                         false,
+		PipePrefix + `x\..\sendsikkert-door`:     false,
+		PipePrefix + "a b":                       false,
 	} {
 		if validPipeEndpoint(p) != ok {
 			t.Errorf("%q: want %v", p, ok)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"sendsikkert/internal/agent"
 	"sendsikkert/internal/door"
@@ -20,6 +21,7 @@ func doorCmd(args []string) int {
 	port := fs.Int("port", agent.DefaultPort, "the loopback port the door owns")
 	state := fs.String("state", door.DefaultStateDir, "the door's folder (machine certificate)")
 	runDir := fs.String("run-dir", door.DefaultRunDir, "the folder of the control socket agents register on (Unix)")
+	agentTimeout := fs.Duration("agent-timeout", 90*time.Second, "how long an agent may take to start answering a request")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -30,7 +32,7 @@ func doorCmd(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg := door.Config{Port: *port, StateDir: *state, RunDir: *runDir, Log: log}
+	cfg := door.Config{Port: *port, StateDir: *state, RunDir: *runDir, AgentTimeout: *agentTimeout, Log: log}
 	if isService() {
 		return runService(cfg)
 	}

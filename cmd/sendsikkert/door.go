@@ -22,6 +22,7 @@ func doorCmd(args []string) int {
 	state := fs.String("state", door.DefaultStateDir, "the door's folder (machine certificate)")
 	runDir := fs.String("run-dir", door.DefaultRunDir, "the folder of the control socket agents register on (Unix)")
 	agentTimeout := fs.Duration("agent-timeout", 90*time.Second, "how long an agent may take to start answering a request")
+	service := fs.Bool("service", false, "run under the Windows Service Control Manager (the installer's SendsikkertDoor service); ignored elsewhere")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -33,7 +34,7 @@ func doorCmd(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg := door.Config{Port: *port, StateDir: *state, RunDir: *runDir, AgentTimeout: *agentTimeout, Log: log}
-	if isService() {
+	if isService(*service) {
 		return runService(cfg)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

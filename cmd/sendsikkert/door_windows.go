@@ -8,11 +8,16 @@ import (
 	"sendsikkert/internal/door"
 )
 
-// DoorServiceName is the Windows service the installer registers for
-// `sendsikkert door --port N` (LocalSystem, automatic start).
-const DoorServiceName = "SendSikkertDoor"
+// DoorServiceName is the Windows service the installer registers
+// (build/windows/msi: `door --port [PORT] --service`, LocalSystem,
+// automatic start).
+const DoorServiceName = "SendsikkertDoor"
 
-func isService() bool {
+// isService: --service, or Windows saying we were started by the SCM.
+func isService(flag bool) bool {
+	if flag {
+		return true
+	}
 	ok, err := svc.IsWindowsService()
 	return err == nil && ok
 }

@@ -23,8 +23,16 @@ const DefaultRunDir = "/run/sendsikkert"
 // DefaultStateDir holds the door's machine certificate.
 const DefaultStateDir = "/var/lib/sendsikkert-door"
 
-// machineUser is the account a door runs as when it is installed.
-const machineUser peer.User = "0"
+// machineUsers: the account a door runs as when it is installed.
+var machineUsers = map[peer.User]bool{"0": true}
+
+// checkEndpointPeers: the agent also checks each connection to its socket
+// (SO_PEERCRED) — only root and the user can reach it through the 0700
+// folder anyway, but the check holds if that is ever loosened.
+const checkEndpointPeers = true
+
+// doorUser, on the agent's side of the control socket, is who listens.
+func doorUser(c net.Conn) (peer.User, error) { return peerUser(c) }
 
 func validEndpoint(p string) bool { return validUnixEndpoint(p) }
 

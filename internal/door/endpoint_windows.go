@@ -27,8 +27,30 @@ func programData() string {
 	return `C:\ProgramData`
 }
 
-// machineUser is LocalSystem, the account the door's service runs as.
-const machineUser = peer.System
+// machineUsers may own the door's control pipe: LocalSystem, which the
+// door's service runs as, or Administrators, which Windows may make the
+// owner of what a LocalSystem service creates. No ordinary user can create
+// an object owned by either.
+var machineUsers = map[peer.User]bool{peer.System: true, peer.Administrators: true}
+
+// checkEndpointPeers is false on Windows: the pipe's ACL (the user and
+// SYSTEM, enforced by the kernel at open) is the check, because an
+// ordinary user may not open the SYSTEM door's process token to ask again.
+const checkEndpointPeers = false
+
+// doorUser, on the agent's side of the control pipe, is the pipe's owner:
+// an ordinary user may not open the door's process token, but may read the
+// pipe's owner.
+func doorUser(c net.Conn) (peer.User, error) {
+	h, err := handle(c)
+	if err != nil {
+		return "", err
+	}
+	if u, err := peer.PipeServerUser(h); err == nil {
+		return u, nil // the door runs as this user (tests) or we may see its token
+	}
+	return peer.PipeOwner(h)
+}
 
 func validEndpoint(p string) bool { return validPipeEndpoint(p) }
 

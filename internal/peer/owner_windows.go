@@ -117,3 +117,23 @@ func PipeClientUser(h windows.Handle) (User, error) {
 	}
 	return ProcessUser(pid)
 }
+
+// Administrators is the BUILTIN\Administrators group, which Windows may
+// make the owner of objects a LocalSystem service creates.
+const Administrators User = "S-1-5-32-544"
+
+// PipeOwner returns the owner SID of the named pipe h, from its security
+// descriptor: the account that created the pipe. An ordinary user cannot
+// open a LocalSystem process's token, so this, not PipeServerUser, is how
+// an agent checks that the door's pipe was made by the machine's service.
+func PipeOwner(h windows.Handle) (User, error) {
+	sd, err := windows.GetSecurityInfo(h, windows.SE_KERNEL_OBJECT, windows.OWNER_SECURITY_INFORMATION)
+	if err != nil {
+		return "", fmt.Errorf("peer: pipe security: %w", err)
+	}
+	owner, _, err := sd.Owner()
+	if err != nil || owner == nil {
+		return "", fmt.Errorf("peer: pipe owner: %v", err)
+	}
+	return User(owner.String()), nil
+}

@@ -60,7 +60,7 @@ func Join(ctx context.Context, cfg JoinConfig) (*Place, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctl, doorUser, err := connect(ctx, cfg, self)
+	ctl, du, err := connect(ctx, cfg, self)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func Join(ctx context.Context, cfg JoinConfig) (*Place, error) {
 	p := &Place{Endpoint: endpoint, cfg: cfg, self: self, done: make(chan struct{})}
 	p.Listener = ln
 	if checkEndpointPeers {
-		p.Listener = &peerListener{Listener: ln, allow: map[peer.User]bool{self: true, doorUser: true}, log: cfg.Log}
+		p.Listener = &peerListener{Listener: ln, allow: map[peer.User]bool{self: true, du: true}, log: cfg.Log}
 	}
 	reply, err := p.hello(ctx, ctl)
 	if err != nil {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"sync"
 
 	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/eventlog"
 
 	"sendsikkert/internal/door"
 )
@@ -25,6 +29,12 @@ func isService(flag bool) bool {
 // runService runs the door under the Service Control Manager: running
 // once it listens, stopped on Stop or Shutdown.
 func runService(cfg door.Config) int {
+	// A service's stderr goes nowhere: log to the Windows event log
+	// (Application, source SendsikkertDoor) as well.
+	if el, err := eventlog.Open(DoorServiceName); err == nil {
+		defer el.Close()
+		cfg.Log = slog.New(&eventHandler{inner: cfg.Log.Handler(), el: el, buf: &lockedBuf{}})
+	}
 	h := &doorService{cfg: cfg}
 	if err := svc.Run(DoorServiceName, h); err != nil {
 		cfg.Log.Error("door service failed", "err", err)
@@ -77,4 +87,61 @@ func (s *doorService) Execute(_ []string, req <-chan svc.ChangeRequest, status c
 			return false, 0
 		}
 	}
+}
+
+// eventHandler writes each record to the event log, as text, at its
+// level, and hands it on to the inner handler.
+type eventHandler struct {
+	inner slog.Handler
+	el    *eventlog.Log
+	buf   *lockedBuf
+	attrs []slog.Attr
+	group string
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (h *eventHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
+
+func (h *eventHandler) Handle(ctx context.Context, r slog.Record) error {
+	h.buf.mu.Lock()
+	h.buf.b.Reset()
+	var t slog.Handler = slog.NewTextHandler(&h.buf.b, nil)
+	if len(h.attrs) > 0 {
+		t = t.WithAttrs(h.attrs)
+	}
+	if h.group != "" {
+		t = t.WithGroup(h.group)
+	}
+	t.Handle(ctx, r)
+	msg := h.buf.b.String()
+	h.buf.mu.Unlock()
+	switch {
+	case r.Level >= slog.LevelError:
+		h.el.Error(1, msg)
+	case r.Level >= slog.LevelWarn:
+		h.el.Warning(1, msg)
+	default:
+		h.el.Info(1, msg)
+	}
+	return h.inner.Handle(ctx, r)
+}
+
+func (h *eventHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.inner = h.inner.WithAttrs(as)
+	c.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
+	return &c
+}
+
+func (h *eventHandler) WithGroup(name string) slog.Handler {
+	c := *h
+	c.inner = h.inner.WithGroup(name)
+	c.group = name
+	return &c
 }

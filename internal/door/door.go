@@ -120,7 +120,9 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			return fmt.Errorf("door: port %d: %w", cfg.Port, err)
 		}
-		lns = append(lns, &ownerListener{Listener: ln, log: d.log})
+		lns = append(lns, &peer.Listener{Listener: ln, Refused: func(u peer.User, err error) {
+			d.log.Warn("refused a connection whose user is unknown", "err", err)
+		}})
 	}
 	srv := &http.Server{
 		Handler:           d,
@@ -132,8 +134,8 @@ func Run(ctx context.Context, cfg Config) error {
 		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if tc, ok := c.(*tls.Conn); ok {
-				if oc, ok := tc.NetConn().(*ownedConn); ok {
-					return context.WithValue(ctx, userKey{}, oc.user)
+				if pc, ok := tc.NetConn().(*peer.Conn); ok {
+					return context.WithValue(ctx, userKey{}, pc)
 				}
 			}
 			return ctx
@@ -218,34 +220,6 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	return raw, nil
 }
 
-// ownerListener learns the OS user of each TCP connection before TLS; a
-// connection whose user cannot be learnt is closed unanswered.
-type ownerListener struct {
-	net.Listener
-	log *slog.Logger
-}
-
-type ownedConn struct {
-	net.Conn
-	user peer.User
-}
-
-func (l *ownerListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		u, err := peer.Owner(c)
-		if err != nil {
-			l.log.Warn("refused a connection whose user is unknown", "err", err)
-			c.Close()
-			continue
-		}
-		return &ownedConn{Conn: c, user: u}, nil
-	}
-}
-
 func (d *Door) lookup(u peer.User) *agent {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -254,10 +228,16 @@ func (d *Door) lookup(u peer.User) *agent {
 
 // ServeHTTP hands the request to the agent of the connection's user.
 func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	u, ok := r.Context().Value(userKey{}).(peer.User)
-	if !ok || u == "" {
-		// Every connection comes through ownerListener; this is a bug.
+	pc, ok := r.Context().Value(userKey{}).(*peer.Conn)
+	if !ok {
+		// Every connection comes through a peer.Listener; this is a bug.
 		http.Error(w, "no user", http.StatusInternalServerError)
+		return
+	}
+	// Known by now: TLS had to read through the connection first.
+	u, err := pc.User()
+	if err != nil || u == "" {
+		http.Error(w, "no user", http.StatusForbidden)
 		return
 	}
 	a := d.lookup(u)

@@ -90,6 +90,9 @@ func FuzzHello(f *testing.F) {
 		if h, err := ParseHello(line); err == nil && !validEndpoint(h.Endpoint) {
 			t.Fatalf("accepted %q", h.Endpoint)
 		}
+		if validPipeEndpoint(string(line)) && !strings.HasPrefix(string(line), PipePrefix) {
+			t.Fatalf("pipe name %q accepted", line)
+		}
 		if r, err := ParseReply(line); err == nil && r.OK == (r.Error != "") {
 			t.Fatalf("accepted %+v", r)
 		}

@@ -103,7 +103,7 @@ func TestOwnerOfRealConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := <-got
-		u, err := Owner(s)
+		u, err := s.(*Conn).User()
 		if err != nil || u != self {
 			t.Fatalf("%s: owner %q, %v; want %q", addr, u, err, self)
 		}
@@ -143,3 +143,43 @@ func TestListenerRefusesOthers(t *testing.T) {
 		t.Fatalf("count %d", pl.Count.Load())
 	}
 }
+
+// BenchmarkOwner is the cost the check adds to each accepted connection.
+func BenchmarkOwner(b *testing.B) {
+	if !Supported {
+		b.Skip("not supported on " + runtime.GOOS)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	// Seen from the server: swap the ends with a stand-in conn.
+	s := swapped{c}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Owner(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// swapped presents a client's connection as the server sees it.
+type swapped struct{ net.Conn }
+
+func (s swapped) LocalAddr() net.Addr  { return s.Conn.RemoteAddr() }
+func (s swapped) RemoteAddr() net.Addr { return s.Conn.LocalAddr() }

@@ -210,12 +210,29 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("door: read key: %w", err)
 	}
-	raw = vault.NewRandomKey()
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		return nil, fmt.Errorf("door: write key: %w", err)
+	// Restricted while still empty: on Windows a new file first inherits
+	// the state folder's ACL, which lets users read (ca.crt).
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("door: create key: %w", err)
 	}
 	if err := restrictKey(path); err != nil {
+		f.Close()
+		os.Remove(path)
 		return nil, fmt.Errorf("door: restrict key: %w", err)
+	}
+	raw = vault.NewRandomKey()
+	if _, err := f.Write(raw); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("door: write key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("door: write key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("door: write key: %w", err)
 	}
 	return raw, nil
 }

@@ -228,3 +228,43 @@ func TestHostileAgents(t *testing.T) {
 		t.Fatalf("after hostile agents: %d %q", code, body)
 	}
 }
+
+// TestMachineCertificateKept: the key that seals the machine certificate
+// is the door's alone, and a restarted door serves the same CA, so users'
+// trust survives restarts.
+func TestMachineCertificateKept(t *testing.T) {
+	state := filepath.Join(shortDir(t), "state")
+	var cas [][]byte
+	for range 2 {
+		ready := make(chan *Door, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{Port: freePort(t), StateDir: state, RunDir: filepath.Join(shortDir(t), "run"),
+				Hosts: []string{"127.0.0.1"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(d *Door) { ready <- d }})
+		}()
+		var d *Door
+		select {
+		case d = <-ready:
+		case err := <-done:
+			t.Fatal(err)
+		}
+		ca, err := os.ReadFile(d.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cas = append(cas, ca)
+		cancel()
+		<-done
+	}
+	if string(cas[0]) != string(cas[1]) {
+		t.Fatal("a restarted door made a new CA")
+	}
+	fi, err := os.Stat(filepath.Join(state, "door.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
+		t.Fatalf("door.key: %v %v", fi, err)
+	}
+	if fi, _ := os.Stat(filepath.Join(state, "tls", "ca.crt")); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("ca.crt mode %v", fi.Mode().Perm())
+	}
+}

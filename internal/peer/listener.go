@@ -3,6 +3,7 @@ package peer
 import (
 	"errors"
 	"net"
+	"sync"
 	"sync/atomic"
 )
 
@@ -24,7 +25,14 @@ type Listener struct {
 	Refused func(u User, err error)
 	// Count of refused connections.
 	Count atomic.Int64
+
+	once sync.Once
+	sem  chan struct{}
 }
+
+// maxLookups bounds the lookups running at once, so a flood of
+// connections costs the host a few cores' worth of table walks at most.
+const maxLookups = 4
 
 // Conn is an accepted connection and, once known, its peer's user.
 type Conn struct {
@@ -69,7 +77,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 
 func (l *Listener) check(c *Conn) {
 	defer close(c.done)
+	l.once.Do(func() { l.sem = make(chan struct{}, maxLookups) })
+	l.sem <- struct{}{}
 	u, err := Owner(c.Conn)
+	<-l.sem
 	if err == nil && (l.Allow == nil || l.Allow(u)) {
 		c.user = u
 		return

@@ -69,6 +69,9 @@ type Door struct {
 	log    *slog.Logger
 	mu     sync.Mutex
 	agents map[peer.User]*agent
+	// ctls are the open control connections, closed when the door stops
+	// so every agent notices and registers with the next door.
+	ctls map[net.Conn]struct{}
 	// CAFile is the machine CA users' trust stores need.
 	CAFile string
 }
@@ -97,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if len(cfg.Hosts) == 0 {
 		cfg.Hosts = []string{"127.0.0.1", "::1"}
 	}
-	d := &Door{cfg: cfg, log: cfg.Log, agents: map[peer.User]*agent{}}
+	d := &Door{cfg: cfg, log: cfg.Log, agents: map[peer.User]*agent{}, ctls: map[net.Conn]struct{}{}}
 	tlsCfg, err := d.machineTLS()
 	if err != nil {
 		return err
@@ -155,6 +158,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	<-ctx.Done()
 	ctl.Close()
+	d.mu.Lock()
+	for c := range d.ctls {
+		c.Close()
+	}
+	d.mu.Unlock()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
@@ -366,7 +374,15 @@ func (d *Door) serveControl(ln net.Listener) {
 // connection lives: the agent's process holds it, so when the agent dies
 // the OS closes it and the registration ends with it.
 func (d *Door) register(c net.Conn) {
-	defer c.Close()
+	d.mu.Lock()
+	d.ctls[c] = struct{}{}
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.ctls, c)
+		d.mu.Unlock()
+		c.Close()
+	}()
 	u, err := peerUser(c)
 	if err != nil {
 		d.log.Warn("registration from an unknown user refused", "err", err)

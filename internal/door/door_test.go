@@ -181,3 +181,68 @@ func TestMachineCertificateKept(t *testing.T) {
 		t.Fatalf("ca.crt mode %v", fi.Mode().Perm())
 	}
 }
+
+// TestAgentRejoinsRestartedDoor: the door restarts (an update, a crash);
+// the agent registers again by itself, with the same endpoint.
+func TestAgentRejoinsRestartedDoor(t *testing.T) {
+	port, runDir, state := freePort(t), filepath.Join(shortDir(t), "run"), filepath.Join(shortDir(t), "state")
+	run := func() (*testDoor, func()) {
+		td := &testDoor{port: port, runDir: runDir}
+		ready := make(chan *Door, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Config{Port: port, StateDir: state, RunDir: runDir, Hosts: []string{"127.0.0.1"},
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(d *Door) { ready <- d }})
+		}()
+		select {
+		case td.door = <-ready:
+		case err := <-done:
+			t.Fatal(err)
+		}
+		pem, _ := os.ReadFile(td.door.CAFile)
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		td.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		return td, func() { cancel(); <-done }
+	}
+	td, stop := run()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	place, err := Join(ctx, JoinConfig{Port: port, RunDir: runDir, FallbackDir: shortDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer place.Close()
+	go http.Serve(place.Listener, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "still here") }))
+	if code, body := td.get(t, "/"); code != 200 || body != "still here" {
+		t.Fatalf("before: %d %q", code, body)
+	}
+	stop()
+	td, stop = run()
+	defer stop()
+	td.waitAgents(t, 1)
+	if code, body := td.get(t, "/"); code != 200 || body != "still here" {
+		t.Fatalf("after the door's restart: %d %q", code, body)
+	}
+}
+
+// TestSecondAgentOfAUserRefused: while a user's agent is registered, a
+// second one of the same user is refused (after retrying for a few
+// seconds, in case the first just died) rather than taking its place.
+func TestSecondAgentOfAUserRefused(t *testing.T) {
+	td := startDoor(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first, err := Join(ctx, JoinConfig{Port: td.port, RunDir: td.runDir, FallbackDir: shortDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	dir := shortDir(t)
+	t.Setenv("XDG_RUNTIME_DIR", dir) // its own socket path
+	_, err = Join(ctx, JoinConfig{Port: td.port, RunDir: td.runDir, FallbackDir: shortDir(t)})
+	if err == nil || !strings.Contains(err.Error(), ErrCodeRegistered) {
+		t.Fatalf("second agent: %v", err)
+	}
+}

@@ -66,6 +66,8 @@ type Health struct {
 	Status  string `json:"status"`
 	Version string `json:"version"`
 	Demo    bool   `json:"demo"`
+	// User is the OS account the agent runs as.
+	User string `json:"user"`
 }
 
 // Error is what the page shows when a call fails: a Danish sentence.

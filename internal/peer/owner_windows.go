@@ -56,7 +56,7 @@ func extendedTCPTable(af uint32) ([]byte, error) {
 		r, _, _ := procGetExtendedTcpTable.Call(uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0, uintptr(af), tcpTableOwnerPIDConnections, 0)
 		switch windows.Errno(r) {
 		case 0:
-			return buf[:size], nil
+			return buf[:min(int(size), len(buf))], nil
 		case windows.ERROR_INSUFFICIENT_BUFFER:
 			size += 4 << 10 // the table may grow between the calls
 			continue

@@ -37,16 +37,12 @@ func tcpOwner(server, client netip.AddrPort) (User, error) {
 		if buf, err = extendedTCPTable(windows.AF_INET6); err != nil {
 			return "", err
 		}
-		pid, err = tablePIDMapped(buf, client, server)
+		pid, err = tablePID(buf, true, client, server) // rowAddr unmaps
 	}
 	if err != nil {
 		return "", err
 	}
 	return ProcessUser(pid)
-}
-
-func tablePIDMapped(buf []byte, client, server netip.AddrPort) (uint32, error) {
-	return tablePID(buf, true, client, server) // rowAddr unmaps
 }
 
 func extendedTCPTable(af uint32) ([]byte, error) {

@@ -37,11 +37,12 @@ type Place struct {
 	// User is this agent's user as the door saw it.
 	User peer.User
 
-	cfg  JoinConfig
-	self peer.User
-	mu   sync.Mutex
-	ctl  net.Conn
-	done chan struct{}
+	cfg    JoinConfig
+	self   peer.User
+	mu     sync.Mutex
+	ctl    net.Conn
+	closed bool
+	done   chan struct{}
 }
 
 // Join registers with the door on cfg.Port. It returns an error wrapping
@@ -163,6 +164,12 @@ func (p *Place) hold(ctx context.Context) {
 		case <-lost:
 		}
 		ctl.Close()
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return
+		}
 		p.cfg.Log.Warn("lost the door; registering again when it answers")
 		for {
 			select {
@@ -190,6 +197,7 @@ func (p *Place) hold(ctx context.Context) {
 // Close ends the registration and the endpoint.
 func (p *Place) Close() error {
 	p.mu.Lock()
+	p.closed = true
 	p.ctl.Close()
 	p.mu.Unlock()
 	return p.Listener.Close()

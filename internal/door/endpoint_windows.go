@@ -58,13 +58,21 @@ func controlPath(_ string, port int) string {
 	return `\\.\pipe\sendsikkert-door-` + strconv.Itoa(port)
 }
 
-// controlSDDL: SYSTEM owns the pipe; any signed-in user may connect and
-// read/write (the door then asks Windows who they are). go-winio creates
-// the first instance with FILE_CREATE — the NT form of
-// FILE_FLAG_FIRST_PIPE_INSTANCE — so a user who squats the name before the
-// service starts makes the door fail loudly instead of being impersonated,
-// and it rejects remote clients.
-const controlSDDL = "D:P(A;;GA;;;SY)(A;;GRGW;;;AU)"
+// controlSDDL: SYSTEM owns the pipe; any signed-in user may connect, read
+// and write (the door then asks Windows who they are) — but not create
+// instances: GENERIC_WRITE would include FILE_CREATE_PIPE_INSTANCE (it is
+// FILE_APPEND_DATA), letting a user serve further instances of the door's
+// pipe and pose as the door. 0x12019b is GENERIC_READ | FILE_WRITE_DATA |
+// FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES. go-winio creates the first
+// instance with FILE_CREATE — the NT form of FILE_FLAG_FIRST_PIPE_INSTANCE
+// — so a user who squats the name before the service starts makes the door
+// fail loudly instead of being impersonated, and it rejects remote
+// clients.
+const controlSDDL = "D:P(A;;GA;;;SY)(A;;0x12019b;;;AU)"
+
+// controlAccess is what an agent opens the control pipe with: within
+// controlSDDL's grant (no FILE_APPEND_DATA).
+const controlAccess = windows.GENERIC_READ | windows.FILE_WRITE_DATA
 
 func listenControl(runDir string, port int) (net.Listener, error) {
 	return winio.ListenPipe(controlPath(runDir, port), &winio.PipeConfig{SecurityDescriptor: controlSDDL})
@@ -99,6 +107,8 @@ func serverUser(c net.Conn) (peer.User, error) {
 	return peer.PipeServerUser(h)
 }
 
+// dialEndpoint opens an agent's pipe as SYSTEM, at go-winio's default
+// anonymous impersonation level: the agent cannot act as SYSTEM.
 func dialEndpoint(ctx context.Context, endpoint string, want peer.User) (net.Conn, error) {
 	c, err := winio.DialPipeContext(ctx, endpoint)
 	if err != nil {
@@ -113,7 +123,9 @@ func dialEndpoint(ctx context.Context, endpoint string, want peer.User) (net.Con
 }
 
 func dialControl(ctx context.Context, runDir string, port int) (net.Conn, error) {
-	c, err := winio.DialPipeContext(ctx, controlPath(runDir, port))
+	// Anonymous impersonation level (go-winio's default): whoever serves
+	// the pipe cannot act as this user.
+	c, err := winio.DialPipeAccess(ctx, controlPath(runDir, port), controlAccess)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoDoor, err)
 	}

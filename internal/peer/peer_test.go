@@ -124,7 +124,16 @@ func TestListenerRefusesOthers(t *testing.T) {
 	}
 	refused := make(chan User, 1)
 	pl := &Listener{Listener: ln, Allow: Only("nobody-at-all"), Refused: func(u User, err error) { refused <- u }}
-	go pl.Accept()
+	wrote := make(chan error, 1)
+	go func() {
+		// The server tries to answer at once: the write waits for the
+		// check and fails, nothing reaches the client.
+		s, err := pl.Accept()
+		if err == nil {
+			_, err = s.Write([]byte("the page with the CSRF token"))
+		}
+		wrote <- err
+	}()
 	defer ln.Close()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -138,6 +147,9 @@ func TestListenerRefusesOthers(t *testing.T) {
 	buf := make([]byte, 1)
 	if n, err := c.Read(buf); n != 0 || err == nil {
 		t.Fatalf("read %d, %v from a refused connection", n, err)
+	}
+	if err := <-wrote; err != ErrRefused {
+		t.Fatalf("server write on a refused connection: %v", err)
 	}
 	if pl.Count.Load() != 1 {
 		t.Fatalf("count %d", pl.Count.Load())

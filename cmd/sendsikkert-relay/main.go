@@ -7,6 +7,8 @@
 //	sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient R]
 //	sendsikkert-relay audit checkpoint|checkpoint-key --config relay.yaml
 //	sendsikkert-relay check --config relay.yaml
+//	sendsikkert-relay backup --config relay.yaml --to FILE
+//	sendsikkert-relay restore --config relay.yaml --from FILE
 //
 // The relay speaks HTTPS only; agents authenticate with client
 // certificates from their enrolment (mTLS).
@@ -36,6 +38,8 @@ var version = "0.1.0-dev"
 const usage = `brug:
   sendsikkert-relay serve --config relay.yaml
   sendsikkert-relay check --config relay.yaml
+  sendsikkert-relay backup --config relay.yaml --to FILE       (SQLite; PostgreSQL: pg_dump)
+  sendsikkert-relay restore --config relay.yaml --from FILE    (relæet skal være stoppet)
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
@@ -60,6 +64,10 @@ func main() {
 		code = auditCmd(args)
 	case "check":
 		code = check(args)
+	case "backup":
+		code = backupCmd(args)
+	case "restore":
+		code = restoreCmd(args)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		code = 2

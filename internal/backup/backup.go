@@ -193,4 +193,6 @@ func summary(ctx context.Context, path string) (auditSeq int64, messages int, er
 	return seq.Int64, messages, nil
 }
 
-func missingTable(err error) bool { return err != nil && strings.Contains(err.Error(), "no such table") }
+func missingTable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such table")
+}

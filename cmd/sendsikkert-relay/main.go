@@ -36,6 +36,7 @@ import (
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/directory/sqlbook"
 	"sendsikkert/internal/enroll/authority"
+	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/receipt"
@@ -44,21 +45,24 @@ import (
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/relay/sqlstore"
 	"sendsikkert/internal/securemailbox"
+	"sendsikkert/internal/usage"
 	"sendsikkert/internal/vault"
 )
 
 var version = "0.1.0-dev"
 
-const usage = `brug:
+const usageText = `brug:
   sendsikkert-relay serve --config relay.yaml
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay audit verify --config relay.yaml
-  sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]`
+  sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]
+  sendsikkert-relay inbound list --config relay.yaml [--state pending|delivered|quarantined] [--format text|json]
+  sendsikkert-relay usage --config relay.yaml --from 2026-11-01 --to 2026-12-01 [--by sender|replyMailbox|channel|month] [--format csv|json]`
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		os.Exit(2)
 	}
 	var code int
@@ -71,8 +75,12 @@ func main() {
 		code = revoke(args)
 	case "audit":
 		code = auditCmd(args)
+	case "inbound":
+		code = inboundCmd(args)
+	case "usage":
+		code = usageCmd(args)
 	default:
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		code = 2
 	}
 	os.Exit(code)
@@ -85,6 +93,9 @@ type env struct {
 	db    *database.DB
 	auth  *authority.Authority
 	audit *audit.Log
+	// meter is audit counting for Prometheus what it records (set by
+	// serve); the relay's parts write through it.
+	meter relay.Auditor
 	log   *slog.Logger
 }
 
@@ -132,7 +143,7 @@ func userCmd(name string, args []string, run func(context.Context, *env, string)
 	config := fs.String("config", "relay.yaml", "configuration file")
 	user := fs.String("user", "", "the user's e-mail address")
 	if err := fs.Parse(args); err != nil || *user == "" {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	}
 	return withEnv(*config, func(ctx context.Context, e *env) int {
@@ -185,7 +196,7 @@ func revoke(args []string) int {
 
 func auditCmd(args []string) int {
 	if len(args) < 1 {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	}
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
@@ -232,7 +243,7 @@ func auditCmd(args []string) int {
 			}
 			return 0
 		}
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	})
 }
@@ -266,6 +277,11 @@ func serve(args []string) int {
 	met := metrics.New()
 	met.Help("sendsikkert_relay_http_requests_total", "HTTP requests by status code.")
 	met.Help("sendsikkert_relay_messages_final_total", "Messages that reached a final status.")
+	met.Help(usage.MetricLetters, "Letters sent, by channel (from the audit log's rows).")
+	met.Help(usage.MetricSMSCodes, "One-time codes sent by SMS.")
+	met.Help(usage.MetricLookups, "Recipient lookups.")
+	met.Help(usage.MetricReplies, "Replies received, by channel.")
+	e.meter = usage.Meter{Auditor: e.audit, Count: func(name string, labels ...string) { met.Add(name, 1, labels...) }}
 	channels, err := demo.Channels(filepath.Join(cfg.Data, "demo"))
 	if err != nil {
 		log.Error("channels", "err", err)
@@ -277,6 +293,14 @@ func serve(args []string) int {
 		return 1
 	}
 	defer store.Close()
+	// Every sent message's MeMo UUIDs are indexed, so that a reply that
+	// arrives later (SF1606) finds the letter it answers.
+	inStore, err := inbound.OpenStore(ctx, e.db, e.key.Derive("inbound"))
+	if err != nil {
+		log.Error("inbound store", "err", err)
+		return 1
+	}
+	store = inbound.IndexingStore{Store: store, Index: inStore}
 	book, err := sqlbook.Open(ctx, e.db)
 	if err != nil {
 		log.Error("address book", "err", err)
@@ -338,7 +362,7 @@ func serve(args []string) int {
 	}
 	rs := &relay.Server{
 		Store: store, Registry: reg, Org: org, Channels: channels, Printable: print.Printable,
-		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
+		Authenticate: e.auth.Authenticate, Audit: e.meter, Log: log, Version: version,
 		Domains: domains, Book: book, Follower: follower,
 	}
 
@@ -359,6 +383,12 @@ func serve(args []string) int {
 	rs.OnDone = func(m *relay.Message) {
 		st := m.Status().Status
 		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+st)
+		// The usage report groups letters by reply mailbox through this row.
+		if mb := replyMailboxOf(m); mb != "" {
+			if err := e.audit.Record(context.Background(), m.Sender, usage.ActionReplyMailbox, zeroID, "", mb, m.ID); err != nil {
+				log.Error("audit", "err", err)
+			}
+		}
 		if mailer == nil || !strings.Contains(m.Sender, "@") {
 			return
 		}
@@ -384,6 +414,16 @@ func serve(args []string) int {
 			log.Error("secure mailbox", "err", err)
 			return 1
 		}
+	}
+
+	if cfg.Inbound != nil {
+		host, _ := os.Hostname()
+		stopInbound, err := serveInbound(ctx, e, inStore, store, org, mailer, cert, met, fmt.Sprintf("%s-%d", host, os.Getpid()))
+		if err != nil {
+			log.Error("inbound", "err", err)
+			return 1
+		}
+		defer stopInbound()
 	}
 
 	mux := http.NewServeMux()
@@ -551,4 +591,15 @@ func retention(ctx context.Context, l *audit.Log, days int, log *slog.Logger) {
 		case <-time.After(24 * time.Hour):
 		}
 	}
+}
+
+// replyMailboxOf is the reply mailbox a message's letters answer to: the
+// citizens' choice when any recipient is not a company.
+func replyMailboxOf(m *relay.Message) string {
+	for _, r := range m.Recipients {
+		if r.ID.Kind != recipient.KindCVR {
+			return m.Reply.Citizen
+		}
+	}
+	return m.Reply.Company
 }

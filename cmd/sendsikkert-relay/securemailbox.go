@@ -17,6 +17,10 @@ func (e *env) secureMailbox(ctx context.Context, store relay.Store, org relay.Or
 	if c == nil {
 		return nil, nil
 	}
+	mbs, deprecated := e.cfg.replyMailboxes(org)
+	if deprecated {
+		e.log.Warn("secureMailbox.replyTo is deprecated: set organisation.replyMailboxes[].deliverTo; replyTo is used only for mailboxes without deliverTo")
+	}
 	mb, err := securemailbox.OpenStore(ctx, e.db, e.key.Derive("securemailbox"))
 	if err != nil {
 		return nil, err
@@ -28,7 +32,7 @@ func (e *env) secureMailbox(ctx context.Context, store relay.Store, org relay.Or
 	}
 	return &securemailbox.Service{
 		Store: mb, Blobs: store.Blobs(), Messages: store, Mail: mailer, From: mailer.From, SMS: sms,
-		BaseURL: c.BaseURL, Org: org, ReplyTo: c.ReplyTo, ExpiryDays: c.ExpiryDays, Audit: e.audit,
+		BaseURL: c.BaseURL, Org: org, ReplyTo: deliverTo(mbs), ExpiryDays: c.ExpiryDays, Audit: e.meter,
 		Key: e.key.Derive("securemailbox-csrf").Raw(), Log: e.log.With("part", "securemailbox"), Book: book,
 	}, nil
 }

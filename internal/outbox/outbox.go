@@ -66,6 +66,7 @@ func (e *Entry) Status() relay.Status {
 	case e.Relay != nil:
 		st.Recipients = e.Relay.Recipients
 		st.Events = append(st.Events, e.Relay.Events...)
+		st.RepliedAt = e.Relay.RepliedAt
 	default:
 		for i, in := range e.Message.Recipients {
 			rs := relay.RecipientStatus{Input: in, Status: relay.StatusQueued}

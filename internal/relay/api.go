@@ -94,6 +94,9 @@ type Status struct {
 	Status     string            `json:"status"`
 	Recipients []RecipientStatus `json:"recipients"`
 	Events     []Event           `json:"events"`
+	// RepliedAt, when set, is when the first reply to the message came
+	// (Digital Post, SF1606): the Log and the tray show "Besvaret".
+	RepliedAt time.Time `json:"repliedAt,omitzero"`
 }
 
 // RecipientStatus is one recipient's state.
@@ -116,6 +119,8 @@ type Event struct {
 const (
 	EventMailboxRead    = "Læst i sikker mailboks af "
 	EventMailboxRevoked = "Trukket tilbage fra sikker mailboks til "
+	// EventReplied is recorded when a recipient's reply arrives.
+	EventReplied        = "Besvaret via Digital Post af "
 	EventMailboxExpired = "Udløbet i sikker mailboks for "
 )
 

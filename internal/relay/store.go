@@ -29,6 +29,9 @@ type Message struct {
 	Events      []Event           `json:"events"`
 	Attempts    int               `json:"attempts"`
 	NextAttempt time.Time         `json:"nextAttempt"`
+	// RepliedAt is the typed "replied" fact: when the first reply to
+	// this message arrived (package inbound sets it).
+	RepliedAt time.Time `json:"repliedAt,omitzero"`
 }
 
 // StoredFile is an attachment kept as an encrypted blob.
@@ -51,7 +54,7 @@ type RecipientState struct {
 
 // Status is the message's state as the API shows it.
 func (m *Message) Status() Status {
-	s := Status{ID: m.ID, Events: m.Events}
+	s := Status{ID: m.ID, Events: m.Events, RepliedAt: m.RepliedAt}
 	for _, r := range m.Recipients {
 		s.Recipients = append(s.Recipients, RecipientStatus{Input: r.Input, Channel: r.Channel, Status: r.Status, Message: r.Message})
 	}

@@ -19,8 +19,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -40,6 +42,7 @@ type Schema struct {
 	complex     map[xml.Name]*ComplexType
 	// pending refs, resolved once every document is loaded
 	refs []func() error
+	read func(string) ([]byte, error)
 }
 
 // Element is an element declaration.
@@ -94,11 +97,25 @@ type SimpleType struct {
 	maxIncl   *big.Rat
 }
 
-// Load reads the schema document at path and every document it imports.
-func Load(path string) (*Schema, error) {
-	s := &Schema{elements: map[xml.Name]*Element{}, simpleTypes: map[xml.Name]*SimpleType{}, complex: map[xml.Name]*ComplexType{}}
+// Load reads the schema document at file and every document it imports.
+func Load(file string) (*Schema, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	return load(filepath.ToSlash(abs), func(p string) ([]byte, error) { return os.ReadFile(filepath.FromSlash(p)) })
+}
+
+// LoadFS reads the schema document name in fsys (an embedded copy, so a
+// deployed program needs no schema files beside it) and its imports.
+func LoadFS(fsys fs.FS, name string) (*Schema, error) {
+	return load(name, func(p string) ([]byte, error) { return fs.ReadFile(fsys, p) })
+}
+
+func load(name string, read func(string) ([]byte, error)) (*Schema, error) {
+	s := &Schema{elements: map[xml.Name]*Element{}, simpleTypes: map[xml.Name]*SimpleType{}, complex: map[xml.Name]*ComplexType{}, read: read}
 	seen := map[string]bool{}
-	if err := s.load(path, seen); err != nil {
+	if err := s.load(name, seen); err != nil {
 		return nil, err
 	}
 	for _, r := range s.refs {
@@ -196,25 +213,21 @@ type doc struct {
 	qualified bool
 }
 
-func (s *Schema) load(path string, seen map[string]bool) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
+func (s *Schema) load(abs string, seen map[string]bool) error {
 	if seen[abs] {
 		return nil
 	}
 	seen[abs] = true
-	b, err := os.ReadFile(abs)
+	b, err := s.read(abs)
 	if err != nil {
 		return fmt.Errorf("xsd: %w", err)
 	}
 	var root node
 	if err := xml.Unmarshal(b, &root); err != nil {
-		return fmt.Errorf("xsd: %s: %w", filepath.Base(abs), err)
+		return fmt.Errorf("xsd: %s: %w", path.Base(abs), err)
 	}
 	if root.XMLName != (xml.Name{Space: XS, Local: "schema"}) {
-		return fmt.Errorf("xsd: %s is not a schema", filepath.Base(abs))
+		return fmt.Errorf("xsd: %s is not a schema", path.Base(abs))
 	}
 	d := &doc{path: abs}
 	d.target, _ = root.attr("targetNamespace")
@@ -223,16 +236,16 @@ func (s *Schema) load(path string, seen map[string]bool) error {
 	for i := range root.Nodes {
 		c := &root.Nodes[i]
 		if c.XMLName.Space != XS {
-			return fmt.Errorf("xsd: %s: unexpected %s", filepath.Base(abs), c.XMLName.Local)
+			return fmt.Errorf("xsd: %s: unexpected %s", path.Base(abs), c.XMLName.Local)
 		}
 		switch c.XMLName.Local {
 		case "annotation":
 		case "import", "include":
 			loc, ok := c.attr("schemaLocation")
 			if !ok {
-				return fmt.Errorf("xsd: %s: %s without schemaLocation", filepath.Base(abs), c.XMLName.Local)
+				return fmt.Errorf("xsd: %s: %s without schemaLocation", path.Base(abs), c.XMLName.Local)
 			}
-			if err := s.load(filepath.Join(filepath.Dir(abs), loc), seen); err != nil {
+			if err := s.load(path.Join(path.Dir(abs), loc), seen); err != nil {
 				return err
 			}
 		case "element":
@@ -255,7 +268,7 @@ func (s *Schema) load(path string, seen map[string]bool) error {
 			}
 			s.complex[xml.Name{Space: d.target, Local: name}] = ct
 		default:
-			return fmt.Errorf("xsd: %s: %s is not supported", filepath.Base(abs), c.XMLName.Local)
+			return fmt.Errorf("xsd: %s: %s is not supported", path.Base(abs), c.XMLName.Local)
 		}
 	}
 	return nil

@@ -168,3 +168,16 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestEmbeddedSchema: the copy built into the programs is the same schema.
+func TestEmbeddedSchema(t *testing.T) {
+	s, err := LoadFS(schemas.FS, schemas.MeMo12Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases(t) {
+		if err := s.Validate(strings.NewReader(c.doc), nil); (err == nil) != c.valid {
+			t.Errorf("%s: embedded schema says %v", c.name, err)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package inbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relay"
+)
+
+// RelayLetters finds sent messages in the relay's store.
+type RelayLetters struct {
+	Store relay.Store
+}
+
+// Letter is the sent message messageID, as seen by the recipient whose
+// copy had memoUUID (the reply mailbox differs for citizens and companies).
+func (l RelayLetters) Letter(ctx context.Context, messageID, memoUUID string) (Letter, bool, error) {
+	m, err := l.Store.Get(ctx, messageID)
+	if errors.Is(err, relay.ErrNotFound) {
+		return Letter{}, false, nil
+	}
+	if err != nil {
+		return Letter{}, false, fmt.Errorf("inbound: sent message %s: %w", messageID, err)
+	}
+	for _, r := range m.Recipients {
+		if normUUID(r.MemoUUID) != normUUID(memoUUID) {
+			continue
+		}
+		mb := m.Reply.Citizen
+		if r.ID.Kind == recipient.KindCVR {
+			mb = m.Reply.Company
+		}
+		return Letter{MessageID: m.ID, Sender: m.Sender, Subject: m.Subject, Mailbox: mb, Sent: m.Created}, true, nil
+	}
+	return Letter{}, false, nil
+}
+
+// Replied records the reply on the sent message: RepliedAt (the first
+// reply's time) and an event naming the masked sender.
+func (l RelayLetters) Replied(ctx context.Context, messageID string, at time.Time, from recipient.ID) error {
+	m, err := l.Store.Get(ctx, messageID)
+	if err != nil {
+		return fmt.Errorf("inbound: sent message %s: %w", messageID, err)
+	}
+	if m.RepliedAt.IsZero() || at.Before(m.RepliedAt) {
+		m.RepliedAt = at.UTC()
+	}
+	m.Events = append(m.Events, relay.Event{At: at.UTC(), What: relay.EventReplied + from.Masked()})
+	return l.Store.Update(ctx, m, nil)
+}
+
+// IndexingStore is the relay's store that also indexes, for correlation,
+// the MeMo UUID of each recipient's copy of every message it creates. The
+// index row is written first: a crash between the two leaves an index row
+// naming no message, which finds nothing, never the reverse.
+type IndexingStore struct {
+	relay.Store
+	Index *Store
+}
+
+// Create indexes m's MeMo UUIDs, then stores m.
+func (s IndexingStore) Create(ctx context.Context, m *relay.Message) (string, bool, error) {
+	for _, r := range m.Recipients {
+		if r.MemoUUID != "" {
+			if err := s.Index.RememberSent(ctx, r.MemoUUID, m.ID); err != nil {
+				return "", false, err
+			}
+		}
+	}
+	return s.Store.Create(ctx, m)
+}
+
+// RelayBlobs keeps received messages in the relay's encrypted blobs.
+type RelayBlobs struct{ Blobs relay.Blobs }
+
+// Create starts a blob.
+func (b RelayBlobs) Create() (string, BlobWriter, error) {
+	name, w, err := b.Blobs.Create()
+	return name, w, err
+}
+
+// Open streams a blob.
+func (b RelayBlobs) Open(name string) (io.ReadCloser, error) { return b.Blobs.Open(name) }
+
+// Sync makes committed blob names durable.
+func (b RelayBlobs) Sync() error { return b.Blobs.Sync() }

@@ -300,6 +300,12 @@ func serve(args []string) int {
 		log.Error("inbound store", "err", err)
 		return 1
 	}
+	if !e.db.Postgres {
+		if err := inStore.DropLeases(ctx); err != nil {
+			log.Error("inbound store", "err", err)
+			return 1
+		}
+	}
 	store = inbound.IndexingStore{Store: store, Index: inStore}
 	book, err := sqlbook.Open(ctx, e.db)
 	if err != nil {

@@ -76,6 +76,16 @@ func OpenStore(ctx context.Context, db *database.DB, key *vault.Key) (*Store, er
 	return &Store{db: db, key: key}, nil
 }
 
+// DropLeases releases every lease. The relay calls it at start on SQLite,
+// which one relay process uses at a time (the queue's lock file): any
+// lease then belongs to a process that is gone, as with the queue's.
+func (s *Store) DropLeases(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE inbound_messages SET lease_owner = '', lease_until = 0 WHERE lease_until <> 0`); err != nil {
+		return fmt.Errorf("inbound: drop stale leases: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) seal(r *Record) ([]byte, error) { return s.key.SealJSON(r, []byte("inbound:"+r.ID)) }
 
 func (s *Store) open(id string, b []byte) (Record, error) {

@@ -16,8 +16,9 @@ import (
 	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/partner"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/registry"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
 )
 
@@ -262,16 +263,16 @@ func loadConfig(path string) (*Config, error) {
 	return &c, nil
 }
 
-func (c *Config) organisation() (relay.Organisation, error) {
+func (c *Config) organisation() (queue.Organisation, error) {
 	if c.Organisation == nil {
-		return relay.DemoOrganisation(), nil
+		return queue.DemoOrganisation(), nil
 	}
-	o := relay.Organisation{
+	o := queue.Organisation{
 		Sender:         delivery.Sender{Name: c.Organisation.Name, CVR: c.Organisation.CVR, Address: c.Organisation.Address},
 		DefaultCitizen: c.Organisation.DefaultCitizen, DefaultCompany: c.Organisation.DefaultCompany,
 	}
 	for _, m := range c.Organisation.ReplyMailboxes {
-		o.ReplyMailboxes = append(o.ReplyMailboxes, relay.ReplyMailbox{ID: m.ID, Label: m.Label, ContactPointID: m.ContactPointID})
+		o.ReplyMailboxes = append(o.ReplyMailboxes, relayapi.ReplyMailbox{ID: m.ID, Label: m.Label, ContactPointID: m.ContactPointID})
 	}
 	if o.Sender.Name == "" || len(o.Sender.CVR) != 8 || len(o.ReplyMailboxes) == 0 {
 		return o, fmt.Errorf("config: organisation needs name, an 8-digit cvr and at least one reply mailbox")
@@ -310,7 +311,7 @@ func (c *Config) storeKey() (*vault.Key, error) {
 // replyMailboxes are the reply mailboxes with the addresses their replies
 // go to. The deprecated secureMailbox.replyTo fills in a mailbox that
 // names no deliverTo; deprecated says whether it was used.
-func (c *Config) replyMailboxes(org relay.Organisation) (mbs []inbound.Mailbox, deprecated bool) {
+func (c *Config) replyMailboxes(org queue.Organisation) (mbs []inbound.Mailbox, deprecated bool) {
 	var legacy map[string]string
 	if c.SecureMailbox != nil {
 		legacy = c.SecureMailbox.ReplyTo

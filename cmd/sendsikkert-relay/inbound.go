@@ -15,15 +15,15 @@ import (
 	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/partner"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/receipt"
-	"sendsikkert/internal/relay"
 	"sendsikkert/internal/xsd"
 	"sendsikkert/schemas"
 )
 
 // serveInbound starts the SF1606 receiving endpoint on its own listener
 // and its delivery worker; stop closes the listener.
-func serveInbound(ctx context.Context, e *env, in *inbound.Store, store relay.Store, org relay.Organisation, mailer *receipt.Mailer, cert tls.Certificate, met *metrics.Registry, owner string) (stop func(), err error) {
+func serveInbound(ctx context.Context, e *env, in *inbound.Store, store queue.Store, org queue.Organisation, mailer *receipt.Mailer, cert tls.Certificate, met *metrics.Registry, owner string) (stop func(), err error) {
 	c := e.cfg.Inbound
 	gate, err := partner.Load("sf1606", c.Config, e.log)
 	if err != nil {
@@ -46,7 +46,7 @@ func serveInbound(ctx context.Context, e *env, in *inbound.Store, store relay.St
 	met.Help("sendsikkert_relay_inbound_delivered_total", "Received messages mailed to a reply mailbox.")
 	met.Help("sendsikkert_relay_inbound_quarantined_total", "Received messages quarantined.")
 	svc := &inbound.Service{
-		Schema: schema, Store: in, Blobs: inbound.RelayBlobs{Blobs: store.Blobs()}, Letters: inbound.RelayLetters{Store: store},
+		Schema: schema, Store: in, Blobs: inbound.RelayBlobs{Blobs: store.Blobs()}, Letters: inbound.RelayLetters{Store: store, Owner: owner},
 		Mailboxes: mbs, Mail: mailer, From: mailer.From, AlertTo: c.AlertTo, Audit: e.meter,
 		Count:    func(name string, labels ...string) { met.Add(name, 1, labels...) },
 		Log:      e.log.With("part", "inbound"),

@@ -7,20 +7,25 @@ import (
 	"io"
 	"time"
 
+	"sendsikkert/internal/blobstore"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
-// RelayLetters finds sent messages in the relay's store.
+// RelayLetters finds sent messages in the relay's queue.
 type RelayLetters struct {
-	Store relay.Store
+	Store queue.Store
+	// Owner names this instance in the lease under which the "replied"
+	// fact is written (queue.Modify).
+	Owner string
 }
 
 // Letter is the sent message messageID, as seen by the recipient whose
 // copy had memoUUID (the reply mailbox differs for citizens and companies).
 func (l RelayLetters) Letter(ctx context.Context, messageID, memoUUID string) (Letter, bool, error) {
 	m, err := l.Store.Get(ctx, messageID)
-	if errors.Is(err, relay.ErrNotFound) {
+	if errors.Is(err, queue.ErrNotFound) {
 		return Letter{}, false, nil
 	}
 	if err != nil {
@@ -39,18 +44,20 @@ func (l RelayLetters) Letter(ctx context.Context, messageID, memoUUID string) (L
 	return Letter{}, false, nil
 }
 
-// Replied records the reply on the sent message: RepliedAt (the first
-// reply's time) and an event naming the masked sender.
+// Replied records the typed fact on the sent message: an event of kind
+// relayapi.EventReplied at the reply's time, naming the masked sender. The
+// message's status derives RepliedAt from it. It is written under a lease
+// of its own (queue.Modify), so it never overwrites the worker's writes.
 func (l RelayLetters) Replied(ctx context.Context, messageID string, at time.Time, from recipient.ID) error {
-	m, err := l.Store.Get(ctx, messageID)
-	if err != nil {
-		return fmt.Errorf("inbound: sent message %s: %w", messageID, err)
+	owner := l.Owner
+	if owner == "" {
+		owner = "inbound"
 	}
-	if m.RepliedAt.IsZero() || at.Before(m.RepliedAt) {
-		m.RepliedAt = at.UTC()
-	}
-	m.Events = append(m.Events, relay.Event{At: at.UTC(), What: relay.EventReplied + from.Masked()})
-	return l.Store.Update(ctx, m, nil)
+	return queue.Modify(ctx, l.Store, messageID, owner, func(m *queue.Message) error {
+		m.Events = append(m.Events, relayapi.Event{At: at.UTC(), Kind: relayapi.EventReplied, Recipient: from.Masked(),
+			What: "Besvaret via Digital Post af " + from.Masked()})
+		return nil
+	})
 }
 
 // IndexingStore is the relay's store that also indexes, for correlation,
@@ -58,12 +65,12 @@ func (l RelayLetters) Replied(ctx context.Context, messageID string, at time.Tim
 // index row is written first: a crash between the two leaves an index row
 // naming no message, which finds nothing, never the reverse.
 type IndexingStore struct {
-	relay.Store
+	queue.Store
 	Index *Store
 }
 
 // Create indexes m's MeMo UUIDs, then stores m.
-func (s IndexingStore) Create(ctx context.Context, m *relay.Message) (string, bool, error) {
+func (s IndexingStore) Create(ctx context.Context, m *queue.Message) (string, bool, error) {
 	for _, r := range m.Recipients {
 		if r.MemoUUID != "" {
 			if err := s.Index.RememberSent(ctx, r.MemoUUID, m.ID); err != nil {
@@ -75,7 +82,7 @@ func (s IndexingStore) Create(ctx context.Context, m *relay.Message) (string, bo
 }
 
 // RelayBlobs keeps received messages in the relay's encrypted blobs.
-type RelayBlobs struct{ Blobs relay.Blobs }
+type RelayBlobs struct{ Blobs blobstore.Store }
 
 // Create starts a blob.
 func (b RelayBlobs) Create() (string, BlobWriter, error) {

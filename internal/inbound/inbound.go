@@ -35,9 +35,12 @@ import (
 // Path is the operation SF1606 calls (see docs/inbound.md).
 const Path = "/ModtagPost_1/memo"
 
-// DefaultMaxBytes bounds one message: Digital Post's own limit on a
-// message with its attachments, with room for base64.
-const DefaultMaxBytes = 200 << 20
+// DefaultMaxBytes bounds one message as received (base64 and all). It is
+// a bound for memory, not a Digital Post rule: validation holds one
+// document's base64 text at a time, and delivery holds a message's files
+// twice while it builds the mail, so a message costs about four times its
+// size. inbound.maxMessageBytes raises it where the relay has the memory.
+const DefaultMaxBytes = 64 << 20
 
 // Mailbox is a reply mailbox ("Digitalpost retursvar") and where its mail
 // goes.

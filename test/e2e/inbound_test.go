@@ -374,10 +374,13 @@ inbound:
 	big := make([]byte, 20<<20)
 	rand.Read(big)
 	reply3 := uuid.NewString()
+	start := time.Now()
 	if code, out := r.post(t, listed, replyMemo(reply3, sentUUID, kommuneCP, "Bilag", big)); code != 200 {
 		t.Fatalf("20 MB: %d %v", code, out)
 	}
+	accepted := time.Since(start)
 	m3 := snk.wait(t, "reply-"+reply3, 60*time.Second)
+	t.Logf("20 MB attachment: accepted in %s, mailed %s after; relay %s", accepted.Round(time.Millisecond), (time.Since(start) - accepted).Round(time.Millisecond), rss(r.cmd.Process.Pid))
 	msg3, _ := mail.ReadMessage(strings.NewReader(m3.data))
 	if got := mailParts(t, msg3)["bilag.pdf"]; sha256.Sum256(got) != sha256.Sum256(big) {
 		t.Fatalf("attachment changed: %d bytes", len(got))
@@ -409,9 +412,14 @@ inbound:
 		t.Errorf("inbound list:\n%s", lst)
 	}
 
-	// 6. A certificate from the same CA that is not listed is refused.
+	// 6. A certificate from the same CA that is not listed is refused;
+	// one from another CA does not get past the handshake.
 	if code, _ := r.post(t, unlisted, replyMemo(uuid.NewString(), sentUUID, kommuneCP, "x", nil)); code != 403 {
 		t.Fatalf("unlisted certificate: %d", code)
+	}
+	_, foreign := partnerPKI(t, t.TempDir(), "Serviceplatformen")
+	if code, out := r.post(t, foreign[0], replyMemo(uuid.NewString(), sentUUID, kommuneCP, "x", nil)); code != -1 {
+		t.Fatalf("certificate from a foreign CA: %d %v", code, out)
 	}
 
 	// 7. Usage, from the audit log.

@@ -45,6 +45,11 @@ func serveInbound(ctx context.Context, e *env, in *inbound.Store, store queue.St
 	met.Help("sendsikkert_relay_inbound_messages_total", "Digital Post messages received (SF1606) by outcome.")
 	met.Help("sendsikkert_relay_inbound_delivered_total", "Received messages mailed to a reply mailbox.")
 	met.Help("sendsikkert_relay_inbound_quarantined_total", "Received messages quarantined.")
+	// A reply mail may carry tens of MB: the whole transaction gets more
+	// than a receipt's 30 seconds.
+	big := *mailer
+	big.Timeout = 10 * time.Minute
+	mailer = &big
 	svc := &inbound.Service{
 		Schema: schema, Store: in, Blobs: inbound.RelayBlobs{Blobs: store.Blobs()}, Letters: inbound.RelayLetters{Store: store, Owner: owner},
 		Mailboxes: mbs, Mail: mailer, From: mailer.From, AlertTo: c.AlertTo, Audit: e.meter,

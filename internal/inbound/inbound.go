@@ -36,10 +36,10 @@ import (
 const Path = "/ModtagPost_1/memo"
 
 // DefaultMaxBytes bounds one message as received (base64 and all). It is
-// a bound for memory, not a Digital Post rule: validation holds one
-// document's base64 text at a time, and delivery holds a message's files
-// twice while it builds the mail, so a message costs about four times its
-// size. inbound.maxMessageBytes raises it where the relay has the memory.
+// a bound for memory, not a Digital Post rule: validation and delivery
+// each hold one document's base64 text at a time (encoding/xml reads a
+// text node whole). inbound.maxMessageBytes raises it where the relay has
+// the memory.
 const DefaultMaxBytes = 64 << 20
 
 // Mailbox is a reply mailbox ("Digitalpost retursvar") and where its mail
@@ -72,9 +72,10 @@ type Letters interface {
 	Replied(ctx context.Context, messageID string, at time.Time, from recipient.ID) error
 }
 
-// Mailer sends one mail to several recipients at once.
+// Mailer sends one mail to several recipients at once, written as it goes
+// out (receipt.Mailer); a failing write leaves nothing at the smarthost.
 type Mailer interface {
-	SendAll(ctx context.Context, rcpts []string, msg []byte) error
+	SendStream(ctx context.Context, rcpts []string, write func(io.Writer) error) error
 }
 
 // Auditor is the relay's audit log.

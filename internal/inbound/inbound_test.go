@@ -62,7 +62,10 @@ func (s *hostSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 func (s *hostSession) Data(r io.Reader) error {
-	b, _ := io.ReadAll(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err // the client went away before the end of DATA: nothing is kept
+	}
 	s.h.mu.Lock()
 	s.h.mails = append(s.h.mails, append(append([]string(nil), s.rcpts...), string(b)))
 	s.h.mu.Unlock()
@@ -81,6 +84,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 }
 
 type fixture struct {
+	dir   string
 	svc   *Service
 	host  *smarthost
 	store queue.Store
@@ -125,7 +129,7 @@ func newFixture(t *testing.T, mailboxes []Mailbox) *fixture {
 		ThreadID: func(id string) string { return receipt.MessageID(mailer.From, id) }, Retry: time.Millisecond, MaxAttempts: 2}
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
-	return &fixture{svc: svc, host: host, store: store, url: srv.URL}
+	return &fixture{dir: dir, svc: svc, host: host, store: store, url: srv.URL}
 }
 
 func (f *fixture) post(t *testing.T, body string) int {
@@ -331,5 +335,45 @@ func TestFilesOfExample(t *testing.T) {
 func TestRedact(t *testing.T) {
 	if got := redact(`"2211771212" and 221177-1212 but not 12345`); got != `"221177-xxxx" and 221177-xxxx but not 12345` {
 		t.Fatal(got)
+	}
+}
+
+// TestCorruptStoredMessage: the mail is streamed from the stored message;
+// when the stored copy turns out corrupt half-way, the SMTP transaction is
+// dropped before its end (the smarthost keeps nothing) and the message is
+// quarantined.
+func TestCorruptStoredMessage(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, []Mailbox{{ID: "a", ContactPointID: "cp-a", DeliverTo: "a@k.dk"}})
+	big := make([]byte, 2<<20)
+	rand.Read(big)
+	doc := strings.Replace(reply(uuid.NewString(), uuid.NewString(), "cp-a"), "</memo:MainDocument>",
+		"</memo:MainDocument><memo:AdditionalDocument><memo:File><memo:encodingFormat>application/pdf</memo:encodingFormat><memo:filename>b.pdf</memo:filename><memo:language>da</memo:language><memo:content>"+
+			base64.StdEncoding.EncodeToString(big)+"</memo:content></memo:File></memo:AdditionalDocument>", 1)
+	if code := f.post(t, doc); code != 200 {
+		t.Fatal(code)
+	}
+	rows, _ := f.svc.Store.List(ctx, StatePending)
+	if len(rows) != 1 {
+		t.Fatalf("rows %+v", rows)
+	}
+	p := filepath.Join(f.dir, "queue", "blobs", rows[0].Blob)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-100] ^= 0xff // the end of the attachment no longer authenticates
+	os.WriteFile(p, b, 0o600)
+	f.svc.Tick(ctx, "test")
+	r := f.state(t, rows[0].ID)
+	if r.State != StateQuarantined || !strings.Contains(r.Reason, "unreadable") {
+		t.Fatalf("state %s reason %q", r.State, r.Reason)
+	}
+	f.host.mu.Lock()
+	defer f.host.mu.Unlock()
+	for _, m := range f.host.mails {
+		if m[0] == "a@k.dk" {
+			t.Fatal("a cut-off mail reached the smarthost")
+		}
 	}
 }

@@ -3,6 +3,7 @@ package inbound
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime"
 	"mime/multipart"
 	"net/mail"
@@ -22,8 +23,9 @@ type delivery struct {
 	Letter    *Letter // nil: not correlated, a new message
 	ReplyData ReplyData
 	Threaded  string // the receipt's Message-ID, when correlated
-	Files     []File
 	Received  time.Time
+	// Open reads the stored message, whose files the mail carries.
+	Open func() (io.ReadCloser, error)
 }
 
 func copenhagen() *time.Location {
@@ -47,11 +49,12 @@ func replyMessageID(from, memoUUID string) string {
 	return "<reply-" + normUUID(memoUUID) + "@" + domainOf(from) + ">"
 }
 
-// build writes the mail: a text part saying what came and from whom, the
-// main document's text as the body when it is text, and every file as it
-// came (same bytes, same name, same type).
-func (d *delivery) build() []byte {
-	var b bytes.Buffer
+// write writes the mail to w as it reads the stored message: a text part
+// saying what came and from whom, the main document's text as the body
+// when it is text, and every file as it came (same bytes, same name, same
+// type). An error reading the stored message is undeliverable.
+func (d *delivery) write(w io.Writer) error {
+	b := &errWriter{w: w}
 	h := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	subject := "Ny besked via Digital Post: " + d.Header.Label
 	if d.Letter != nil {
@@ -88,7 +91,7 @@ func (d *delivery) build() []byte {
 	}
 	h("Auto-Submitted", "auto-generated")
 	h("MIME-Version", "1.0")
-	mw := multipart.NewWriter(&b)
+	mw := multipart.NewWriter(b)
 	h("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
 	b.WriteString("\r\n")
 
@@ -111,7 +114,14 @@ func (d *delivery) build() []byte {
 	pw, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=utf-8"}, "Content-Transfer-Encoding": {"8bit"}})
 	pw.Write([]byte(strings.ReplaceAll(intro.String(), "\n", "\r\n")))
 
-	for i, f := range d.Files {
+	rc, err := d.Open()
+	if err != nil {
+		return fmt.Errorf("inbound: open stored message: %w", err)
+	}
+	defer rc.Close()
+	i := 0
+	err = EachFile(rc, func(f File) error {
+		defer func() { i++ }()
 		ct := f.EncodingFormat
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") {
 			ct = "application/octet-stream"
@@ -134,10 +144,32 @@ func (d *delivery) build() []byte {
 			pw.Write(f.Base64[j:end])
 			pw.Write([]byte("\r\n"))
 		}
+		return b.err
+	})
+	if err != nil && b.err == nil {
+		return undeliverable("stored message unreadable: %v", err)
 	}
 	mw.Close()
-	return b.Bytes()
+	return b.err
 }
+
+// errWriter keeps the first write error, so the mail reads like its
+// layout rather than like error handling.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) WriteString(s string) { e.Write([]byte(s)) }
 
 // alert is the mail IT gets about a quarantined message: what and why,
 // never the content (it is kept, encrypted, on the relay).

@@ -75,10 +75,23 @@ type File struct {
 	Base64         []byte
 }
 
-// Files reads the files of a stored, already validated message.
+// Files reads the files of a stored, already validated message, all at
+// once (tests and small messages; delivery streams with EachFile).
 func Files(r io.Reader) ([]File, error) {
-	d := xml.NewDecoder(r)
 	var files []File
+	err := EachFile(r, func(f File) error {
+		f.Base64 = append([]byte(nil), f.Base64...)
+		files = append(files, f)
+		return nil
+	})
+	return files, err
+}
+
+// EachFile calls fn with each file of a stored, already validated message
+// in document order. f.Base64 is valid only during the call: one file's
+// content is in memory at a time.
+func EachFile(r io.Reader, fn func(f File) error) error {
+	d := xml.NewDecoder(r)
 	var path []string
 	var cur *File
 	var docLabel string
@@ -87,10 +100,10 @@ func Files(r io.Reader) ([]File, error) {
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			return files, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("inbound: read stored message: %w", err)
+			return fmt.Errorf("inbound: read stored message: %w", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -117,6 +130,9 @@ func Files(r io.Reader) ([]File, error) {
 				text.Write(t)
 			}
 		case xml.EndElement:
+			if len(path) == 0 {
+				return fmt.Errorf("inbound: read stored message: unbalanced end element")
+			}
 			v := strings.TrimSpace(text.String())
 			switch {
 			case len(path) == 4 && t.Name.Local == "label":
@@ -128,9 +144,11 @@ func Files(r io.Reader) ([]File, error) {
 			case cur != nil && t.Name.Local == "language":
 				cur.Language = v
 			case cur != nil && t.Name.Local == "content":
-				cur.Base64 = append([]byte(nil), b64...)
-			case cur != nil && t.Name.Local == "File":
-				files = append(files, *cur)
+				cur.Base64 = b64
+			case cur != nil && t.Name.Local == "File" && len(path) == 4:
+				if err := fn(*cur); err != nil {
+					return err
+				}
 				cur = nil
 			}
 			path = path[:len(path)-1]

@@ -3,7 +3,7 @@ package inbound
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
 	"net/textproto"
 	"regexp"
 	"strings"
@@ -78,7 +78,7 @@ func (s *Service) deliver(ctx context.Context, id string) {
 	}
 	d, err := s.prepare(ctx, row)
 	if err == nil {
-		err = s.Mail.SendAll(ctx, append([]string{d.To}, d.Cc...), d.build())
+		err = s.Mail.SendStream(ctx, append([]string{d.To}, d.Cc...), d.write)
 		var te *textproto.Error
 		if errors.As(err, &te) && te.Code >= 500 {
 			err = undeliverable("the smarthost refused the mail: %d %s", te.Code, te.Msg)
@@ -168,14 +168,8 @@ func (s *Service) prepare(ctx context.Context, row *Row) (*delivery, error) {
 		row.Correlated = d.Letter.MessageID
 	}
 	row.Mailbox, row.DeliverTo = mb.ID, mb.DeliverTo
-	rc, err := s.Blobs.Open(row.Blob)
-	if err != nil {
-		return nil, fmt.Errorf("inbound: open %s: %w", row.ID, err)
-	}
-	defer rc.Close()
-	if d.Files, err = Files(rc); err != nil {
-		return nil, undeliverable("stored message unreadable: %v", err)
-	}
+	blob := row.Blob
+	d.Open = func() (io.ReadCloser, error) { return s.Blobs.Open(blob) }
 	return d, nil
 }
 
@@ -222,7 +216,10 @@ func (s *Service) alertIT(ctx context.Context, id string) {
 	if len(s.AlertTo) == 0 {
 		s.Log.Warn("inbound: quarantined message and no inbound.alertTo to tell", "id", id)
 		row.Alerted = true
-	} else if err := s.Mail.SendAll(ctx, s.AlertTo, alert(s.From, s.AlertTo, row, s.now())); err != nil {
+	} else if err := s.Mail.SendStream(ctx, s.AlertTo, func(w io.Writer) error {
+		_, err := w.Write(alert(s.From, s.AlertTo, row, s.now()))
+		return err
+	}); err != nil {
 		row.Attempts++
 		row.NextAttempt = s.now().Add(s.retryAfter(row.Attempts))
 		s.Log.Error("inbound: IT alert not sent, will retry", "id", id, "err", err)

@@ -6,6 +6,7 @@
 package receipt
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/mail"
@@ -164,6 +166,17 @@ func (mr *Mailer) Send(ctx context.Context, to string, msg []byte) error {
 // SendAll delivers one mail to several recipients (To and Cc) in one
 // transaction: the smarthost accepts it for all of them or for none.
 func (mr *Mailer) SendAll(ctx context.Context, rcpts []string, msg []byte) error {
+	return mr.SendStream(ctx, rcpts, func(w io.Writer) error {
+		_, err := w.Write(msg)
+		return err
+	})
+}
+
+// SendStream is SendAll with the mail written by write as it goes out, so a
+// large one is never held in memory. If write fails, the connection is
+// dropped before the end of DATA: the smarthost keeps nothing, and the
+// error (wrapping write's) is returned.
+func (mr *Mailer) SendStream(ctx context.Context, rcpts []string, write func(io.Writer) error) error {
 	if len(rcpts) == 0 {
 		return errors.New("receipt: no recipients")
 	}
@@ -214,7 +227,11 @@ func (mr *Mailer) SendAll(ctx context.Context, rcpts []string, msg []byte) error
 	if err != nil {
 		return fmt.Errorf("receipt: DATA: %w", err)
 	}
-	if _, err := w.Write(msg); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := write(bw); err != nil {
+		return fmt.Errorf("receipt: DATA: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("receipt: DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {

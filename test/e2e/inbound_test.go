@@ -62,7 +62,10 @@ func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 func (x *sinkSession) Data(r io.Reader) error {
-	b, _ := io.ReadAll(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err // cut off before the end of DATA: nothing is kept
+	}
 	x.s.mu.Lock()
 	x.s.mails = append(x.s.mails, sunk{rcpts: append([]string(nil), x.rcpts...), data: string(b)})
 	x.s.mu.Unlock()

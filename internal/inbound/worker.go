@@ -97,7 +97,10 @@ func (s *Service) deliver(ctx context.Context, id string) {
 		outcome, user := "new", ""
 		if d.Letter != nil {
 			outcome, user = "correlated", d.Letter.Sender
-			if err := s.Letters.Replied(ctx, d.Letter.MessageID, row.Received, recipient.Parse(row.Header.SenderID, now)); err != nil {
+			// Stamped when it is recorded, not when the reply came: a
+			// "changed since" query over the sent messages' events then
+			// never misses a reply whose mail was retried for a while.
+			if err := s.Letters.Replied(ctx, d.Letter.MessageID, now, recipient.Parse(row.Header.SenderID, now)); err != nil {
 				s.Log.Error("inbound: mark sent message replied", "id", d.Letter.MessageID, "err", err)
 			}
 		}

@@ -96,6 +96,7 @@ type Blobs interface {
 	Create() (name string, w BlobWriter, err error)
 	Open(name string) (io.ReadCloser, error)
 	Sync() error
+	Remove(names ...string)
 }
 
 // Counter counts for Prometheus.
@@ -263,6 +264,10 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.ID = normUUID(h.MessageUUID)
 	created, err := s.Store.Add(ctx, rec, StatePending)
+	if err != nil || !created {
+		// This copy is not the one kept (a duplicate's first copy is).
+		s.Blobs.Remove(name)
+	}
 	if err != nil {
 		s.Log.Error("inbound: store", "err", err)
 		answer(w, http.StatusServiceUnavailable, Answer{Status: "rejected", Error: "unavailable", Detail: "try again later"})

@@ -377,3 +377,27 @@ func TestCorruptStoredMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateKeepsOneCopy: a second delivery of a message is accepted,
+// sends nothing more, and leaves no second stored copy behind.
+func TestDuplicateKeepsOneCopy(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, []Mailbox{{ID: "a", ContactPointID: "cp-a", DeliverTo: "a@k.dk"}})
+	id := uuid.NewString()
+	doc := reply(id, uuid.NewString(), "cp-a")
+	for i := 0; i < 3; i++ {
+		if code := f.post(t, doc); code != 200 {
+			t.Fatalf("delivery %d: %d", i+1, code)
+		}
+		f.svc.Tick(ctx, "test")
+	}
+	blobs, _ := filepath.Glob(filepath.Join(f.dir, "queue", "blobs", "*"))
+	if len(blobs) != 1 {
+		t.Fatalf("%d stored copies, want 1", len(blobs))
+	}
+	f.host.mu.Lock()
+	defer f.host.mu.Unlock()
+	if len(f.host.mails) != 1 {
+		t.Fatalf("%d mails, want 1", len(f.host.mails))
+	}
+}

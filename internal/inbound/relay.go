@@ -93,5 +93,8 @@ func (b RelayBlobs) Create() (string, BlobWriter, error) {
 // Open streams a blob.
 func (b RelayBlobs) Open(name string) (io.ReadCloser, error) { return b.Blobs.Open(name) }
 
+// Remove deletes blobs.
+func (b RelayBlobs) Remove(names ...string) { b.Blobs.Remove(names...) }
+
 // Sync makes committed blob names durable.
 func (b RelayBlobs) Sync() error { return b.Blobs.Sync() }

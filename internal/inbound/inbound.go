@@ -26,6 +26,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"sendsikkert/internal/recipient"
@@ -135,7 +136,8 @@ type Service struct {
 	// MaxAttempts before a message that cannot be mailed is quarantined.
 	MaxAttempts int
 
-	wake chan struct{}
+	wakeOnce sync.Once
+	wake     chan struct{}
 }
 
 func (s *Service) now() time.Time {
@@ -160,10 +162,10 @@ func (s *Service) audit(ctx context.Context, user, action string, id recipient.I
 	}
 }
 
+// wakeup is the channel a new message pokes the worker through; handler
+// and worker may be the first to ask for it at the same time.
 func (s *Service) wakeup() chan struct{} {
-	if s.wake == nil {
-		s.wake = make(chan struct{}, 1)
-	}
+	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
 	return s.wake
 }
 

@@ -235,7 +235,10 @@ func TestCorrelationUsesTheRecipientsMailbox(t *testing.T) {
 	}
 	r1, r2 := uuid.NewString(), uuid.NewString()
 	f.post(t, reply(r1, strings.ToUpper(cvrUUID), "cp-2"))
-	f.post(t, reply(r2, cprUUID, "cp-1"))
+	// The citizen's reply names our letter as the one it answers
+	// (replyUUID), its own entry first, as MeMo's thread does.
+	f.post(t, strings.Replace(reply(r2, r2, "cp-1"), "<memo:messageUUID>"+r2+"</memo:messageUUID><memo:contactPointID>",
+		"<memo:messageUUID>"+r2+"</memo:messageUUID><memo:replyUUID>"+cprUUID+"</memo:replyUUID><memo:contactPointID>", 1))
 	f.svc.Tick(ctx, "test")
 	f.host.mu.Lock()
 	got := map[string]string{}

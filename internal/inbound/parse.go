@@ -24,9 +24,13 @@ type Header struct {
 	Created               string      `json:"created,omitempty"`
 }
 
-// ReplyData is one MessageHeader/ReplyData: the message answered.
+// ReplyData is one MessageHeader/ReplyData. MeMo keeps the thread in it:
+// one entry per message of the conversation, messageUUID naming that
+// message and replyUUID, when set, the message it answered (see
+// MeMo_Full_Example.xml). Our letter may appear as either.
 type ReplyData struct {
 	MessageUUID    string `json:"messageUuid"`
+	ReplyUUID      string `json:"replyUuid,omitempty"`
 	ContactPointID string `json:"contactPointId,omitempty"`
 	CaseID         string `json:"caseId,omitempty"`
 }
@@ -50,6 +54,10 @@ func (h *Header) visit(path []string, v string) {
 	case "Message/MessageHeader/ReplyData/messageUUID":
 		// messageUUID is the one required child, so it starts each entry.
 		h.Replies = append(h.Replies, ReplyData{MessageUUID: v})
+	case "Message/MessageHeader/ReplyData/replyUUID":
+		if n := len(h.Replies); n > 0 {
+			h.Replies[n-1].ReplyUUID = strings.TrimSpace(v)
+		}
 	case "Message/MessageHeader/ReplyData/contactPointID":
 		if n := len(h.Replies); n > 0 {
 			h.Replies[n-1].ContactPointID = strings.TrimSpace(v)

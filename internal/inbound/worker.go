@@ -124,21 +124,27 @@ func (s *Service) deliver(ctx context.Context, id string) {
 // prepare works out where the message goes and reads its files.
 func (s *Service) prepare(ctx context.Context, row *Row) (*delivery, error) {
 	d := &delivery{From: s.From, Header: row.Header, Received: row.Received}
+correlate:
 	for _, rd := range row.Header.Replies {
-		msgID, ok, err := s.Store.SentMessage(ctx, rd.MessageUUID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		l, ok, err := s.Letters.Letter(ctx, msgID, rd.MessageUUID)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			d.Letter, d.ReplyData = &l, rd
-			break
+		for _, u := range []string{rd.MessageUUID, rd.ReplyUUID} {
+			if u == "" || normUUID(u) == normUUID(row.Header.MessageUUID) {
+				continue
+			}
+			msgID, ok, err := s.Store.SentMessage(ctx, u)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			l, ok, err := s.Letters.Letter(ctx, msgID, u)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				d.Letter, d.ReplyData = &l, rd
+				break correlate
+			}
 		}
 	}
 	var mb Mailbox

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/partner"
@@ -58,8 +59,10 @@ func serveInbound(ctx context.Context, e *env, in *inbound.Store, store queue.St
 		MaxBytes: c.MaxMessageBytes, Retry: time.Duration(c.RetrySeconds) * time.Second,
 		ThreadID: func(id string) string { return receipt.MessageID(mailer.From, id) },
 	}
-	srv := &http.Server{Addr: c.Listen, Handler: gate.Wrap(svc.Handler()), ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: gate.TLSConfig(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})}
+	// Headers in 10 s, at least 64 KiB per 30 s (httptimeout): a partner
+	// that stalls does not hold the listener.
+	srv := httptimeout.Server(c.Listen, gate.Wrap(svc.Handler()), e.log)
+	srv.TLSConfig = gate.TLSConfig(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
 	go func() {
 		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.log.Error("inbound listener stopped", "err", err)

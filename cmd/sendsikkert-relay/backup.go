@@ -36,7 +36,7 @@ func backupCmd(args []string) int {
 	config := fs.String("config", "relay.yaml", "configuration file")
 	to := fs.String("to", "", "the backup file to write")
 	if err := fs.Parse(args); err != nil || *to == "" {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	}
 	cfg, err := loadConfig(*config)
@@ -65,7 +65,7 @@ func restoreCmd(args []string) int {
 	config := fs.String("config", "relay.yaml", "configuration file")
 	from := fs.String("from", "", "the backup file to restore")
 	if err := fs.Parse(args); err != nil || *from == "" {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	}
 	ctx := context.Background()

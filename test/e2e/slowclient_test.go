@@ -84,9 +84,12 @@ func TestSlowClientsCutOff(t *testing.T) {
 }
 
 // throttled gives n bytes at about rate bytes per second, in 100 ms steps.
+// throttled reads a PDF's header and then 'x's at rate bytes a second
+// (the relay judges attachments by their content).
 type throttled struct {
 	left, rate int
 	next       time.Time
+	pos        int
 }
 
 func (r *throttled) Read(p []byte) (int, error) {
@@ -98,9 +101,14 @@ func (r *throttled) Read(p []byte) (int, error) {
 	}
 	time.Sleep(time.Until(r.next))
 	n := min(len(p), r.left, r.rate/10)
+	const head = "%PDF-1.4\n"
 	for i := range p[:n] {
 		p[i] = 'x'
+		if r.pos+i < len(head) {
+			p[i] = head[r.pos+i]
+		}
 	}
+	r.pos += n
 	r.left -= n
 	r.next = r.next.Add(time.Duration(n) * time.Second / time.Duration(r.rate))
 	return n, nil

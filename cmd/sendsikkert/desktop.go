@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/health"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/tray"
@@ -58,7 +59,31 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 			t.Changed(st, pending)
 		}
 	}()
+	// The agent's problems (relay away, damaged data) stand in the status
+	// line until they are gone; they are read off the goroutine that
+	// reported them, coalesced.
+	board := &health.Board{}
+	cfg.Health = board
+	standing := make(chan struct{}, 1)
+	board.OnChange(func() {
+		select {
+		case standing <- struct{}{}:
+		default:
+		}
+	})
+	go func() {
+		for range standing {
+			msg := ""
+			if ps := board.List(); len(ps) > 0 {
+				msg = ps[0].Message
+			}
+			t.SetStanding(msg)
+			// At most one count a second while 50,000 leave after an outage.
+			time.Sleep(time.Second)
+		}
+	}()
 	cfg.OnChange = func(st relay.Status) {
+		board.Changed() // the count of waiting messages may have changed
 		select {
 		case changes <- st:
 		default: // the tray is far behind; the next change redraws it

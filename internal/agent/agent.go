@@ -21,6 +21,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/certs"
+	"sendsikkert/internal/health"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/mailbox"
@@ -53,6 +54,9 @@ type Config struct {
 	// OnChange, when set, hears every change of a send's status (the tray:
 	// icon, outbox count, desktop notices). It must not block.
 	OnChange func(relay.Status)
+	// Health, when set, is the board the agent reports its problems on
+	// (the tray listens to it); nil makes one.
+	Health *health.Board
 	// OnMailNotice, when set, hears receipts and replies the mailbox link
 	// matched to a send (the tray's desktop notices). It must not block.
 	OnMailNotice func(mailbox.Notice)
@@ -78,6 +82,8 @@ type Agent struct {
 	// Mailbox is the IMAP mailbox link (marked copies, receipts); its
 	// SetNotify and Status serve the tray and the window.
 	Mailbox *mailbox.Link
+	// Health is what is wrong now (/healthz "problems", the tray).
+	Health *health.Board
 }
 
 // ErrKeyring is returned when the OS keyring is needed but unreachable.
@@ -193,12 +199,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	board := cfg.Health
+	if board == nil {
+		board = &health.Board{}
+	}
+	api := &localapi.Server{Health: board, Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
 	}
 	api.Mailbox = link
-	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store, Mailbox: link}
+	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
 
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -231,7 +241,8 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log}
+	worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log, Health: board}
+	board.Source(worker.Problems)
 	go func() {
 		worker.Run(ctx)
 		close(done)

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/health"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
@@ -68,6 +69,8 @@ type Server struct {
 	// Mailbox, when set, is the IMAP mailbox link (account in the
 	// settings, secret and status under /api/v1/mailbox/).
 	Mailbox *mailbox.Link
+	// Health holds the agent's current problems (/healthz "problems").
+	Health *health.Board
 
 	cacheMu sync.Mutex
 	cache   map[string]cached
@@ -139,7 +142,9 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "outbox": s.Outbox.Pending()})
+	// "status" stays "ok" while the agent serves: problems are things a
+	// person must know of, not a reason to restart it.
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "outbox": s.Outbox.Pending(), "problems": s.Health.List()})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>

@@ -16,7 +16,7 @@ import (
 	"sendsikkert/internal/agent"
 	"sendsikkert/internal/health"
 	"sendsikkert/internal/mailbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/tray"
 	"sendsikkert/internal/trust"
 )
@@ -49,7 +49,7 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 
 	// Status changes reach the tray in order, off the outbox's goroutine.
 	var running atomic.Pointer[agent.Agent]
-	changes := make(chan relay.Status, 256)
+	changes := make(chan relayapi.MessageStatus, 256)
 	go func() {
 		for st := range changes {
 			pending := 0
@@ -82,7 +82,7 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 			time.Sleep(time.Second)
 		}
 	}()
-	cfg.OnChange = func(st relay.Status) {
+	cfg.OnChange = func(st relayapi.MessageStatus) {
 		board.Changed() // the count of waiting messages may have changed
 		select {
 		case changes <- st:

@@ -28,7 +28,8 @@ import (
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/print"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/settings"
 	"sendsikkert/internal/upload"
 	"sendsikkert/internal/vault"
@@ -53,7 +54,7 @@ type Config struct {
 	Ready func(*Agent)
 	// OnChange, when set, hears every change of a send's status (the tray:
 	// icon, outbox count, desktop notices). It must not block.
-	OnChange func(relay.Status)
+	OnChange func(relayapi.MessageStatus)
 	// Health, when set, is the board the agent reports its problems on
 	// (the tray listens to it); nil makes one.
 	Health *health.Board
@@ -159,7 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
-	var client *relay.Client
+	var client *relayclient.Client
 	if demo {
 		log.Warn("DEMO MODE: using the embedded demo relay; messages go to " + filepath.Join(cfg.DataDir, "demo") + ", nothing reaches real recipients")
 		c, stop, err := startDemoRelay(ctx, cfg.DataDir, key, cfg.Policy.PrintAdapter, log)
@@ -179,7 +180,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		client = &relay.Client{BaseURL: enr.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}
+		client = &relayclient.Client{BaseURL: enr.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}
 		log.Info("using the organisation's relay", "relay", enr.URL, "user", enr.User)
 	}
 
@@ -191,7 +192,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	link.SetNotify(cfg.OnMailNotice)
-	ob.OnChange = func(s relay.Status) {
+	ob.OnChange = func(s relayapi.MessageStatus) {
 		link.Changed(s)
 		if cfg.OnChange != nil {
 			cfg.OnChange(s)

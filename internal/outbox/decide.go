@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 // Retry intervals. A message is never given up for being slow: the wait
@@ -45,7 +46,7 @@ type Decision struct {
 	RetryAfter time.Duration
 	// Reason is, for Final, what the clerk is told (Danish), with the
 	// relay's code; for Hold, the problem IT must fix.
-	Reason *relay.Error
+	Reason *relayapi.Error
 	// Shared says the failure is the relay's as a whole (it cannot be
 	// reached, is restarting, overloaded or untrusted), not this message's:
 	// all waiting messages then wait together and one at a time probes.
@@ -91,12 +92,12 @@ const (
 // Decide turns the error of a submit into a decision. It is the only place
 // that says whether a message is given up.
 func Decide(err error) Decision {
-	var att *relay.AttachmentError
+	var att *relayclient.AttachmentError
 	if errors.As(err, &att) {
-		return Decision{Outcome: Final, Reason: &relay.Error{Code: "attachment_damaged",
+		return Decision{Outcome: Final, Reason: &relayapi.Error{Code: "attachment_damaged",
 			Message: "Bilaget »" + att.Filename + "« er beskadiget på din pc og kan ikke sendes. Send forsendelsen igen med bilaget."}}
 	}
-	var ans *relay.AnswerError
+	var ans *relayclient.AnswerError
 	if errors.As(err, &ans) {
 		d := Decision{Outcome: Retry, RetryAfter: ans.RetryAfter}
 		switch ans.StatusCode {
@@ -113,7 +114,7 @@ func Decide(err error) Decision {
 			d.Outcome, d.Reason = Final, ans.Relay
 		case ans.StatusCode == http.StatusUnauthorized || ans.StatusCode == http.StatusForbidden:
 			d.Outcome, d.Shared = Hold, true
-			d.Reason = &relay.Error{Code: ProblemDeviceRefused,
+			d.Reason = &relayapi.Error{Code: ProblemDeviceRefused,
 				Message: "Relæet genkender ikke denne pc (" + ans.Relay.Message + "). Forsendelserne venter på pc'en; kontakt IT."}
 		}
 		return d
@@ -123,13 +124,13 @@ func Decide(err error) Decision {
 	var hostErr x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	if errors.As(err, &verr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalid) {
-		return Decision{Outcome: Hold, Shared: true, Reason: &relay.Error{Code: ProblemRelayCertificate,
+		return Decision{Outcome: Hold, Shared: true, Reason: &relayapi.Error{Code: ProblemRelayCertificate,
 			Message: "Relæets certifikat kan ikke godkendes, så Send sikkert sender ikke til det. Forsendelserne venter på pc'en; IT skal rette relæets certifikat."}}
 	}
 	// Connection refused or reset, a TLS handshake cut off by a restart,
 	// a timeout: the relay is away. A garbled 2xx may be this message's
 	// alone.
-	if errors.Is(err, relay.ErrUnavailable) && !errors.Is(err, relay.ErrBadAnswer) {
+	if errors.Is(err, relayclient.ErrUnavailable) && !errors.Is(err, relayclient.ErrBadAnswer) {
 		return Decision{Outcome: Retry, Shared: true}
 	}
 	return Decision{Outcome: Retry}

@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 // answer is what a fake relay (or whatever stands in its place) says.
@@ -85,8 +86,8 @@ func TestDecide(t *testing.T) {
 				io.WriteString(w, tt.ans.body)
 			}))
 			defer srv.Close()
-			c := &relay.Client{BaseURL: srv.URL}
-			_, err := c.Submit(context.Background(), &relay.MessageRequest{Subject: "x", IdempotencyKey: "k"}, nil)
+			c := &relayclient.Client{BaseURL: srv.URL}
+			_, err := c.Submit(context.Background(), &relayapi.MessageRequest{Subject: "x", IdempotencyKey: "k"}, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -110,7 +111,7 @@ func TestDecideConnection(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	_, refused := (&relay.Client{BaseURL: "http://" + addr}).Submit(context.Background(), &relay.MessageRequest{}, nil)
+	_, refused := (&relayclient.Client{BaseURL: "http://" + addr}).Submit(context.Background(), &relayapi.MessageRequest{}, nil)
 
 	// A TLS handshake cut off (the relay restarting): the server closes
 	// every connection at once.
@@ -125,16 +126,16 @@ func TestDecideConnection(t *testing.T) {
 			c.Close()
 		}
 	}()
-	_, handshake := (&relay.Client{BaseURL: "https://" + cut.Addr().String()}).Submit(context.Background(), &relay.MessageRequest{}, nil)
+	_, handshake := (&relayclient.Client{BaseURL: "https://" + cut.Addr().String()}).Submit(context.Background(), &relayapi.MessageRequest{}, nil)
 
 	// A relay certificate that fails verification.
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer tlsSrv.Close()
-	_, untrusted := (&relay.Client{BaseURL: tlsSrv.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}}).Submit(context.Background(), &relay.MessageRequest{}, nil)
+	_, untrusted := (&relayclient.Client{BaseURL: tlsSrv.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}}).Submit(context.Background(), &relayapi.MessageRequest{}, nil)
 	// The right CA but the wrong name.
 	pool := x509.NewCertPool()
 	pool.AddCert(tlsSrv.Certificate())
-	_, wrongName := (&relay.Client{BaseURL: strings.Replace(tlsSrv.URL, "127.0.0.1", "localhost", 1), HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "relay.kommune.dk"}}}}).Submit(context.Background(), &relay.MessageRequest{}, nil)
+	_, wrongName := (&relayclient.Client{BaseURL: strings.Replace(tlsSrv.URL, "127.0.0.1", "localhost", 1), HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "relay.kommune.dk"}}}}).Submit(context.Background(), &relayapi.MessageRequest{}, nil)
 
 	// A timeout.
 	release := make(chan struct{})
@@ -143,7 +144,7 @@ func TestDecideConnection(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, timeout := (&relay.Client{BaseURL: slow.URL}).Submit(ctx, &relay.MessageRequest{}, nil)
+	_, timeout := (&relayclient.Client{BaseURL: slow.URL}).Submit(ctx, &relayapi.MessageRequest{}, nil)
 
 	// A damaged attachment on this PC.
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -153,9 +154,9 @@ func TestDecideConnection(t *testing.T) {
 	}))
 	defer ok.Close()
 	bad := func() (io.ReadCloser, error) { return io.NopCloser(&failing{}), nil }
-	_, damaged := (&relay.Client{BaseURL: ok.URL}).Submit(context.Background(), &relay.MessageRequest{}, []relay.Upload{{FileInfo: relay.FileInfo{Filename: "afgørelse.pdf"}, Open: bad}})
+	_, damaged := (&relayclient.Client{BaseURL: ok.URL}).Submit(context.Background(), &relayapi.MessageRequest{}, []relayclient.Upload{{FileInfo: relayapi.FileInfo{Filename: "afgørelse.pdf"}, Open: bad}})
 	missing := func() (io.ReadCloser, error) { return nil, errors.New("no such file") }
-	_, gone := (&relay.Client{BaseURL: ok.URL}).Submit(context.Background(), &relay.MessageRequest{}, []relay.Upload{{FileInfo: relay.FileInfo{Filename: "bilag.pdf"}, Open: missing}})
+	_, gone := (&relayclient.Client{BaseURL: ok.URL}).Submit(context.Background(), &relayapi.MessageRequest{}, []relayclient.Upload{{FileInfo: relayapi.FileInfo{Filename: "bilag.pdf"}, Open: missing}})
 
 	tests := []struct {
 		name    string
@@ -256,7 +257,7 @@ func TestRetryAfter(t *testing.T) {
 		for k, v := range tt.h {
 			h.Set(k, v)
 		}
-		if got := relay.RetryAfter(h, now); got != tt.want {
+		if got := relayclient.RetryAfter(h, now); got != tt.want {
 			t.Errorf("%s: RetryAfter = %v, want %v", tt.name, got, tt.want)
 		}
 	}

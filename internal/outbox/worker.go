@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"sendsikkert/internal/health"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
+	"sendsikkert/internal/sched"
 )
 
 // Worker hands entries to the relay and follows them until final. It is
@@ -30,7 +32,7 @@ type Worker struct {
 
 	// nextPoll keeps handed entries' poll times in memory: writing them to
 	// disk on every poll would cost an fsync each time for nothing.
-	nextPoll relay.HoldOff
+	nextPoll sched.HoldOff
 
 	mu   sync.Mutex // guards down, read by Problems from other goroutines
 	down outage
@@ -83,7 +85,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if worked > 0 {
 			continue
 		}
-		if !relay.SleepUntil(ctx, next, w.Outbox.wake) {
+		if !sched.SleepUntil(ctx, next, w.Outbox.wake) {
 			return
 		}
 	}
@@ -93,7 +95,7 @@ func (w *Worker) Run(ctx context.Context) {
 // worked on and when the next is due (zero: when woken).
 func (w *Worker) Pass(ctx context.Context) (worked int, next time.Time) {
 	if w.nextPoll == nil {
-		w.nextPoll = relay.HoldOff{}
+		w.nextPoll = sched.HoldOff{}
 	}
 	now := w.now()
 	w.mu.Lock()
@@ -180,10 +182,10 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 	// The entry's id is the relay's idempotency key: a retry after a crash
 	// or a lost answer finds the first submit.
 	msg.IdempotencyKey = e.ID
-	files := make([]relay.Upload, len(e.Files))
+	files := make([]relayclient.Upload, len(e.Files))
 	for i, f := range e.Files {
 		blob := f.Blob
-		files[i] = relay.Upload{FileInfo: f.FileInfo, Open: func() (io.ReadCloser, error) { return w.Outbox.blobs.Open(blob) }}
+		files[i] = relayclient.Upload{FileInfo: f.FileInfo, Open: func() (io.ReadCloser, error) { return w.Outbox.blobs.Open(blob) }}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	resp, err := w.Relay.Submit(cctx, &msg, files)
@@ -200,15 +202,15 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 	case err == nil:
 		w.reached()
 		e.State, e.RelayID = StateHanded, resp.ID
-		e.Events = append(e.Events, relay.Event{At: w.now().UTC(), What: "Afleveret til relæet"})
+		e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: "Afleveret til relæet"})
 		e.Attempts, e.NextAttempt = 0, w.now()
 		w.Log.Info("handed to relay", "id", e.ID, "relay_id", resp.ID)
 	case d.Outcome == Final:
-		if _, damaged := errors.AsType[*relay.AttachmentError](err); !damaged {
+		if _, damaged := errors.AsType[*relayclient.AttachmentError](err); !damaged {
 			w.reached()
 		}
 		e.State, e.Failure = StateDone, d.Reason
-		e.Events = append(e.Events, relay.Event{At: w.now().UTC(), What: "Forsendelsen blev ikke sendt: " + d.Reason.Message})
+		e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: "Forsendelsen blev ikke sendt: " + d.Reason.Message})
 		w.Log.Warn("message refused", "id", e.ID, "code", d.Reason.Code, "err", err)
 	default:
 		until := w.failed(d)
@@ -224,7 +226,7 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 			what = d.Reason.Message
 		}
 		if !hasEvent(e.Events, what) {
-			e.Events = append(e.Events, relay.Event{At: w.now().UTC(), What: what})
+			e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: what})
 		}
 		w.Log.Warn("relay unavailable, will retry", "id", e.ID, "attempt", e.Attempts, "next", e.NextAttempt, "shared", d.Shared, "err", err)
 	}
@@ -245,7 +247,7 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 	}
 }
 
-func hasEvent(evs []relay.Event, what string) bool {
+func hasEvent(evs []relayapi.Event, what string) bool {
 	for _, ev := range evs {
 		if ev.What == what {
 			return true
@@ -293,14 +295,14 @@ func (w *Worker) changed(e *Entry) {
 
 // Refresh stores a relay status for e, if it changed, and reports whether
 // it did.
-func (o *Outbox) Refresh(e *Entry, st relay.Status) (bool, error) {
+func (o *Outbox) Refresh(e *Entry, st relayapi.MessageStatus) (bool, error) {
 	if e.Relay != nil && reflect.DeepEqual(*e.Relay, st) {
 		return false, nil
 	}
 	e.Relay = &st
 	done := true
 	for _, r := range st.Recipients {
-		if !relay.Final(r.Status) {
+		if !r.Status.Final() {
 			done = false
 		}
 	}

@@ -17,8 +17,10 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/health"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
 )
 
@@ -46,8 +48,8 @@ func newFakeRelay(t *testing.T) *fakeRelay {
 		f.mu.Lock()
 		f.statuses++
 		f.mu.Unlock()
-		st := relay.Status{ID: r.PathValue("id"), Status: relay.StatusDelivered,
-			Recipients: []relay.RecipientStatus{{Input: "2211771212", Status: relay.StatusDelivered}}}
+		st := relayapi.MessageStatus{ID: r.PathValue("id"), Status: relayapi.StatusDelivered,
+			Recipients: []relayapi.RecipientStatus{{Input: "2211771212", Status: relayapi.StatusDelivered}}}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(st)
 	})
@@ -62,7 +64,7 @@ func (f *fakeRelay) submit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no multipart", 400)
 		return
 	}
-	var msg relay.MessageRequest
+	var msg relayapi.MessageRequest
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -110,7 +112,7 @@ func (f *fakeRelay) submit(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, a.body)
 }
 
-func (f *fakeRelay) client() *relay.Client { return &relay.Client{BaseURL: f.srv.URL} }
+func (f *fakeRelay) client() *relayclient.Client { return &relayclient.Client{BaseURL: f.srv.URL} }
 
 type clock struct {
 	mu sync.Mutex
@@ -168,8 +170,8 @@ func (h *harness) add(subject string) string {
 		h.t.Fatal(err)
 	}
 	e := &Entry{ID: "id-" + subject, Created: h.clock.now(), State: StatePending, NextAttempt: h.clock.now(),
-		Message: relay.MessageRequest{Recipients: []string{"2211771212"}, Subject: subject, IdempotencyKey: "key-" + subject},
-		Files:   []relay.StoredFile{{FileInfo: relay.FileInfo{Filename: "afgørelse.pdf", ContentType: "application/pdf"}, Blob: name}}}
+		Message: relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: subject, IdempotencyKey: "key-" + subject},
+		Files:   []blobstore.File{{FileInfo: relayapi.FileInfo{Filename: "afgørelse.pdf", ContentType: "application/pdf"}, Blob: name}}}
 	id, added, err := h.ob.Add(e)
 	if err != nil || !added {
 		h.t.Fatalf("add %s: %v %v", subject, added, err)
@@ -214,7 +216,7 @@ func TestWorkerDelivers(t *testing.T) {
 	}
 	h.clock.add(time.Second)
 	h.run()
-	if e := h.entry(id); e.State != StateDone || e.Relay == nil || e.Relay.Status != relay.StatusDelivered {
+	if e := h.entry(id); e.State != StateDone || e.Relay == nil || e.Relay.Status != relayapi.StatusDelivered {
 		t.Fatalf("after the poll: %s %+v", e.State, e.Relay)
 	}
 	if h.ob.Pending() != 0 {
@@ -227,8 +229,8 @@ func TestWorkerFinal(t *testing.T) {
 	h.rel.script = func(int, string) *answer {
 		return &answer{400, "application/json", relayBody("recipient_rejected", "CPR-nummeret 221177-xxxx kan ikke modtage Digital Post."), nil}
 	}
-	var heard []relay.Status
-	h.ob.OnChange = func(st relay.Status) { heard = append(heard, st) }
+	var heard []relayapi.MessageStatus
+	h.ob.OnChange = func(st relayapi.MessageStatus) { heard = append(heard, st) }
 	id := h.add("Sag 2")
 	if next := h.run(); !next.IsZero() {
 		t.Fatalf("a final message is due again at %v", next)
@@ -237,10 +239,10 @@ func TestWorkerFinal(t *testing.T) {
 	if e.State != StateDone || e.Failure == nil || e.Failure.Code != "recipient_rejected" {
 		t.Fatalf("state %s failure %+v", e.State, e.Failure)
 	}
-	if st := e.Status(); st.Status != relay.StatusFailed || !strings.Contains(st.Recipients[0].Message, "kan ikke modtage Digital Post") {
+	if st := e.Status(); st.Status != relayapi.StatusFailed || !strings.Contains(st.Recipients[0].Message, "kan ikke modtage Digital Post") {
 		t.Fatalf("the clerk is not told why: %+v", st)
 	}
-	if len(heard) != 1 || heard[0].Status != relay.StatusFailed {
+	if len(heard) != 1 || heard[0].Status != relayapi.StatusFailed {
 		t.Fatalf("OnChange heard %+v", heard)
 	}
 	if h.rel.submits != 1 {
@@ -423,7 +425,7 @@ func TestWorkerCertificate(t *testing.T) {
 	h := newHarness(t)
 	tlsSrv := httptest.NewTLSServer(h.rel.srv.Config.Handler)
 	defer tlsSrv.Close()
-	h.w.Relay = &relay.Client{BaseURL: tlsSrv.URL} // the system roots do not know httptest's CA
+	h.w.Relay = &relayclient.Client{BaseURL: tlsSrv.URL} // the system roots do not know httptest's CA
 	id := h.add("A")
 	h.add("B")
 	next := h.run()
@@ -471,7 +473,7 @@ func TestWorkerDamagedAttachment(t *testing.T) {
 func TestAddIdempotent(t *testing.T) {
 	h := newHarness(t)
 	first := h.add("A")
-	again := &Entry{ID: "other", Created: h.clock.now(), State: StatePending, Message: relay.MessageRequest{IdempotencyKey: "key-A"}}
+	again := &Entry{ID: "other", Created: h.clock.now(), State: StatePending, Message: relayapi.MessageRequest{IdempotencyKey: "key-A"}}
 	id, added, err := h.ob.Add(again)
 	if err != nil || added || id != first {
 		t.Fatalf("second add with the same key: %q %v %v", id, added, err)

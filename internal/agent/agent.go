@@ -18,8 +18,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/health"
 	"sendsikkert/internal/keystore"
@@ -117,9 +115,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if !store.Secure() {
 		log.Warn("DEMO: no OS keyring reachable; keys are kept UNPROTECTED in " + filepath.Join(cfg.DataDir, keystore.InsecureFileName) + " (demo data is fictitious; never use this for real data)")
 	}
-	raw, err := keystore.Key(store, "store-key", vault.NewRandomKey)
+	// What is wrong is told on one board: /healthz, the tray, the window.
+	board := cfg.Health
+	if board == nil {
+		board = &health.Board{}
+	}
+	board.Source(func() []health.Problem { return asideProblems(cfg.DataDir, time.Now()) })
+	// A locked or unreachable keyring is waited for (ErrKeyring); a key
+	// that is gone sets the old store aside and starts a new one.
+	raw, err := storeKey(cfg.DataDir, store, time.Now(), log)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrKeyring, err)
+		return err
 	}
 	key, err := vault.New(raw)
 	if err != nil {
@@ -134,12 +140,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	tlsServer := certs.NewServer(id, nil)
 
-	db, err := bolt.Open(filepath.Join(cfg.DataDir, "agent.db"), 0o600, &bolt.Options{Timeout: 3 * time.Second})
+	db, err := openStore(cfg.DataDir, time.Now(), log)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return fmt.Errorf("agent: another Send sikkert agent is already running with %s", cfg.DataDir)
-		}
-		return fmt.Errorf("agent: open database: %w", err)
+		return err
 	}
 	defer db.Close()
 	ob, err := outbox.Open(db, filepath.Join(cfg.DataDir, "outbox"), key)
@@ -200,10 +203,6 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	board := cfg.Health
-	if board == nil {
-		board = &health.Board{}
-	}
 	api := &localapi.Server{Health: board, Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
@@ -244,6 +243,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log, Health: board}
 	board.Source(worker.Problems)
+	board.Source(ob.Problems)
 	go func() {
 		worker.Run(ctx)
 		close(done)

@@ -109,6 +109,23 @@ type Outbox struct {
 // ErrNotFound is returned for an unknown id.
 var ErrNotFound = errors.New("outbox: entry not found")
 
+// ErrDamaged is returned for a record that cannot be opened: damaged on
+// disk, or sealed with another key.
+var ErrDamaged = errors.New("outbox: record damaged")
+
+// decode opens a stored record: the sealed JSON of an Entry bound to its
+// id. Anything else is ErrDamaged, never a panic.
+func (o *Outbox) decode(id string, sealed []byte) (*Entry, error) {
+	var e Entry
+	if err := o.key.OpenJSON(sealed, []byte(id), &e); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	if e.ID != id {
+		return nil, fmt.Errorf("%w: record names %q", ErrDamaged, e.ID)
+	}
+	return &e, nil
+}
+
 // Open prepares the outbox in db, keeping blobs under dir.
 func Open(db *bolt.DB, dir string, key *vault.Key) (*Outbox, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o700); err != nil {
@@ -240,11 +257,11 @@ func (o *Outbox) Get(id string) (*Entry, error) {
 	if len(sealed) == 0 {
 		return nil, ErrNotFound
 	}
-	var e Entry
-	if err := o.key.OpenJSON(sealed, []byte(id), &e); err != nil {
+	e, err := o.decode(id, sealed)
+	if err != nil {
 		return nil, fmt.Errorf("outbox: get %s: %w", id, err)
 	}
-	return &e, nil
+	return e, nil
 }
 
 func (o *Outbox) update(e *Entry) error {

@@ -130,6 +130,14 @@ func (w *Worker) Pass(ctx context.Context) (worked int, next time.Time) {
 
 func (w *Worker) step(ctx context.Context, id string) {
 	e, err := w.Outbox.Get(id)
+	if errors.Is(err, ErrDamaged) {
+		// Never retried forever in silence: set aside, kept, and told.
+		if moved, aerr := w.Outbox.SetAside(id, err, w.now()); aerr == nil && moved {
+			w.Log.Error("outbox record damaged; set aside", "id", id, "err", err)
+			w.Health.Changed()
+			return
+		}
+	}
 	if err != nil {
 		// Do not spin on a record that cannot be read; it stays queued.
 		w.nextPoll[id] = w.now().Add(time.Minute)

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -489,5 +490,50 @@ func TestAddIdempotent(t *testing.T) {
 	}
 	if h.ob.Pending() != 1 {
 		t.Fatalf("pending %d", h.ob.Pending())
+	}
+}
+
+// TestWorkerDamagedRecord: a record that cannot be opened (damaged, or
+// sealed with another key) is set aside once — kept, not deleted — and
+// told; the others go on.
+func TestWorkerDamagedRecord(t *testing.T) {
+	h := newHarness(t)
+	bad := h.add("A")
+	h.add("B")
+	h.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEntries)
+		v := append([]byte(nil), b.Get([]byte(bad))...)
+		v[len(v)/2] ^= 0xff
+		return b.Put([]byte(bad), v)
+	})
+	if _, err := h.ob.Get(bad); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("Get of a damaged record: %v", err)
+	}
+	if items, err := h.ob.List("", 0); err != nil || len(items) != 1 {
+		t.Fatalf("List with a damaged record: %v %v", items, err)
+	}
+	h.run()
+	if got := strings.Join(h.rel.order, ","); got != "B" {
+		t.Fatalf("accepted %q, want B", got)
+	}
+	if h.ob.Pending() != 0 {
+		t.Fatalf("pending %d: the damaged record is still queued", h.ob.Pending())
+	}
+	probs := h.ob.Problems()
+	if len(probs) != 1 || probs[0].Code != ProblemRecordDamaged || !strings.HasPrefix(probs[0].Message, "1 forsendelse i udbakken kan ikke læses") ||
+		len(probs[0].Affected) != 1 || probs[0].Affected[0].ID != bad || probs[0].Affected[0].Created.IsZero() {
+		t.Fatalf("problems %+v", probs)
+	}
+	var kept []byte
+	h.db.View(func(tx *bolt.Tx) error {
+		kept = tx.Bucket(bucketDamaged).Get([]byte(bad))
+		return nil
+	})
+	if len(kept) == 0 {
+		t.Fatal("the damaged record was not kept")
+	}
+	// A readable record is never set aside.
+	if moved, err := h.ob.SetAside("id-B", errors.New("x"), h.clock.now()); moved || err != nil {
+		t.Fatalf("SetAside of a good record: %v %v", moved, err)
 	}
 }

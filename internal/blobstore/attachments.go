@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"syscall"
 
 	"sendsikkert/internal/relayapi"
 )
@@ -62,8 +63,15 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 			log.Error("create blob failed", "err", err)
 			return bail(&relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
 		}
-		n, err := io.Copy(f, io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1))
+		sink := &writeErr{w: f}
+		n, err := io.Copy(sink, io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1))
 		part.Close()
+		if sink.err != nil {
+			// Our disk, not the sender's upload, failed.
+			f.Abort()
+			log.Error("write blob failed", "err", sink.err)
+			return bail(StoreError(sink.err))
+		}
 		total += n
 		if err == nil && total > relayapi.MaxAttachmentBytes {
 			f.Abort()
@@ -78,8 +86,32 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		}
 		if err := f.Commit(); err != nil {
 			log.Error("commit blob failed", "err", err)
-			return bail(&relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
+			return bail(StoreError(err))
 		}
 		files = append(files, File{FileInfo: relayapi.FileInfo{Filename: name, ContentType: ct, Size: n}, Blob: blob})
 	}
+}
+
+// writeErr remembers an error of the writer, so a failure of the disk is
+// told apart from an upload cut short.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// StoreError is the answer to a failure to store an attachment: a full
+// disk is 507 "disk_full" and said so, anything else 500 "store".
+func StoreError(err error) (*relayapi.Error, int) {
+	if errors.Is(err, syscall.ENOSPC) {
+		return &relayapi.Error{Code: "disk_full", Message: "Der er ikke plads på disken, så bilaget kunne ikke gemmes. Intet er sendt."}, http.StatusInsufficientStorage
+	}
+	return &relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError
 }

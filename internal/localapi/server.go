@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -287,18 +288,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.accepted(w, id)
 		return
 	}
-	if req.ReplyMailbox.Citizen == "" {
-		req.ReplyMailbox.Citizen = st.ReplyCitizen
-	}
-	if req.ReplyMailbox.Company == "" {
-		req.ReplyMailbox.Company = st.ReplyCompany
-	}
-	if s.Policy.ReplyCitizen != "" {
-		req.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
-	}
-	if s.Policy.ReplyCompany != "" {
-		req.ReplyMailbox.Company = s.Policy.ReplyCompany
-	}
+	req.ReplyMailbox = s.replyMailboxes(req.ReplyMailbox, st)
 	checked, e := s.checkForSend(r.Context(), req.Recipients, req.Mobiles)
 	if e != nil {
 		writeAPIError(w, http.StatusBadRequest, e)
@@ -342,6 +332,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if apiErr != nil && apiErr.Code == "disk_full" {
+		apiErr = diskFull
+	}
 	if apiErr != nil {
 		for _, f := range uploaded {
 			s.Outbox.Blobs().Remove(f.Blob)
@@ -365,6 +358,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			s.Outbox.Blobs().Remove(f.Blob)
 		}
 		s.Log.Error("outbox add failed", "err", err)
+		if errors.Is(err, syscall.ENOSPC) {
+			writeAPIError(w, http.StatusInsufficientStorage, diskFull)
+			return
+		}
 		writeError(w, http.StatusInternalServerError, "outbox", "Forsendelsen kunne ikke gemmes på din pc. Intet er sendt. Prøv igen.")
 		return
 	}
@@ -384,6 +381,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files))
 	s.accepted(w, id)
 }
+
+// diskFull is what the clerk is told when this PC's disk is full.
+var diskFull = &relayapi.Error{Code: "disk_full", Message: "Der er ikke plads på din pc's disk, så Send sikkert kunne ikke gemme forsendelsen. Intet er sendt. Frigør plads på disken (fx ved at slette store filer eller tømme papirkurven), og prøv igen."}
 
 // checkForSend checks recipients before a message is accepted. With the
 // relay away it falls back to answers from a recent check, and to the
@@ -578,20 +578,21 @@ func (s *Server) mailboxChoices(ctx context.Context) (relayapi.MailboxChoices, b
 	} else {
 		return mc, false
 	}
-	citizen, company := st.ReplyCitizen, st.ReplyCompany
-	if s.Policy.ReplyCitizen != "" {
-		citizen = s.Policy.ReplyCitizen
+	chosen := s.replyMailboxes(relayapi.ReplyChoice{}, st)
+	if has(mc.Citizen.Options, chosen.Citizen) {
+		mc.Citizen.Selected = chosen.Citizen
 	}
-	if s.Policy.ReplyCompany != "" {
-		company = s.Policy.ReplyCompany
-	}
-	if has(mc.Citizen.Options, citizen) {
-		mc.Citizen.Selected = citizen
-	}
-	if has(mc.Company.Options, company) {
-		mc.Company.Selected = company
+	if has(mc.Company.Options, chosen.Company) {
+		mc.Company.Selected = chosen.Company
 	}
 	return mc, true
+}
+
+// replyMailboxes is the reply mailboxes in force for a send, the pane and
+// the settings: IT's policy over the mailbox asked for over the user's
+// saved choice (policy.ReplyMailboxes, the one place of that rule).
+func (s *Server) replyMailboxes(asked relayapi.ReplyChoice, st settings.Settings) relayapi.ReplyChoice {
+	return relayapi.ReplyChoice(s.Policy.ReplyMailboxes(policy.Reply(asked), policy.Reply{Citizen: st.ReplyCitizen, Company: st.ReplyCompany}))
 }
 
 func sameChoices(a, b relayapi.MailboxChoices) bool {
@@ -620,8 +621,7 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, så valget kan ikke kontrolleres. Prøv igen om lidt.")
 		return
 	}
-	if (req.Citizen != "" && s.Policy.ReplyCitizen != "" && req.Citizen != s.Policy.ReplyCitizen) ||
-		(req.Company != "" && s.Policy.ReplyCompany != "" && req.Company != s.Policy.ReplyCompany) {
+	if s.Policy.ReplyRefused(policy.Reply(req)) {
 		writeError(w, http.StatusForbidden, "locked_by_policy", "Digitalpost retursvar er låst af IT og kan ikke ændres her.")
 		return
 	}
@@ -805,14 +805,8 @@ func (s *Server) view(st settings.Settings) SettingsView {
 	if lang == "" {
 		lang = "da"
 	}
-	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relayapi.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany},
+	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: s.replyMailboxes(relayapi.ReplyChoice{}, st),
 		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert}
-	if s.Policy.ReplyCitizen != "" {
-		v.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
-	}
-	if s.Policy.ReplyCompany != "" {
-		v.ReplyMailbox.Company = s.Policy.ReplyCompany
-	}
 	if v.Locked == nil {
 		v.Locked = []string{}
 	}

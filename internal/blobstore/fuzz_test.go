@@ -34,7 +34,7 @@ func FuzzUploadReader(f *testing.F) {
 	f.Add([]byte(part("attachment", "afgørelse.pdf", "application/pdf", "%PDF-1.7 x") + end))
 	f.Add([]byte(part("attachment", `..\..\Windows\evil.exe`, "", "MZ") + part("attachment", "b.txt", "text/plain", "hej") + end))
 	f.Add([]byte(part("message", "", "application/json", "{}") + end))
-	f.Add([]byte(part("attachment", "cut.pdf", "application/pdf", "%PDF")))        // no closing boundary
+	f.Add([]byte(part("attachment", "cut.pdf", "application/pdf", "%PDF")))                        // no closing boundary
 	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"attachment\"\r\n")) // headers cut
 	f.Add([]byte(part("attachment", "=?utf-8?q?=C3=A6=C3=B8=C3=A5.pdf?=", "application/pdf; name=x", "") + end))
 	key, _ := vault.New(bytes.Repeat([]byte{7}, 32))

@@ -108,15 +108,23 @@ func runFault(t *testing.T, kind fault, faults, n int, damage func(*outbox.Outbo
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
 	key, _ := vault.New(vault.NewRandomKey())
-	rs, rw, err := demo.NewRelay(filepath.Join(dir, "demo"), key, relay.BearerAuth("tok", "demo"), log)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rl, closeRelay, err := demo.NewRelay(ctx, demo.Options{Dir: filepath.Join(dir, "demo"), Key: key, Auth: relay.BearerAuth("tok", "demo"), BaseURL: "http://127.0.0.1:1", Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rs.Store.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go rw.Run(ctx)
-	front := httptest.NewServer(&faultProxy{faults: faults, kind: kind, next: rs.Handler()})
+	relayDone := make(chan struct{})
+	go func() {
+		rl.Run(ctx)
+		close(relayDone)
+	}()
+	defer func() {
+		cancel()
+		<-relayDone
+		closeRelay()
+	}()
+	front := httptest.NewServer(&faultProxy{faults: faults, kind: kind, next: rl.Handler()})
 	defer front.Close()
 
 	db, err := bolt.Open(filepath.Join(dir, "agent.db"), 0o600, nil)

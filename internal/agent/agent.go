@@ -241,7 +241,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log, Health: board}
+	worker := &outbox.Worker{Outbox: ob, Relay: client, Handing: link.Retain, Log: log, Health: board}
 	board.Source(worker.Problems)
 	board.Source(ob.Problems)
 	go func() {

@@ -29,6 +29,10 @@ type Worker struct {
 	Health *health.Board
 	// Jitter, for tests: see Backoff. Nil is random.
 	Jitter func(time.Duration) time.Duration
+	// Handing, when set, is called with an entry's id just before each
+	// attempt to hand it to the relay, while its attachments are still
+	// here (the mailbox link keeps them for the marked copy).
+	Handing func(id string)
 
 	// nextPoll keeps handed entries' poll times in memory: writing them to
 	// disk on every poll would cost an fsync each time for nothing.
@@ -194,6 +198,9 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 	for i, f := range e.Files {
 		blob := f.Blob
 		files[i] = relayclient.Upload{FileInfo: f.FileInfo, Open: func() (io.ReadCloser, error) { return w.Outbox.blobs.Open(blob) }}
+	}
+	if w.Handing != nil {
+		w.Handing(e.ID)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	resp, err := w.Relay.Submit(cctx, &msg, files)

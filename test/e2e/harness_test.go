@@ -4,10 +4,10 @@ package e2e
 
 import (
 	"bytes"
-	"errors"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"

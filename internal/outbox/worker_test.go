@@ -537,3 +537,24 @@ func TestWorkerDamagedRecord(t *testing.T) {
 		t.Fatalf("SetAside of a good record: %v %v", moved, err)
 	}
 }
+
+// TestWorkerClockSkew: a relay whose clock is two days ahead asks for 30 s
+// by an HTTP date; the wait is 30 s, and nothing counts as waiting long.
+func TestWorkerClockSkew(t *testing.T) {
+	h := newHarness(t)
+	relayNow := h.clock.now().Add(48 * time.Hour)
+	h.rel.script = func(int, string) *answer {
+		return &answer{503, "text/plain", "busy", map[string]string{
+			"Date": relayNow.UTC().Format(http.TimeFormat), "Retry-After": relayNow.Add(30 * time.Second).UTC().Format(http.TimeFormat)}}
+	}
+	h.add("A")
+	next := h.run()
+	if got := next.Sub(h.clock.now()); got != 30*time.Second {
+		t.Fatalf("waits %v, want the 30 s the relay asked for", got)
+	}
+	for _, p := range h.w.Problems() {
+		if p.Code == ProblemLongWait {
+			t.Fatalf("the relay's clock made a long wait: %+v", p)
+		}
+	}
+}

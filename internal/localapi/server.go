@@ -666,7 +666,13 @@ func (s *Server) takeUpload(id string, printable func(string, string) bool) (blo
 		return blobstore.File{}, &relayapi.Error{Code: "not_printable", Message: "Dokumentet »" + info.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
 	}
 	f, err := s.Uploads.Take(id, s.Outbox.Blobs())
-	if err != nil {
+	switch {
+	case errors.Is(err, upload.ErrDamaged):
+		s.Log.Error("upload take failed: a slice is damaged", "err", err)
+		return blobstore.File{}, &relayapi.Error{Code: "upload_damaged", Message: "En del af dokumentet »" + info.Filename + "« er beskadiget på din pc og kan ikke sendes. Intet er sendt. Del dokumentet igen."}, http.StatusUnprocessableEntity
+	case errors.Is(err, syscall.ENOSPC):
+		return blobstore.File{}, diskFull, http.StatusInsufficientStorage
+	case err != nil:
 		s.Log.Error("upload take failed", "err", err)
 		return blobstore.File{}, &relayapi.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
 	}

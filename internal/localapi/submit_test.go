@@ -5,13 +5,19 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/health"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/settings"
+	"sendsikkert/internal/upload"
+	"sendsikkert/internal/vault"
 )
 
 // submit posts a message as the add-in does and returns the HTTP status
@@ -90,5 +96,48 @@ func TestHealthzProblems(t *testing.T) {
 	callJSON(t, s, "GET", "/healthz", &h)
 	if len(h.Problems) != 1 || h.Problems[0].Code != "relay_unreachable" || !strings.Contains(h.Problems[0].Message, "2 beskeder venter") {
 		t.Fatalf("problems %+v", h.Problems)
+	}
+}
+
+// TestSubmitDamagedUpload: a document whose stored slice is damaged is
+// refused once, saying so; nothing is queued.
+func TestSubmitDamagedUpload(t *testing.T) {
+	s := testServer(t)
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, "up.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key, _ := vault.New(vault.NewRandomKey())
+	s.Uploads, err = upload.Open(db, filepath.Join(dir, "uploads"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := s.Uploads.Create("Afgørelse.pdf", "application/pdf", 9)
+	if _, err := s.Uploads.Put(info.ID, 0, strings.NewReader("%PDF-1.7\n")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "uploads", info.ID, "0")
+	b, _ := os.ReadFile(p)
+	b[len(b)-3] ^= 1
+	os.WriteFile(p, b, 0o600)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	pw, _ := mw.CreateFormField("message")
+	json.NewEncoder(pw).Encode(relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Afgørelse", BodyHTML: "<p>Hej</p>", IdempotencyKey: "up-1", UploadID: info.ID})
+	mw.Close()
+	r := httptest.NewRequest("POST", "https://localhost:47800/api/v1/messages", &body)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	r.Header.Set(CSRFHeader, s.Guard.Token)
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	var e relayapi.Error
+	json.Unmarshal(w.Body.Bytes(), &e)
+	if w.Code != 422 || e.Code != "upload_damaged" || !strings.Contains(e.Message, "Afgørelse.pdf") || !strings.Contains(e.Message, "Intet er sendt") {
+		t.Fatalf("%d %+v", w.Code, e)
+	}
+	if s.Outbox.Pending() != 0 {
+		t.Fatal("queued with a damaged document")
 	}
 }

@@ -185,14 +185,14 @@ func TestTakeDamagedSlice(t *testing.T) {
 	b, _ := os.ReadFile(p)
 	b[len(b)-2] ^= 1
 	os.WriteFile(p, b, 0o600)
-	if _, err := f.s.Take(i.ID, f.blobs); err == nil {
-		t.Fatal("Take of a damaged slice made no error")
+	if _, err := f.s.Take(i.ID, f.blobs); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("Take of a damaged slice: %v, want ErrDamaged", err)
 	}
 	if left, _ := os.ReadDir(f.blobs.Dir); len(left) != 0 {
 		t.Fatalf("%d blobs left by a failed Take", len(left))
 	}
 	os.Remove(p)
-	if _, err := f.s.Take(i.ID, f.blobs); err == nil {
-		t.Fatal("Take of a missing slice made no error")
+	if _, err := f.s.Take(i.ID, f.blobs); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("Take of a missing slice: %v, want ErrDamaged", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"syscall"
 
 	"sendsikkert/internal/relayapi"
 )
@@ -61,21 +60,22 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		if err != nil {
 			part.Close()
 			log.Error("create blob failed", "err", err)
-			return bail(&relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
+			return bail(relayapi.StorageFailure(err))
 		}
-		sink := &writeErr{w: f}
-		n, err := io.Copy(sink, io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1))
+		// A failed write is the relay's disk, not the sender's upload:
+		// told apart, it is answered "try again" (503/507), not 400.
+		dst := &writeErr{w: f}
+		n, err := io.Copy(dst, io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1))
 		part.Close()
-		if sink.err != nil {
-			// Our disk, not the sender's upload, failed.
-			f.Abort()
-			log.Error("write blob failed", "err", sink.err)
-			return bail(StoreError(sink.err))
-		}
 		total += n
 		if err == nil && total > relayapi.MaxAttachmentBytes {
 			f.Abort()
 			return bail(relayapi.TooLarge(false), http.StatusRequestEntityTooLarge)
+		}
+		if dst.err != nil {
+			f.Abort()
+			log.Error("write blob failed", "err", dst.err)
+			return bail(relayapi.StorageFailure(dst.err))
 		}
 		if err != nil {
 			f.Abort()
@@ -86,14 +86,14 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		}
 		if err := f.Commit(); err != nil {
 			log.Error("commit blob failed", "err", err)
-			return bail(StoreError(err))
+			return bail(relayapi.StorageFailure(err))
 		}
 		files = append(files, File{FileInfo: relayapi.FileInfo{Filename: name, ContentType: ct, Size: n}, Blob: blob})
 	}
 }
 
-// writeErr remembers an error of the writer, so a failure of the disk is
-// told apart from an upload cut short.
+// writeErr remembers the error of the writer it wraps, so a copy's error
+// can be blamed on the right side.
 type writeErr struct {
 	w   io.Writer
 	err error
@@ -105,13 +105,4 @@ func (w *writeErr) Write(p []byte) (int, error) {
 		w.err = err
 	}
 	return n, err
-}
-
-// StoreError is the answer to a failure to store an attachment: a full
-// disk is 507 "disk_full" and said so, anything else 500 "store".
-func StoreError(err error) (*relayapi.Error, int) {
-	if errors.Is(err, syscall.ENOSPC) {
-		return &relayapi.Error{Code: "disk_full", Message: "Der er ikke plads på disken, så bilaget kunne ikke gemmes. Intet er sendt."}, http.StatusInsufficientStorage
-	}
-	return &relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError
 }

@@ -332,8 +332,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// The attachment reader is the relay's too; on the PC its storage
+	// failures are the PC's.
 	if apiErr != nil && apiErr.Code == "disk_full" {
-		apiErr = diskFull
+		apiErr, status = diskFull, http.StatusInsufficientStorage
+	} else if apiErr != nil && apiErr.Code == "store_unavailable" {
+		apiErr, status = &relayapi.Error{Code: "outbox", Message: "Forsendelsen kunne ikke gemmes på din pc. Intet er sendt. Prøv igen."}, http.StatusInternalServerError
 	}
 	if apiErr != nil {
 		for _, f := range uploaded {

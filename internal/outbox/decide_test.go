@@ -68,7 +68,7 @@ func TestDecide(t *testing.T) {
 		{"404 proxy JSON without our fields", answer{404, js, `{"status":404}`, nil}, Retry, false, 0, ""},
 		{"400 truncated relay body", answer{400, js, `{"error":"recipient_rej`, nil}, Retry, false, 0, ""},
 		{"400 relay code without message", answer{400, js, `{"error":"recipient_rejected"}`, nil}, Retry, false, 0, ""},
-		{"400 relay body as text/plain", answer{400, "text/plain", relayBody("recipient_rejected", "x"), nil}, Retry, false, 0, ""},
+		{"400 relay body in an HTML page", answer{400, "text/html", relayBody("recipient_rejected", "x"), nil}, Retry, false, 0, ""},
 		{"202 captive portal HTML", answer{202, "text/html", "<html>Velkommen</html>", nil}, Retry, false, 0, ""},
 		{"202 truncated", answer{202, js, `{"id":"ab`, nil}, Retry, false, 0, ""},
 	}

@@ -123,7 +123,9 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 	if resp.StatusCode >= 400 {
 		ae := &AnswerError{StatusCode: resp.StatusCode, RetryAfter: RetryAfter(resp.Header, time.Now())}
 		var e relayapi.Error
-		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
+		// The relay's own refusal is JSON with a code and a message; a
+		// proxy's or a portal's page is not, whatever it holds.
+		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/html" {
 			if json.NewDecoder(body).Decode(&e) == nil && e.Code != "" && e.Message != "" {
 				ae.Relay = &e
 			}

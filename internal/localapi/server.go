@@ -74,6 +74,14 @@ type Server struct {
 	Mailbox *mailbox.Link
 	// Health holds the agent's current problems (/healthz "problems").
 	Health *health.Board
+	// User is the OS account the agent runs as (/healthz "user").
+	User string
+	// WindowToken is the window's own credential (see window.go); empty
+	// means no window can re-enrol through the API.
+	WindowToken string
+	// Enrolled says whether the agent is enrolled with a relay now; then
+	// only the window may enrol it again.
+	Enrolled func() bool
 
 	cacheMu sync.Mutex
 	cache   map[string]cached
@@ -147,7 +155,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	// "status" stays "ok" while the agent serves: problems are things a
 	// person must know of, not a reason to restart it.
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "outbox": s.Outbox.Pending(), "problems": s.Health.List()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "outbox": s.Outbox.Pending(), "user": s.User, "problems": s.Health.List()})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
@@ -756,6 +764,10 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 // enroll joins the PC to the organisation's relay. The agent keeps running
 // as it is; the next start uses the relay.
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	if !s.enrollAllowed(r) {
+		writeError(w, http.StatusForbidden, "enroll_window_only", "Send sikkert er allerede tilmeldt et relæ. Tilmeldingen kan kun ændres fra Send sikkert-vinduet eller kommandolinjen.")
+		return
+	}
 	var req struct {
 		Relay string `json:"relay"`
 		Code  string `json:"code"`

@@ -40,6 +40,8 @@ var (
 	ErrTooLarge   = errors.New("upload: over the size limit")
 	ErrBadSlice   = errors.New("upload: bad slice")
 	ErrIncomplete = errors.New("upload: slices missing")
+	// ErrDamaged: a stored slice cannot be read back (damaged on disk).
+	ErrDamaged = errors.New("upload: slice damaged")
 )
 
 // Info is an upload's state.
@@ -199,8 +201,9 @@ func (e *RefusedError) Error() string { return "upload: refused: " + e.Decision.
 // Take moves a complete upload into blobs as one encrypted file and
 // forgets it. The document is judged as a multipart attachment is
 // (attachment.Prepare): converted to PDF where Digital Post wants that,
-// named after its content, or refused with a *RefusedError. The caller
-// owns the returned blob.
+// named after its content, or refused with a *RefusedError. A slice that
+// cannot be read back is ErrDamaged; the blob store's own write error
+// (a full disk) comes back as it is. The caller owns the returned blob.
 func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 	i, err := s.Get(id)
 	if err != nil {
@@ -227,9 +230,13 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 	if err != nil {
 		return blobstore.File{}, err
 	}
-	n, err := io.Copy(f, body)
+	sink := &countingWriter{w: f}
+	n, err := io.Copy(sink, body)
 	if err != nil {
 		f.Abort()
+		if sink.err != nil {
+			return blobstore.File{}, sink.err
+		}
 		return blobstore.File{}, err
 	}
 	if err := f.Commit(); err != nil {
@@ -239,11 +246,12 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 }
 
 // sliceReader reads an upload's slices in order, opening each when it is
-// reached.
+// reached; a slice that cannot be read back is ErrDamaged.
 type sliceReader struct {
 	s   *Store
 	id  string
 	idx []int
+	n   int // the slice being read
 	cur io.ReadCloser
 }
 
@@ -253,11 +261,11 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 			if len(r.idx) == 0 {
 				return 0, io.EOF
 			}
-			n := r.idx[0]
+			r.n = r.idx[0]
 			r.idx = r.idx[1:]
-			rc, err := r.s.key.OpenFile(r.s.slicePath(r.id, n), []byte(r.id+"/"+strconv.Itoa(n)))
+			rc, err := r.s.key.OpenFile(r.s.slicePath(r.id, r.n), []byte(r.id+"/"+strconv.Itoa(r.n)))
 			if err != nil {
-				return 0, err
+				return 0, fmt.Errorf("%w: slice %d: %w", ErrDamaged, r.n, err)
 			}
 			r.cur = rc
 		}
@@ -270,7 +278,10 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 			}
 			continue
 		}
-		return n, err
+		if err != nil {
+			return n, fmt.Errorf("%w: slice %d: %w", ErrDamaged, r.n, err)
+		}
+		return n, nil
 	}
 }
 
@@ -301,4 +312,19 @@ func (s *Store) Expire() {
 			s.Delete(id)
 		}
 	}
+}
+
+// countingWriter remembers the writer's own error, so a slice that cannot
+// be read is told apart from a disk that cannot be written.
+type countingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

@@ -4,6 +4,7 @@
 //	sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay audit verify|export --config relay.yaml [--user U] [--recipient R]
+//	sendsikkert-relay manifest --config relay.yaml --kind outlook|office
 //
 // The relay speaks HTTPS only; agents authenticate with client
 // certificates from their enrolment (mTLS).
@@ -54,7 +55,8 @@ const usage = `brug:
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay audit verify --config relay.yaml
-  sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]`
+  sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]
+  sendsikkert-relay manifest --config relay.yaml --kind outlook|office`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -71,6 +73,8 @@ func main() {
 		code = revoke(args)
 	case "audit":
 		code = auditCmd(args)
+	case "manifest":
+		code = manifestCmd(args, os.Stdout, os.Stderr)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		code = 2

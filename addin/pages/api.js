@@ -1,13 +1,27 @@
-// The pages' one way to the agent's local API. The CSRF token comes from
-// the page the agent served; the base URL is the page's own origin unless
-// configuration says otherwise (pages hosted by the relay name the agent).
+// The pages' one way to their API. Served by the agent (classic Outlook,
+// Word, Excel, PowerPoint on a PC with Send sikkert) they carry the agent's
+// CSRF token and call its local API. Served by the relay (hostedAddin: new
+// Outlook, Outlook on the web, Mac) the relay marks them with
+// <meta name="sendsikkert-auth" content="entra">; they then sign the clerk
+// in with Entra ID through Nested App Authentication and call the relay's
+// page API with a bearer token — same paths, same JSON.
 const meta = document.querySelector('meta[name="sendsikkert-csrf"]');
+const authMeta = document.querySelector('meta[name="sendsikkert-auth"]');
 
-// What the clerk reads when the agent cannot be reached. A browser cannot
-// tell "not running" from "certificate not trusted", so it names both.
-export const UNREACHABLE =
-  'Send sikkert-programmet på din pc kan ikke nås. Det kører måske ikke, eller pc’en stoler ikke på dets certifikat. ' +
-  'Start Send sikkert, eller kontakt IT, og prøv igen. Der er ikke sendt noget.';
+// hosted reports whether the relay served this page.
+export function hosted() {
+  return !!authMeta && authMeta.content === 'entra';
+}
+
+// What the clerk reads when the agent (or, hosted, the relay) cannot be
+// reached. A browser cannot tell "not running" from "certificate not
+// trusted", so the agent's message names both.
+export const UNREACHABLE = hosted()
+  ? 'Send sikkert-serveren kan ikke nås lige nu. Prøv igen om lidt, eller kontakt IT. Der er ikke sendt noget.'
+  : 'Send sikkert-programmet på din pc kan ikke nås. Det kører måske ikke, eller pc’en stoler ikke på dets certifikat. ' +
+    'Start Send sikkert, eller kontakt IT, og prøv igen. Der er ikke sendt noget.';
+
+const SIGN_IN_FAILED = 'Du kunne ikke logges ind på Send sikkert med din Microsoft-konto. Luk ruden, og prøv igen. Der er ikke sendt noget.';
 
 export class AgentError extends Error {
   constructor(status, code, message) {
@@ -26,17 +40,99 @@ function token() {
   return meta ? meta.content : '';
 }
 
-// hasToken reports whether this page was given the agent's key; pages
-// served from anywhere but the agent itself are not (yet).
+// hasToken reports whether this page has a way to authenticate: the
+// agent's key, or (hosted) the Entra sign-in.
 export function hasToken() {
-  return token() !== '';
+  return hosted() || token() !== '';
+}
+
+// --- Entra sign-in (hosted pages only) ---
+
+let configPromise = null;
+let pcaPromise = null;
+
+// addinConfig is the relay's public {clientId, tenants, scope}.
+function addinConfig() {
+  configPromise ??= fetch(agentBase() + '/v1/addin-config', { credentials: 'omit', cache: 'no-store' })
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`addin-config ${r.status}`))))
+    .catch((e) => { configPromise = null; throw new AgentError(0, 'agent_unreachable', UNREACHABLE); });
+  return configPromise;
+}
+
+// msalApp loads MSAL.js (vendored: no bundler, no third-party script host;
+// see vendor/README.md) and makes the nestable client: inside Office it
+// asks the host for tokens (NAA); elsewhere MSAL falls back to a popup.
+function msalApp(cfg) {
+  pcaPromise ??= (async () => {
+    await import('./vendor/msal-browser.min.js'); // UMD: sets globalThis.msal
+    const authority = 'https://login.microsoftonline.com/' + (cfg.tenants.length === 1 ? cfg.tenants[0] : 'organizations');
+    return globalThis.msal.createNestablePublicClientApplication({
+      auth: { clientId: cfg.clientId, authority },
+      cache: { cacheLocation: 'sessionStorage' },
+    });
+  })().catch((e) => { pcaPromise = null; throw e; });
+  return pcaPromise;
+}
+
+// tokenSource, when set, replaces MSAL: tests (and only tests) hand the
+// page a function that gets a token from their own issuer.
+let tokenSource = null;
+export function setTokenSource(f) {
+  tokenSource = f;
+}
+
+// accessToken is the pages' one token function: an Entra access token for
+// the relay's page API, fresh (not from MSAL's cache) when asked.
+export async function accessToken({ fresh = false } = {}) {
+  const cfg = await addinConfig();
+  const scope = `api://${window.location.host}/${cfg.clientId}/${cfg.scope}`;
+  if (tokenSource) return tokenSource({ scope, fresh, config: cfg });
+  let app;
+  try {
+    app = await msalApp(cfg);
+  } catch (e) {
+    throw new AgentError(0, 'sign_in_failed', SIGN_IN_FAILED);
+  }
+  const request = { scopes: [scope], forceRefresh: fresh };
+  const account = app.getActiveAccount() || app.getAllAccounts()[0];
+  try {
+    if (account) return (await app.acquireTokenSilent({ ...request, account })).accessToken;
+    return (await app.ssoSilent(request)).accessToken;
+  } catch (e) {
+    try {
+      const r = await app.acquireTokenPopup(request);
+      app.setActiveAccount(r.account);
+      return r.accessToken;
+    } catch (e2) {
+      throw new AgentError(0, 'sign_in_failed', SIGN_IN_FAILED);
+    }
+  }
+}
+
+// authHeaders are the headers that say who is asking.
+export async function authHeaders({ fresh = false } = {}) {
+  if (hosted()) return { Authorization: 'Bearer ' + (await accessToken({ fresh })) };
+  return { 'X-Sendsikkert-CSRF': token() };
+}
+
+// authedFetch is fetch with authHeaders; hosted, a 401 (an expired or
+// revoked token) gets one fresh token and one retry, so an upload or a
+// send in progress is not lost to a token that ran out.
+export async function authedFetch(url, init = {}) {
+  const go = async (fresh) => fetch(url, { ...init, credentials: 'omit', cache: 'no-store', headers: { ...(init.headers || {}), ...(await authHeaders({ fresh })) } });
+  let resp = await go(false);
+  if (hosted() && resp.status === 401) {
+    const data = await resp.clone().json().catch(() => ({}));
+    if (data.error !== 'tenant_not_enabled') resp = await go(true);
+  }
+  return resp;
 }
 
 export async function api(method, path, body) {
   if (path.startsWith('/api/') && !hasToken()) {
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
-  const headers = { 'X-Sendsikkert-CSRF': token() };
+  const headers = {};
   let payload = body;
   if (body !== undefined && !(body instanceof FormData)) {
     headers['Content-Type'] = 'application/json';
@@ -44,8 +140,9 @@ export async function api(method, path, body) {
   }
   let resp;
   try {
-    resp = await fetch(agentBase() + path, { method, headers, body: payload, credentials: 'omit', cache: 'no-store' });
+    resp = await authedFetch(agentBase() + path, { method, headers, body: payload });
   } catch (e) {
+    if (e instanceof AgentError) throw e;
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
   const data = await resp.json().catch(() => ({}));
@@ -56,16 +153,23 @@ export async function api(method, path, body) {
 }
 
 // upload POSTs a FormData with progress (fetch cannot report upload
-// progress): onProgress(sent, total) as bytes go out.
-export function upload(path, form, onProgress) {
+// progress): onProgress(sent, total) as bytes go out. Hosted, a 401 gets
+// one fresh token and one retry.
+export async function upload(path, form, onProgress) {
+  if (!hasToken()) throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
+  try {
+    return await uploadOnce(path, form, onProgress, await authHeaders());
+  } catch (e) {
+    if (!(hosted() && e instanceof AgentError && e.status === 401 && e.code !== 'tenant_not_enabled')) throw e;
+    return uploadOnce(path, form, onProgress, await authHeaders({ fresh: true }));
+  }
+}
+
+function uploadOnce(path, form, onProgress, headers) {
   return new Promise((resolve, reject) => {
-    if (!hasToken()) {
-      reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));
-      return;
-    }
     const xhr = new XMLHttpRequest();
     xhr.open('POST', agentBase() + path);
-    xhr.setRequestHeader('X-Sendsikkert-CSRF', token());
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.responseType = 'text';
     xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
     xhr.onerror = () => reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(libxml2-utils gnome-keyring dbus poppler-utils nsis)
+debs=(libxml2-utils gnome-keyring dbus poppler-utils nsis wixl msitools)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -49,6 +49,10 @@ if [ ! -d cmd/sendsikkert-window ]; then
   echo "!! cmd/sendsikkert-window not in this tree: installer not built (the script is still compiled by build/windows's test)"
 elif command -v makensis >/dev/null; then
   bash build/windows/build.sh
+  # The MSI built from the real programs: its tables, read with msiinfo.
+  msi_version=$(ls bin/windows/Sendsikkert-*.msi | sed -n 's/.*Sendsikkert-\(.*\)\.msi$/\1/p' | tail -1)
+  SENDSIKKERT_MSI="bin/windows/Sendsikkert-$msi_version.msi" SENDSIKKERT_MSI_VERSION="$msi_version" \
+    SENDSIKKERT_WINDOWS_BIN=bin/windows go test -count=1 -run 'TestMSI|TestWindowsExecutables' ./build/windows
 elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
   echo "makensis (Debian nsis) is required"; exit 1
 else
@@ -56,7 +60,7 @@ else
 fi
 # ---- end Windows installer -------------------------------------------------
 
-# ---- PostgreSQL for the relay store tests (internal/relay) ----------------
+# ---- PostgreSQL for the relay store tests (internal/queue/sqlstore) --------
 # scripts/postgres.sh starts a throwaway cluster (installing Debian's
 # postgresql as root if missing) and exports SENDSIKKERT_PG_DSN.
 . scripts/postgres.sh

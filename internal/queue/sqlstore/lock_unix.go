@@ -1,6 +1,6 @@
 //go:build unix
 
-package relay
+package sqlstore
 
 import (
 	"os"
@@ -9,10 +9,8 @@ import (
 )
 
 // lockFile takes an exclusive lock on path, or fails at once if another
-// process (or another open in this one) holds it.
-// LockFile takes an exclusive lock on path, so a second process cannot
-// open the same store.
-func LockFile(path string) (*os.File, error) { return lockFile(path) }
+// process (or another open in this one) holds it: a second process cannot
+// open the same SQLite store.
 
 func lockFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)

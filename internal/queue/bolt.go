@@ -1,4 +1,4 @@
-package relay
+package queue
 
 import (
 	"bytes"
@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/vault"
 )
 
@@ -27,7 +29,7 @@ var (
 type BoltStore struct {
 	db    *bolt.DB
 	key   *vault.Key
-	blobs Blobs
+	blobs blobstore.Store
 }
 
 // OpenBolt opens (or creates) the store in dir, encrypting with key.
@@ -57,6 +59,13 @@ func OpenBolt(dir string, key *vault.Key) (*BoltStore, error) {
 		})
 		for _, k := range stale {
 			e := parseQueueEntry(q.Get(k))
+			if e.next.Equal(parked) {
+				// A done message leased for a change that never came.
+				if err := q.Delete(k); err != nil {
+					return err
+				}
+				continue
+			}
 			e.owner, e.until = "", time.Time{}
 			if err := q.Put(k, e.bytes()); err != nil {
 				return err
@@ -68,7 +77,7 @@ func OpenBolt(dir string, key *vault.Key) (*BoltStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("relay store: init: %w", err)
 	}
-	s := &BoltStore{db: db, key: key.Derive("relay/records"), blobs: Blobs{Dir: filepath.Join(dir, "blobs"), Key: key.Derive("relay/blobs")}}
+	s := &BoltStore{db: db, key: key.Derive("relay/records"), blobs: blobstore.Store{Dir: filepath.Join(dir, "blobs"), Key: key.Derive("relay/blobs")}}
 	return s, nil
 }
 
@@ -110,11 +119,18 @@ func (e queueEntry) bytes() []byte {
 	return append(b, e.owner...)
 }
 
+// parked is the next attempt of a queue entry that exists only to hold a
+// lease on a done message (Acquire): Claim never finds it due, and it
+// leaves the queue when the lease is released.
+var parked = time.Unix(0, math.MaxInt64)
+
 // held reports whether someone holds an unexpired lease.
 func (e queueEntry) held(now time.Time) bool {
 	return e.owner != "" && e.until.After(now)
 }
 
+// put writes m; with a lease, only while lease.Owner holds it (Create
+// passes none: the message is new).
 func (s *BoltStore) put(tx *bolt.Tx, m *Message, lease *Lease) error {
 	q := tx.Bucket(bucketQueue)
 	cur := q.Get([]byte(m.ID))
@@ -138,10 +154,14 @@ func (s *BoltStore) put(tx *bolt.Tx, m *Message, lease *Lease) error {
 	if err := tx.Bucket(bucketMessages).Put([]byte(m.ID), sealed); err != nil {
 		return err
 	}
-	if m.Done() {
+	switch {
+	case m.Done() && e.owner == "":
 		return q.Delete([]byte(m.ID))
+	case m.Done():
+		e.next = parked
+	default:
+		e.next = m.NextAttempt
 	}
-	e.next = m.NextAttempt
 	return q.Put([]byte(m.ID), e.bytes())
 }
 
@@ -203,15 +223,40 @@ func OpenRecord(key *vault.Key, id string, sealed []byte) (*Message, error) {
 	return &m, nil
 }
 
-func (s *BoltStore) Update(_ context.Context, m *Message, lease *Lease) error {
+func (s *BoltStore) Update(_ context.Context, m *Message, lease Lease) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMessages).Get([]byte(m.ID)) == nil {
 			return ErrNotFound
 		}
-		return s.put(tx, m, lease)
+		return s.put(tx, m, &lease)
 	})
 	if err != nil {
 		return fmt.Errorf("relay store: update %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Acquire leases one message. A done message has no queue entry; it gets
+// a parked one for as long as the lease is held.
+func (s *BoltStore) Acquire(_ context.Context, id, owner string, now, until time.Time) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMessages).Get([]byte(id)) == nil {
+			return ErrNotFound
+		}
+		q := tx.Bucket(bucketQueue)
+		cur := q.Get([]byte(id))
+		e := parseQueueEntry(cur)
+		if e.held(now) && e.owner != owner {
+			return ErrLeaseHeld
+		}
+		if cur == nil {
+			e.next = parked
+		}
+		e.owner, e.until = owner, until
+		return q.Put([]byte(id), e.bytes())
+	})
+	if err != nil {
+		return fmt.Errorf("relay store: acquire %s: %w", id, err)
 	}
 	return nil
 }
@@ -224,6 +269,9 @@ func (s *BoltStore) Claim(_ context.Context, owner string, now time.Time, lease 
 	scan := func(tx *bolt.Tx) (claims [][]byte, next time.Time) {
 		tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
 			e := parseQueueEntry(v)
+			if e.next.Equal(parked) {
+				return nil
+			}
 			at := e.next
 			if e.held(now) && e.until.After(at) {
 				at = e.until
@@ -263,6 +311,6 @@ func (s *BoltStore) Claim(_ context.Context, owner string, now time.Time, lease 
 	return ids, next, nil
 }
 
-func (s *BoltStore) Blobs() Blobs { return s.blobs }
+func (s *BoltStore) Blobs() blobstore.Store { return s.blobs }
 
 func (s *BoltStore) Close() error { return s.db.Close() }

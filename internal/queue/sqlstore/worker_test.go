@@ -15,8 +15,11 @@ import (
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 // tally is a delivery channel shared by relay instances: it counts
@@ -63,18 +66,18 @@ func (citizens) Lookup(_ context.Context, id recipient.ID) (recipient.Party, err
 }
 
 // instance starts a relay (API and worker) on store.
-func instance(t *testing.T, store relay.Store, ch *tallyChannel, lease time.Duration) *httptest.Server {
+func instance(t *testing.T, store queue.Store, ch *tallyChannel, lease time.Duration) *httptest.Server {
 	t.Helper()
+	channels := map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: ch}
+	w := &queue.Worker{Store: store, Org: queue.DemoOrganisation(), Channels: channels, Log: slog.New(slog.DiscardHandler), Lease: lease}
 	s := &relay.Server{
-		Store: store, Registry: citizens{}, Org: relay.DemoOrganisation(),
-		Channels:     map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: ch},
-		Authenticate: relay.BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler),
-		Lease: lease,
+		Store: store, Registry: citizens{}, Org: queue.DemoOrganisation(), Channels: channels,
+		Authenticate: relay.BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler), Queued: w.Wake,
 	}
 	ts := httptest.NewServer(s.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { ts.Close(); cancel(); <-done })
 	return ts
 }
@@ -96,23 +99,23 @@ func TestWorkerDeliversOnEveryStore(t *testing.T) {
 		tl := &tally{seen: map[string]int{}}
 		tl.fails.Store(1)
 		ts := instance(t, b.open(t), &tallyChannel{t: tl}, 0)
-		c := &relay.Client{BaseURL: ts.URL, Token: "tok"}
-		msg := &relay.MessageRequest{Recipients: []string{"2211771212", "12345674"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "w-1"}
+		c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
+		msg := &relayapi.MessageRequest{Recipients: []string{"2211771212", "12345674"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "w-1"}
 		body := strings.Repeat("bilag ", 50_000)
-		file := relay.Upload{FileInfo: relay.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
+		file := relayclient.Upload{FileInfo: relayapi.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(body)), nil
 		}}
-		r, err := c.Submit(context.Background(), msg, []relay.Upload{file})
+		r, err := c.Submit(context.Background(), msg, []relayclient.Upload{file})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r2, err := c.Submit(context.Background(), msg, []relay.Upload{file}); err != nil || r2.ID != r.ID {
+		if r2, err := c.Submit(context.Background(), msg, []relayclient.Upload{file}); err != nil || r2.ID != r.ID {
 			t.Fatalf("repeat: %v %v", r2, err)
 		}
-		var st relay.Status
+		var st relayapi.MessageStatus
 		waitFor(t, "delivery", 20*time.Second, func() bool {
 			st, err = c.Status(context.Background(), r.ID)
-			return err == nil && st.Status == relay.StatusDelivered
+			return err == nil && st.Status == relayapi.StatusDelivered
 		})
 		time.Sleep(100 * time.Millisecond)
 		tl.mu.Lock()
@@ -136,9 +139,9 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 		ctx := context.Background()
 		store := b.open(t)
 		m := newMessage("t-1", time.Now())
-		m.Recipients = append(m.Recipients, relay.RecipientState{Input: "0707614285",
+		m.Recipients = append(m.Recipients, queue.RecipientState{Input: "0707614285",
 			ID: recipient.ID{Kind: recipient.KindCPR, Value: "0707614285"}, Channel: recipient.ChannelDigitalPost,
-			Status: relay.StatusQueued, MemoUUID: uuid.NewString()})
+			Status: relayapi.StatusQueued, MemoUUID: uuid.NewString()})
 		if _, _, err := store.Create(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -147,8 +150,8 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 		if ids, _, err := store.Claim(ctx, "dead", claimed, lease, 10); err != nil || len(ids) != 1 {
 			t.Fatalf("claim: %v %v", ids, err)
 		}
-		m.Recipients[0].Status = relay.StatusDelivered
-		if err := store.Update(ctx, m, &relay.Lease{Owner: "dead", Until: claimed.Add(lease)}); err != nil {
+		m.Recipients[0].Status = relayapi.StatusDelivered
+		if err := store.Update(ctx, m, queue.Lease{Owner: "dead", Until: claimed.Add(lease)}); err != nil {
 			t.Fatal(err)
 		}
 		// "dead" stops here. A live instance starts.
@@ -172,7 +175,7 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 		if tl.seen[m.Recipients[0].MemoUUID] != 0 || tl.seen[m.Recipients[1].MemoUUID] != 1 || len(tl.seen) != 1 {
 			t.Fatalf("deliveries after takeover: %v", tl.seen)
 		}
-		if err := store.Update(ctx, m, &relay.Lease{Owner: "dead", Until: time.Now().Add(lease)}); err == nil {
+		if err := store.Update(ctx, m, queue.Lease{Owner: "dead", Until: time.Now().Add(lease)}); err == nil {
 			t.Error("the dead instance could still write")
 		}
 	})
@@ -199,8 +202,8 @@ func TestTwoInstancesShareQueue(t *testing.T) {
 		// while they run.
 		tsA := instance(t, first, chA, time.Minute)
 		tsB := instance(t, second, chB, time.Minute)
-		clients := []*relay.Client{{BaseURL: tsA.URL, Token: "tok"}, {BaseURL: tsB.URL, Token: "tok"}}
-		file := relay.Upload{FileInfo: relay.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
+		clients := []*relayclient.Client{{BaseURL: tsA.URL, Token: "tok"}, {BaseURL: tsB.URL, Token: "tok"}}
+		file := relayclient.Upload{FileInfo: relayapi.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader("%PDF-1.4 bilag")), nil
 		}}
 		ids := make([]string, n)
@@ -211,8 +214,8 @@ func TestTwoInstancesShareQueue(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range work {
-					msg := &relay.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: fmt.Sprintf("two-%d", i)}
-					r, err := clients[(i+w)%2].Submit(context.Background(), msg, []relay.Upload{file})
+					msg := &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: fmt.Sprintf("two-%d", i)}
+					r, err := clients[(i+w)%2].Submit(context.Background(), msg, []relayclient.Upload{file})
 					if err != nil {
 						t.Errorf("submit %d: %v", i, err)
 						continue

@@ -1,4 +1,7 @@
-package relay
+// Package blobstore keeps attachment content encrypted at rest, for the
+// agent's outbox and the relay's queue alike, and reads a submit's
+// attachments into it.
+package blobstore
 
 import (
 	"bufio"
@@ -13,36 +16,36 @@ import (
 	"sendsikkert/internal/vault"
 )
 
-// Blobs keeps attachment content encrypted (vault streams, additional data
+// Store keeps attachment content encrypted (vault streams, additional data
 // = the blob's name), named by random ids: as files in Dir, or — for a
 // store shared by several relay instances — as rows in the database, so
 // that every instance can read every blob.
-type Blobs struct {
+type Store struct {
 	Dir string
 	Key *vault.Key
 
 	// Backend, when set, keeps blobs somewhere else than files in Dir
 	// (the database of a store shared by several relay instances).
-	Backend BlobBackend
+	Backend Backend
 }
 
-// BlobBackend stores encrypted blobs by name.
-type BlobBackend interface {
-	Create(key *vault.Key, name string) (BlobWriter, error)
+// Backend stores encrypted blobs by name.
+type Backend interface {
+	Create(key *vault.Key, name string) (Writer, error)
 	Open(key *vault.Key, name string) (io.ReadCloser, error)
 	Remove(name string)
 }
 
-// BlobWriter is a blob being written: nothing of it is visible until
+// Writer is a blob being written: nothing of it is visible until
 // Commit; Abort throws it away.
-type BlobWriter interface {
+type Writer interface {
 	io.Writer
 	Commit() error
 	Abort()
 }
 
-// ValidBlobName reports whether a blob name is one Create makes.
-func ValidBlobName(name string) bool { return validBlobName(name) }
+// ValidName reports whether a blob name is one Create makes.
+func ValidName(name string) bool { return validBlobName(name) }
 
 func validBlobName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, `/\.`)
@@ -51,7 +54,7 @@ func validBlobName(name string) bool {
 // Create starts a new blob; Commit on the returned writer makes it durable
 // (for blobs in the database: durable together with the next synchronous
 // commit, which Create of the message that names it is).
-func (b Blobs) Create() (name string, w BlobWriter, err error) {
+func (b Store) Create() (name string, w Writer, err error) {
 	var r [16]byte
 	rand.Read(r[:])
 	name = hex.EncodeToString(r[:])
@@ -81,7 +84,7 @@ type blobFile struct {
 func createBlobFile(key *vault.Key, path string, ad []byte) (*blobFile, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("relay: create blob: %w", err)
+		return nil, fmt.Errorf("blobstore: create blob: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
 	enc, err := key.NewWriter(bw, ad)
@@ -95,7 +98,7 @@ func createBlobFile(key *vault.Key, path string, ad []byte) (*blobFile, error) {
 
 func (b *blobFile) Write(p []byte) (int, error) { return b.enc.Write(p) }
 
-// Commit seals the stream and syncs the file; Blobs.Sync then makes its
+// Commit seals the stream and syncs the file; Store.Sync then makes its
 // name durable.
 func (b *blobFile) Commit() error {
 	b.done = true
@@ -111,7 +114,7 @@ func (b *blobFile) Commit() error {
 	}
 	if err != nil {
 		os.Remove(b.f.Name())
-		return fmt.Errorf("relay: commit blob %s: %w", filepath.Base(b.f.Name()), err)
+		return fmt.Errorf("blobstore: commit blob %s: %w", filepath.Base(b.f.Name()), err)
 	}
 	return nil
 }
@@ -125,9 +128,9 @@ func (b *blobFile) Abort() {
 }
 
 // Open streams a blob's content.
-func (b Blobs) Open(name string) (io.ReadCloser, error) {
+func (b Store) Open(name string) (io.ReadCloser, error) {
 	if !validBlobName(name) {
-		return nil, fmt.Errorf("relay: bad blob name")
+		return nil, fmt.Errorf("blobstore: bad blob name")
 	}
 	if b.Backend != nil {
 		return b.Backend.Open(b.Key, name)
@@ -136,7 +139,7 @@ func (b Blobs) Open(name string) (io.ReadCloser, error) {
 }
 
 // Remove deletes blobs, ignoring ones already gone.
-func (b Blobs) Remove(names ...string) {
+func (b Store) Remove(names ...string) {
 	for _, n := range names {
 		if !validBlobName(n) {
 			continue
@@ -150,7 +153,7 @@ func (b Blobs) Remove(names ...string) {
 }
 
 // Sync makes committed blob names durable.
-func (b Blobs) Sync() error {
+func (b Store) Sync() error {
 	if b.Backend != nil {
 		return nil
 	}

@@ -19,12 +19,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"sendsikkert/internal/blobstore"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
 )
 
-// The conformance suite: every relay.Store implementation passes the same tests.
+// The conformance suite: every queue.Store implementation passes the same tests.
 // PostgreSQL runs when SENDSIKKERT_PG_DSN names a database (scripts/test.sh
 // starts one); without it those tests skip, or fail when
 // SENDSIKKERT_REQUIRE_TOOLS is set.
@@ -36,7 +38,7 @@ import (
 type backend struct {
 	name   string
 	shared bool // several handles (instances) may be open at once
-	open   func(t *testing.T) relay.Store
+	open   func(t *testing.T) queue.Store
 	atRest func(t *testing.T) []byte
 }
 
@@ -49,8 +51,8 @@ func boltBackend(t *testing.T) backend {
 	dir := t.TempDir()
 	return backend{
 		name: "bolt",
-		open: func(t *testing.T) relay.Store {
-			s, err := relay.OpenBolt(dir, testKey())
+		open: func(t *testing.T) queue.Store {
+			s, err := queue.OpenBolt(dir, testKey())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +67,7 @@ func sqliteBackend(t *testing.T) backend {
 	dir := t.TempDir()
 	return backend{
 		name: "sqlite",
-		open: func(t *testing.T) relay.Store {
+		open: func(t *testing.T) queue.Store {
 			s, err := OpenStore(context.Background(), "", dir, testKey())
 			if err != nil {
 				t.Fatal(err)
@@ -116,7 +118,7 @@ func pgBackend(t *testing.T) (backend, bool) {
 	return backend{
 		name:   "postgres",
 		shared: true,
-		open: func(t *testing.T) relay.Store {
+		open: func(t *testing.T) queue.Store {
 			s, err := OpenStore(context.Background(), dsn, t.TempDir(), testKey())
 			if err != nil {
 				t.Fatal(err)
@@ -176,12 +178,12 @@ func forEachStore(t *testing.T, f func(t *testing.T, b backend)) {
 	})
 }
 
-func newMessage(key string, next time.Time) *relay.Message {
-	return &relay.Message{
+func newMessage(key string, next time.Time) *queue.Message {
+	return &queue.Message{
 		ID: uuid.NewString(), Sender: "anna", IdempotencyKey: key, Created: time.Now().UTC(),
 		Subject: "Afgørelse", BodyHTML: "<p>Hej</p>", NextAttempt: next,
-		Recipients: []relay.RecipientState{{Input: "2211771212", ID: recipient.ID{Kind: recipient.KindCPR, Value: "2211771212"},
-			Channel: recipient.ChannelDigitalPost, Status: relay.StatusQueued, MemoUUID: uuid.NewString()}},
+		Recipients: []queue.RecipientState{{Input: "2211771212", ID: recipient.ID{Kind: recipient.KindCPR, Value: "2211771212"},
+			Channel: recipient.ChannelDigitalPost, Status: relayapi.StatusQueued, MemoUUID: uuid.NewString()}},
 	}
 }
 
@@ -198,7 +200,7 @@ func TestStoreCreateIdempotent(t *testing.T) {
 		if id, created, err := s.Create(ctx, again); err != nil || created || id != m.ID {
 			t.Fatalf("same key: %s %v %v, want %s false", id, created, err, m.ID)
 		}
-		if _, err := s.Get(ctx, again.ID); !errors.Is(err, relay.ErrNotFound) {
+		if _, err := s.Get(ctx, again.ID); !errors.Is(err, queue.ErrNotFound) {
 			t.Fatalf("second message was stored: %v", err)
 		}
 		// The same key from another sender is another message.
@@ -209,7 +211,7 @@ func TestStoreCreateIdempotent(t *testing.T) {
 		}
 		taken := newMessage("k2", time.Now())
 		taken.ID = m.ID
-		if _, _, err := s.Create(ctx, taken); !errors.Is(err, relay.ErrIDTaken) {
+		if _, _, err := s.Create(ctx, taken); !errors.Is(err, queue.ErrIDTaken) {
 			t.Fatalf("id taken: %v", err)
 		}
 		if id, ok, err := s.ByKey(ctx, "anna", "k1"); err != nil || !ok || id != m.ID {
@@ -222,14 +224,17 @@ func TestStoreCreateIdempotent(t *testing.T) {
 		if err != nil || got.Subject != m.Subject || got.Recipients[0].MemoUUID != m.Recipients[0].MemoUUID {
 			t.Fatalf("get: %+v %v", got, err)
 		}
-		if _, err := s.Get(ctx, uuid.NewString()); !errors.Is(err, relay.ErrNotFound) {
+		if _, err := s.Get(ctx, uuid.NewString()); !errors.Is(err, queue.ErrNotFound) {
 			t.Fatalf("get unknown: %v", err)
 		}
-		if err := s.Update(ctx, newMessage("k3", time.Now()), nil); !errors.Is(err, relay.ErrNotFound) {
+		if err := s.Update(ctx, newMessage("k3", time.Now()), queue.Lease{Owner: "x"}); !errors.Is(err, queue.ErrNotFound) {
 			t.Fatalf("update unknown: %v", err)
 		}
 		got.Subject = "Ny"
-		if err := s.Update(ctx, got, nil); err != nil {
+		if err := s.Update(ctx, got, queue.Lease{Owner: "x"}); !errors.Is(err, queue.ErrLeaseLost) {
+			t.Fatalf("update without a lease: %v", err)
+		}
+		if err := queue.Modify(ctx, s, m.ID, "x", func(m *queue.Message) error { m.Subject = "Ny"; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.Get(ctx, m.ID); got.Subject != "Ny" {
@@ -251,7 +256,7 @@ func TestStoreClaimLease(t *testing.T) {
 		now := time.Now().Truncate(time.Millisecond)
 		m1 := newMessage("k1", now.Add(-time.Second))
 		m2 := newMessage("k2", now.Add(time.Hour))
-		for _, m := range []*relay.Message{m1, m2} {
+		for _, m := range []*queue.Message{m1, m2} {
 			if _, _, err := s.Create(ctx, m); err != nil {
 				t.Fatal(err)
 			}
@@ -265,10 +270,10 @@ func TestStoreClaimLease(t *testing.T) {
 		if err != nil || len(ids) != 0 || !next.Equal(now.Add(time.Minute)) {
 			t.Fatalf("claim b: %v next %v %v; want none, next %v", ids, next, err, now.Add(time.Minute))
 		}
-		if err := s.Update(ctx, m1, &relay.Lease{Owner: "b", Until: now.Add(time.Minute)}); !errors.Is(err, relay.ErrLeaseLost) {
+		if err := s.Update(ctx, m1, queue.Lease{Owner: "b", Until: now.Add(time.Minute)}); !errors.Is(err, queue.ErrLeaseLost) {
 			t.Fatalf("update without the lease: %v", err)
 		}
-		if err := s.Update(ctx, m1, &relay.Lease{Owner: "a", Until: now.Add(2 * time.Minute)}); err != nil {
+		if err := s.Update(ctx, m1, queue.Lease{Owner: "a", Until: now.Add(2 * time.Minute)}); err != nil {
 			t.Fatalf("renew: %v", err)
 		}
 		if ids, _, _ := s.Claim(ctx, "b", now.Add(90*time.Second), time.Minute, 10); len(ids) != 0 {
@@ -280,12 +285,12 @@ func TestStoreClaimLease(t *testing.T) {
 		if err != nil || len(ids) != 1 || ids[0] != m1.ID {
 			t.Fatalf("takeover: %v %v", ids, err)
 		}
-		if err := s.Update(ctx, m1, &relay.Lease{Owner: "a", Until: later.Add(time.Minute)}); !errors.Is(err, relay.ErrLeaseLost) {
+		if err := s.Update(ctx, m1, queue.Lease{Owner: "a", Until: later.Add(time.Minute)}); !errors.Is(err, queue.ErrLeaseLost) {
 			t.Fatalf("update by the old owner after takeover: %v", err)
 		}
 		// b fails and schedules a retry, releasing the lease.
 		m1.Attempts, m1.NextAttempt = 1, later.Add(10*time.Minute)
-		if err := s.Update(ctx, m1, &relay.Lease{Owner: "b"}); err != nil {
+		if err := s.Update(ctx, m1, queue.Lease{Owner: "b"}); err != nil {
 			t.Fatal(err)
 		}
 		ids, next, _ = s.Claim(ctx, "a", later, time.Minute, 10)
@@ -296,8 +301,8 @@ func TestStoreClaimLease(t *testing.T) {
 			t.Fatalf("retry not claimable when due: %v", ids)
 		}
 		// Done messages leave the queue.
-		m1.Recipients[0].Status = relay.StatusDelivered
-		if err := s.Update(ctx, m1, &relay.Lease{Owner: "a"}); err != nil {
+		m1.Recipients[0].Status = relayapi.StatusDelivered
+		if err := s.Update(ctx, m1, queue.Lease{Owner: "a"}); err != nil {
 			t.Fatal(err)
 		}
 		ids, next, _ = s.Claim(ctx, "c", now.Add(24*time.Hour), time.Minute, 10)
@@ -330,7 +335,7 @@ func TestStoreConcurrentClaims(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		handles := []relay.Store{s}
+		handles := []queue.Store{s}
 		if b.shared {
 			handles = append(handles, b.open(t))
 		}
@@ -437,7 +442,7 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 		if err := w.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		m.Attachments = []relay.StoredFile{{FileInfo: relay.FileInfo{Filename: "a.pdf", Size: 1}, Blob: name}}
+		m.Attachments = []blobstore.File{{FileInfo: relayapi.FileInfo{Filename: "a.pdf", Size: 1}, Blob: name}}
 		if _, _, err := s.Create(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -457,13 +462,13 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 			}
 		}
 		// The record is bound to its id: moved to another, it does not open.
-		if _, err := relay.OpenRecord(testKey().Derive("relay/records"), uuid.NewString(), mustSeal(t, m)); err == nil {
+		if _, err := queue.OpenRecord(testKey().Derive("relay/records"), uuid.NewString(), mustSeal(t, m)); err == nil {
 			t.Error("record opened under another id")
 		}
 	})
 }
 
-func mustSeal(t *testing.T, m *relay.Message) []byte {
+func mustSeal(t *testing.T, m *queue.Message) []byte {
 	s := &SQLStore{key: testKey().Derive("relay/records")}
 	b, _, err := s.seal(m)
 	if err != nil {

@@ -1,4 +1,7 @@
-package relay
+// Package relayclient is the agent's client of the relay's HTTP API
+// (internal/relay/openapi.yaml); the agent uses it for the embedded demo
+// relay and for the organisation's relay alike.
+package relayclient
 
 import (
 	"bytes"
@@ -15,10 +18,10 @@ import (
 
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relayapi"
 )
 
-// Client talks to a relay. The agent uses it for the embedded demo relay
-// and for the organisation's relay alike.
+// Client talks to a relay.
 type Client struct {
 	BaseURL string
 	HTTP    *http.Client
@@ -49,9 +52,9 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 		return resp.StatusCode, fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
 	}
 	if resp.StatusCode >= 400 {
-		var e Error
+		var e relayapi.Error
 		if err := json.NewDecoder(body).Decode(&e); err != nil || e.Code == "" {
-			return resp.StatusCode, &Error{Code: "relay_error", Message: fmt.Sprintf("Relæet svarede med fejl %d.", resp.StatusCode)}
+			return resp.StatusCode, &relayapi.Error{Code: "relay_error", Message: fmt.Sprintf("Relæet svarede med fejl %d.", resp.StatusCode)}
 		}
 		return resp.StatusCode, &e
 	}
@@ -71,7 +74,7 @@ func (c *Client) Check(ctx context.Context, inputs []string) (recipient.Report, 
 // CheckMobiles looks recipients up with mobile numbers entered for e-mail
 // addresses (the secure mailbox's one-time code).
 func (c *Client) CheckMobiles(ctx context.Context, inputs []string, mobiles map[string]string) (recipient.Report, error) {
-	b, _ := json.Marshal(CheckRequest{Recipients: inputs, Mobiles: mobiles})
+	b, _ := json.Marshal(relayapi.CheckRequest{Recipients: inputs, Mobiles: mobiles})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/recipients/check"), bytes.NewReader(b))
 	if err != nil {
 		return recipient.Report{}, err
@@ -83,49 +86,49 @@ func (c *Client) CheckMobiles(ctx context.Context, inputs []string, mobiles map[
 }
 
 // ReplyMailboxes lists the organisation's reply mailboxes.
-func (c *Client) ReplyMailboxes(ctx context.Context) (MailboxChoices, error) {
+func (c *Client) ReplyMailboxes(ctx context.Context) (relayapi.MailboxChoices, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v1/reply-mailboxes"), nil)
 	if err != nil {
-		return MailboxChoices{}, err
+		return relayapi.MailboxChoices{}, err
 	}
-	var mc MailboxChoices
+	var mc relayapi.MailboxChoices
 	_, err = c.do(req, &mc)
 	return mc, err
 }
 
 // Status fetches a message's status.
-func (c *Client) Status(ctx context.Context, id string) (Status, error) {
+func (c *Client) Status(ctx context.Context, id string) (relayapi.MessageStatus, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v1/messages/"+id), nil)
 	if err != nil {
-		return Status{}, err
+		return relayapi.MessageStatus{}, err
 	}
-	var st Status
+	var st relayapi.MessageStatus
 	_, err = c.do(req, &st)
 	return st, err
 }
 
 // Revoke takes a message back from the recipients' secure mailboxes and
 // returns its status after. The relay's refusals (unknown message, nothing
-// to take back) come as *Error with a Danish message for the clerk.
-func (c *Client) Revoke(ctx context.Context, id string) (Status, error) {
+// to take back) come as *relayapi.Error with a Danish message for the clerk.
+func (c *Client) Revoke(ctx context.Context, id string) (relayapi.MessageStatus, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/messages/"+url.PathEscape(id)+"/revoke"), nil)
 	if err != nil {
-		return Status{}, err
+		return relayapi.MessageStatus{}, err
 	}
-	var st Status
+	var st relayapi.MessageStatus
 	_, err = c.do(req, &st)
 	return st, err
 }
 
 // Upload is one attachment to submit.
 type Upload struct {
-	FileInfo
+	relayapi.FileInfo
 	Open func() (io.ReadCloser, error)
 }
 
 // Submit streams a message and its attachments to the relay. The body is
 // produced while it is sent, so a 100 MB attachment is never in memory.
-func (c *Client) Submit(ctx context.Context, msg *MessageRequest, files []Upload) (SubmitResponse, error) {
+func (c *Client) Submit(ctx context.Context, msg *relayapi.MessageRequest, files []Upload) (relayapi.SubmitResponse, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -134,16 +137,16 @@ func (c *Client) Submit(ctx context.Context, msg *MessageRequest, files []Upload
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/messages"), pr)
 	if err != nil {
 		pr.Close()
-		return SubmitResponse{}, err
+		return relayapi.SubmitResponse{}, err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	var out SubmitResponse
+	var out relayapi.SubmitResponse
 	_, err = c.do(req, &out)
 	pr.Close()
 	return out, err
 }
 
-func writeSubmit(mw *multipart.Writer, msg *MessageRequest, files []Upload) error {
+func writeSubmit(mw *multipart.Writer, msg *relayapi.MessageRequest, files []Upload) error {
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="message"`)
 	h.Set("Content-Type", "application/json")

@@ -1,8 +1,8 @@
-// Package relay is the organisation's gateway: it looks recipients up,
-// accepts messages durably, and delivers them through channels. The same
-// code runs in-process in the agent's demo mode and as sendsikkert-relay.
-// Its HTTP API is described in openapi.yaml beside this file.
-package relay
+// Package relayapi is the relay's wire format: what the agent and case
+// systems send to the relay and what it answers (internal/relay/openapi.yaml
+// describes it), with the rules both sides apply to it — the Digital Post
+// limits, the validation of a message, and what a status means.
+package relayapi
 
 import (
 	"time"
@@ -75,49 +75,16 @@ type FileInfo struct {
 // SubmitResponse answers a submit.
 type SubmitResponse struct {
 	ID     string `json:"id"`
-	Status string `json:"status"`
+	Status Status `json:"status"`
 }
 
-// Message and recipient states.
-const (
-	StatusQueued        = "queued"
-	StatusSending       = "sending"
-	StatusDelivered     = "delivered"
-	StatusPrinted       = "printed"
-	StatusNeedsFallback = "needs-fallback"
-	StatusFailed        = "failed"
-)
-
-// Status is a message's state.
-type Status struct {
-	ID         string            `json:"id"`
-	Status     string            `json:"status"`
-	Recipients []RecipientStatus `json:"recipients"`
-	Events     []Event           `json:"events"`
+// ReplyMailbox is a "Digitalpost retursvar" mailbox: where the recipient's
+// reply lands. ContactPointID stays on the relay.
+type ReplyMailbox struct {
+	ID             string `json:"id"`
+	Label          string `json:"label"`
+	ContactPointID string `json:"-"`
 }
-
-// RecipientStatus is one recipient's state.
-type RecipientStatus struct {
-	Input   string            `json:"input"`
-	Channel recipient.Channel `json:"channel"`
-	Status  string            `json:"status"`
-	Message string            `json:"message"`
-}
-
-// Event is one step in a message's life, worded for the clerk.
-type Event struct {
-	At   time.Time `json:"at"`
-	What string    `json:"what"`
-}
-
-// What the secure mailbox records on a message about one recipient's copy,
-// each followed by the recipient's address as recipient.Parse gives it.
-// The agent reads them to tell whether a copy can still be taken back.
-const (
-	EventMailboxRead    = "Læst i sikker mailboks af "
-	EventMailboxRevoked = "Trukket tilbage fra sikker mailboks til "
-	EventMailboxExpired = "Udløbet i sikker mailboks for "
-)
 
 // MailboxChoices lists the reply mailboxes.
 type MailboxChoices struct {
@@ -140,42 +107,3 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Summarize derives a message's status from its recipients': failed if any
-// failed, else needs-fallback if any needs one, else delivered once all are
-// delivered or printed; otherwise sending once any has left, else queued.
-func Summarize(rs []RecipientStatus) string {
-	var failed, fallback, done, sending int
-	for _, r := range rs {
-		switch r.Status {
-		case StatusFailed:
-			failed++
-		case StatusNeedsFallback:
-			fallback++
-		case StatusDelivered, StatusPrinted:
-			done++
-		case StatusSending:
-			sending++
-		}
-	}
-	switch {
-	case failed > 0:
-		return StatusFailed
-	case fallback > 0:
-		return StatusNeedsFallback
-	case len(rs) > 0 && done == len(rs):
-		return StatusDelivered
-	case done > 0 || sending > 0:
-		return StatusSending
-	}
-	return StatusQueued
-}
-
-// Final reports whether a status will not change any more.
-func Final(status string) bool {
-	switch status {
-	case StatusDelivered, StatusPrinted, StatusFailed, StatusNeedsFallback:
-		return true
-	}
-	return false
-}

@@ -15,8 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/database"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/vault"
 )
 
@@ -39,7 +40,7 @@ type SQLStore struct {
 	db    *sql.DB
 	pg    bool
 	key   *vault.Key
-	blobs relay.Blobs
+	blobs blobstore.Store
 	lock  *os.File // SQLite: held while open
 }
 
@@ -48,7 +49,7 @@ type SQLStore struct {
 // dataDir/blobs), "sqlite:PATH" for another SQLite file, "postgres://…" or
 // "postgresql://…" for PostgreSQL (attachments in the database, so that
 // every instance reaches them), "bolt" for a bbolt store in dataDir.
-func OpenStore(ctx context.Context, database, dataDir string, key *vault.Key) (relay.Store, error) {
+func OpenStore(ctx context.Context, database, dataDir string, key *vault.Key) (queue.Store, error) {
 	switch {
 	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
 		return OpenPostgres(ctx, database, key)
@@ -57,7 +58,7 @@ func OpenStore(ctx context.Context, database, dataDir string, key *vault.Key) (r
 	case strings.HasPrefix(database, "sqlite:"):
 		return OpenSQLite(ctx, strings.TrimPrefix(database, "sqlite:"), filepath.Join(dataDir, "blobs"), key)
 	case database == "bolt":
-		return relay.OpenBolt(dataDir, key)
+		return queue.OpenBolt(dataDir, key)
 	}
 	return nil, fmt.Errorf("relay store: unknown database %q (use postgres://…, sqlite:PATH, or nothing for SQLite in the data folder)", redactDSN(database))
 }
@@ -74,7 +75,7 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("relay store: %w", err)
 	}
-	lock, err := relay.LockFile(path + ".lock")
+	lock, err := lockFile(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("relay store: %s is in use by another relay (SQLite serves one instance; use PostgreSQL for several): %w", path, err)
 	}
@@ -86,7 +87,7 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 		lock.Close()
 		return nil, fmt.Errorf("relay store: open %s: %w", path, err)
 	}
-	s := &SQLStore{db: db, key: key.Derive("relay/records"), blobs: relay.Blobs{Dir: blobDir, Key: key.Derive("relay/blobs")}, lock: lock}
+	s := &SQLStore{db: db, key: key.Derive("relay/records"), blobs: blobstore.Store{Dir: blobDir, Key: key.Derive("relay/blobs")}, lock: lock}
 	if err := s.init(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -120,7 +121,7 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 	db.SetMaxOpenConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records")}
-	s.blobs = relay.Blobs{Key: key.Derive("relay/blobs"), Backend: &sqlBlobs{s: s}}
+	s.blobs = blobstore.Store{Key: key.Derive("relay/blobs"), Backend: &sqlBlobs{s: s}}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -203,7 +204,7 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-func (s *SQLStore) seal(m *relay.Message) ([]byte, int, error) {
+func (s *SQLStore) seal(m *queue.Message) ([]byte, int, error) {
 	sealed, err := s.key.SealJSON(m, []byte(m.ID))
 	if err != nil {
 		return nil, 0, err
@@ -215,14 +216,14 @@ func (s *SQLStore) seal(m *relay.Message) ([]byte, int, error) {
 	return sealed, done, nil
 }
 
-func (s *SQLStore) Create(ctx context.Context, m *relay.Message) (string, bool, error) {
+func (s *SQLStore) Create(ctx context.Context, m *queue.Message) (string, bool, error) {
 	sealed, done, err := s.seal(m)
 	if err != nil {
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
 	}
 	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO relay_messages (id, idem_key, record, done, next_attempt)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
-		m.ID, relay.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt))
+		m.ID, queue.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt))
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 1 {
 			return m.ID, true, nil
@@ -238,14 +239,14 @@ func (s *SQLStore) Create(ctx context.Context, m *relay.Message) (string, bool, 
 	}
 	var one int
 	if s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM relay_messages WHERE id = ?`), m.ID).Scan(&one) == nil {
-		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, relay.ErrIDTaken)
+		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, queue.ErrIDTaken)
 	}
 	return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
 }
 
 func (s *SQLStore) ByKey(ctx context.Context, sender, key string) (string, bool, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM relay_messages WHERE idem_key = ?`), relay.IdempotencyHash(sender, key)).Scan(&id)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM relay_messages WHERE idem_key = ?`), queue.IdempotencyHash(sender, key)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -255,47 +256,63 @@ func (s *SQLStore) ByKey(ctx context.Context, sender, key string) (string, bool,
 	return id, true, nil
 }
 
-func (s *SQLStore) Get(ctx context.Context, id string) (*relay.Message, error) {
+func (s *SQLStore) Get(ctx context.Context, id string) (*queue.Message, error) {
 	var sealed []byte
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT record FROM relay_messages WHERE id = ?`), id).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, relay.ErrNotFound
+		return nil, queue.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("relay store: get %s: %w", id, err)
 	}
-	return relay.OpenRecord(s.key, id, sealed)
+	return queue.OpenRecord(s.key, id, sealed)
 }
 
-func (s *SQLStore) Update(ctx context.Context, m *relay.Message, lease *relay.Lease) error {
+func (s *SQLStore) Update(ctx context.Context, m *queue.Message, lease queue.Lease) error {
 	sealed, done, err := s.seal(m)
 	if err != nil {
 		return fmt.Errorf("relay store: update %s: %w", m.ID, err)
 	}
-	var res sql.Result
-	if lease == nil {
-		res, err = s.db.ExecContext(ctx, s.q(`UPDATE relay_messages SET record = ?, done = ?, next_attempt = ? WHERE id = ?`),
-			sealed, done, nanos(m.NextAttempt), m.ID)
-	} else {
-		owner := lease.Owner
-		if lease.Until.IsZero() {
-			owner = ""
-		}
-		res, err = s.db.ExecContext(ctx, s.q(`UPDATE relay_messages SET record = ?, done = ?, next_attempt = ?, lease_owner = ?, lease_until = ?
-			WHERE id = ? AND lease_owner = ?`),
-			sealed, done, nanos(m.NextAttempt), owner, nanos(lease.Until), m.ID, lease.Owner)
+	owner := lease.Owner
+	if lease.Until.IsZero() {
+		owner = ""
 	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE relay_messages SET record = ?, done = ?, next_attempt = ?, lease_owner = ?, lease_until = ?
+		WHERE id = ? AND lease_owner = ?`),
+		sealed, done, nanos(m.NextAttempt), owner, nanos(lease.Until), m.ID, lease.Owner)
 	if err != nil {
 		return fmt.Errorf("relay store: update %s: %w", m.ID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return err
 	}
-	var one int
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM relay_messages WHERE id = ?`), m.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("relay store: update %s: %w", m.ID, relay.ErrNotFound)
+	if !s.exists(ctx, m.ID) {
+		return fmt.Errorf("relay store: update %s: %w", m.ID, queue.ErrNotFound)
 	}
-	return fmt.Errorf("relay store: update %s: %w", m.ID, relay.ErrLeaseLost)
+	return fmt.Errorf("relay store: update %s: %w", m.ID, queue.ErrLeaseLost)
+}
+
+func (s *SQLStore) exists(ctx context.Context, id string) bool {
+	var one int
+	return s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM relay_messages WHERE id = ?`), id).Scan(&one) == nil
+}
+
+// Acquire is one conditional UPDATE: the row lock it takes makes it atomic
+// against Claim and other Acquires on every dialect.
+func (s *SQLStore) Acquire(ctx context.Context, id, owner string, now, until time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE relay_messages SET lease_owner = ?, lease_until = ?
+		WHERE id = ? AND (lease_owner = '' OR lease_owner = ? OR lease_until <= ?)`),
+		owner, nanos(until), id, owner, now.UnixNano())
+	if err != nil {
+		return fmt.Errorf("relay store: acquire %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	if !s.exists(ctx, id) {
+		return fmt.Errorf("relay store: acquire %s: %w", id, queue.ErrNotFound)
+	}
+	return fmt.Errorf("relay store: acquire %s: %w", id, queue.ErrLeaseHeld)
 }
 
 // Claim is one UPDATE. On PostgreSQL its subquery locks the rows it picks
@@ -349,7 +366,7 @@ func (s *SQLStore) Claim(ctx context.Context, owner string, now time.Time, lease
 	return ids, t, nil
 }
 
-func (s *SQLStore) Blobs() relay.Blobs { return s.blobs }
+func (s *SQLStore) Blobs() blobstore.Store { return s.blobs }
 
 func (s *SQLStore) Close() error {
 	err := s.db.Close()

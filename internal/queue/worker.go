@@ -1,17 +1,94 @@
-package relay
+package queue
 
 import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/sched"
 )
+
+// Worker delivers queued messages through channels. Several workers
+// (one per relay instance) may share one store: leases keep them apart.
+type Worker struct {
+	Store Store
+	Org   Organisation
+	// Channels by recipient channel; a recipient whose channel has none
+	// fails.
+	Channels map[recipient.Channel]delivery.Channel
+	// Audit, when set, records every delivery outcome.
+	Audit Auditor
+	// OnDone, when set, is called once a message is final (receipts).
+	OnDone func(*Message)
+	// Follower, when set, tells what became of deliveries a channel only
+	// had accepted (Digital Post's status messages).
+	Follower delivery.Follower
+	// FollowInterval, when set, replaces the growing pause between status
+	// questions (tests).
+	FollowInterval time.Duration
+	// Lease is how long the worker holds a message it works on
+	// (DefaultLease when zero); Instance names this relay instance in
+	// its leases (the host name when empty).
+	Lease    time.Duration
+	Instance string
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+	holdOff  sched.HoldOff // owned by Run
+}
+
+// Auditor records what the relay did; package audit implements it.
+type Auditor interface {
+	Record(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error
+}
+
+// Wake tells the worker that a message was queued, so it need not wait
+// for its next due time.
+func (s *Worker) Wake() {
+	select {
+	case s.wakeup() <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Worker) wakeup() chan struct{} {
+	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
+	return s.wake
+}
+
+func (s *Worker) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Worker) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Worker) audit(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) {
+	if s.Audit == nil {
+		return
+	}
+	if err := s.Audit.Record(ctx, user, action, id, channel, outcome, messageID); err != nil {
+		s.log().Error("audit record failed", "action", action, "err", err)
+	}
+}
 
 // MaxAttempts bounds retries of a delivery that keeps failing; with the
 // backoff below that is about a day.
@@ -36,7 +113,7 @@ func followInterval(age time.Duration) time.Duration {
 
 // follow asks the Follower about a recipient a channel accepted, and
 // reports whether its status changed.
-func (s *Server) follow(ctx context.Context, m *Message, r *RecipientState) bool {
+func (s *Worker) follow(ctx context.Context, m *Message, r *RecipientState) bool {
 	if s.Follower == nil || r.Reference == "" {
 		return false
 	}
@@ -48,60 +125,24 @@ func (s *Server) follow(ctx context.Context, m *Message, r *RecipientState) bool
 	now := s.now().UTC()
 	switch st {
 	case delivery.Delivered:
-		r.Status, r.Message = StatusDelivered, "Leveret som Digital Post."
-		m.Events = append(m.Events, Event{At: now, What: "Leveret som Digital Post til " + r.ID.Masked()})
+		r.Status, r.Message = relayapi.StatusDelivered, "Leveret som Digital Post."
+		m.Events = append(m.Events, relayapi.Event{At: now, Kind: relayapi.EventDelivered, What: "Leveret som Digital Post til " + r.ID.Masked()})
 	case delivery.Printed:
-		r.Status, r.Message = StatusPrinted, "Brevet er udskrevet og sendt med posten."
-		m.Events = append(m.Events, Event{At: now, What: "Sendt som brev til " + r.ID.Masked()})
+		r.Status, r.Message = relayapi.StatusPrinted, "Brevet er udskrevet og sendt med posten."
+		m.Events = append(m.Events, relayapi.Event{At: now, Kind: relayapi.EventPrinted, What: "Sendt som brev til " + r.ID.Masked()})
 	case delivery.Failed:
-		r.Status, r.Message = StatusFailed, "Digital Post kunne ikke levere forsendelsen."
-		m.Events = append(m.Events, Event{At: now, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
+		r.Status, r.Message = relayapi.StatusFailed, "Digital Post kunne ikke levere forsendelsen."
+		m.Events = append(m.Events, relayapi.Event{At: now, Kind: relayapi.EventFailed, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 	default:
 		if age := s.now().Sub(m.Created); age > 14*24*time.Hour {
 			s.log().Warn("no delivery status after 14 days", "id", m.ID, "recipient", r.ID.Masked())
 		}
 		return false
 	}
-	s.audit(ctx, m.Sender, string(st), r.ID, string(r.Channel), r.Status, m.ID)
+	s.audit(ctx, m.Sender, string(st), r.ID, string(r.Channel), string(r.Status), m.ID)
 	s.log().Info("delivery status", "id", m.ID, "recipient", r.ID.Masked(), "status", r.Status)
 	if f, ok := s.Follower.(interface{ Forget(string) error }); ok {
 		f.Forget(r.Reference)
-	}
-	return true
-}
-
-// HoldOff keeps, in memory, the time before which a queued id is not
-// worked on: a worker passes over it until then.
-type HoldOff map[string]time.Time
-
-// Holds reports whether id is held off at now; if so, next (when the
-// worker is next due, zero for never) is brought forward to the hold's end.
-func (h HoldOff) Holds(id string, now time.Time, next *time.Time) bool {
-	t, ok := h[id]
-	if !ok || !now.Before(t) {
-		return false
-	}
-	if next.IsZero() || t.Before(*next) {
-		*next = t
-	}
-	return true
-}
-
-// SleepUntil is a queue worker's rest with nothing to do: it sleeps until
-// next (with zero, until woken), a signal on wake or the end of ctx, and
-// reports false if ctx ended. An idle worker wakes no CPU.
-func SleepUntil(ctx context.Context, next time.Time, wake <-chan struct{}) bool {
-	var timer <-chan time.Time
-	if !next.IsZero() {
-		t := time.NewTimer(max(time.Until(next), 10*time.Millisecond))
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-wake:
-	case <-timer:
 	}
 	return true
 }
@@ -111,7 +152,7 @@ func SleepUntil(ctx context.Context, next time.Time, wake <-chan struct{}) bool 
 // outcome is persisted, so it only has to outlast one delivery.
 const DefaultLease = 5 * time.Minute
 
-func (s *Server) lease() time.Duration {
+func (s *Worker) lease() time.Duration {
 	if s.Lease > 0 {
 		return s.Lease
 	}
@@ -120,7 +161,7 @@ func (s *Server) lease() time.Duration {
 
 // instanceName names this worker as a lease owner: unique per Run, so a
 // restarted instance does not mistake its predecessor's leases for its own.
-func (s *Server) instanceName() string {
+func (s *Worker) instanceName() string {
 	host, _ := os.Hostname()
 	if s.Instance != "" {
 		host = s.Instance
@@ -133,9 +174,9 @@ func (s *Server) instanceName() string {
 // start (after a crash) and messages whose owner's lease expired are
 // picked up like new work. With nothing due it sleeps until the next retry
 // or lease expiry, or a new message.
-func (s *Server) Run(ctx context.Context) {
+func (s *Worker) Run(ctx context.Context) {
 	wake := s.wakeup()
-	s.holdOff = HoldOff{}
+	s.holdOff = sched.HoldOff{}
 	owner := s.instanceName()
 	for {
 		claimed := s.now()
@@ -168,7 +209,7 @@ func (s *Server) Run(ctx context.Context) {
 		if worked > 0 {
 			continue
 		}
-		if !SleepUntil(ctx, next, wake) {
+		if !sched.SleepUntil(ctx, next, wake) {
 			return
 		}
 	}
@@ -178,7 +219,7 @@ func (s *Server) Run(ctx context.Context) {
 // until leaseEnd; false means its record could not be read or written. The
 // record is read after the claim, so a recipient whose delivery another
 // instance persisted is never delivered again.
-func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Time) bool {
+func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Time) bool {
 	m, err := s.Store.Get(ctx, id)
 	if err != nil {
 		s.log().Error("relay load failed", "id", id, "err", err)
@@ -190,7 +231,7 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 	// unreadable record: the caller stops without holding the message off.
 	held := true
 	persist := func(release bool) (ok, readable bool) {
-		l := &Lease{Owner: owner}
+		l := Lease{Owner: owner}
 		if !release && !m.Done() {
 			l.Until = s.now().Add(s.lease())
 		}
@@ -209,7 +250,7 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 	var failed, waiting bool
 	for i := range m.Recipients {
 		r := &m.Recipients[i]
-		if r.Status == StatusSending {
+		if r.Status == relayapi.StatusSending {
 			// The channel accepted it earlier; ask what became of it.
 			if s.follow(ctx, m, r) {
 				if ok, readable := persist(false); !ok {
@@ -220,7 +261,7 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			}
 			continue
 		}
-		if r.Status != StatusQueued {
+		if r.Status != relayapi.StatusQueued {
 			continue
 		}
 		// A lease half gone is renewed before the next delivery, so that
@@ -232,7 +273,7 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		}
 		ch := s.Channels[r.Channel]
 		if ch == nil {
-			r.Status, r.Message = StatusFailed, "Relæet har ingen kanal til denne modtager."
+			r.Status, r.Message = relayapi.StatusFailed, "Relæet har ingen kanal til denne modtager."
 			continue
 		}
 		d := &delivery.Delivery{
@@ -247,7 +288,7 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		if mb == "" {
 			mb = def
 		}
-		if box, ok := org.mailbox(mb); ok {
+		if box, ok := org.Mailbox(mb); ok {
 			d.ContactPointID = box.ContactPointID
 		}
 		for _, f := range m.Attachments {
@@ -261,19 +302,19 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		switch {
 		case err == nil && rec.Status == delivery.Accepted:
 			// Accepted is not delivered: the status follows later.
-			r.Status, r.Reference = StatusSending, rec.Reference
+			r.Status, r.Reference = relayapi.StatusSending, rec.Reference
 			r.Message = "Modtaget af Digital Post – afventer kvittering for levering."
-			m.Events = append(m.Events, Event{At: s.now().UTC(), What: "Afleveret til Digital Post for " + r.ID.Masked() + " – afventer kvittering"})
+			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: relayapi.EventAccepted, What: "Afleveret til Digital Post for " + r.ID.Masked() + " – afventer kvittering"})
 			s.log().Info("accepted by channel", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
 			s.audit(ctx, m.Sender, "accept", r.ID, string(r.Channel), "accepted", m.ID)
 			waiting = true
 		case err == nil:
-			r.Status, r.Reference = string(rec.Status), rec.Reference
-			what := "Leveret som Digital Post til " + r.ID.Masked()
+			r.Status, r.Reference = relayapi.Status(rec.Status), rec.Reference
+			what, kind := "Leveret som Digital Post til "+r.ID.Masked(), relayapi.EventDelivered
 			switch {
 			case rec.Status == delivery.Printed:
 				r.Message = "Brevet er sendt til udskrivning og forsendelse via OneTooX."
-				what = "Sendt som brev via OneTooX til " + r.ID.Masked()
+				what, kind = "Sendt som brev via OneTooX til "+r.ID.Masked(), relayapi.EventPrinted
 			case r.Channel == recipient.ChannelTunnelmail:
 				r.Message = "Leveret med tvunget TLS (tunnelmail) til modtagerens mailserver."
 				what = "Leveret som tunnelmail til " + r.ID.Masked()
@@ -283,19 +324,19 @@ func (s *Server) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			default:
 				r.Message = "Leveret som Digital Post."
 			}
-			m.Events = append(m.Events, Event{At: s.now().UTC(), What: what})
+			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: kind, What: what})
 			s.log().Info("delivered", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
-			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), r.Status, m.ID)
+			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), string(r.Status), m.ID)
 		case errors.Is(err, delivery.ErrPermanent) || m.Attempts+1 >= MaxAttempts:
-			r.Status, r.Message = StatusFailed, "Forsendelsen kunne ikke leveres."
+			r.Status, r.Message = relayapi.StatusFailed, "Forsendelsen kunne ikke leveres."
 			// A channel that can say why (tunnelmail's refusals) does so.
 			var why interface{ Why() string }
 			if errors.As(err, &why) {
 				r.Message += " " + why.Why()
 			}
-			m.Events = append(m.Events, Event{At: s.now().UTC(), What: "Levering til " + r.ID.Masked() + " mislykkedes"})
+			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: relayapi.EventFailed, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 			s.log().Error("delivery failed for good", "id", m.ID, "recipient", r.ID.Masked(), "err", err)
-			s.audit(ctx, m.Sender, "fail", r.ID, string(r.Channel), StatusFailed, m.ID)
+			s.audit(ctx, m.Sender, "fail", r.ID, string(r.Channel), string(relayapi.StatusFailed), m.ID)
 		default:
 			failed = true
 			s.log().Warn("delivery failed, will retry", "id", m.ID, "recipient", r.ID.Masked(), "attempt", m.Attempts+1, "err", err)

@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/vault"
 )
 
@@ -29,7 +29,7 @@ type sqlBlobs struct {
 // commit of the message that names the blob (Create, which comes after)
 // flushes the blob's rows too. The blob is thus durable by the time the
 // message is acknowledged, for one WAL flush instead of two.
-func (b *sqlBlobs) Create(key *vault.Key, name string) (relay.BlobWriter, error) {
+func (b *sqlBlobs) Create(key *vault.Key, name string) (blobstore.Writer, error) {
 	ctx := context.Background()
 	tx, err := b.s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -1,19 +1,15 @@
-package relay
+package queue
 
-import "sendsikkert/internal/delivery"
+import (
+	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/relayapi"
+)
 
-// ReplyMailbox is a "Digitalpost retursvar" mailbox: where the recipient's
-// reply lands.
-type ReplyMailbox struct {
-	ID             string `json:"id"`
-	Label          string `json:"label"`
-	ContactPointID string `json:"-"`
-}
-
-// Organisation is the sender and its reply mailboxes.
+// Organisation is the sender and its reply mailboxes: who the worker
+// delivers as, and where replies land.
 type Organisation struct {
 	Sender         delivery.Sender
-	ReplyMailboxes []ReplyMailbox
+	ReplyMailboxes []relayapi.ReplyMailbox
 	// Default mailbox ids for citizens (CPR) and companies (CVR).
 	DefaultCitizen string
 	DefaultCompany string
@@ -23,7 +19,7 @@ type Organisation struct {
 func DemoOrganisation() Organisation {
 	return Organisation{
 		Sender: delivery.Sender{Name: "Demo Kommune", CVR: "31128706", Address: []string{"Rådhuspladsen 1", "8800 Viborg"}},
-		ReplyMailboxes: []ReplyMailbox{
+		ReplyMailboxes: []relayapi.ReplyMailbox{
 			{ID: "kommune", Label: "Demo Kommune", ContactPointID: "e4a05c5d-eca8-4e44-9034-a4cd6257e150"},
 			{ID: "jobcenter", Label: "Jobcenter", ContactPointID: "78566970-a4a9-48c9-9b06-49c7cd58bb95"},
 			{ID: "borgerservice", Label: "Borgerservice", ContactPointID: "133b057c-dbcf-425c-a358-52f9a39c32b3"},
@@ -33,11 +29,12 @@ func DemoOrganisation() Organisation {
 	}
 }
 
-func (o Organisation) mailbox(id string) (ReplyMailbox, bool) {
+// Mailbox finds a reply mailbox by id.
+func (o Organisation) Mailbox(id string) (relayapi.ReplyMailbox, bool) {
 	for _, m := range o.ReplyMailboxes {
 		if m.ID == id {
 			return m, true
 		}
 	}
-	return ReplyMailbox{}, false
+	return relayapi.ReplyMailbox{}, false
 }

@@ -1,7 +1,11 @@
-package relay
+package relayapi
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -173,4 +177,32 @@ func ContentType(declared, filename string) string {
 // print services take PDF.
 func PrintableAttachment(contentType, filename string) bool {
 	return contentType == "application/pdf" || strings.HasSuffix(strings.ToLower(filename), ".pdf")
+}
+
+// ReadMessagePart reads the first part of a submit, which must be the
+// "message" JSON; the error comes with the HTTP status to answer.
+func ReadMessagePart(mr *multipart.Reader) (*MessageRequest, *Error, int) {
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "message" {
+		return nil, &Error{Code: "message_missing", Message: "Forsendelsen skal begynde med delen »message«."}, http.StatusBadRequest
+	}
+	defer part.Close()
+	var req MessageRequest
+	lr := &io.LimitedReader{R: part, N: MaxMessagePart + 1}
+	if err := json.NewDecoder(lr).Decode(&req); err != nil {
+		if lr.N <= 0 {
+			return nil, &Error{Code: "message_too_large", Message: "Beskedens tekst er for stor (højst 8 MB)."}, http.StatusRequestEntityTooLarge
+		}
+		return nil, &Error{Code: "bad_json", Message: "Delen »message« kunne ikke læses som JSON."}, http.StatusBadRequest
+	}
+	return &req, nil, 0
+}
+
+// TooLarge is the 413 for attachments over the Digital Post limits: too
+// many files when count is set, too many bytes otherwise.
+func TooLarge(count bool) *Error {
+	if count {
+		return &Error{Code: "too_many_attachments", Message: fmt.Sprintf("Der er for mange vedhæftede filer. Digital Post tillader højst %d.", MaxAttachments)}
+	}
+	return &Error{Code: "attachments_too_large", Message: "De vedhæftede filer er for store. Digital Post tillader højst 99,5 MB i alt."}
 }

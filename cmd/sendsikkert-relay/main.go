@@ -409,6 +409,12 @@ func serve(args []string) int {
 		rs.Extra = append(rs.Extra, relay.Route{Pattern: "POST /beskedfordeler/PostStatusBeskedModtag", Auth: relay.AuthPartner, Handler: statusBook})
 		defer serveStatus(cfg, cert, pool, rs.HandlerFor(relay.AuthPartner), log)()
 	}
+	stopHosted, err := hostedAddin(cfg, rs, cert, log)
+	if err != nil {
+		log.Error("hostedAddin", "err", err)
+		return 1
+	}
+	defer stopHosted()
 	api := rs.Handler()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &metrics.StatusRecorder{ResponseWriter: w, Status: 200}

@@ -39,7 +39,7 @@ func pathOf(pattern string) (method, path string) {
 // handler runs, and that a device's credentials do not open a partner's
 // route.
 func TestEveryRouteIsGuarded(t *testing.T) {
-	s, _, _ := testRelay(t)
+	s, _, _ := pageRelay(t) // with the hosted add-in's page API
 	var reached atomic.Int32
 	sentinel := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) })
 	s.Extra = []Route{
@@ -57,7 +57,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		kinds[rt.Auth]++
 		method, path := pathOf(rt.Pattern)
 		for _, token := range []string{"", "wrong", "tok"} {
-			if token == "tok" && rt.Auth != AuthPartner && rt.Auth != 0 {
+			if token == "tok" && (rt.Auth == AuthDevice || rt.Auth == AuthPublic) {
 				continue // a device's token opens device routes
 			}
 			reached.Store(0)
@@ -83,7 +83,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			}
 		}
 	}
-	if kinds[AuthPublic] == 0 || kinds[AuthDevice] < 7 || kinds[AuthPartner] == 0 {
+	if kinds[AuthPublic] == 0 || kinds[AuthDevice] < 7 || kinds[AuthPartner] == 0 || kinds[AuthEntra] < 8 {
 		t.Errorf("route table lacks kinds: %v", kinds)
 	}
 	// A device's credentials reach a device route.
@@ -174,4 +174,28 @@ func testLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, usage
 	}
 	c, _ := x509.ParseCertificate(der)
 	return c
+}
+
+// TestHandlerOfHostedListener: the hosted add-in's own listener serves its
+// pages and the page API, not the devices' API or other public routes.
+func TestHandlerOfHostedListener(t *testing.T) {
+	s, _, _ := pageRelay(t)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
+	s.Extra = []Route{{"POST /v1/enroll", AuthPublic, page}}
+	ts := httptest.NewServer(s.HandlerOf([]Route{{"GET /addin/{path...}", AuthPublic, page}},
+		func(r Route) bool { return r.Auth == AuthEntra || r.Pattern == "GET /healthz" }))
+	defer ts.Close()
+	for path, want := range map[string]int{"GET /addin/outlook/taskpane.html": 200, "GET /healthz": 200, "GET /api/v1/reply-mailboxes": 401,
+		"GET /v1/reply-mailboxes": 404, "POST /v1/enroll": 405, "GET /openapi.yaml": 404} {
+		method, p, _ := strings.Cut(path, " ")
+		req, _ := http.NewRequest(method, ts.URL+p, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want && !(want == 405 && resp.StatusCode == 404) {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 }

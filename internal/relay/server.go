@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +19,7 @@ import (
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/entra"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relayapi"
@@ -58,6 +60,17 @@ type Server struct {
 	// (POST /v1/messages/{id}/revoke); it reports how many recipients'
 	// copies it withdrew.
 	Revoke func(ctx context.Context, messageID string) (int, error)
+	// Entra, when set, verifies the hosted add-in's bearer tokens and
+	// turns on the page API (/api/v1/…, AuthEntra): the agent's local API
+	// paths and JSON, for pages served by the relay.
+	Entra func(*http.Request) (entra.Principal, error)
+	// Limit rate limits each Entra user (NewUserLimit when nil).
+	Limit     *UserLimit
+	limitOnce sync.Once
+	// choices are Entra users' reply-mailbox choices (PUT
+	// /api/v1/reply-mailboxes), by owner.
+	choicesMu sync.Mutex
+	choices   map[string]relayapi.ReplyChoice
 	// Extra are routes served beside the API's own (enrolment, metrics,
 	// audit, receipts, the secure mailbox's pages, Beskedfordeler), in
 	// the same table behind the same guard.
@@ -125,10 +138,36 @@ func (s *Server) Routes() []Route {
 		{"POST /v1/messages/{id}/revoke", AuthDevice, http.HandlerFunc(s.revoke)},
 		{"GET /v1/directory/domains", AuthDevice, http.HandlerFunc(s.domains)},
 		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
-	}, s.Extra...)
+	}, append(s.pageRoutes(), s.Extra...)...)
 }
 
-func (s *Server) guard() Guard { return Guard{Device: s.Authenticate, Partner: s.Partner} }
+// pageRoutes are the page API for the hosted add-in: the paths and JSON of
+// the agent's local API (so the same pages work against either), answered
+// by the same handlers as the devices' API, for an Entra user.
+func (s *Server) pageRoutes() []Route {
+	if s.Entra == nil {
+		return nil
+	}
+	return []Route{
+		{"POST /api/v1/recipients/check", AuthEntra, http.HandlerFunc(s.check)},
+		{"POST /api/v1/messages", AuthEntra, http.HandlerFunc(s.submit)},
+		{"GET /api/v1/messages/{id}", AuthEntra, http.HandlerFunc(s.status)},
+		{"POST /api/v1/messages/{id}/revoke", AuthEntra, http.HandlerFunc(s.revoke)},
+		{"GET /api/v1/reply-mailboxes", AuthEntra, http.HandlerFunc(s.mailboxes)},
+		{"PUT /api/v1/reply-mailboxes", AuthEntra, http.HandlerFunc(s.setMailboxes)},
+		{"GET /api/v1/directory/domains", AuthEntra, http.HandlerFunc(s.domains)},
+		{"GET /api/v1/directory/addressbook", AuthEntra, http.HandlerFunc(s.addressBook)},
+	}
+}
+
+func (s *Server) guard() Guard {
+	s.limitOnce.Do(func() {
+		if s.Limit == nil {
+			s.Limit = NewUserLimit()
+		}
+	})
+	return Guard{Device: s.Authenticate, Partner: s.Partner, Entra: s.Entra, Limit: s.Limit, Log: s.log()}
+}
 
 // Handler serves the whole route table.
 func (s *Server) Handler() http.Handler { return s.guard().Handler(s.Routes()) }
@@ -139,6 +178,19 @@ func (s *Server) HandlerFor(auths ...Auth) http.Handler {
 	var rs []Route
 	for _, r := range s.Routes() {
 		if slices.Contains(auths, r.Auth) {
+			rs = append(rs, r)
+		}
+	}
+	return s.guard().Handler(rs)
+}
+
+// HandlerOf serves extra routes and those of the route table keep
+// chooses, behind the same guard: a listener of its own (the hosted
+// add-in's) offers nothing else.
+func (s *Server) HandlerOf(extra []Route, keep func(Route) bool) http.Handler {
+	rs := append([]Route(nil), extra...)
+	for _, r := range s.Routes() {
+		if keep(r) {
 			rs = append(rs, r)
 		}
 	}
@@ -229,15 +281,82 @@ func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, relayapi.MailboxChoices{
+	writeJSON(w, http.StatusOK, s.mailboxChoices(r))
+}
+
+// mailboxChoices is the organisation's reply mailboxes with its defaults
+// selected, or an Entra user's own choices where made.
+func (s *Server) mailboxChoices(r *http.Request) relayapi.MailboxChoices {
+	mc := relayapi.MailboxChoices{
 		Citizen: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCitizen},
 		Company: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCompany},
-	})
+	}
+	s.choicesMu.Lock()
+	c, ok := s.choices[Owner(r)]
+	s.choicesMu.Unlock()
+	if ok {
+		if hasMailbox(s.Org.ReplyMailboxes, c.Citizen) {
+			mc.Citizen.Selected = c.Citizen
+		}
+		if hasMailbox(s.Org.ReplyMailboxes, c.Company) {
+			mc.Company.Selected = c.Company
+		}
+	}
+	return mc
+}
+
+// setMailboxes remembers an Entra user's reply-mailbox choices (the
+// agent keeps a device user's on the PC). They live as long as the relay
+// process: a restart falls back to the organisation's defaults.
+func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
+	var req relayapi.ReplyChoice
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
+		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
+		return
+	}
+	for _, id := range []string{req.Citizen, req.Company} {
+		if id != "" && !hasMailbox(s.Org.ReplyMailboxes, id) {
+			WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_reply_mailbox", Message: "Postkassen »" + id + "« findes ikke."})
+			return
+		}
+	}
+	s.choicesMu.Lock()
+	if s.choices == nil {
+		s.choices = map[string]relayapi.ReplyChoice{}
+	}
+	c := s.choices[Owner(r)]
+	if req.Citizen != "" {
+		c.Citizen = req.Citizen
+	}
+	if req.Company != "" {
+		c.Company = req.Company
+	}
+	s.choices[Owner(r)] = c
+	s.choicesMu.Unlock()
+	writeJSON(w, http.StatusOK, s.mailboxChoices(r))
+}
+
+func hasMailbox(opts []relayapi.ReplyMailbox, id string) bool {
+	for _, o := range opts {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// senderID is what a message records as its owner besides Sender: the
+// Entra owner, or nothing for a device (whose user owns it).
+func senderID(r *http.Request) string {
+	if o := Owner(r); o != User(r) {
+		return o
+	}
+	return ""
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.Get(r.Context(), r.PathValue("id"))
-	if err != nil || m.Sender != User(r) {
+	if err != nil || m.Owner() != Owner(r) {
 		if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			s.log().Error("status lookup failed", "err", err)
 			WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "store", Message: "Relæets lager svarer ikke."})
@@ -252,7 +371,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // revoke withdraws a message from the secure mailbox, for its sender only.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.Get(r.Context(), r.PathValue("id"))
-	if err != nil || m.Sender != User(r) {
+	if err != nil || m.Owner() != Owner(r) {
 		if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			s.fail(w, "revoke lookup", err)
 			return
@@ -320,7 +439,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := &queue.Message{
-		ID: messageID(req.IdempotencyKey), Sender: user, IdempotencyKey: req.IdempotencyKey, Created: s.now().UTC(),
+		ID: messageID(req.IdempotencyKey), Sender: user, SenderID: senderID(r), IdempotencyKey: req.IdempotencyKey, Created: s.now().UTC(),
 		Subject: req.Subject, BodyHTML: req.BodyHTML, Reply: req.ReplyMailbox, Fallback: req.Fallback,
 	}
 	if req.ReadDeadline != nil {

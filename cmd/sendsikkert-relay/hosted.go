@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"sendsikkert/internal/entra"
+	"sendsikkert/internal/hostedaddin"
+	"sendsikkert/internal/relay"
+)
+
+// hostedAddin turns on the add-in served by the relay (hostedAddin): the
+// Entra verifier behind the page API (/api/v1/…) and the public pages,
+// allowed-origins file and /v1/addin-config. With hostedAddin.listen these
+// are served on a listener of their own that asks for no client
+// certificate; the returned stop closes it. Without hostedAddin it does
+// nothing.
+func hostedAddin(cfg *Config, rs *relay.Server, cert tls.Certificate, log *slog.Logger) (stop func(), err error) {
+	h := cfg.HostedAddin
+	if h == nil {
+		return func() {}, nil
+	}
+	v, err := entra.New(h.Verifier())
+	if err != nil {
+		return nil, err
+	}
+	site, err := hostedaddin.New(hostedaddin.Config{BaseURL: h.BaseURL, ClientID: h.ClientID, Tenants: h.Tenants, Scope: h.Scope})
+	if err != nil {
+		return nil, err
+	}
+	rs.Entra = v.Authenticate
+	var siteRoutes []relay.Route
+	for _, r := range site.Routes() {
+		siteRoutes = append(siteRoutes, relay.Route{Pattern: r.Pattern, Auth: relay.AuthPublic, Handler: r.Handler})
+	}
+	if h.Listen == "" {
+		rs.Extra = append(rs.Extra, siteRoutes...)
+		log.Info("hosted add-in on the relay's listener", "origin", site.Origin())
+		return func() {}, nil
+	}
+	// Only what the hosted add-in needs: its pages and the page API.
+	handler := rs.HandlerOf(siteRoutes, func(r relay.Route) bool { return r.Auth == relay.AuthEntra || r.Pattern == "GET /healthz" })
+	srv := &http.Server{Addr: h.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}}
+	go func() {
+		log.Info("hosted add-in listening", "addr", h.Listen, "origin", site.Origin())
+		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("hosted add-in listener", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}

@@ -1,0 +1,217 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sendsikkert/internal/entra"
+	"sendsikkert/internal/entra/entratest"
+	"sendsikkert/internal/queue"
+	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relayapi"
+)
+
+const (
+	pageTenant   = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+	pageClientID = "11111111-2222-3333-4444-555555555555"
+)
+
+// pageRelay is a relay with the page API, tokens from an in-process issuer.
+func pageRelay(t *testing.T, setup ...func(*Server, *queue.Worker)) (*Server, *entratest.Issuer, *httptest.Server) {
+	t.Helper()
+	iss := entratest.New(t)
+	v, err := entra.New(entra.Config{BaseURL: "https://sendsikkert.kommune.dk", ClientID: pageClientID,
+		Tenants: []string{pageTenant}, Scope: "access_as_user", OpenIDConfiguration: iss.OpenIDConfiguration(), RootCAs: iss.RootCAs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, ts := testRelay(t, append([]func(*Server, *queue.Worker){func(s *Server, _ *queue.Worker) { s.Entra = v.Authenticate }}, setup...)...)
+	return s, iss, ts
+}
+
+func userToken(t *testing.T, iss *entratest.Issuer, oid, upn string) string {
+	c := iss.Claims(pageTenant, pageClientID, "access_as_user")
+	c["oid"], c["preferred_username"] = oid, upn
+	return iss.Token(t, c)
+}
+
+func call(t *testing.T, ts *httptest.Server, method, path, token, ctype string, body io.Reader) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, ts.URL+path, body)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, resp.Header, out
+}
+
+// sendBody is the pages' multipart send: the message part, one attachment.
+func sendBody(t *testing.T, key string) (string, io.Reader) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	msg, _ := json.Marshal(relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Afgørelse", BodyHTML: "<p>Hej</p>", IdempotencyKey: key})
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="message"`)
+	h.Set("Content-Type", "application/json")
+	pw, _ := mw.CreatePart(h)
+	pw.Write(msg)
+	h = textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="attachment"; filename="afgoerelse.pdf"`)
+	h.Set("Content-Type", "application/pdf")
+	pw, _ = mw.CreatePart(h)
+	pw.Write([]byte("%PDF-1.4 afgørelse"))
+	mw.Close()
+	return mw.FormDataContentType(), &b
+}
+
+// TestPageAPI: the hosted pages' calls — check, send with an attachment,
+// status, reply mailboxes — answer the agent's JSON for a bearer token;
+// the sender is the token's user, owned by tid/oid.
+func TestPageAPI(t *testing.T) {
+	s, iss, ts := pageRelay(t)
+	anna := userToken(t, iss, "00000000-0000-0000-0000-0000000000a1", "anna@kommune.dk")
+
+	code, _, out := call(t, ts, "POST", "/api/v1/recipients/check", anna, "application/json", strings.NewReader(`{"recipients":["2211771212"]}`))
+	if code != 200 {
+		t.Fatalf("check: %d %v", code, out)
+	}
+	var rep recipient.Report
+	b, _ := json.Marshal(out)
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Results) != 1 || !rep.Results[0].Secure {
+		t.Fatalf("check answer %s", b)
+	}
+
+	ct, body := sendBody(t, "page-1")
+	code, _, out = call(t, ts, "POST", "/api/v1/messages", anna, ct, body)
+	if code != http.StatusAccepted || out["id"] == "" || out["status"] != "queued" {
+		t.Fatalf("send: %d %v", code, out)
+	}
+	id := out["id"].(string)
+	m, err := s.Store.Get(context.Background(), id)
+	if err != nil || m.Sender != "anna@kommune.dk" || m.SenderID != "entra:"+pageTenant+"/00000000-0000-0000-0000-0000000000a1" || len(m.Attachments) != 1 {
+		t.Fatalf("stored %+v %v", m, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _, out = call(t, ts, "GET", "/api/v1/messages/"+id, anna, "", nil)
+		if code != 200 {
+			t.Fatalf("status: %d %v", code, out)
+		}
+		if out["status"] == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not delivered: %v", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Another user of the same name (a reused UPN) is someone else.
+	other := userToken(t, iss, "00000000-0000-0000-0000-0000000000b2", "anna@kommune.dk")
+	if code, _, _ := call(t, ts, "GET", "/api/v1/messages/"+id, other, "", nil); code != 404 {
+		t.Fatalf("another oid sees the message: %d", code)
+	}
+	// A device of the same user name does not see an Entra user's message.
+	if code, _, _ := call(t, ts, "GET", "/v1/messages/"+id, "tok", "", nil); code != 404 {
+		t.Fatalf("device sees the Entra user's message: %d", code)
+	}
+
+	code, _, out = call(t, ts, "GET", "/api/v1/reply-mailboxes", anna, "", nil)
+	if code != 200 || out["citizen"] == nil {
+		t.Fatalf("reply mailboxes: %d %v", code, out)
+	}
+	opts := queue.DemoOrganisation().ReplyMailboxes
+	pick := opts[len(opts)-1].ID
+	code, _, out = call(t, ts, "PUT", "/api/v1/reply-mailboxes", anna, "application/json", strings.NewReader(`{"citizen":"`+pick+`"}`))
+	if code != 200 || out["citizen"].(map[string]any)["selected"] != pick {
+		t.Fatalf("set reply mailbox: %d %v", code, out)
+	}
+	if code, _, out := call(t, ts, "GET", "/api/v1/reply-mailboxes", other, "", nil); code != 200 || (len(opts) > 1 && out["citizen"].(map[string]any)["selected"] == pick && pick != queue.DemoOrganisation().DefaultCitizen) {
+		t.Fatalf("another user got anna's choice: %v", out)
+	}
+	if code, _, _ := call(t, ts, "PUT", "/api/v1/reply-mailboxes", anna, "application/json", strings.NewReader(`{"citizen":"nope"}`)); code != 400 {
+		t.Fatalf("unknown mailbox: %d", code)
+	}
+}
+
+// TestPageAPIRefusals: no token, a device's token, a bad token, a
+// stranger's tenant: refused with RFC 6750's header before any handler;
+// no CORS for a foreign origin.
+func TestPageAPIRefusals(t *testing.T) {
+	_, iss, ts := pageRelay(t)
+	stranger := iss.Claims("99999999-8888-7777-6666-555555555555", pageClientID, "access_as_user")
+	stranger["iss"] = iss.IssuerFor("99999999-8888-7777-6666-555555555555")
+	for name, tok := range map[string]string{"none": "", "device": "tok", "garbage": "a.b.c", "stranger": iss.Token(t, stranger)} {
+		code, h, out := call(t, ts, "POST", "/api/v1/recipients/check", tok, "application/json", strings.NewReader(`{"recipients":["2211771212"]}`))
+		if code != 401 || h.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+			t.Errorf("%s: %d %v %v", name, code, h, out)
+		}
+		if name == "stranger" && out["error"] != "tenant_not_enabled" {
+			t.Errorf("stranger: %v", out)
+		}
+	}
+	// An Entra token does not open the devices' API.
+	anna := userToken(t, iss, "00000000-0000-0000-0000-0000000000a1", "anna@kommune.dk")
+	if code, _, _ := call(t, ts, "POST", "/v1/recipients/check", anna, "application/json", strings.NewReader(`{"recipients":["2211771212"]}`)); code != 401 {
+		t.Errorf("entra token on a device route: %d", code)
+	}
+	req, _ := http.NewRequest("OPTIONS", ts.URL+"/api/v1/recipients/check", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.StatusCode < 400 {
+		t.Errorf("preflight answered: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestPageAPIRateLimit: one user's budget, not everyone's.
+func TestPageAPIRateLimit(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	_, iss, ts := pageRelay(t, func(s *Server, _ *queue.Worker) {
+		s.Limit = &UserLimit{Requests: 3, Sends: 1, Window: time.Minute, Now: func() time.Time { return time.Unix(0, now.Load()) }}
+	})
+	anna := userToken(t, iss, "00000000-0000-0000-0000-0000000000a1", "anna@kommune.dk")
+	bo := userToken(t, iss, "00000000-0000-0000-0000-0000000000b2", "bo@kommune.dk")
+	for i := range 4 {
+		code, h, _ := call(t, ts, "GET", "/api/v1/reply-mailboxes", anna, "", nil)
+		if want := map[bool]int{true: 200, false: 429}[i < 3]; code != want || (code == 429 && h.Get("Retry-After") == "") {
+			t.Fatalf("request %d: %d %v", i+1, code, h)
+		}
+	}
+	if code, _, _ := call(t, ts, "GET", "/api/v1/reply-mailboxes", bo, "", nil); code != 200 {
+		t.Fatalf("bo limited by anna's requests: %d", code)
+	}
+	now.Add(int64(time.Minute))
+	ct, body := sendBody(t, "rl-1")
+	if code, _, out := call(t, ts, "POST", "/api/v1/messages", anna, ct, body); code != 202 {
+		t.Fatalf("first send: %d %v", code, out)
+	}
+	ct, body = sendBody(t, "rl-2")
+	if code, _, _ := call(t, ts, "POST", "/api/v1/messages", anna, ct, body); code != 429 {
+		t.Fatalf("second send in the minute: %d", code)
+	}
+}

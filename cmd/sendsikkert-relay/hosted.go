@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"sendsikkert/internal/enroll/authority"
 	"sendsikkert/internal/entra"
 	"sendsikkert/internal/hostedaddin"
 	"sendsikkert/internal/relay"
@@ -19,7 +20,7 @@ import (
 // are served on a listener of their own that asks for no client
 // certificate; the returned stop closes it. Without hostedAddin it does
 // nothing.
-func hostedAddin(cfg *Config, rs *relay.Server, cert tls.Certificate, log *slog.Logger) (stop func(), err error) {
+func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, cert tls.Certificate, log *slog.Logger) (stop func(), err error) {
 	h := cfg.HostedAddin
 	if h == nil {
 		return func() {}, nil
@@ -33,6 +34,18 @@ func hostedAddin(cfg *Config, rs *relay.Server, cert tls.Certificate, log *slog.
 		return nil, err
 	}
 	rs.Entra = v.Authenticate
+	// Zero-touch enrolment: the classic agent's pages hand over the same
+	// token; the device is the token's user.
+	auth.Token = func(ctx context.Context, tok string) (string, error) {
+		p, err := v.Verify(ctx, tok)
+		if err != nil {
+			return "", err
+		}
+		if p.Username == "" {
+			return "", &entra.Error{Kind: entra.Invalid, Reason: "no preferred_username to name the device's user"}
+		}
+		return p.Username, nil
+	}
 	var siteRoutes []relay.Route
 	for _, r := range site.Routes() {
 		siteRoutes = append(siteRoutes, relay.Route{Pattern: r.Pattern, Auth: relay.AuthPublic, Handler: r.Handler})

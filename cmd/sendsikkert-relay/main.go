@@ -409,7 +409,7 @@ func serve(args []string) int {
 		rs.Extra = append(rs.Extra, relay.Route{Pattern: "POST /beskedfordeler/PostStatusBeskedModtag", Auth: relay.AuthPartner, Handler: statusBook})
 		defer serveStatus(cfg, cert, pool, rs.HandlerFor(relay.AuthPartner), log)()
 	}
-	stopHosted, err := hostedAddin(cfg, rs, cert, log)
+	stopHosted, err := hostedAddin(cfg, rs, e.auth, cert, log)
 	if err != nil {
 		log.Error("hostedAddin", "err", err)
 		return 1

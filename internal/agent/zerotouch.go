@@ -1,0 +1,115 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"sendsikkert/internal/certs"
+	"sendsikkert/internal/enroll"
+	"sendsikkert/internal/hostedaddin"
+	"sendsikkert/internal/localapi"
+)
+
+// fetchAddinConfig asks relayURL for its hosted add-in config (GET
+// /v1/addin-config, public). The relay is reached with the system's roots:
+// this PC holds no credential for it yet.
+func fetchAddinConfig(ctx context.Context, relayURL string) (hostedaddin.AddinConfig, error) {
+	if !strings.HasPrefix(relayURL, "https://") {
+		return hostedaddin.AddinConfig{}, fmt.Errorf("agent: relay %q is not https", relayURL)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(relayURL, "/")+hostedaddin.ConfigPath, nil)
+	if err != nil {
+		return hostedaddin.AddinConfig{}, err
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}).Do(req)
+	if err != nil {
+		return hostedaddin.AddinConfig{}, fmt.Errorf("agent: addin-config: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return hostedaddin.AddinConfig{}, fmt.Errorf("agent: addin-config: %s", resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return hostedaddin.AddinConfig{}, fmt.Errorf("agent: addin-config: %w", err)
+	}
+	return hostedaddin.ParseAddinConfig(b)
+}
+
+// enrollToken is zero-touch enrolment for the local API: only a PC not
+// yet enrolled, only to the relay from policy or --relay.
+func enrollToken(cfg Config) func(ctx context.Context, token string) (string, error) {
+	return func(ctx context.Context, token string) (string, error) {
+		if _, err := loadEnrolment(cfg.DataDir); err == nil {
+			return "", localapi.ErrAlreadyEnrolled
+		} else if !errors.Is(err, ErrNotEnrolled) {
+			return "", err
+		}
+		if cfg.RelayURL == "" {
+			return "", localapi.ErrNoRelay
+		}
+		return EnrollWith(ctx, cfg.DataDir, cfg.RelayURL, enroll.Request{AccessToken: token}, "")
+	}
+}
+
+// awaitEnrolment runs the agent's door for a PC that has a relay (policy
+// or --relay) offering zero-touch enrolment but no enrolment yet: the
+// pages, the relay's add-in config and POST /api/v1/enroll, nothing else.
+// It returns nil once the PC has enrolled (the caller then starts the
+// agent proper), or the context's error.
+func awaitEnrolment(ctx context.Context, cfg Config, tlsServer *certs.Server, log *slog.Logger) error {
+	enrolled := make(chan struct{})
+	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
+	api := &localapi.Server{Policy: cfg.Policy, Guard: guard, Version: cfg.Version, Log: log}
+	api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL) }
+	join := enrollToken(cfg)
+	api.EnrollToken = func(ctx context.Context, token string) (string, error) {
+		user, err := join(ctx, token)
+		if err == nil {
+			close(enrolled)
+		}
+		return user, err
+	}
+	srv := &http.Server{Handler: api.UnenrolledHandler(), TLSConfig: tlsServer.TLSConfig(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	var lns []net.Listener
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			if host == "::1" {
+				continue
+			}
+			return fmt.Errorf("agent: port %d is taken (is another Send sikkert running?): %w", cfg.Port, err)
+		}
+		lns = append(lns, ln)
+	}
+	for _, ln := range lns {
+		go srv.ServeTLS(ln, "", "")
+	}
+	log.Warn("not enrolled: waiting for zero-touch enrolment from the add-in (Entra sign-in) or `sendsikkert enroll`", "relay", cfg.RelayURL, "port", cfg.Port)
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	select {
+	case <-enrolled:
+		// Let the enrolment's answer reach the page before the door
+		// closes for the restart.
+		time.Sleep(500 * time.Millisecond)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

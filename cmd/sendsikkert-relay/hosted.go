@@ -19,7 +19,8 @@ import (
 // allowed-origins file and /v1/addin-config. With hostedAddin.listen these
 // are served on a listener of their own that asks for no client
 // certificate; the returned stop closes it. Without hostedAddin it does
-// nothing.
+// nothing. The site is also served on the relay's main listener (its
+// parts are public).
 func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, cert tls.Certificate, log *slog.Logger) (stop func(), err error) {
 	h := cfg.HostedAddin
 	if h == nil {
@@ -46,17 +47,20 @@ func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, cert 
 		}
 		return p.Username, nil
 	}
-	var siteRoutes []relay.Route
-	for _, r := range site.Routes() {
-		siteRoutes = append(siteRoutes, relay.Route{Pattern: r.Pattern, Auth: relay.AuthPublic, Handler: r.Handler})
-	}
+	rs.AddinSite = site.Handler()
 	if h.Listen == "" {
-		rs.Extra = append(rs.Extra, siteRoutes...)
 		log.Info("hosted add-in on the relay's listener", "origin", site.Origin())
 		return func() {}, nil
 	}
-	// Only what the hosted add-in needs: its pages and the page API.
-	handler := rs.HandlerOf(siteRoutes, func(r relay.Route) bool { return r.Auth == relay.AuthEntra || r.Pattern == "GET /healthz" })
+	// Only what the hosted add-in needs: its public parts, the page API
+	// and the health check.
+	handler := rs.HandlerOf(func(r relay.Route) bool {
+		switch r.Pattern {
+		case "GET /healthz", "/addin/", "GET " + hostedaddin.AllowedPath, "GET " + hostedaddin.ConfigPath:
+			return true
+		}
+		return r.Auth == relay.AuthEntra
+	})
 	srv := &http.Server{Addr: h.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}}
 	go func() {

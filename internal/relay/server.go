@@ -71,10 +71,21 @@ type Server struct {
 	// /api/v1/reply-mailboxes), by owner.
 	choicesMu sync.Mutex
 	choices   map[string]relayapi.ReplyChoice
-	// Extra are routes served beside the API's own (enrolment, metrics,
-	// audit, receipts, the secure mailbox's pages, Beskedfordeler), in
-	// the same table behind the same guard.
-	Extra []Route
+
+	// Parts served by other packages, each on its route of the table when
+	// set: enrolment (POST /v1/enroll, its one-time code is the
+	// credential), metrics, the audit log (auditors only: the handler
+	// checks the role, the table the device), receipts, the secure
+	// mailbox's recipient pages (/m/) and Beskedfordeler's status messages.
+	Enrol          http.Handler
+	Metrics        http.Handler
+	AuditLog       http.Handler
+	Receipts       http.Handler
+	MailboxPages   http.Handler
+	StatusMessages http.Handler
+	// AddinSite serves the hosted add-in's public parts (hostedAddin):
+	// its pages, the allowed-origins file and /v1/addin-config.
+	AddinSite http.Handler
 }
 
 // knownMobile looks a mobile number up: the configured function, else the
@@ -126,9 +137,10 @@ func (s *Server) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Routes is the relay's route table: the API's routes and Extra.
+// Routes is the relay's route table: every route it serves, each with
+// how its caller is authenticated. Parts not set are left out.
 func (s *Server) Routes() []Route {
-	return append([]Route{
+	routes := []Route{
 		{"GET /healthz", AuthPublic, http.HandlerFunc(s.health)},
 		{"GET /openapi.yaml", AuthPublic, http.HandlerFunc(serveOpenAPI)},
 		{"POST /v1/recipients/check", AuthDevice, http.HandlerFunc(s.check)},
@@ -138,7 +150,28 @@ func (s *Server) Routes() []Route {
 		{"POST /v1/messages/{id}/revoke", AuthDevice, http.HandlerFunc(s.revoke)},
 		{"GET /v1/directory/domains", AuthDevice, http.HandlerFunc(s.domains)},
 		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
-	}, append(s.pageRoutes(), s.Extra...)...)
+	}
+	routes = append(routes, s.pageRoutes()...)
+	for _, p := range []struct {
+		pattern string
+		auth    Auth
+		h       http.Handler
+	}{
+		{"POST /v1/enroll", AuthPublic, s.Enrol},
+		{"GET /metrics", AuthPublic, s.Metrics},
+		{"GET /v1/audit", AuthDevice, s.AuditLog},
+		{"GET /v1/messages/{id}/receipt", AuthDevice, s.Receipts},
+		{"/m/", AuthPublic, s.MailboxPages},
+		{"POST /beskedfordeler/PostStatusBeskedModtag", AuthPartner, s.StatusMessages},
+		{"/addin/", AuthPublic, s.AddinSite},
+		{"GET /.well-known/microsoft-officeaddins-allowed.json", AuthPublic, s.AddinSite},
+		{"GET /v1/addin-config", AuthPublic, s.AddinSite},
+	} {
+		if p.h != nil {
+			routes = append(routes, Route{p.pattern, p.auth, p.h})
+		}
+	}
+	return routes
 }
 
 // pageRoutes are the page API for the hosted add-in: the paths and JSON of
@@ -184,11 +217,10 @@ func (s *Server) HandlerFor(auths ...Auth) http.Handler {
 	return s.guard().Handler(rs)
 }
 
-// HandlerOf serves extra routes and those of the route table keep
-// chooses, behind the same guard: a listener of its own (the hosted
-// add-in's) offers nothing else.
-func (s *Server) HandlerOf(extra []Route, keep func(Route) bool) http.Handler {
-	rs := append([]Route(nil), extra...)
+// HandlerOf serves the routes of the table keep chooses, behind the same
+// guard: a listener of its own (the hosted add-in's) offers nothing else.
+func (s *Server) HandlerOf(keep func(Route) bool) http.Handler {
+	var rs []Route
 	for _, r := range s.Routes() {
 		if keep(r) {
 			rs = append(rs, r)

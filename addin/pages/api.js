@@ -51,9 +51,12 @@ export function hasToken() {
 let configPromise = null;
 let pcaPromise = null;
 
-// addinConfig is the relay's public {clientId, tenants, scope}.
+// addinConfig is the relay's {clientId, tenants, scope}: public on the
+// relay; from the agent (which asks its policy relay) behind its CSRF token.
 function addinConfig() {
-  configPromise ??= fetch(agentBase() + '/v1/addin-config', { credentials: 'omit', cache: 'no-store' })
+  const url = hosted() ? agentBase() + '/v1/addin-config' : agentBase() + '/api/v1/addin-config';
+  const headers = hosted() ? {} : { 'X-Sendsikkert-CSRF': token() };
+  configPromise ??= fetch(url, { headers, credentials: 'omit', cache: 'no-store' })
     .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`addin-config ${r.status}`))))
     .catch((e) => { configPromise = null; throw new AgentError(0, 'agent_unreachable', UNREACHABLE); });
   return configPromise;
@@ -85,7 +88,9 @@ export function setTokenSource(f) {
 // the relay's page API, fresh (not from MSAL's cache) when asked.
 export async function accessToken({ fresh = false } = {}) {
   const cfg = await addinConfig();
-  const scope = `api://${window.location.host}/${cfg.clientId}/${cfg.scope}`;
+  // Hosted, the Application ID URI is api://<the pages' host>/<clientId>;
+  // from the agent (localhost) the application is named by its client id.
+  const scope = hosted() ? `api://${window.location.host}/${cfg.clientId}/${cfg.scope}` : `${cfg.clientId}/${cfg.scope}`;
   if (tokenSource) return tokenSource({ scope, fresh, config: cfg });
   let app;
   try {
@@ -128,6 +133,40 @@ export async function authedFetch(url, init = {}) {
   return resp;
 }
 
+// --- Zero-touch enrolment (pages served by a not yet enrolled agent) ---
+
+export const ENROLLING = 'Send sikkert tilmelder din pc til organisationens relæ med din Microsoft-konto. Det tager et øjeblik; ruden genindlæses bagefter. Der er ikke sendt noget.';
+
+let enrolling = null;
+
+// enrolAgent is the classic pages' first use on a PC whose agent waits for
+// enrolment: the clerk's Entra token goes to the agent, which enrols to
+// the relay IT chose and restarts; the pane then reloads for the new
+// agent's CSRF token. Once per page.
+function enrolAgent() {
+  enrolling ??= (async () => {
+    const tok = await accessToken();
+    const resp = await fetch(agentBase() + '/api/v1/enroll', {
+      method: 'POST', credentials: 'omit', cache: 'no-store',
+      headers: { 'Content-Type': 'application/json', 'X-Sendsikkert-CSRF': token() },
+      body: JSON.stringify({ accessToken: tok }),
+    });
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok && data.error !== 'already_enrolled') {
+      throw new AgentError(resp.status, data.error || 'enroll_failed', data.message || `Fejl ${resp.status}`);
+    }
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const h = await fetch(agentBase() + '/healthz', { cache: 'no-store', credentials: 'omit' }).then((r) => r.json()).catch(() => ({}));
+      if (h.status === 'ok') {
+        window.location.reload();
+        return;
+      }
+    }
+  })().catch((e) => { enrolling = null; throw e; });
+  return enrolling;
+}
+
 export async function api(method, path, body) {
   if (path.startsWith('/api/') && !hasToken()) {
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
@@ -146,6 +185,12 @@ export async function api(method, path, body) {
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
   const data = await resp.json().catch(() => ({}));
+  if (!hosted() && resp.status === 503 && data.error === 'not_enrolled') {
+    // Enrols and reloads the pane; a refusal reaches the clerk in the
+    // agent's or the relay's words.
+    await enrolAgent();
+    throw new AgentError(503, 'not_enrolled', ENROLLING);
+  }
   if (!resp.ok) {
     throw new AgentError(resp.status, data.error || 'error', data.message || `Fejl ${resp.status}`);
   }

@@ -21,6 +21,11 @@ export const UNREACHABLE = hosted()
   : 'Send sikkert-programmet på din pc kan ikke nås. Det kører måske ikke, eller pc’en stoler ikke på dets certifikat. ' +
     'Start Send sikkert, eller kontakt IT, og prøv igen. Der er ikke sendt noget.';
 
+// NOT_READY is why Send sikkert cannot be clicked while the API has not
+// answered: from the agent, that it does not answer; hosted, that the
+// message at the top says why.
+export const NOT_READY = hosted() ? 'Send sikkert er ikke klar – se beskeden øverst.' : 'Send sikkert-programmet svarer ikke.';
+
 const SIGN_IN_FAILED = 'Du kunne ikke logges ind på Send sikkert med din Microsoft-konto. Luk ruden, og prøv igen. Der er ikke sendt noget.';
 
 export class AgentError extends Error {

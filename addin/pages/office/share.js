@@ -7,7 +7,7 @@
 // mailbox once the clerk gives its mobile number; the clerk may add a read
 // deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
-import { api, AgentError, UNREACHABLE } from '../api.js';
+import { api, AgentError, NOT_READY, UNREACHABLE } from '../api.js';
 import { follow } from '../outlook/mail.js';
 import * as doc from './document.js';
 import { showAlert } from '../lines.js';
@@ -52,7 +52,7 @@ function renderCheck() {
 }
 
 function blockers() {
-  if (!state.agentOK) return ['Send sikkert-programmet svarer ikke.'];
+  if (!state.agentOK) return [NOT_READY];
   const why = [];
   const now = inputs();
   if (now.length === 0) return ['Skriv mindst én modtager.'];

@@ -15,12 +15,19 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
+
+// TB is what the issuer needs of a test: TB has it; a test
+// server program (test/hosted/server) brings its own.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}
 
 // Key is a signing key with its kid.
 type Key struct {
@@ -29,7 +36,7 @@ type Key struct {
 }
 
 // NewKey makes a 2048-bit RSA key with kid id.
-func NewKey(t testing.TB, id string) *Key {
+func NewKey(t TB, id string) *Key {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -56,7 +63,7 @@ type Issuer struct {
 
 // New starts an issuer on 127.0.0.1 with one published key; it stops
 // when the test ends.
-func New(t testing.TB) *Issuer {
+func New(t TB) *Issuer {
 	t.Helper()
 	i := &Issuer{}
 	k := NewKey(t, "key-1")
@@ -94,7 +101,7 @@ func (i *Issuer) SetDown(down bool) {
 
 // Rotate makes a new key, publishes it beside the old ones and signs with
 // it from now on; it returns the new key.
-func (i *Issuer) Rotate(t testing.TB) *Key {
+func (i *Issuer) Rotate(t TB) *Key {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.serial++
@@ -144,13 +151,13 @@ func (i *Issuer) Claims(tid, clientID, scope string) map[string]any {
 }
 
 // Token signs claims with the current key.
-func (i *Issuer) Token(t testing.TB, claims map[string]any) string {
+func (i *Issuer) Token(t TB, claims map[string]any) string {
 	t.Helper()
 	return Sign(t, i.Current(), claims)
 }
 
 // Sign signs claims RS256 with k (kid k.ID).
-func Sign(t testing.TB, k *Key, claims map[string]any) string {
+func Sign(t TB, k *Key, claims map[string]any) string {
 	t.Helper()
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.Private},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), k.ID))

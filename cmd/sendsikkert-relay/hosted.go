@@ -4,14 +4,20 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/enroll/authority"
 	"sendsikkert/internal/entra"
 	"sendsikkert/internal/hostedaddin"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/upload"
+	"sendsikkert/internal/vault"
 )
 
 // hostedAddin turns on the add-in served by the relay (hostedAddin): the
@@ -21,7 +27,7 @@ import (
 // certificate; the returned stop closes it. Without hostedAddin it does
 // nothing. The site is also served on the relay's main listener (its
 // parts are public).
-func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, cert tls.Certificate, log *slog.Logger) (stop func(), err error) {
+func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, key *vault.Key, cert tls.Certificate, log *slog.Logger) (stop func(), err error) {
 	h := cfg.HostedAddin
 	if h == nil {
 		return func() {}, nil
@@ -48,9 +54,33 @@ func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, cert 
 		return p.Username, nil
 	}
 	rs.AddinSite = site.Handler()
+	// Del sikkert's documents in slices: kept by this instance, sealed
+	// with the store key, dropped after a day unless sent.
+	db, err := bolt.Open(filepath.Join(cfg.Data, "hosted-uploads.db"), 0o600, &bolt.Options{Timeout: 3 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("hosted uploads: %w", err)
+	}
+	if rs.Uploads, err = upload.Open(db, filepath.Join(cfg.Data, "hosted-uploads"), key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			rs.Uploads.Expire()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	closeUploads := func() { close(done); db.Close() }
 	if h.Listen == "" {
 		log.Info("hosted add-in on the relay's listener", "origin", site.Origin())
-		return func() {}, nil
+		return closeUploads, nil
 	}
 	// Only what the hosted add-in needs: its public parts, the page API
 	// and the health check.
@@ -73,5 +103,6 @@ func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, cert 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
+		closeUploads()
 	}, nil
 }

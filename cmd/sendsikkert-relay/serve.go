@@ -64,7 +64,7 @@ func serve(args []string) int {
 		return 1
 	}
 	r := relayd.Assemble(rc)
-	stopHosted, err := hostedAddin(cfg, r.Server, e.auth, cert, log)
+	stopHosted, err := hostedAddin(cfg, r.Server, e.auth, e.key, cert, log)
 	if err != nil {
 		log.Error("hostedAddin", "err", err)
 		return 1

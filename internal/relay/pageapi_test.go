@@ -4,21 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/entra"
 	"sendsikkert/internal/entra/entratest"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/upload"
+	"sendsikkert/internal/vault"
 )
 
 const (
@@ -214,4 +220,87 @@ func TestPageAPIRateLimit(t *testing.T) {
 	if code, _, _ := call(t, ts, "POST", "/api/v1/messages", anna, ct, body); code != 429 {
 		t.Fatalf("second send in the minute: %d", code)
 	}
+}
+
+// TestPageAPIUploads: Del sikkert from the relay — a document in slices,
+// owned by its user, resumable, then sent by uploadId with the message.
+func TestPageAPIUploads(t *testing.T) {
+	s, iss, ts := pageRelay(t, func(s *Server, _ *queue.Worker) {
+		db, err := bolt.Open(filepath.Join(t.TempDir(), "uploads.db"), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		key, _ := vault.New(vault.NewRandomKey())
+		if s.Uploads, err = upload.Open(db, filepath.Join(t.TempDir(), "uploads"), key); err != nil {
+			t.Fatal(err)
+		}
+	})
+	anna := userToken(t, iss, "00000000-0000-0000-0000-0000000000a1", "anna@kommune.dk")
+	bo := userToken(t, iss, "00000000-0000-0000-0000-0000000000b2", "bo@kommune.dk")
+	doc := bytes.Repeat([]byte("dokument "), 700_000) // 6.3 MB: two slices
+	code, _, out := call(t, ts, "POST", "/api/v1/uploads", anna, "application/json",
+		strings.NewReader(fmt.Sprintf(`{"filename":"afgoerelse.pdf","contentType":"application/pdf","size":%d}`, len(doc))))
+	if code != 201 || out["next"] != float64(0) {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	id := out["id"].(string)
+	slice := 4 << 20
+	if code, _, out := call(t, ts, "PUT", "/api/v1/uploads/"+id+"/0", anna, "application/octet-stream", bytes.NewReader(doc[:slice])); code != 200 || out["next"] != float64(1) {
+		t.Fatalf("slice 0: %d %v", code, out)
+	}
+	// Another user can neither see nor add to it.
+	if code, _, _ := call(t, ts, "GET", "/api/v1/uploads/"+id, bo, "", nil); code != 404 {
+		t.Fatalf("bo sees anna's upload: %d", code)
+	}
+	if code, _, _ := call(t, ts, "PUT", "/api/v1/uploads/"+id+"/1", bo, "application/octet-stream", bytes.NewReader(doc[slice:])); code != 404 {
+		t.Fatalf("bo adds to anna's upload: %d", code)
+	}
+	// Incomplete: not sendable yet.
+	ct, body := sendBodyUpload(t, "up-1", id)
+	if code, _, out := call(t, ts, "POST", "/api/v1/messages", anna, ct, body); code != 400 || out["error"] != "upload_incomplete" {
+		t.Fatalf("incomplete upload sent: %d %v", code, out)
+	}
+	if code, _, out := call(t, ts, "GET", "/api/v1/uploads/"+id, anna, "", nil); code != 200 || out["next"] != float64(1) || out["received"] != float64(slice) {
+		t.Fatalf("resume point: %d %v", code, out)
+	}
+	if code, _, out := call(t, ts, "PUT", "/api/v1/uploads/"+id+"/1", anna, "application/octet-stream", bytes.NewReader(doc[slice:])); code != 200 || out["complete"] != true {
+		t.Fatalf("slice 1: %d %v", code, out)
+	}
+	// Bo cannot send anna's document.
+	ct, body = sendBodyUpload(t, "up-bo", id)
+	if code, _, out := call(t, ts, "POST", "/api/v1/messages", bo, ct, body); code != 400 || out["error"] != "upload_not_found" {
+		t.Fatalf("bo sends anna's upload: %d %v", code, out)
+	}
+	ct, body = sendBodyUpload(t, "up-2", id)
+	code, _, out = call(t, ts, "POST", "/api/v1/messages", anna, ct, body)
+	if code != 202 {
+		t.Fatalf("send: %d %v", code, out)
+	}
+	m, err := s.Store.Get(context.Background(), out["id"].(string))
+	if err != nil || len(m.Attachments) != 2 || m.Attachments[0].Filename != "afgoerelse.pdf" || m.Attachments[0].Size != int64(len(doc)) {
+		t.Fatalf("stored attachments %+v %v", m.Attachments, err)
+	}
+	if code, _, _ := call(t, ts, "GET", "/api/v1/uploads/"+id, anna, "", nil); code != 404 {
+		t.Fatalf("upload still there after the send: %d", code)
+	}
+}
+
+// sendBodyUpload is sendBody naming an upload besides its attachment.
+func sendBodyUpload(t *testing.T, key, uploadID string) (string, io.Reader) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	msg, _ := json.Marshal(relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Del sikkert", BodyHTML: "<p>Hej</p>", IdempotencyKey: key, UploadID: uploadID})
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="message"`)
+	h.Set("Content-Type", "application/json")
+	pw, _ := mw.CreatePart(h)
+	pw.Write(msg)
+	h = textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="attachment"; filename="bilag.txt"`)
+	h.Set("Content-Type", "text/plain")
+	pw, _ = mw.CreatePart(h)
+	pw.Write([]byte("bilag"))
+	mw.Close()
+	return mw.FormDataContentType(), &b
 }

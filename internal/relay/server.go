@@ -23,6 +23,7 @@ import (
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/upload"
 )
 
 // Server is the relay's HTTP API. Accepted messages go to Store, where
@@ -64,6 +65,9 @@ type Server struct {
 	// turns on the page API (/api/v1/…, AuthEntra): the agent's local API
 	// paths and JSON, for pages served by the relay.
 	Entra func(*http.Request) (entra.Principal, error)
+	// Uploads, when set, keeps the hosted add-in's documents sent in
+	// slices (/api/v1/uploads, Del sikkert).
+	Uploads *upload.Store
 	// Limit rate limits each Entra user (NewUserLimit when nil).
 	Limit     *UserLimit
 	limitOnce sync.Once
@@ -188,6 +192,9 @@ func (s *Server) pageRoutes() []Route {
 		{"POST /api/v1/messages/{id}/revoke", AuthEntra, http.HandlerFunc(s.revoke)},
 		{"GET /api/v1/reply-mailboxes", AuthEntra, http.HandlerFunc(s.mailboxes)},
 		{"PUT /api/v1/reply-mailboxes", AuthEntra, http.HandlerFunc(s.setMailboxes)},
+		{"POST /api/v1/uploads", AuthEntra, http.HandlerFunc(s.createUpload)},
+		{"PUT /api/v1/uploads/{id}/{index}", AuthEntra, http.HandlerFunc(s.putSlice)},
+		{"GET /api/v1/uploads/{id}", AuthEntra, http.HandlerFunc(s.getUpload)},
 		{"GET /api/v1/directory/domains", AuthEntra, http.HandlerFunc(s.domains)},
 		{"GET /api/v1/directory/addressbook", AuthEntra, http.HandlerFunc(s.addressBook)},
 	}
@@ -507,11 +514,43 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if printing {
 		printable = s.Printable
 	}
+	var uploaded []blobstore.File
+	if req.UploadID != "" {
+		// A document sent in slices first (the hosted add-in's Del
+		// sikkert); devices' agents never send an uploadId on.
+		if Owner(r) == User(r) {
+			WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "no_uploads", Message: "Relæet kan ikke modtage dokumenter i dele."})
+			return
+		}
+		f, e, st := s.takeUpload(r, req.UploadID, printable)
+		if e != nil {
+			WriteError(w, st, e)
+			return
+		}
+		uploaded = append(uploaded, f)
+	}
 	files, apiErr, status := s.Store.Blobs().ReadAttachments(mr, printable, s.log())
+	if apiErr == nil && len(uploaded) > 0 {
+		// The sliced document counts against the same limits.
+		var total int64
+		for _, f := range append(files, uploaded...) {
+			total += f.Size
+		}
+		if len(files)+len(uploaded) > relayapi.MaxAttachments {
+			apiErr, status = relayapi.TooLarge(true), http.StatusRequestEntityTooLarge
+		} else if total > relayapi.MaxAttachmentBytes {
+			apiErr, status = relayapi.TooLarge(false), http.StatusRequestEntityTooLarge
+		}
+		if apiErr != nil {
+			s.removeBlobs(files)
+		}
+	}
 	if apiErr != nil {
+		s.removeBlobs(uploaded)
 		WriteError(w, status, apiErr)
 		return
 	}
+	files = append(uploaded, files...)
 	m.Attachments = files
 	if err := s.Store.Blobs().Sync(); err != nil {
 		s.removeBlobs(files)
@@ -534,6 +573,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.removeBlobs(files)
 		s.duplicate(w, r, id)
 		return
+	}
+	if len(uploaded) > 0 {
+		// The message holds the document now.
+		if err := s.Uploads.Delete(req.UploadID); err != nil {
+			s.log().Warn("upload not deleted after the send", "err", err)
+		}
 	}
 	for _, r := range m.Recipients {
 		s.audit(ctx, user, "submit", r.ID, string(r.Channel), string(r.Status), id)

@@ -29,13 +29,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/entra"
 	"sendsikkert/internal/entra/entratest"
 	"sendsikkert/internal/hostedaddin"
+	"sendsikkert/internal/upload"
 	"sendsikkert/internal/vault"
 )
 
@@ -94,6 +98,14 @@ func main() {
 	defer closeRelay()
 	r.Server.Entra = v.Authenticate
 	r.Server.AddinSite = site.Handler()
+	db, err := bolt.Open(filepath.Join(*data, "hosted-uploads.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if r.Server.Uploads, err = upload.Open(db, filepath.Join(*data, "hosted-uploads"), key); err != nil {
+		t.Fatal(err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/", r.Handler())

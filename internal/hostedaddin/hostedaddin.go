@@ -107,10 +107,11 @@ var (
 	hostedMarker    = []byte(`<meta name="sendsikkert-auth" content="entra">`)
 )
 
-// pageCSP lets a hosted page reach only its own origin, Office.js and
-// Entra (MSAL's fallback outside Office talks to login.microsoftonline.com).
+// pageCSP lets a hosted page reach only its own origin, Office.js's CDN
+// (as the agent's pages may) and Entra (MSAL's fallback outside Office
+// talks to login.microsoftonline.com).
 const pageCSP = "default-src 'self' https://appsforoffice.microsoft.com; " +
-	"connect-src 'self' https://login.microsoftonline.com; frame-src https://login.microsoftonline.com; " +
+	"connect-src 'self' https://appsforoffice.microsoft.com https://login.microsoftonline.com; frame-src https://login.microsoftonline.com; " +
 	"style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 func (s *Site) page(w http.ResponseWriter, r *http.Request) {

@@ -63,7 +63,7 @@ func TestPages(t *testing.T) {
 			t.Errorf("%s: no Entra marker", p)
 		}
 		csp := resp.Header.Get("Content-Security-Policy")
-		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "connect-src 'self' https://login.microsoftonline.com") {
+		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "connect-src 'self' https://appsforoffice.microsoft.com https://login.microsoftonline.com") {
 			t.Errorf("%s: CSP %q", p, csp)
 		}
 		return nil

@@ -304,3 +304,62 @@ func sendBodyUpload(t *testing.T, key, uploadID string) (string, io.Reader) {
 	mw.Close()
 	return mw.FormDataContentType(), &b
 }
+
+// exemptReg knows one citizen exempt from Digital Post.
+type exemptReg struct{}
+
+func (exemptReg) Lookup(_ context.Context, id recipient.ID) (recipient.Party, error) {
+	if id.Value == "0101701234" {
+		return recipient.Party{Found: true, Name: "Bo Fritaget", DigitalPost: false}, nil
+	}
+	return reg{}.Lookup(context.Background(), id)
+}
+
+// TestPageAPIExemptLetter: an exempt citizen's letter from the hosted
+// pages goes by the relay's print channel (fjernprint in production), not
+// by any agent's local printer.
+func TestPageAPIExemptLetter(t *testing.T) {
+	letters := &countingChannel{seen: map[string]int{}}
+	_, iss, ts := pageRelay(t, func(s *Server, _ *queue.Worker) {
+		s.Registry = exemptReg{}
+		s.Channels[recipient.ChannelPrint] = letters
+		s.Printable = func(string, string) bool { return true }
+	})
+	anna := userToken(t, iss, "00000000-0000-0000-0000-0000000000a1", "anna@kommune.dk")
+	code, _, out := call(t, ts, "POST", "/api/v1/recipients/check", anna, "application/json", strings.NewReader(`{"recipients":["0101701234"]}`))
+	res := out["results"].([]any)[0].(map[string]any)
+	if code != 200 || res["channel"] != "print" {
+		t.Fatalf("check: %d %v", code, out)
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	msg, _ := json.Marshal(relayapi.MessageRequest{Recipients: []string{"0101701234"}, Subject: "Brev", BodyHTML: "<p>Hej</p>", IdempotencyKey: "letter-1", Fallback: "print"})
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="message"`)
+	h.Set("Content-Type", "application/json")
+	pw, _ := mw.CreatePart(h)
+	pw.Write(msg)
+	mw.Close()
+	code, _, out = call(t, ts, "POST", "/api/v1/messages", anna, mw.FormDataContentType(), &b)
+	if code != 202 {
+		t.Fatalf("send: %d %v", code, out)
+	}
+	id := out["id"].(string)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, _, st := call(t, ts, "GET", "/api/v1/messages/"+id, anna, "", nil)
+		if st["status"] == "printed" || st["status"] == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("letter not printed: %v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	letters.mu.Lock()
+	n := len(letters.seen)
+	letters.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("print channel saw %d letters", n)
+	}
+}

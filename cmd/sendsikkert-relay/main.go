@@ -5,6 +5,7 @@
 //	sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay audit verify|export --config relay.yaml [--user U] [--recipient R]
 //	sendsikkert-relay manifest --config relay.yaml --kind outlook|office
+//	sendsikkert-relay check --config relay.yaml
 //
 // The relay speaks HTTPS only; agents authenticate with client
 // certificates from their enrolment (mTLS).
@@ -32,6 +33,7 @@ var version = "0.1.0-dev"
 
 const usage = `brug:
   sendsikkert-relay serve --config relay.yaml
+  sendsikkert-relay check --config relay.yaml
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay audit verify --config relay.yaml
@@ -55,6 +57,8 @@ func main() {
 		code = auditCmd(args)
 	case "manifest":
 		code = manifestCmd(args, os.Stdout, os.Stderr)
+	case "check":
+		code = check(args)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		code = 2
@@ -92,7 +96,7 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := database.Open(ctx, cfg.Database, cfg.Data, "relay.sqlite")
+	db, err := database.Open(ctx, cfg.Database, cfg.Data, storeName)
 	if err != nil {
 		return nil, err
 	}
@@ -133,12 +137,18 @@ func userCmd(name string, args []string, run func(context.Context, *env, string)
 // the command's exit status.
 func withEnv(config string, run func(context.Context, *env) int) int {
 	ctx := context.Background()
+	// The same checks as serve: no command works on a damaged store as if
+	// it were sound (sendsikkert-relay check says what is wrong).
+	if err := checkStore(ctx, config, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
 	e, err := open(ctx, config, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
 		return 1
 	}
-	defer e.db.Close()
+	defer database.CloseCleanly(e.db, e.cfg.Database, e.cfg.Data, storeName)
 	return run(ctx, e)
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/audit"
+	"sendsikkert/internal/database"
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
@@ -44,11 +45,26 @@ func serve(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A damaged store is refused before anything opens it: starting would
+	// serve an empty queue over accepted messages.
+	if err := checkStore(ctx, *config, *dbFlag); err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay: refusing to start:", err)
+		return 1
+	}
 	e, err := open(ctx, *config, *dbFlag)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
 		return 1
 	}
+	markClosed, err := database.MarkOpen(ctx, e.db, e.cfg.Database, e.cfg.Data, storeName)
+	if err != nil {
+		e.db.Close()
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	// Deferred in this order, the marker goes only after the database
+	// is closed cleanly (its WAL checkpointed).
+	defer markClosed()
 	defer e.db.Close()
 	cfg, log := e.cfg, e.log
 	cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
@@ -105,7 +121,7 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	cfg, log := e.cfg, e.log
-	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version}
+	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version}
 	if rc.Org, err = cfg.organisation(); err != nil {
 		return rc, closeAll, fmt.Errorf("configuration: %w", err)
 	}

@@ -63,8 +63,8 @@ type Route struct {
 
 // Guard authenticates requests for the route table.
 type Guard struct {
-	// Device names the sender of a request, or refuses it.
-	Device func(*http.Request) (user string, ok bool)
+	// Device names the sender of a request, or refuses it (see DeviceAuth).
+	Device DeviceAuth
 	// Partner accepts only Beskedfordeler's certificate.
 	Partner func(*http.Request) bool
 	// Entra verifies the bearer token of AuthEntra routes; nil refuses
@@ -113,12 +113,18 @@ func (g Guard) wrap(rt Route) http.Handler {
 		return h
 	case AuthDevice:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			user, ok := "", false
+			user, err := "", ErrUnauthenticated
 			if g.Device != nil {
-				user, ok = g.Device(r)
+				user, err = g.Device(r)
 			}
-			if !ok {
+			switch {
+			case errors.Is(err, ErrUnauthenticated):
 				WriteError(w, http.StatusUnauthorized, &relayapi.Error{Code: "unauthorized", Message: "Relæet kender ikke denne afsender."})
+				return
+			case err != nil:
+				// The device list could not be read: not the device's
+				// fault, and it must not give up its messages.
+				WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "store_unavailable", Message: "Relæet kan ikke kontrollere afsenderen lige nu. Prøv igen om lidt."})
 				return
 			}
 			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))

@@ -39,6 +39,7 @@ import (
 	"sendsikkert/internal/entra"
 	"sendsikkert/internal/entra/entratest"
 	"sendsikkert/internal/hostedaddin"
+	"sendsikkert/internal/relay"
 	"sendsikkert/internal/upload"
 	"sendsikkert/internal/vault"
 )
@@ -90,7 +91,7 @@ func main() {
 	}
 	key, _ := vault.New(vault.NewRandomKey())
 	// Devices have no way in: this relay is for the hosted pages only.
-	none := func(*http.Request) (string, bool) { return "", false }
+	none := func(*http.Request) (string, error) { return "", fmt.Errorf("%w: this relay serves the hosted pages only", relay.ErrUnauthenticated) }
 	r, closeRelay, err := demo.NewRelay(ctx, demo.Options{Dir: *data, Key: key, Auth: none, BaseURL: base, Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,9 @@ func main() {
 	}
 	key, _ := vault.New(vault.NewRandomKey())
 	// Devices have no way in: this relay is for the hosted pages only.
-	none := func(*http.Request) (string, error) { return "", fmt.Errorf("%w: this relay serves the hosted pages only", relay.ErrUnauthenticated) }
+	none := func(*http.Request) (string, error) {
+		return "", fmt.Errorf("%w: this relay serves the hosted pages only", relay.ErrUnauthenticated)
+	}
 	r, closeRelay, err := demo.NewRelay(ctx, demo.Options{Dir: *data, Key: key, Auth: none, BaseURL: base, Log: log})
 	if err != nil {
 		t.Fatal(err)

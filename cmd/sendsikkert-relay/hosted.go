@@ -15,6 +15,7 @@ import (
 	"sendsikkert/internal/enroll/authority"
 	"sendsikkert/internal/entra"
 	"sendsikkert/internal/hostedaddin"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/upload"
 	"sendsikkert/internal/vault"
@@ -91,8 +92,10 @@ func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, key *
 		}
 		return r.Auth == relay.AuthEntra
 	})
-	srv := &http.Server{Addr: h.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}}
+	// No client certificate is asked for here: browsers in Office must
+	// not be offered a certificate picker.
+	srv := httptimeout.Server(h.Listen, handler, log)
+	srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	go func() {
 		log.Info("hosted add-in listening", "addr", h.Listen, "origin", site.Origin())
 		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {

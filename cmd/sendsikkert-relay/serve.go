@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,12 +18,15 @@ import (
 	"time"
 
 	"sendsikkert/internal/audit"
+	"sendsikkert/internal/clientaddr"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/directory/sqlbook"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/metrics"
+	"sendsikkert/internal/partner"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/queue/sqlstore"
@@ -87,12 +91,38 @@ func serve(args []string) int {
 	}
 	defer stopHosted()
 	if rc.Partner != nil {
-		defer serveStatus(cfg, cert, r.Server.HandlerFor(relay.AuthPartner), log)()
+		stopStatus, err := serveStatus(cfg.Beskedfordeler, cert, r.Server.HandlerFor(relay.AuthPartner), log)
+		if err != nil {
+			log.Error("beskedfordeler listener", "err", err)
+			return 1
+		}
+		defer stopStatus()
 	}
-	srv := &http.Server{Addr: cfg.Listen, Handler: met.Count(r.Handler()), TLSConfig: e.auth.ServerTLS(cert), ReadHeaderTimeout: 10 * time.Second}
+	stopMetrics, err := serveMetrics(cfg.Metrics.Listen, met, log)
+	if err != nil {
+		log.Error("metrics listener", "err", err)
+		return 1
+	}
+	defer stopMetrics()
+	proxies, err := clientaddr.Parse(cfg.TrustedProxies)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		return 1
+	}
+	// Headers in 10 s, at least 64 KiB per 30 s (httptimeout); the real
+	// client named by a trusted load balancer for everything behind it
+	// (the enrolment lockout counts per client).
+	srv := httptimeout.Server(cfg.Listen, proxies.Handler(met.Count(r.Handler())), log)
+	srv.TLSConfig = e.auth.ServerTLS(cert)
+	mailer, err := e.mailer()
+	if err != nil {
+		log.Error("smtp", "err", err)
+		return 1
+	}
 	relayDone := make(chan struct{})
 	go func() { r.Run(ctx); close(relayDone) }()
 	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
+	go checkpoints(ctx, e, mailer, log)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -101,7 +131,12 @@ func serve(args []string) int {
 		srv.Shutdown(sctx)
 	}()
 	log.Info("relay listening", "addr", cfg.Listen, "version", version, "database", dbKind(cfg.Database))
-	if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		log.Error("listen", "err", err)
+		return 1
+	}
+	if err := srv.ServeTLS(proxies.Listener(ln), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("serve", "err", err)
 		return 1
 	}
@@ -158,11 +193,13 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 	rc.Enrol, rc.Metrics = e.auth.Handler(log), met
 	rc.AuditLog, rc.Receipts = auditAPI(e, cfg.Audit.Auditors), receiptAPI(store, mailer)
 	if statusBook != nil && cfg.Beskedfordeler.Listen != "" {
-		pool, err := partnerPool(cfg.Beskedfordeler.ClientCA)
+		// The one partner check (package partner): the CA and the whole
+		// subject DN, here for the route table and again on the listener.
+		gate, err := partner.Load("beskedfordeler", cfg.Beskedfordeler, log)
 		if err != nil {
 			return rc, closeAll, fmt.Errorf("beskedfordeler listener: %w", err)
 		}
-		rc.Partner, rc.StatusMessages = relay.PartnerCertificate(pool), statusBook
+		rc.Partner, rc.StatusMessages = gate.Admits, statusBook
 	}
 	return rc, closeAll, nil
 }

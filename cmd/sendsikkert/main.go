@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/logmask"
 	"sendsikkert/internal/policy"
 )
 
@@ -62,7 +63,10 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "sendsikkert: bad --log-level:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Every full CPR number is masked, whatever put it in a log line;
+	// as slog's default the masking also covers the log package.
+	log := slog.New(logmask.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	slog.SetDefault(log)
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

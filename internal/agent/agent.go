@@ -22,6 +22,7 @@ import (
 
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/hostedaddin"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/mailbox"
@@ -220,14 +221,11 @@ func Run(ctx context.Context, cfg Config) error {
 	api.Mailbox = link
 	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store, Mailbox: link}
 
-	srv := &http.Server{
-		Handler:           api.Handler(),
-		TLSConfig:         tlsServer.TLSConfig(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	// Headers in 10 s, at least 64 KiB of body per 30 s (see httptimeout).
+	srv := httptimeout.Server("", api.Handler(), log)
+	srv.TLSConfig = tlsServer.TLSConfig()
+	// Browsers' aborted handshakes are routine on loopback.
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	var lns []net.Listener
 	for _, host := range []string{"127.0.0.1", "::1"} {
 		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))

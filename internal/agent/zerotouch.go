@@ -16,6 +16,7 @@ import (
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/enroll"
 	"sendsikkert/internal/hostedaddin"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/localapi"
 )
 
@@ -81,8 +82,10 @@ func awaitEnrolment(ctx context.Context, cfg Config, tlsServer *certs.Server, lo
 		}
 		return user, err
 	}
-	srv := &http.Server{Handler: api.UnenrolledHandler(), TLSConfig: tlsServer.TLSConfig(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	srv := httptimeout.Server("", api.UnenrolledHandler(), log)
+	srv.TLSConfig = tlsServer.TLSConfig()
+	// Browsers' aborted handshakes are routine on loopback.
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	var lns []net.Listener
 	for _, host := range []string{"127.0.0.1", "::1"} {
 		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,7 +64,8 @@ type Route struct {
 type Guard struct {
 	// Device names the sender of a request, or refuses it (see DeviceAuth).
 	Device DeviceAuth
-	// Partner accepts only Beskedfordeler's certificate.
+	// Partner accepts only Beskedfordeler's certificate: the shared
+	// partner check, partner.Gate.Admits.
 	Partner func(*http.Request) bool
 	// Entra verifies the bearer token of AuthEntra routes; nil refuses
 	// them all.
@@ -168,20 +168,4 @@ func (g Guard) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusForbidden, &relayapi.Error{Code: "forbidden", Message: "Adressen er ikke tilgængelig."})
 	})
-}
-
-// PartnerCertificate accepts a request whose client certificate chains to
-// one in pool: Beskedfordeler's, pinned in the relay's configuration.
-func PartnerCertificate(pool *x509.CertPool) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		if pool == nil || r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return false
-		}
-		inter := x509.NewCertPool()
-		for _, c := range r.TLS.PeerCertificates[1:] {
-			inter.AddCert(c)
-		}
-		_, err := r.TLS.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		return err == nil
-	}
 }

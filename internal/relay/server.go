@@ -176,7 +176,8 @@ func (s *Server) Routes() []Route {
 		h       http.Handler
 	}{
 		{"POST /v1/enroll", AuthPublic, s.Enrol},
-		{"GET /metrics", AuthPublic, s.Metrics},
+		// Prometheus scrapes metrics.listen; here only a device.
+		{"GET /metrics", AuthDevice, s.Metrics},
 		{"GET /v1/audit", AuthDevice, s.AuditLog},
 		{"GET /v1/messages/{id}/receipt", AuthDevice, s.Receipts},
 		{"/m/", AuthPublic, s.MailboxPages},

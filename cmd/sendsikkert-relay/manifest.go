@@ -18,7 +18,7 @@ func manifestCmd(args []string, stdout, stderr io.Writer) int {
 	config := fs.String("config", "relay.yaml", "configuration file")
 	kind := fs.String("kind", "", "outlook or office")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, usageText)
 		return 2
 	}
 	cfg, err := loadConfig(*config)

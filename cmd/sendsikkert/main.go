@@ -5,6 +5,7 @@
 //	sendsikkert manifest outlook --origin https://HOST:PORT --out FILE
 //	sendsikkert trust install|remove|status [--data DIR]
 //	sendsikkert autostart on|off|status [--data DIR]
+//	sendsikkert door --port N [--state DIR] [--run-dir DIR]   (the machine's door, as root/SYSTEM)
 package main
 
 import (
@@ -33,6 +34,9 @@ func main() {
 func run(args []string) int {
 	if len(args) > 0 && args[0] == "doctor" {
 		return doctorCmd(args[1:])
+	}
+	if len(args) > 0 && args[0] == "door" {
+		return doorCmd(args[1:])
 	}
 	if len(args) > 0 && args[0] == "enroll" {
 		return enrollCmd(args[1:])

@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"sendsikkert/internal/certs"
@@ -18,6 +17,7 @@ import (
 	"sendsikkert/internal/hostedaddin"
 	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/localapi"
+	"sendsikkert/internal/peer"
 )
 
 // fetchAddinConfig asks relayURL for its hosted add-in config (GET
@@ -69,41 +69,39 @@ func enrollToken(cfg Config) func(ctx context.Context, token string) (string, er
 // pages, the relay's add-in config and POST /api/v1/enroll, nothing else.
 // It returns nil once the PC has enrolled (the caller then starts the
 // agent proper), or the context's error.
-func awaitEnrolment(ctx context.Context, cfg Config, tlsServer *certs.Server, log *slog.Logger) error {
+func awaitEnrolment(ctx context.Context, cfg Config, tlsServer *certs.Server, self peer.User, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
 	enrolled := make(chan struct{})
-	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	api := &localapi.Server{Policy: cfg.Policy, Guard: guard, Version: cfg.Version, Log: log}
-	api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL) }
-	join := enrollToken(cfg)
-	api.EnrollToken = func(ctx context.Context, token string) (string, error) {
-		user, err := join(ctx, token)
+	joined := func(user string, err error) (string, error) {
 		if err == nil {
-			close(enrolled)
+			once.Do(func() { close(enrolled) })
 		}
 		return user, err
+	}
+	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
+	api := &localapi.Server{User: accountName(), Policy: cfg.Policy, Guard: guard, Version: cfg.Version, Log: log}
+	api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL) }
+	join := enrollToken(cfg)
+	api.EnrollToken = func(ctx context.Context, token string) (string, error) { return joined(join(ctx, token)) }
+	// IT's code from the window works while waiting, too.
+	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
+		return joined(Enroll(ctx, cfg.DataDir, relayURL, code, ""))
 	}
 	srv := httptimeout.Server("", api.UnenrolledHandler(), log)
 	srv.TLSConfig = tlsServer.TLSConfig()
 	// Browsers' aborted handshakes are routine on loopback.
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
-	var lns []net.Listener
-	for _, host := range []string{"127.0.0.1", "::1"} {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
-		if err != nil {
-			if host == "::1" {
-				continue
-			}
-			return fmt.Errorf("agent: port %d is taken (is another Send sikkert running?): %w", cfg.Port, err)
-		}
-		lns = append(lns, ln)
-	}
-	for _, ln := range lns {
-		go srv.ServeTLS(ln, "", "")
+	// The same door as the agent proper: the machine's door, or the port
+	// bound here refusing every other OS user.
+	if err := serve(ctx, cfg, srv, self, log); err != nil {
+		return err
 	}
 	log.Warn("not enrolled: waiting for zero-touch enrolment from the add-in (Entra sign-in) or `sendsikkert enroll`", "relay", cfg.RelayURL, "port", cfg.Port)
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
 		srv.Shutdown(sctx)
 	}()
 	select {

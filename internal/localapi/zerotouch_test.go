@@ -108,3 +108,37 @@ func TestZeroTouchRefusals(t *testing.T) {
 		t.Fatalf("enrolled agent: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestZeroTouchAndTheWindowRule: both rules on POST /api/v1/enroll hold
+// together — once enrolled, a page is refused before anything (403,
+// window only), and even the window cannot enrol again with a token (409).
+func TestZeroTouchAndTheWindowRule(t *testing.T) {
+	var asked int
+	s := unenrolled(t, func(context.Context, string) (string, error) { asked++; return "", ErrAlreadyEnrolled })
+	s.WindowToken = "window-secret"
+	s.Enrolled = func() bool { return true }
+	post := func(window bool) (int, map[string]any) {
+		r := httptest.NewRequest("POST", "https://localhost:47800/api/v1/enroll", strings.NewReader(`{"accessToken":"tok"}`))
+		r.Header.Set(CSRFHeader, s.Guard.Token)
+		if window {
+			r.Header.Set(WindowHeader, "window-secret")
+		}
+		w := httptest.NewRecorder()
+		mux := http.NewServeMux()
+		for _, rt := range s.Routes() {
+			if rt.Pattern == "POST /api/v1/enroll" {
+				mux.Handle(rt.Pattern, s.Guard.Wrap(rt))
+			}
+		}
+		mux.ServeHTTP(w, r)
+		var out map[string]any
+		json.Unmarshal(w.Body.Bytes(), &out)
+		return w.Code, out
+	}
+	if code, out := post(false); code != 403 || out["error"] != "enroll_window_only" || asked != 0 {
+		t.Fatalf("page on an enrolled agent: %d %v (asked %d)", code, out, asked)
+	}
+	if code, out := post(true); code != 409 || out["error"] != "already_enrolled" {
+		t.Fatalf("window with a token on an enrolled agent: %d %v", code, out)
+	}
+}

@@ -437,6 +437,11 @@ func TestEnrolFromWindow(t *testing.T) {
 	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": r.url, "code": r.code(t, "eva@kommune.test")}, &out); code != 200 || out["user"] != "eva@kommune.test" {
 		t.Fatalf("enrol: %d %v", code, out)
 	}
+	// Enrolled now: a page, with the CSRF token any page of the agent
+	// carries, can no longer re-point the agent to another relay.
+	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": "https://evil.example", "code": "AAAA-BBBB-CCCC-DDDD"}, &out); code != 403 || out["error"] != "enroll_window_only" {
+		t.Fatalf("page re-enrolling an enrolled agent: %d %v", code, out)
+	}
 	a.stop()
 	b := startAgentWith(t, data, port, false)
 	var h map[string]any

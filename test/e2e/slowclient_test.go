@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 // TestSlowClientsCutOff: on the real relay and the real agent, a client
@@ -77,4 +81,53 @@ func TestSlowClientsCutOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// throttled gives n bytes at about rate bytes per second, in 100 ms steps.
+type throttled struct {
+	left, rate int
+	next       time.Time
+}
+
+func (r *throttled) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	if r.next.IsZero() {
+		r.next = time.Now()
+	}
+	time.Sleep(time.Until(r.next))
+	n := min(len(p), r.left, r.rate/10)
+	for i := range p[:n] {
+		p[i] = 'x'
+	}
+	r.left -= n
+	r.next = r.next.Add(time.Duration(n) * time.Second / time.Duration(r.rate))
+	return n, nil
+}
+
+// TestUpload99_5MBAt1MBPerSecondToRelay: a case system submits the
+// largest message the relay takes (99.5 MB of attachments) over a 1 MB/s
+// line: 100 s, more than three of the 30 s windows, and accepted, because
+// the read deadline moves with the bytes.
+func TestUpload99_5MBAt1MBPerSecondToRelay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time test (100 s)")
+	}
+	r := startRelay(t)
+	c := &relayclient.Client{BaseURL: r.url, HTTP: r.deviceClient(t, "sagssystem@kommune.test")}
+	c.HTTP.Timeout = 5 * time.Minute
+	const size = 99_500_000
+	start := time.Now()
+	sub, err := c.Submit(context.Background(), &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Stor sag", BodyHTML: "<p>Bilag</p>", IdempotencyKey: "big-1"},
+		[]relayclient.Upload{{FileInfo: relayapi.FileInfo{Filename: "bilag.pdf", ContentType: "application/pdf", Size: size},
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(&throttled{left: size, rate: 1_000_000}), nil }}})
+	d := time.Since(start)
+	if err != nil || sub.ID == "" {
+		t.Fatalf("99.5 MB at 1 MB/s: %v after %v", err, d)
+	}
+	if d < 95*time.Second {
+		t.Fatalf("the upload took %v: not throttled to 1 MB/s", d)
+	}
+	t.Logf("99.5 MB accepted after %v", d)
 }

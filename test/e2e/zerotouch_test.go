@@ -88,7 +88,9 @@ func TestZeroTouchEnrolment(t *testing.T) {
 	if st := a.waitFinal(res["id"].(string), time.Minute); st.Status != "delivered" {
 		t.Fatalf("status: %+v", st)
 	}
-	if code := a.call("POST", "/api/v1/enroll", map[string]string{"accessToken": tok}, &out); code != 409 || out["error"] != "already_enrolled" {
+	// An enrolled agent refuses: the pages may not enrol it again (only
+	// the window may, and with a token not even the window: 409).
+	if code := a.call("POST", "/api/v1/enroll", map[string]string{"accessToken": tok}, &out); code != 403 || out["error"] != "enroll_window_only" {
 		t.Fatalf("second enrolment: %d %v", code, out)
 	}
 }

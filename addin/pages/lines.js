@@ -27,6 +27,15 @@ export function line(ok, text, extra) {
   return li;
 }
 
+// shownAs names a checked recipient by its canonical form (221177-1212,
+// 12345674), and says how it was written when the clerk pasted it another
+// way ("DK-12 34 56 74"), so the clerk sees the number was understood.
+export function shownAs(res) {
+  const typed = (res.input || '').trim();
+  if (!res.canonical || res.canonical === typed) return typed;
+  return `${res.canonical} (skrevet »${typed}«)`;
+}
+
 // showAlert fills the pane's message bar (empty text hides it).
 export function showAlert(text, kind = 'error') {
   const a = document.getElementById('alert');

@@ -10,7 +10,7 @@
 import { api, AgentError, UNREACHABLE } from '../api.js';
 import { follow } from '../outlook/mail.js';
 import * as doc from './document.js';
-import { showAlert } from '../lines.js';
+import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
   $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, exemptOf, showSummary, notSecure,
@@ -46,7 +46,7 @@ function letter() {
 
 function renderCheck() {
   const rep = state.report;
-  $('recipients').replaceChildren(...resultLines(rep.results, (r) => r.input, state.mobiles, check));
+  $('recipients').replaceChildren(...resultLines(rep.results, shownAs, state.mobiles, check));
   sm.update(rep.results);
   showSummary(rep, 'dokumentet', state.sending || state.sent);
 }

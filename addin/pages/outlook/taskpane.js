@@ -3,7 +3,7 @@
 // Policy (who is secure, what may be sent) is decided by the agent; the
 // pane shows its answers and never sends unless they allow it.
 import * as mail from './mail.js';
-import { showAlert } from '../lines.js';
+import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
   $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, showSummary, notSecure,
@@ -23,8 +23,8 @@ function agentAbsent(message) {
   updateSend();
 }
 
-function pretty(r) {
-  return r.label + ': ' + r.input;
+function pretty(r, res) {
+  return r.label + ': ' + shownAs(res);
 }
 
 function renderCheck() {
@@ -32,7 +32,7 @@ function renderCheck() {
   list.replaceChildren();
   const rep = state.report;
   if (!rep) return;
-  const who = (res, i) => (state.recipients[i] ? pretty(state.recipients[i]) : res.input);
+  const who = (res, i) => (state.recipients[i] ? pretty(state.recipients[i], res) : shownAs(res));
   list.append(...resultLines(rep.results, who, state.mobiles, check));
   sm.update(rep.results);
   showSummary(rep, 'mailen', state.sending || state.sent);

@@ -185,8 +185,7 @@ func (down) Lookup(context.Context, recipient.ID) (recipient.Party, error) {
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	var req relay.CheckRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	if len(req.Recipients) > relay.MaxRecipients {
@@ -604,8 +603,7 @@ func has(opts []relay.ReplyMailbox, id string) bool {
 
 func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 	var req relay.ReplyChoice
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	mc, ok := s.mailboxChoices(r.Context())
@@ -676,8 +674,11 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request) {
 		ContentType string `json:"contentType"`
 		Size        int64  `json:"size"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Size < 0 {
-		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Size < 0 {
+		writeJSON(w, http.StatusBadRequest, fieldError{Code: "bad_field", Field: "size", Message: "Feltet »size« kan ikke være negativt."})
 		return
 	}
 	info, err := s.Uploads.Create(req.Filename, req.ContentType, req.Size)
@@ -743,7 +744,10 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		Relay string `json:"relay"`
 		Code  string `json:"code"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Code == "" || !strings.HasPrefix(req.Relay, "https://") {
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Code == "" || !strings.HasPrefix(req.Relay, "https://") {
 		writeError(w, http.StatusBadRequest, "bad_enroll", "Skriv relæets adresse (https://…) og tilmeldingskoden fra IT.")
 		return
 	}
@@ -831,8 +835,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		// Mailbox: absent leaves the account, null removes it.
 		Mailbox json.RawMessage `json:"mailbox"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "Indstillingerne kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	if req.SignatureHTML != nil && len(*req.SignatureHTML) > MaxSignature {

@@ -22,9 +22,33 @@ export function agentBase() {
   return configured && configured.content ? configured.content.replace(/\/$/, '') : window.location.origin;
 }
 
-function token() {
-  return meta ? meta.content : '';
+let current = meta ? meta.content : '';
+
+// token is the CSRF token the agent's API wants in X-Sendsikkert-CSRF;
+// exported for the few calls that cannot go through api() (raw slices).
+export function token() {
+  return current;
 }
+
+// renewToken fetches the agent's current CSRF token. The agent makes a
+// new one at every start, so a pane left open across a restart holds a
+// stale one; the clerk should not have to reload the pane for that.
+// True when a new token was found.
+async function renewToken() {
+  try {
+    const resp = await fetch(agentBase() + '/csrf-token', { credentials: 'omit', cache: 'no-store' });
+    if (!resp.ok) return false;
+    const data = await resp.json();
+    if (!data.token || data.token === current) return false;
+    current = data.token;
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+// staleToken: the agent refused the token it gave out before a restart.
+const staleToken = (status, data) => status === 403 && data && data.error === 'bad_csrf';
 
 // hasToken reports whether this page was given the agent's key; pages
 // served from anywhere but the agent itself are not (yet).
@@ -32,7 +56,7 @@ export function hasToken() {
   return token() !== '';
 }
 
-export async function api(method, path, body) {
+export async function api(method, path, body, renewed = false) {
   if (path.startsWith('/api/') && !hasToken()) {
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
@@ -49,6 +73,9 @@ export async function api(method, path, body) {
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
   const data = await resp.json().catch(() => ({}));
+  if (staleToken(resp.status, data) && !renewed && await renewToken()) {
+    return api(method, path, body, true);
+  }
   if (!resp.ok) {
     throw new AgentError(resp.status, data.error || 'error', data.message || `Fejl ${resp.status}`);
   }
@@ -57,7 +84,7 @@ export async function api(method, path, body) {
 
 // upload POSTs a FormData with progress (fetch cannot report upload
 // progress): onProgress(sent, total) as bytes go out.
-export function upload(path, form, onProgress) {
+export function upload(path, form, onProgress, renewed = false) {
   return new Promise((resolve, reject) => {
     if (!hasToken()) {
       reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));
@@ -74,6 +101,11 @@ export function upload(path, form, onProgress) {
       try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       if (xhr.status >= 200 && xhr.status < 300) {
         resolve(data);
+      } else if (staleToken(xhr.status, data) && !renewed) {
+        renewToken().then((ok) => {
+          if (ok) upload(path, form, onProgress, true).then(resolve, reject);
+          else reject(new AgentError(xhr.status, data.error, data.message));
+        });
       } else {
         const err = new AgentError(xhr.status, data.error || 'error', data.message || `Fejl ${xhr.status}`);
         err.recipients = data.recipients;

@@ -6,7 +6,7 @@
 // recipients and the content come from, what blocks a send, the send.
 import { api, agentBase, AgentError, UNREACHABLE } from './api.js';
 import { line, showAlert, fillPicker } from './lines.js';
-import { replyMailboxes, setReplyMailbox } from './outlook/mail.js';
+import { replyMailboxes, setReplyMailbox } from './replymailboxes.js';
 
 export const $ = (id) => document.getElementById(id);
 

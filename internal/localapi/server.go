@@ -101,6 +101,7 @@ func (s *Server) Routes() []Route {
 	rs := []Route{
 		{Pattern: "GET /{$}", Handler: s.index},
 		{Pattern: "GET /healthz", Handler: s.healthz},
+		{Pattern: "GET /csrf-token", MaxBody: 1, Handler: s.csrfToken},
 		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
 		{Pattern: "POST /api/v1/messages", MaxBody: relay.MaxAttachmentBytes + relay.MaxMessagePart + 1<<20, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},

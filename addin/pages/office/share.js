@@ -8,7 +8,7 @@
 // deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
 import { api, AgentError, UNREACHABLE } from '../api.js';
-import { follow } from '../outlook/mail.js';
+import { follow } from '../status.js';
 import * as doc from './document.js';
 import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';

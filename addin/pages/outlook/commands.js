@@ -3,6 +3,7 @@
 // in the mail, then the draft is closed. Otherwise it points to the pane.
 import { api, AgentError } from '../api.js';
 import * as mail from './mail.js';
+import { replyMailboxes } from '../replymailboxes.js';
 
 const NOTE = 'sendsikkert';
 const PANE_COMMAND = 'sendsikkertCheckButton';
@@ -46,7 +47,7 @@ async function sendSecure(event) {
       await notify('ErrorMessage', att.problems[0], true);
       return;
     }
-    const mc = await mail.replyMailboxes();
+    const mc = await replyMailboxes();
     await notify('ProgressIndicator', 'Sender sikkert …');
     const id = await mail.send({
       inputs: recipients.map((r) => r.input),

@@ -1,11 +1,10 @@
 // The compose item, read through Office.js, and the secure send built on
 // the agent's API. Shared by the task pane and the Send sikkert command.
-import { api, upload } from '../api.js';
+import { upload } from '../api.js';
 
 export const LIMITS = { files: 10, bytes: 104_333_312 }; // relay.MaxAttachments, MaxAttachmentBytes
 
 const FIELDS = [['to', 'Til'], ['cc', 'Cc'], ['bcc', 'Bcc']];
-const ROAMING = { citizen: 'sendsikkert.replyCitizen', company: 'sendsikkert.replyCompany' };
 
 export function item() {
   return Office.context.mailbox.item;
@@ -132,54 +131,6 @@ async function fileBlob(a) {
   }
 }
 
-// Reply mailbox choices: the agent remembers them; Office roamingSettings
-// mirror them so the choice follows the user to another pc.
-export function roamingChoice() {
-  try {
-    const rs = Office.context.roamingSettings;
-    return { citizen: rs.get(ROAMING.citizen) || '', company: rs.get(ROAMING.company) || '' };
-  } catch (e) {
-    return { citizen: '', company: '' };
-  }
-}
-
-export function saveRoamingChoice(choice) {
-  try {
-    const rs = Office.context.roamingSettings;
-    if (choice.citizen) rs.set(ROAMING.citizen, choice.citizen);
-    if (choice.company) rs.set(ROAMING.company, choice.company);
-    rs.saveAsync(() => {});
-  } catch (e) {
-    // Roaming is a convenience; the agent keeps the choice either way.
-  }
-}
-
-// replyMailboxes loads the pickers' options and settles the choice: the
-// roamed one wins when the agent offers it (and the agent learns it).
-export async function replyMailboxes() {
-  const mc = await api('GET', '/api/v1/reply-mailboxes');
-  const roamed = roamingChoice();
-  const pick = {};
-  for (const kind of ['citizen', 'company']) {
-    const g = mc[kind];
-    if (roamed[kind] && g.options.some((o) => o.id === roamed[kind]) && roamed[kind] !== g.selected) {
-      pick[kind] = roamed[kind];
-      g.selected = roamed[kind];
-    }
-  }
-  if (pick.citizen || pick.company) {
-    await api('PUT', '/api/v1/reply-mailboxes', pick).catch(() => {});
-  }
-  saveRoamingChoice({ citizen: mc.citizen.selected, company: mc.company.selected });
-  return mc;
-}
-
-export async function setReplyMailbox(kind, id) {
-  const mc = await api('PUT', '/api/v1/reply-mailboxes', { [kind]: id });
-  saveRoamingChoice({ [kind]: id });
-  return mc;
-}
-
 // send uploads the draft as one secure message and returns its id.
 // fields are the message's further fields (the secure mailbox's
 // readDeadline and securityQuestion). onProgress(phase, sent, total):
@@ -202,18 +153,6 @@ export async function send({ inputs, reply, fallback, mobiles, fields, idempoten
   for (const f of files) form.append('attachment', f.blob, f.name);
   const res = await upload('/api/v1/messages', form, (sent, total) => onProgress && onProgress('upload', sent, total));
   return res.id;
-}
-
-export const FINAL = ['delivered', 'printed', 'failed', 'needs-fallback'];
-
-// follow polls a message's status until it is final; onStatus sees each.
-export async function follow(id, onStatus, intervalMs = 700) {
-  for (;;) {
-    const st = await api('GET', '/api/v1/messages/' + encodeURIComponent(id));
-    onStatus(st);
-    if (FINAL.includes(st.status)) return st;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 export function newKey() {

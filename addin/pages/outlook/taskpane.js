@@ -3,6 +3,7 @@
 // Policy (who is secure, what may be sent) is decided by the agent; the
 // pane shows its answers and never sends unless they allow it.
 import * as mail from './mail.js';
+import { follow } from '../status.js';
 import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
@@ -135,7 +136,7 @@ async function sendSecure() {
     });
     progress(100, 'Overført. Afventer levering …');
     $('progress').scrollIntoView({ block: 'nearest' });
-    const st = await mail.follow(id, showDelivery);
+    const st = await follow(id, showDelivery);
     state.sending = false;
     if (st.status === 'delivered') {
       state.sent = true;

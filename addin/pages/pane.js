@@ -20,6 +20,30 @@ export function paneState(own) {
   return { agentOK: false, report: null, subjectCPR: false, sending: false, sent: false, key: null, mobiles: {}, ...own };
 }
 
+// setSendable turns the Send button on or off. Off is aria-disabled, not
+// disabled: the button stays in the tab order, so a keyboard or screen
+// reader user reaches it and hears why (#send-why is its description).
+// A click on it while off does nothing.
+export function setSendable(button, ok) {
+  button.disabled = false;
+  button.setAttribute('aria-disabled', String(!ok));
+}
+
+// sendable reports whether the Send button is on.
+export function sendable(button) {
+  return button.getAttribute('aria-disabled') !== 'true';
+}
+
+// focusResult moves focus to what a finished action led to: the message
+// bar when it shows something, else the element given.
+export function focusResult(fallback) {
+  const a = $('alert');
+  const target = a && !a.hidden ? a : fallback;
+  if (!target) return;
+  if (!target.hasAttribute('tabindex')) target.tabIndex = -1;
+  target.focus();
+}
+
 export function setState(name) {
   document.body.dataset.state = name;
 }

@@ -27,11 +27,14 @@ function mobileForm(address, i, mobiles, recheck) {
   const input = el('input', { id: `mobile-${i}`, type: 'tel', autocomplete: 'off', placeholder: '+45 12 34 56 78', value: mobiles[key] || '' });
   const label = el('label', { htmlFor: input.id, textContent: `Mobilnummer til ${address} (til engangskoden)` });
   const btn = el('button', { type: 'button', textContent: 'Brug nummeret' });
-  btn.addEventListener('click', () => {
+  btn.addEventListener('click', async () => {
     const v = input.value.trim();
     if (v) mobiles[key] = v;
     else delete mobiles[key];
-    recheck();
+    await recheck();
+    // The line was drawn anew: focus goes to its verdict, not to the top.
+    const again = document.getElementById(`result-${i}`);
+    if (again) again.focus();
   });
   return el('li', { className: 'result mobile' }, label, input, btn);
 }
@@ -42,7 +45,10 @@ function mobileForm(address, i, mobiles, recheck) {
 export function resultLines(results, who, mobiles, recheck) {
   const out = [];
   results.forEach((res, i) => {
-    out.push(line(res.secure, res.message, who(res, i)));
+    const li = line(res.secure, res.message, who(res, i));
+    li.id = `result-${i}`;
+    li.tabIndex = -1; // focus target after "Brug nummeret"
+    out.push(li);
     if (res.kind === 'email' && !res.secure) out.push(mobileForm(res.input, i, mobiles, recheck));
   });
   return out;

@@ -51,9 +51,10 @@ test('identifiers as clerks paste them: recognised, named in their canonical for
 test('a stale CSRF token (the agent restarted under an open pane) is renewed without bothering the clerk', async () => {
   const stale = 'ab'.repeat(32);
   await context.route(PANE(), async (route) => {
-    const resp = await route.fetch();
-    const body = (await resp.text()).replace(/(name="sendsikkert-csrf" content=")[0-9a-f]+"/, `$1${stale}"`);
-    await route.fulfill({ response: resp, body });
+    // The page as the agent serves it, but with the token of an earlier start.
+    const resp = await agent.get('/addin/outlook/taskpane.html');
+    const body = resp.body.replace(/(name="sendsikkert-csrf" content=")[0-9a-f]+"/, `$1${stale}"`);
+    await route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body });
   });
   const renewals = [];
   context.on('request', (r) => { if (r.url().endsWith('/csrf-token')) renewals.push(r.url()); });
@@ -70,4 +71,80 @@ test('a stale CSRF token (the agent restarted under an open pane) is renewed wit
   } finally {
     await context.unroute(PANE());
   }
+});
+
+// overflow is how many CSS pixels the pane is wider than its window.
+const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+test('keyboard: a disabled Send is reachable by Tab and says why; a click on it sends nothing', async () => {
+  const page = await pane({ to: ['0101011234'], subject: 'Afgørelse', bodyHtml: '<p>Hej</p>' });
+  assert.equal(await page.getAttribute('#send', 'aria-disabled'), 'true');
+  assert.equal(await page.getAttribute('#send', 'disabled'), null, 'not natively disabled, so it stays in the tab order');
+  await page.focus('#check');
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement && document.activeElement.id === 'send');
+  }
+  assert.ok(reached, 'Tab reaches Send sikkert');
+  const why = await page.evaluate(() => document.getElementById(document.activeElement.getAttribute('aria-describedby')).textContent);
+  assert.match(why, /Der kan ikke sendes sikkert til alle modtagere/);
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/v1/messages')) posts.push(r.url()); });
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Space');
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+  assert.deepEqual(posts, [], 'nothing sent');
+  assert.notEqual(await page.getAttribute('body', 'data-state'), 'sending');
+  await screenshot(page, 'clerk/send-off-focused');
+  await noA11yIssues(page, 'send-off-focused');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('keyboard: focus moves to the result after "Brug nummeret" and after Send', async () => {
+  const page = await pane({ to: ['kbd@example.com'], subject: 'Svar', bodyHtml: '<p>Hej</p>' });
+  await page.fill('#mobile-0', '+45 12 34 56 78');
+  await page.focus('li.mobile button');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.body.dataset.state === 'checked');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'result-0');
+  assert.match(await page.evaluate(() => document.activeElement.textContent), /Sikker:.*sikker mailboks/);
+  await screenshot(page, 'clerk/mobile-used-focus');
+  await page.focus('#send');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'alert');
+  assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
+  await screenshot(page, 'clerk/sent-focus');
+  await noA11yIssues(page, 'sent-focus');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('zoom: at 200 % in a 320 px pane nothing overflows sideways', async () => {
+  // 200 % zoom in a 320 px pane leaves 160 CSS pixels.
+  const page = await context.newPage();
+  await page.close();
+  const item = {
+    to: ['2211771212', 'meget.lang.adresse.til.en.borger@eksempel-kommune.example.com'], cc: ['DK-12 34 56 74'], bcc: ['0707614285'],
+    subject: 'Afgørelse om boligstøtte og tilskud til medicin for perioden 2026–2027', bodyHtml: '<p>Hej</p>',
+    attachments: [{ name: 'afgoerelse-om-boligstoette-og-tilskud-2026.pdf', base64: 'eA==', size: 1 }],
+  };
+  const zoomed = await openPage(context, PANE(), { item });
+  await zoomed.setViewportSize({ width: 160, height: 900 });
+  await zoomed.waitForFunction(() => document.getElementById('main').getAttribute('aria-busy') === 'false');
+  assert.equal(await overflow(zoomed), 0, 'checked view');
+  await screenshot(zoomed, 'clerk/zoom-200-checked');
+  await zoomed.fill('#mobile-1', '+45 12 34 56 78');
+  await zoomed.click('li.mobile button');
+  await zoomed.waitForFunction(() => !document.querySelector('li.mobile'));
+  assert.equal(await overflow(zoomed), 0, 'after the mobile number');
+  await zoomed.check('#fallback-print');
+  await zoomed.click('#send');
+  await zoomed.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  assert.equal(await overflow(zoomed), 0, 'sent view');
+  await screenshot(zoomed, 'clerk/zoom-200-sent');
+  assert.deepEqual(zoomed.errors, []);
+  await zoomed.close();
 });

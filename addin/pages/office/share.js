@@ -14,7 +14,7 @@ import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
   $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, exemptOf, showSummary, notSecure,
-  ReplyPickers, notSent, progress, STATUS_TEXT, showDelivery,
+  ReplyPickers, notSent, progress, STATUS_TEXT, showDelivery, setSendable, sendable, focusResult,
 } from '../pane.js';
 
 const state = paneState({
@@ -69,7 +69,7 @@ function blockers() {
 function updateSend() {
   const busy = state.sending || state.sent || state.confirming;
   const why = busy ? [] : blockers();
-  $('send').disabled = busy || why.length > 0;
+  setSendable($('send'), !busy && why.length === 0);
   $('send-why').textContent = why.join(' ');
   sm.disabled = busy;
   // A letter is always a PDF: only PDF can be printed and posted.
@@ -135,6 +135,7 @@ function format() {
 // start: a letter needs the clerk's confirmation first; a Digital Post
 // share goes at once.
 function start() {
+  if (!sendable($('send'))) return; // off: #send-why says why
   // A deadline of today can pass while the pane stands open.
   if (sm.showProblem() || blockers().length) {
     updateSend();
@@ -222,6 +223,7 @@ async function share() {
     notSent(e, state, agentAbsent, e instanceof doc.OfficeError ? 'office-error' : 'not-sent');
   } finally {
     updateSend();
+    focusResult($('progress'));
   }
 }
 

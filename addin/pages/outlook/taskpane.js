@@ -8,7 +8,7 @@ import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
   $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, showSummary, notSecure,
-  ReplyPickers, notSent, progress, showDelivery,
+  ReplyPickers, notSent, progress, showDelivery, setSendable, sendable, focusResult,
 } from '../pane.js';
 
 const state = paneState({
@@ -57,7 +57,7 @@ function blockers() {
 function updateSend() {
   const why = state.sending || state.sent ? [] : blockers();
   const ok = !state.sending && !state.sent && why.length === 0;
-  $('send').disabled = !ok;
+  setSendable($('send'), ok);
   $('send-why').textContent = why.join(' ');
   sm.disabled = state.sending || state.sent;
 }
@@ -109,6 +109,7 @@ function check() {
 }
 
 async function sendSecure() {
+  if (!sendable($('send'))) return; // off: #send-why says why
   // A deadline of today can pass while the pane stands open.
   if (sm.showProblem() || blockers().length) {
     updateSend();
@@ -156,6 +157,7 @@ async function sendSecure() {
     notSent(e, state, agentAbsent);
   } finally {
     updateSend();
+    focusResult($('progress'));
   }
 }
 

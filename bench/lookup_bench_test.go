@@ -19,6 +19,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
 )
 
@@ -37,7 +38,7 @@ func BenchmarkLookup500(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rs, err := demo.NewRelay(b.TempDir(), key, relay.BearerAuth(token, "bench"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rs, _, err := demo.NewRelay(b.TempDir(), key, relay.BearerAuth(token, "bench"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func BenchmarkLookup500(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 5 * time.Second}
 	inputs := []string{"221177-1212", "0707614285", "1010101010", "12345674"}
 	check := func(in string) error {
-		body, _ := json.Marshal(relay.CheckRequest{Recipients: []string{in}})
+		body, _ := json.Marshal(relayapi.CheckRequest{Recipients: []string{in}})
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/recipients/check", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")

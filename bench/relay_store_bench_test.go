@@ -21,10 +21,13 @@ import (
 	"time"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/queue"
+	"sendsikkert/internal/queue/sqlstore"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
-	"sendsikkert/internal/relay/sqlstore"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
 )
 
@@ -91,13 +94,13 @@ func benchStore(b *testing.B, database, dir string) {
 		b.Fatal(err)
 	}
 	srv := &relay.Server{
-		Store: st, Registry: registry.Demo{}, Org: relay.DemoOrganisation(),
+		Store: st, Registry: registry.Demo{}, Org: queue.DemoOrganisation(),
 		Channels:     map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: nopChannel{}},
 		Authenticate: relay.BearerAuth("tok", "bench"), Log: slog.New(slog.DiscardHandler),
 	}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	client := &relay.Client{BaseURL: ts.URL, Token: "tok"}
+	client := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
 
 	payload := make([]byte, 64<<10)
 	rand.Read(payload)
@@ -108,9 +111,9 @@ func benchStore(b *testing.B, database, dir string) {
 	}
 	submit := func() error {
 		n := seq.Add(1)
-		msg := &relay.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Afgørelse", BodyHTML: "<p>Hej</p>",
+		msg := &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Afgørelse", BodyHTML: "<p>Hej</p>",
 			IdempotencyKey: fmt.Sprintf("bench-%d", n)}
-		_, err := client.Submit(ctx, msg, []relay.Upload{{FileInfo: relay.FileInfo{Filename: "bilag.pdf", ContentType: "application/pdf"},
+		_, err := client.Submit(ctx, msg, []relayclient.Upload{{FileInfo: relayapi.FileInfo{Filename: "bilag.pdf", ContentType: "application/pdf"},
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }}})
 		return err
 	}

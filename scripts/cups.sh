@@ -7,8 +7,8 @@
 if [ "$(id -u)" = 0 ]; then
   if ! command -v cupsd >/dev/null || [ ! -x /usr/lib/cups/backend/cups-pdf ]; then
     echo "== installing Debian packages: cups printer-driver-cups-pdf"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cups printer-driver-cups-pdf >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends cups printer-driver-cups-pdf >/dev/null
   fi
   cups_out=$(mktemp -d /tmp/sendsikkert-cups-pdf.XXXXXX)
   chmod 0777 "$cups_out"

@@ -15,8 +15,8 @@ stop_dovecot() { :; }
 if [ -z "${SENDSIKKERT_DOVECOT_ADDR:-}" ]; then
   if ! command -v dovecot >/dev/null && [ "$(id -u)" = 0 ]; then
     echo "== installing Debian package: dovecot-imapd"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends dovecot-imapd >/dev/null
     # The package starts a system-wide Dovecot where it can; the tests
     # need none.
     (command -v invoke-rc.d >/dev/null && invoke-rc.d dovecot stop || dovecot stop) >/dev/null 2>&1 || true

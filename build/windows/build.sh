@@ -10,7 +10,11 @@ out=bin/windows
 mkdir -p "$out"
 GOOS=windows GOARCH=amd64 go build -ldflags "-X main.version=$version" -o "$out/sendsikkert.exe" ./cmd/sendsikkert
 if [ -d cmd/sendsikkert-window ]; then
-  GOOS=windows GOARCH=amd64 go build -o "$out/sendsikkert-window.exe" ./cmd/sendsikkert-window
+  # The Wails tags make the real window (without them Wails builds a stub
+  # that only says it was built wrong); -H=windowsgui: no console window.
+  # Wails needs no cgo on Windows.
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production -ldflags "-H=windowsgui -X main.version=$version" \
+    -o "$out/sendsikkert-window.exe" ./cmd/sendsikkert-window
 else
   echo "cmd/sendsikkert-window missing" >&2; exit 1
 fi
@@ -23,3 +27,7 @@ sign "$out/sendsikkert.exe"; sign "$out/sendsikkert-window.exe"
 mv "build/windows/Sendsikkert-setup-$nsis_version.exe" "$out/"
 sign "$out/Sendsikkert-setup-$nsis_version.exe"
 echo "$out/Sendsikkert-setup-$nsis_version.exe"
+# The MSI (wixl, Debian wixl/msitools) of the same programs: what IT deploys
+# with Intune, Configuration Manager or Group Policy.
+bash build/windows/msi.sh "$nsis_version" "$out" "$out/Sendsikkert-$nsis_version.msi"
+sign "$out/Sendsikkert-$nsis_version.msi"

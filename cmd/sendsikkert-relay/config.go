@@ -14,8 +14,9 @@ import (
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/registry"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
 )
 
@@ -223,16 +224,16 @@ func loadConfig(path string) (*Config, error) {
 	return &c, nil
 }
 
-func (c *Config) organisation() (relay.Organisation, error) {
+func (c *Config) organisation() (queue.Organisation, error) {
 	if c.Organisation == nil {
-		return relay.DemoOrganisation(), nil
+		return queue.DemoOrganisation(), nil
 	}
-	o := relay.Organisation{
+	o := queue.Organisation{
 		Sender:         delivery.Sender{Name: c.Organisation.Name, CVR: c.Organisation.CVR, Address: c.Organisation.Address},
 		DefaultCitizen: c.Organisation.DefaultCitizen, DefaultCompany: c.Organisation.DefaultCompany,
 	}
 	for _, m := range c.Organisation.ReplyMailboxes {
-		o.ReplyMailboxes = append(o.ReplyMailboxes, relay.ReplyMailbox{ID: m.ID, Label: m.Label, ContactPointID: m.ContactPointID})
+		o.ReplyMailboxes = append(o.ReplyMailboxes, relayapi.ReplyMailbox{ID: m.ID, Label: m.Label, ContactPointID: m.ContactPointID})
 	}
 	if o.Sender.Name == "" || len(o.Sender.CVR) != 8 || len(o.ReplyMailboxes) == 0 {
 		return o, fmt.Errorf("config: organisation needs name, an 8-digit cvr and at least one reply mailbox")

@@ -38,11 +38,12 @@ import (
 	"sendsikkert/internal/enroll/authority"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/print"
+	"sendsikkert/internal/queue"
+	"sendsikkert/internal/queue/sqlstore"
 	"sendsikkert/internal/receipt"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
-	"sendsikkert/internal/relay/sqlstore"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/vault"
 )
@@ -296,6 +297,7 @@ func serve(args []string) int {
 		channels[recipient.ChannelPrint] = print.Channel{Printer: print.IPP{URL: cfg.Printer}}
 	}
 	var follower delivery.Follower
+	var statusBook *digitalpost.StatusBook
 	if cfg.DigitalPost.IsDemo() {
 		log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")
 	} else {
@@ -308,14 +310,8 @@ func serve(args []string) int {
 		channels[recipient.ChannelDigitalPost] = svc.Digital
 		channels[recipient.ChannelPrint] = svc.Print
 		follower = svc.Status
-		if cfg.Beskedfordeler.Listen != "" {
-			stop, err := serveStatus(cfg, cert, svc.Status, log)
-			if err != nil {
-				log.Error("beskedfordeler listener", "err", err)
-				return 1
-			}
-			defer stop()
-		} else {
+		statusBook = svc.Status
+		if cfg.Beskedfordeler.Listen == "" {
 			log.Warn("no beskedfordeler listener: accepted Digital Post stays 'sending' until status messages can arrive")
 		}
 	}
@@ -336,10 +332,11 @@ func serve(args []string) int {
 	if cfg.Registry.Type == "" || cfg.Registry.Type == "demo" {
 		log.Warn("DEMO register: lookups answer from the fictitious demo fixtures")
 	}
+	worker := &queue.Worker{Store: store, Org: org, Channels: channels, Audit: e.audit, Follower: follower, Log: log}
 	rs := &relay.Server{
 		Store: store, Registry: reg, Org: org, Channels: channels, Printable: print.Printable,
 		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
-		Domains: domains, Book: book, Follower: follower,
+		Domains: domains, Book: book, Queued: worker.Wake,
 	}
 
 	var mailer *receipt.Mailer
@@ -356,9 +353,9 @@ func serve(args []string) int {
 			mailer.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
 	}
-	rs.OnDone = func(m *relay.Message) {
+	worker.OnDone = func(m *queue.Message) {
 		st := m.Status().Status
-		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+st)
+		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+string(st))
 		if mailer == nil || !strings.Contains(m.Sender, "@") {
 			return
 		}
@@ -386,26 +383,37 @@ func serve(args []string) int {
 		}
 	}
 
-	mux := http.NewServeMux()
 	if smb != nil {
 		channels[recipient.ChannelSecureMailbox] = smb
 		rs.Revoke = smb.Revoke
-		mux.Handle("/m/", smb.Handler())
+		rs.Extra = append(rs.Extra, relay.Route{Pattern: "/m/", Auth: relay.AuthPublic, Handler: smb.Handler()})
 		go smb.Run(ctx)
 	}
-	mux.Handle("POST /v1/enroll", e.auth.Handler(log))
-	mux.Handle("GET /metrics", met)
-	mux.Handle("GET /v1/audit", auditAPI(e, cfg.Audit.Auditors))
-	mux.Handle("GET /v1/messages/{id}/receipt", receiptAPI(e, store, mailer))
-	mux.Handle("/", rs.Handler())
+	rs.Extra = append(rs.Extra,
+		relay.Route{Pattern: "POST /v1/enroll", Auth: relay.AuthPublic, Handler: e.auth.Handler(log)},
+		relay.Route{Pattern: "GET /metrics", Auth: relay.AuthPublic, Handler: met},
+		relay.Route{Pattern: "GET /v1/audit", Auth: relay.AuthDevice, Handler: auditAPI(e, cfg.Audit.Auditors)},
+		relay.Route{Pattern: "GET /v1/messages/{id}/receipt", Auth: relay.AuthDevice, Handler: receiptAPI(store, mailer)},
+	)
+	if statusBook != nil && cfg.Beskedfordeler.Listen != "" {
+		pool, err := partnerPool(cfg.Beskedfordeler.ClientCA)
+		if err != nil {
+			log.Error("beskedfordeler listener", "err", err)
+			return 1
+		}
+		rs.Partner = relay.PartnerCertificate(pool)
+		rs.Extra = append(rs.Extra, relay.Route{Pattern: "POST /beskedfordeler/PostStatusBeskedModtag", Auth: relay.AuthPartner, Handler: statusBook})
+		defer serveStatus(cfg, cert, pool, rs.HandlerFor(relay.AuthPartner), log)()
+	}
+	api := rs.Handler()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &metrics.StatusRecorder{ResponseWriter: w, Status: 200}
-		mux.ServeHTTP(rec, r)
+		api.ServeHTTP(rec, r)
 		met.Add("sendsikkert_relay_http_requests_total", 1, fmt.Sprintf("code=%d", rec.Status))
 	})
 	srv := &http.Server{Addr: cfg.Listen, Handler: handler, TLSConfig: e.auth.ServerTLS(cert), ReadHeaderTimeout: 10 * time.Second}
 	workerDone := make(chan struct{})
-	go func() { rs.Run(ctx); close(workerDone) }()
+	go func() { worker.Run(ctx); close(workerDone) }()
 	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
 	go func() {
 		<-ctx.Done()
@@ -432,11 +440,11 @@ func dbKind(dsn string) string {
 }
 
 // auditAPI serves GET /v1/audit (JSON, or CSV with ?format=csv) to the
-// configured auditors only.
+// configured auditors only (the route table authenticates the device).
 func auditAPI(e *env, auditors []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, ok := e.auth.Authenticate(r)
-		if !ok || !slices.ContainsFunc(auditors, func(a string) bool { return strings.EqualFold(a, user) }) {
+		user := relay.User(r)
+		if !slices.ContainsFunc(auditors, func(a string) bool { return strings.EqualFold(a, user) }) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprint(w, `{"error":"forbidden","message":"Kun revisorer kan læse LOG-modulet."}`)
@@ -465,27 +473,31 @@ func auditAPI(e *env, auditors []string) http.Handler {
 	})
 }
 
-// serveStatus takes Serviceplatformen's pushed status messages on their
-// own listener, from its client certificate only.
-func serveStatus(cfg *Config, cert tls.Certificate, book *digitalpost.StatusBook, log *slog.Logger) (func(), error) {
-	pem, err := os.ReadFile(cfg.Beskedfordeler.ClientCA)
+// partnerPool reads Beskedfordeler's pinned CA certificates.
+func partnerPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no certificate", cfg.Beskedfordeler.ClientCA)
+		return nil, fmt.Errorf("%s holds no certificate", file)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /beskedfordeler/PostStatusBeskedModtag", book)
-	srv := &http.Server{Addr: cfg.Beskedfordeler.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+	return pool, nil
+}
+
+// serveStatus takes Serviceplatformen's pushed status messages on their
+// own listener, from its client certificate only: TLS asks for it, and the
+// route table (handler: the partner's routes only) checks it again.
+func serveStatus(cfg *Config, cert tls.Certificate, pool *x509.CertPool, handler http.Handler, log *slog.Logger) func() {
+	srv := &http.Server{Addr: cfg.Beskedfordeler.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}}
 	go func() {
 		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("beskedfordeler listener stopped", "err", err)
 		}
 	}()
-	return func() { srv.Close() }, nil
+	return func() { srv.Close() }
 }
 
 // reloadDomains refreshes the list; a failed reload keeps the old one.
@@ -507,19 +519,13 @@ func reloadDomains(ctx context.Context, d *directory.Domains, source string, eve
 
 // receiptAPI serves a message's receipt (the same mail as sent) to its
 // sender, once the message is final.
-func receiptAPI(e *env, store relay.Store, mailer *receipt.Mailer) http.Handler {
+func receiptAPI(store queue.Store, mailer *receipt.Mailer) http.Handler {
 	from := "no-reply@sendsikkert.invalid"
 	if mailer != nil {
 		from = mailer.From
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, ok := e.auth.Authenticate(r)
-		if !ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprint(w, `{"error":"unauthorized","message":"Relæet kender ikke denne afsender."}`)
-			return
-		}
+		user := relay.User(r)
 		m, err := store.Get(r.Context(), r.PathValue("id"))
 		if err != nil || m.Sender != user {
 			w.Header().Set("Content-Type", "application/json")

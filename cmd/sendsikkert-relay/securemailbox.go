@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/receipt"
-	"sendsikkert/internal/relay"
 	"sendsikkert/internal/securemailbox"
 )
 
 // secureMailbox builds the configured secure mailbox, nil when none is.
-func (e *env) secureMailbox(ctx context.Context, store relay.Store, org relay.Organisation, mailer *receipt.Mailer, book directory.Book) (*securemailbox.Service, error) {
+func (e *env) secureMailbox(ctx context.Context, store queue.Store, org queue.Organisation, mailer *receipt.Mailer, book directory.Book) (*securemailbox.Service, error) {
 	c := e.cfg.SecureMailbox
 	if c == nil {
 		return nil, nil

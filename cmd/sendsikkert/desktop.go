@@ -15,7 +15,7 @@ import (
 
 	"sendsikkert/internal/agent"
 	"sendsikkert/internal/mailbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/tray"
 	"sendsikkert/internal/trust"
 )
@@ -48,7 +48,7 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 
 	// Status changes reach the tray in order, off the outbox's goroutine.
 	var running atomic.Pointer[agent.Agent]
-	changes := make(chan relay.Status, 256)
+	changes := make(chan relayapi.MessageStatus, 256)
 	go func() {
 		for st := range changes {
 			pending := 0
@@ -58,7 +58,7 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 			t.Changed(st, pending)
 		}
 	}()
-	cfg.OnChange = func(st relay.Status) {
+	cfg.OnChange = func(st relayapi.MessageStatus) {
 		select {
 		case changes <- st:
 		default: // the tray is far behind; the next change redraws it

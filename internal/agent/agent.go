@@ -27,7 +27,8 @@ import (
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/print"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/settings"
 	"sendsikkert/internal/upload"
 	"sendsikkert/internal/vault"
@@ -52,7 +53,7 @@ type Config struct {
 	Ready func(*Agent)
 	// OnChange, when set, hears every change of a send's status (the tray:
 	// icon, outbox count, desktop notices). It must not block.
-	OnChange func(relay.Status)
+	OnChange func(relayapi.MessageStatus)
 	// OnMailNotice, when set, hears receipts and replies the mailbox link
 	// matched to a send (the tray's desktop notices). It must not block.
 	OnMailNotice func(mailbox.Notice)
@@ -153,7 +154,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
-	var client *relay.Client
+	var client *relayclient.Client
 	if demo {
 		log.Warn("DEMO MODE: using the embedded demo relay; messages go to " + filepath.Join(cfg.DataDir, "demo") + ", nothing reaches real recipients")
 		c, stop, err := startDemoRelay(ctx, cfg.DataDir, key, cfg.Policy.PrintAdapter, log)
@@ -173,7 +174,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		client = &relay.Client{BaseURL: enr.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}
+		client = &relayclient.Client{BaseURL: enr.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}
 		log.Info("using the organisation's relay", "relay", enr.URL, "user", enr.User)
 	}
 
@@ -185,7 +186,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	link.SetNotify(cfg.OnMailNotice)
-	ob.OnChange = func(s relay.Status) {
+	ob.OnChange = func(s relayapi.MessageStatus) {
 		link.Changed(s)
 		if cfg.OnChange != nil {
 			cfg.OnChange(s)

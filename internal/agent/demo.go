@@ -16,6 +16,7 @@ import (
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
 )
 
@@ -26,9 +27,9 @@ import (
 //
 // printer, when IT's policy names an IPP queue, replaces the demo hot
 // folder for letters.
-func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer string, log *slog.Logger) (*relay.Client, func(), error) {
+func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer string, log *slog.Logger) (*relayclient.Client, func(), error) {
 	token := localapi.NewToken()
-	rs, err := demo.NewRelay(filepath.Join(dataDir, "demo"), key, relay.BearerAuth(token, "demo"), log.With("part", "demo-relay"))
+	rs, worker, err := demo.NewRelay(filepath.Join(dataDir, "demo"), key, relay.BearerAuth(token, "demo"), log.With("part", "demo-relay"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +66,7 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 	}()
 	workerDone := make(chan struct{})
 	go func() {
-		rs.Run(rctx)
+		worker.Run(rctx)
 		close(workerDone)
 	}()
 	go func() {
@@ -83,6 +84,6 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 		closeMB()
 		rs.Store.Close()
 	}
-	client := &relay.Client{BaseURL: "http://" + ln.Addr().String(), Token: token, HTTP: &http.Client{}}
+	client := &relayclient.Client{BaseURL: "http://" + ln.Addr().String(), Token: token, HTTP: &http.Client{}}
 	return client, stop, nil
 }

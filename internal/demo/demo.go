@@ -16,6 +16,7 @@ import (
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/print"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
@@ -57,27 +58,29 @@ func Channels(dir string) (map[recipient.Channel]delivery.Channel, error) {
 }
 
 // NewRelay makes a demo relay keeping its store in dir/relay and its
-// output in dir/digitalpost, dir/print and dir/tunnelmail. auth authenticates senders.
-func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool), log *slog.Logger) (*relay.Server, error) {
+// output in dir/digitalpost, dir/print and dir/tunnelmail, with the worker
+// that delivers its messages. auth authenticates senders.
+func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool), log *slog.Logger) (*relay.Server, *queue.Worker, error) {
 	channels, err := Channels(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tm := filepath.Join(dir, TunnelmailDir)
 	if err := os.MkdirAll(tm, 0o700); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	channels[recipient.ChannelTunnelmail] = tunnelmail.Folder{Dir: tm, From: DemoFrom}
 	domains := &directory.Domains{}
 	domains.Set(directory.DemoDomains())
-	store, err := relay.OpenBolt(filepath.Join(dir, RelayDir), key.Derive("demo-relay"))
+	store, err := queue.OpenBolt(filepath.Join(dir, RelayDir), key.Derive("demo-relay"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	w := &queue.Worker{Store: store, Org: queue.DemoOrganisation(), Channels: channels, Log: log}
 	return &relay.Server{
 		Store:        store,
 		Registry:     registry.Demo{},
-		Org:          relay.DemoOrganisation(),
+		Org:          queue.DemoOrganisation(),
 		Channels:     channels,
 		Printable:    print.Printable,
 		Authenticate: auth,
@@ -85,7 +88,8 @@ func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool
 		Version:      "demo",
 		Domains:      domains,
 		Book:         directory.DemoBook(),
-	}, nil
+		Queued:       w.Wake,
+	}, w, nil
 }
 
 // NewSecureMailbox gives a demo relay the secure mailbox: messages kept

@@ -16,7 +16,8 @@ import (
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/settings"
 	"sendsikkert/internal/vault"
 )
@@ -24,16 +25,16 @@ import (
 type fakeRelay struct{}
 
 func (fakeRelay) Check(ctx context.Context, in []string) (recipient.Report, error) {
-	return recipient.Report{}, relay.ErrUnavailable
+	return recipient.Report{}, relayclient.ErrUnavailable
 }
-func (fakeRelay) ReplyMailboxes(context.Context) (relay.MailboxChoices, error) {
-	return relay.MailboxChoices{}, relay.ErrUnavailable
+func (fakeRelay) ReplyMailboxes(context.Context) (relayapi.MailboxChoices, error) {
+	return relayapi.MailboxChoices{}, relayclient.ErrUnavailable
 }
-func (fakeRelay) Status(context.Context, string) (relay.Status, error) {
-	return relay.Status{}, relay.ErrUnavailable
+func (fakeRelay) Status(context.Context, string) (relayapi.MessageStatus, error) {
+	return relayapi.MessageStatus{}, relayclient.ErrUnavailable
 }
-func (fakeRelay) Revoke(context.Context, string) (relay.Status, error) {
-	return relay.Status{}, relay.ErrUnavailable
+func (fakeRelay) Revoke(context.Context, string) (relayapi.MessageStatus, error) {
+	return relayapi.MessageStatus{}, relayclient.ErrUnavailable
 }
 
 func testServer(t *testing.T) *Server {

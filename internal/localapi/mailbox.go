@@ -8,13 +8,13 @@ import (
 	"strings"
 
 	"sendsikkert/internal/mailbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/settings"
 )
 
 // mailAccount reads the "mailbox" field of PUT /api/v1/settings: nil and
 // no error for null (remove the account), the checked account otherwise.
-func mailAccount(raw json.RawMessage) (*settings.MailAccount, *relay.Error) {
+func mailAccount(raw json.RawMessage) (*settings.MailAccount, *relayapi.Error) {
 	if raw == nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil, nil
 	}
@@ -24,15 +24,15 @@ func mailAccount(raw json.RawMessage) (*settings.MailAccount, *relay.Error) {
 		if fe.Field != "" {
 			msg = "Postkassens indstillinger kunne ikke læses: " + strings.Replace(fe.Message, "»"+fe.Field+"«", "»mailbox."+fe.Field+"«", 1)
 		}
-		return nil, &relay.Error{Code: "bad_mailbox", Message: msg}
+		return nil, &relayapi.Error{Code: "bad_mailbox", Message: msg}
 	}
 	a, err := mailbox.Normalize(a)
 	if err != nil {
 		var ue *mailbox.UserError
 		if errors.As(err, &ue) {
-			return nil, &relay.Error{Code: "bad_mailbox", Message: ue.Message}
+			return nil, &relayapi.Error{Code: "bad_mailbox", Message: ue.Message}
 		}
-		return nil, &relay.Error{Code: "bad_mailbox", Message: "Postkassens indstillinger er ugyldige."}
+		return nil, &relayapi.Error{Code: "bad_mailbox", Message: "Postkassens indstillinger er ugyldige."}
 	}
 	return &a, nil
 }

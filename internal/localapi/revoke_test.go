@@ -10,36 +10,37 @@ import (
 
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 // revokingRelay answers revokes and status questions as told, and
 // remembers which relay ids it was asked about.
 type revokingRelay struct {
 	fakeRelay
-	revoke func(id string) (relay.Status, error)
-	status relay.Status
+	revoke func(id string) (relayapi.MessageStatus, error)
+	status relayapi.MessageStatus
 	asked  []string
 }
 
-func (f *revokingRelay) Revoke(_ context.Context, id string) (relay.Status, error) {
+func (f *revokingRelay) Revoke(_ context.Context, id string) (relayapi.MessageStatus, error) {
 	f.asked = append(f.asked, id)
 	return f.revoke(id)
 }
 
-func (f *revokingRelay) Status(context.Context, string) (relay.Status, error) {
+func (f *revokingRelay) Status(context.Context, string) (relayapi.MessageStatus, error) {
 	return f.status, nil
 }
 
 func addEntry(t *testing.T, s *Server, id, relayID string) {
 	t.Helper()
 	e := &outbox.Entry{ID: id, Created: time.Now().UTC(), State: outbox.StatePending, RelayID: relayID,
-		Message: relay.MessageRequest{Recipients: []string{"borger@gmail.com"}, Subject: "Afgørelse", IdempotencyKey: "k-" + id},
+		Message: relayapi.MessageRequest{Recipients: []string{"borger@gmail.com"}, Subject: "Afgørelse", IdempotencyKey: "k-" + id},
 		Checked: []recipient.Result{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Secure: true}}}
 	if relayID != "" {
 		e.State = outbox.StateDone
-		e.Relay = &relay.Status{ID: relayID, Status: relay.StatusDelivered,
-			Recipients: []relay.RecipientStatus{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Status: relay.StatusDelivered}}}
+		e.Relay = &relayapi.MessageStatus{ID: relayID, Status: relayapi.StatusDelivered,
+			Recipients: []relayapi.RecipientStatus{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Status: relayapi.StatusDelivered}}}
 	}
 	if _, _, err := s.Outbox.Add(e); err != nil {
 		t.Fatal(err)
@@ -74,9 +75,9 @@ func TestRevoke(t *testing.T) {
 	s.Relay = fr
 	addEntry(t, s, "local-1", "")
 	addEntry(t, s, "sent-1", "relay-1")
-	revoked := relay.Status{ID: "relay-1", Status: relay.StatusDelivered,
-		Recipients: []relay.RecipientStatus{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Status: relay.StatusDelivered}},
-		Events:     []relay.Event{{At: time.Now().UTC(), What: relay.EventMailboxRevoked + "borger@gmail.com"}}}
+	revoked := relayapi.MessageStatus{ID: "relay-1", Status: relayapi.StatusDelivered,
+		Recipients: []relayapi.RecipientStatus{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Status: relayapi.StatusDelivered}},
+		Events:     []relayapi.Event{{At: time.Now().UTC(), Kind: relayapi.EventMailboxRevoked, Recipient: "borger@gmail.com", What: "Trukket tilbage fra sikker mailboks til borger@gmail.com"}}}
 
 	if code, out := postRevoke(t, s, "nope"); code != 404 || out["error"] != "not_found" {
 		t.Fatalf("unknown: %d %v", code, out)
@@ -88,12 +89,14 @@ func TestRevoke(t *testing.T) {
 		t.Fatalf("relay asked about a send it does not have: %v", fr.asked)
 	}
 
-	fr.revoke = func(string) (relay.Status, error) { return relay.Status{}, relay.ErrUnavailable }
+	fr.revoke = func(string) (relayapi.MessageStatus, error) {
+		return relayapi.MessageStatus{}, relayclient.ErrUnavailable
+	}
 	if code, out := postRevoke(t, s, "sent-1"); code != 503 || out["error"] != "relay_unavailable" || !strings.Contains(out["message"].(string), "relæet svarer ikke") {
 		t.Fatalf("relay down: %d %v", code, out)
 	}
 
-	fr.revoke = func(string) (relay.Status, error) { return revoked, nil }
+	fr.revoke = func(string) (relayapi.MessageStatus, error) { return revoked, nil }
 	code, out := postRevoke(t, s, "sent-1")
 	if code != 200 || out["id"] != "sent-1" || !strings.Contains(mustJSON(out["events"]), "Trukket tilbage") {
 		t.Fatalf("revoke: %d %v", code, out)
@@ -113,14 +116,14 @@ func TestRevoke(t *testing.T) {
 	}
 
 	const why = "Der er intet at trække tilbage: forsendelsen ligger ikke (længere) i en sikker mailboks."
-	fr.revoke = func(string) (relay.Status, error) {
-		return relay.Status{}, &relay.Error{Code: "not_revocable", Message: why}
+	fr.revoke = func(string) (relayapi.MessageStatus, error) {
+		return relayapi.MessageStatus{}, &relayapi.Error{Code: "not_revocable", Message: why}
 	}
 	// Read meanwhile, unknown to the PC: the relay refuses in its words,
 	// and the Log learns why.
 	addEntry(t, s, "sent-2", "relay-2")
-	fr.status = relay.Status{ID: "relay-2", Status: relay.StatusDelivered, Recipients: revoked.Recipients,
-		Events: []relay.Event{{At: time.Now().UTC(), What: relay.EventMailboxRead + "borger@gmail.com"}}}
+	fr.status = relayapi.MessageStatus{ID: "relay-2", Status: relayapi.StatusDelivered, Recipients: revoked.Recipients,
+		Events: []relayapi.Event{{At: time.Now().UTC(), Kind: relayapi.EventMailboxRead, Recipient: "borger@gmail.com", What: "Læst i sikker mailboks af borger@gmail.com"}}}
 	if code, out := postRevoke(t, s, "sent-2"); code != 409 || out["error"] != "not_revocable" || out["message"] != why {
 		t.Fatalf("refused: %d %v", code, out)
 	}
@@ -140,8 +143,8 @@ func TestLogRevocable(t *testing.T) {
 	addEntry(t, s, "local-1", "")
 	addEntry(t, s, "sent-1", "relay-1")
 	addEntry(t, s, "sent-2", "relay-2")
-	waiting := relay.Status{Status: relay.StatusDelivered,
-		Recipients: []relay.RecipientStatus{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Status: relay.StatusDelivered}}}
+	waiting := relayapi.MessageStatus{Status: relayapi.StatusDelivered,
+		Recipients: []relayapi.RecipientStatus{{Input: "borger@gmail.com", Channel: recipient.ChannelSecureMailbox, Status: relayapi.StatusDelivered}}}
 	fr.status = waiting
 	list := func() map[string]bool {
 		t.Helper()
@@ -160,7 +163,7 @@ func TestLogRevocable(t *testing.T) {
 	}
 	// Read meanwhile: the next look at the Log knows.
 	fr.status = waiting
-	fr.status.Events = []relay.Event{{At: time.Now().UTC(), What: relay.EventMailboxRead + "borger@gmail.com"}}
+	fr.status.Events = []relayapi.Event{{At: time.Now().UTC(), Kind: relayapi.EventMailboxRead, Recipient: "borger@gmail.com", What: "Læst i sikker mailboks af borger@gmail.com"}}
 	if got := list(); got["sent-1"] || got["sent-2"] {
 		t.Fatalf("after the reads: %v", got)
 	}

@@ -17,12 +17,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/settings"
 	"sendsikkert/internal/upload"
 )
@@ -31,9 +33,9 @@ import (
 // the outbox.
 type Relay interface {
 	Check(ctx context.Context, inputs []string) (recipient.Report, error)
-	ReplyMailboxes(ctx context.Context) (relay.MailboxChoices, error)
-	Status(ctx context.Context, id string) (relay.Status, error)
-	Revoke(ctx context.Context, id string) (relay.Status, error)
+	ReplyMailboxes(ctx context.Context) (relayapi.MailboxChoices, error)
+	Status(ctx context.Context, id string) (relayapi.MessageStatus, error)
+	Revoke(ctx context.Context, id string) (relayapi.MessageStatus, error)
 }
 
 // Directory answers the portal's lists (the relay's directory API).
@@ -103,7 +105,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /healthz", Handler: s.healthz},
 		{Pattern: "GET /csrf-token", MaxBody: 1, Handler: s.csrfToken},
 		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
-		{Pattern: "POST /api/v1/messages", MaxBody: relay.MaxAttachmentBytes + relay.MaxMessagePart + 1<<20, Handler: s.submit},
+		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, Handler: s.revoke}, // no body is read; "{}" is welcome
@@ -181,19 +183,19 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 type down struct{}
 
 func (down) Lookup(context.Context, recipient.ID) (recipient.Party, error) {
-	return recipient.Party{}, relay.ErrUnavailable
+	return recipient.Party{}, relayclient.ErrUnavailable
 }
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
-	var req relay.CheckRequest
+	var req relayapi.CheckRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if len(req.Recipients) > relay.MaxRecipients {
+	if len(req.Recipients) > relayapi.MaxRecipients {
 		writeError(w, http.StatusBadRequest, "too_many_recipients", "Der kan højst kontrolleres 50 modtagere på én gang.")
 		return
 	}
-	if e := relay.ValidateMobiles(req.Mobiles); e != nil {
+	if e := relayapi.ValidateMobiles(req.Mobiles); e != nil {
 		writeAPIError(w, http.StatusBadRequest, e)
 		return
 	}
@@ -256,17 +258,17 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_multipart", "Forsendelsen skal sendes som multipart/form-data.")
 		return
 	}
-	req, apiErr, status := relay.ReadMessagePart(mr)
+	req, apiErr, status := relayapi.ReadMessagePart(mr)
 	if apiErr != nil {
 		writeAPIError(w, status, apiErr)
 		return
 	}
 	st, _ := s.Settings.Get()
-	var boxes []relay.ReplyMailbox
+	var boxes []relayapi.ReplyMailbox
 	if st.Mailboxes != nil {
 		boxes = st.Mailboxes.Citizen.Options
 	}
-	if e := relay.Validate(req, boxes, s.now()); e != nil {
+	if e := relayapi.Validate(req, boxes, s.now()); e != nil {
 		writeAPIError(w, http.StatusBadRequest, e)
 		return
 	}
@@ -302,11 +304,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		if c.Channel == recipient.ChannelPrint && req.Fallback == "print" {
 			printable = s.Printable
 			if printable == nil {
-				printable = relay.PrintableAttachment
+				printable = relayapi.PrintableAttachment
 			}
 		}
 	}
-	var uploaded []relay.StoredFile
+	var uploaded []blobstore.File
 	uploadID := req.UploadID
 	if uploadID != "" {
 		f, e, status := s.takeUpload(uploadID, printable)
@@ -324,10 +326,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		for _, f := range append(files, uploaded...) {
 			total += f.Size
 		}
-		if len(files)+len(uploaded) > relay.MaxAttachments {
-			apiErr, status = relay.TooLarge(true), http.StatusRequestEntityTooLarge
-		} else if total > relay.MaxAttachmentBytes {
-			apiErr, status = relay.TooLarge(false), http.StatusRequestEntityTooLarge
+		if len(files)+len(uploaded) > relayapi.MaxAttachments {
+			apiErr, status = relayapi.TooLarge(true), http.StatusRequestEntityTooLarge
+		} else if total > relayapi.MaxAttachmentBytes {
+			apiErr, status = relayapi.TooLarge(false), http.StatusRequestEntityTooLarge
 		}
 		if apiErr != nil {
 			for _, f := range files {
@@ -350,7 +352,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	e2 := &outbox.Entry{
 		ID: uuid.NewString(), Created: s.now().UTC(), Message: *req, Files: files, Checked: checked,
 		State: outbox.StatePending, NextAttempt: s.now(),
-		Events: []relay.Event{{At: s.now().UTC(), What: "Modtaget af Send sikkert på din pc"}},
+		Events: []relayapi.Event{{At: s.now().UTC(), What: "Modtaget af Send sikkert på din pc"}},
 	}
 	id, added, err := s.Outbox.Add(e2)
 	if err != nil {
@@ -381,12 +383,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 // checkForSend checks recipients before a message is accepted. With the
 // relay away it falls back to answers from a recent check, and to the
 // format check alone: the relay checks again before it delivers.
-func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[string]string) ([]recipient.Result, *relay.Error) {
+func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[string]string) ([]recipient.Result, *relayapi.Error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	rep, err := s.relayCheck(cctx, inputs, mobiles)
 	if err == nil && len(rep.Results) == len(inputs) {
-		return rep.Results, relay.Unacceptable(rep.Results)
+		return rep.Results, relayapi.Unacceptable(rep.Results)
 	}
 	s.Log.Warn("send: relay unavailable for check, using recent answers", "err", err)
 	results := make([]recipient.Result, len(inputs))
@@ -400,23 +402,23 @@ func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[
 		switch id.Kind {
 		case recipient.KindInvalid:
 			res.Message = "»" + id.Pretty() + "« " + id.Reason
-			return nil, relay.Unacceptable([]recipient.Result{res})
+			return nil, relayapi.Unacceptable([]recipient.Result{res})
 		case recipient.KindEmail:
 			res.Message = "E-mailadressen " + id.Value + " kan ikke kontrolleres, mens relæet ikke svarer, så der kan ikke sendes sikkert til den nu. Prøv igen om lidt."
-			return nil, relay.Unacceptable([]recipient.Result{res})
+			return nil, relayapi.Unacceptable([]recipient.Result{res})
 		}
 		// Unknown until the relay answers; accepted into the queue.
 		res.Secure, res.Message = true, "Kontrolleres, når relæet svarer igen."
 		results[i] = res
 	}
-	if e := relay.Unacceptable(results); e != nil {
+	if e := relayapi.Unacceptable(results); e != nil {
 		return nil, e
 	}
 	return results, nil
 }
 
 func (s *Server) accepted(w http.ResponseWriter, id string) {
-	writeJSON(w, http.StatusAccepted, relay.SubmitResponse{ID: id, Status: relay.StatusQueued})
+	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: relayapi.StatusQueued})
 }
 
 // list is the window's Log: the user's sends, newest first.
@@ -511,7 +513,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	st, err := s.Relay.Revoke(ctx, e.RelayID)
-	var refused *relay.Error
+	var refused *relayapi.Error
 	switch {
 	case errors.As(err, &refused):
 		s.Log.Info("revoke refused by the relay", "id", e.ID, "code", refused.Code)
@@ -534,7 +536,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // refresh stores a status the relay gave outside the worker's polling and
 // tells the tray and the mailbox link when it changed: the worker will find
 // nothing new. It reports whether the status changed.
-func (s *Server) refresh(e *outbox.Entry, st relay.Status) bool {
+func (s *Server) refresh(e *outbox.Entry, st relayapi.MessageStatus) bool {
 	changed, err := s.Outbox.Refresh(e, st)
 	if err != nil {
 		s.Log.Error("outbox refresh failed", "id", e.ID, "err", err)
@@ -557,7 +559,7 @@ func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
 
 // mailboxChoices is the relay's list (or the last one seen) with the user's
 // own choices selected.
-func (s *Server) mailboxChoices(ctx context.Context) (relay.MailboxChoices, bool) {
+func (s *Server) mailboxChoices(ctx context.Context) (relayapi.MailboxChoices, bool) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	mc, err := s.Relay.ReplyMailboxes(cctx)
 	cancel()
@@ -587,13 +589,13 @@ func (s *Server) mailboxChoices(ctx context.Context) (relay.MailboxChoices, bool
 	return mc, true
 }
 
-func sameChoices(a, b relay.MailboxChoices) bool {
+func sameChoices(a, b relayapi.MailboxChoices) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
 }
 
-func has(opts []relay.ReplyMailbox, id string) bool {
+func has(opts []relayapi.ReplyMailbox, id string) bool {
 	for _, o := range opts {
 		if o.ID == id {
 			return true
@@ -603,7 +605,7 @@ func has(opts []relay.ReplyMailbox, id string) bool {
 }
 
 func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
-	var req relay.ReplyChoice
+	var req relayapi.ReplyChoice
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -643,24 +645,24 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 }
 
 // takeUpload turns a complete sliced upload into an outbox attachment.
-func (s *Server) takeUpload(id string, printable func(string, string) bool) (relay.StoredFile, *relay.Error, int) {
+func (s *Server) takeUpload(id string, printable func(string, string) bool) (blobstore.File, *relayapi.Error, int) {
 	if s.Uploads == nil {
-		return relay.StoredFile{}, &relay.Error{Code: "no_uploads", Message: "Denne Send sikkert kan ikke modtage dokumenter i dele."}, http.StatusBadRequest
+		return blobstore.File{}, &relayapi.Error{Code: "no_uploads", Message: "Denne Send sikkert kan ikke modtage dokumenter i dele."}, http.StatusBadRequest
 	}
 	info, err := s.Uploads.Get(id)
 	if err != nil {
-		return relay.StoredFile{}, &relay.Error{Code: "upload_not_found", Message: "Dokumentet blev ikke fundet. Del det igen."}, http.StatusBadRequest
+		return blobstore.File{}, &relayapi.Error{Code: "upload_not_found", Message: "Dokumentet blev ikke fundet. Del det igen."}, http.StatusBadRequest
 	}
 	if !info.Complete() {
-		return relay.StoredFile{}, &relay.Error{Code: "upload_incomplete", Message: "Dokumentet er ikke modtaget helt endnu. Vent, til overførslen er færdig."}, http.StatusBadRequest
+		return blobstore.File{}, &relayapi.Error{Code: "upload_incomplete", Message: "Dokumentet er ikke modtaget helt endnu. Vent, til overførslen er færdig."}, http.StatusBadRequest
 	}
 	if printable != nil && !printable(info.ContentType, info.Filename) {
-		return relay.StoredFile{}, &relay.Error{Code: "not_printable", Message: "Dokumentet »" + info.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
+		return blobstore.File{}, &relayapi.Error{Code: "not_printable", Message: "Dokumentet »" + info.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
 	}
 	f, err := s.Uploads.Take(id, s.Outbox.Blobs())
 	if err != nil {
 		s.Log.Error("upload take failed", "err", err)
-		return relay.StoredFile{}, &relay.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
+		return blobstore.File{}, &relayapi.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
 	}
 	return f, nil, 0
 }
@@ -684,7 +686,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := s.Uploads.Create(req.Filename, req.ContentType, req.Size)
 	if errors.Is(err, upload.ErrTooLarge) {
-		writeAPIError(w, http.StatusRequestEntityTooLarge, relay.TooLarge(false))
+		writeAPIError(w, http.StatusRequestEntityTooLarge, relayapi.TooLarge(false))
 		return
 	}
 	if err != nil {
@@ -714,7 +716,7 @@ func (s *Server) putSlice(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, upload.ErrNotFound):
 		writeError(w, http.StatusNotFound, "upload_not_found", "Overførslen findes ikke (den udløber efter et døgn). Del dokumentet igen.")
 	case errors.Is(err, upload.ErrTooLarge):
-		writeAPIError(w, http.StatusRequestEntityTooLarge, relay.TooLarge(false))
+		writeAPIError(w, http.StatusRequestEntityTooLarge, relayapi.TooLarge(false))
 	case errors.Is(err, upload.ErrBadSlice):
 		writeError(w, http.StatusBadRequest, "bad_slice", "Delen er ugyldig eller for stor (højst 4 MB).")
 	case err != nil:
@@ -781,10 +783,10 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 // SettingsView is what GET/PUT /api/v1/settings carry: the user's own
 // choices. Secrets never pass here.
 type SettingsView struct {
-	SignatureHTML string            `json:"signatureHtml"`
-	Language      string            `json:"language"`
-	ReplyMailbox  relay.ReplyChoice `json:"replyMailbox"`
-	Demo          bool              `json:"demo"`
+	SignatureHTML string               `json:"signatureHtml"`
+	Language      string               `json:"language"`
+	ReplyMailbox  relayapi.ReplyChoice `json:"replyMailbox"`
+	Demo          bool                 `json:"demo"`
 	// Locked names the settings IT's policy fixes; the window shows them
 	// read-only.
 	Locked []string `json:"locked"`
@@ -803,7 +805,7 @@ func (s *Server) view(st settings.Settings) SettingsView {
 	if lang == "" {
 		lang = "da"
 	}
-	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relay.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany},
+	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relayapi.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany},
 		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert}
 	if s.Policy.ReplyCitizen != "" {
 		v.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
@@ -904,7 +906,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request, search func(c
 	writeJSON(w, http.StatusOK, out)
 }
 
-func writeAPIError(w http.ResponseWriter, status int, e *relay.Error) {
+func writeAPIError(w http.ResponseWriter, status int, e *relayapi.Error) {
 	if e.Message == "" {
 		e.Message = "Ukendt fejl."
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/outbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
 // BenchmarkReceiptToStatus is the time from a receipt mail's arrival in
@@ -47,7 +47,7 @@ func benchReceipt(b *testing.B, srv testServer) {
 		seen := len(e.changes)
 		e.mu.Unlock()
 		b.StartTimer()
-		appendMail(b, c, "INBOX", receiptMail(ids[i], relay.StatusDelivered))
+		appendMail(b, c, "INBOX", receiptMail(ids[i], relayapi.StatusDelivered))
 		arrived := time.Now()
 		waitFor(b, 10*time.Second, "the status change", func() bool {
 			e.mu.Lock()
@@ -68,7 +68,7 @@ func benchReceipt(b *testing.B, srv testServer) {
 	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
 }
 
-func lastEvent(st relay.Status) string {
+func lastEvent(st relayapi.MessageStatus) string {
 	for _, ev := range st.Events {
 		if strings.HasPrefix(ev.What, "Kvittering") {
 			return ev.What

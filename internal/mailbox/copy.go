@@ -13,7 +13,7 @@ import (
 
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
 // Header names of the marked copy (and of the relay's receipts).
@@ -29,7 +29,7 @@ const (
 // its recipients (CPR numbers masked). The output depends on nothing but
 // its inputs (no random boundary, no clock), so it can be written once to
 // count its size for APPEND and again to send it.
-func writeCopy(w io.Writer, e *outbox.Entry, st relay.Status, from string, open func(blob string) (io.ReadCloser, error)) error {
+func writeCopy(w io.Writer, e *outbox.Entry, st relayapi.MessageStatus, from string, open func(blob string) (io.ReadCloser, error)) error {
 	var h mail.Header
 	h.SetDate(e.Created)
 	h.SetSubject(e.Message.Subject)
@@ -43,7 +43,7 @@ func writeCopy(w io.Writer, e *outbox.Entry, st relay.Status, from string, open 
 	var channels, rcpts []string
 	for i, in := range e.Message.Recipients {
 		id := recipient.Parse(in, e.Created)
-		rs := relay.RecipientStatus{Input: in}
+		rs := relayapi.RecipientStatus{Input: in}
 		if i < len(st.Recipients) {
 			rs = st.Recipients[i]
 		}
@@ -59,7 +59,7 @@ func writeCopy(w io.Writer, e *outbox.Entry, st relay.Status, from string, open 
 	}
 	h.SetAddressList("To", to)
 	h.Set(HeaderID, e.ID)
-	h.Set(HeaderStatus, st.Status)
+	h.Set(HeaderStatus, string(st.Status))
 	h.Set(HeaderChannel, strings.Join(channels, ", "))
 	h.Set(HeaderRecipients, strings.Join(rcpts, ", "))
 	h.Set("MIME-Version", "1.0")
@@ -143,18 +143,18 @@ func channelText(c string) string {
 }
 
 // statusText is a receipt's X-Sendsikkert-Status in the clerk's words.
-func statusText(s string) string {
+func statusText(s relayapi.Status) string {
 	switch s {
-	case relay.StatusDelivered:
+	case relayapi.StatusDelivered:
 		return "sendt sikkert"
-	case relay.StatusPrinted:
+	case relayapi.StatusPrinted:
 		return "sendt som brev"
-	case relay.StatusNeedsFallback:
+	case relayapi.StatusNeedsFallback:
 		return "kræver handling"
-	case relay.StatusFailed:
+	case relayapi.StatusFailed:
 		return "ikke leveret"
 	}
-	return s
+	return string(s)
 }
 
 type countWriter struct{ n int64 }

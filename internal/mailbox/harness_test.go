@@ -22,10 +22,12 @@ import (
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/settings"
 	"sendsikkert/internal/vault"
 )
@@ -229,14 +231,14 @@ func appendMail(t testing.TB, c *imapclient.Client, folder string, raw []byte) {
 	}
 }
 
-func receiptMail(id, status string) []byte {
+func receiptMail(id string, status relayapi.Status) []byte {
 	return []byte("From: Send sikkert <noreply@kommune.example>\r\n" +
 		"To: klerk@kommune.example\r\n" +
 		"Subject: Kvittering - sendt sikkert: Afgoerelse\r\n" +
 		"Date: " + time.Now().Format(time.RFC1123Z) + "\r\n" +
 		"Message-ID: <" + fmt.Sprint(time.Now().UnixNano()) + "@kommune.example>\r\n" +
 		HeaderID + ": " + id + "\r\n" +
-		HeaderStatus + ": " + status + "\r\n" +
+		HeaderStatus + ": " + string(status) + "\r\n" +
 		"Auto-Submitted: auto-generated\r\n" +
 		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nKvittering for sikker forsendelse\r\n")
 }
@@ -244,15 +246,15 @@ func receiptMail(id, status string) []byte {
 // fakeRelay takes every submit and reports what the test sets.
 type fakeRelay struct {
 	mu       sync.Mutex
-	statuses map[string]string // id -> recipients' status; default delivered
+	statuses map[string]relayapi.Status // id -> recipients' status; default delivered
 	submits  int
 }
 
-func (f *fakeRelay) Submit(ctx context.Context, msg *relay.MessageRequest, files []relay.Upload) (relay.SubmitResponse, error) {
+func (f *fakeRelay) Submit(ctx context.Context, msg *relayapi.MessageRequest, files []relayclient.Upload) (relayapi.SubmitResponse, error) {
 	for _, u := range files {
 		r, err := u.Open()
 		if err != nil {
-			return relay.SubmitResponse{}, err
+			return relayapi.SubmitResponse{}, err
 		}
 		io.Copy(io.Discard, r)
 		r.Close()
@@ -260,27 +262,27 @@ func (f *fakeRelay) Submit(ctx context.Context, msg *relay.MessageRequest, files
 	f.mu.Lock()
 	f.submits++
 	f.mu.Unlock()
-	return relay.SubmitResponse{ID: msg.IdempotencyKey, Status: relay.StatusQueued}, nil
+	return relayapi.SubmitResponse{ID: msg.IdempotencyKey, Status: relayapi.StatusQueued}, nil
 }
 
-func (f *fakeRelay) set(id, status string) {
+func (f *fakeRelay) set(id string, status relayapi.Status) {
 	f.mu.Lock()
 	if f.statuses == nil {
-		f.statuses = map[string]string{}
+		f.statuses = map[string]relayapi.Status{}
 	}
 	f.statuses[id] = status
 	f.mu.Unlock()
 }
 
-func (f *fakeRelay) Status(ctx context.Context, id string) (relay.Status, error) {
+func (f *fakeRelay) Status(ctx context.Context, id string) (relayapi.MessageStatus, error) {
 	f.mu.Lock()
 	s, ok := f.statuses[id]
 	f.mu.Unlock()
 	if !ok {
-		s = relay.StatusDelivered
+		s = relayapi.StatusDelivered
 	}
-	rs := []relay.RecipientStatus{{Input: "2211771212", Channel: recipient.ChannelDigitalPost, Status: s}}
-	return relay.Status{ID: id, Status: relay.Summarize(rs), Recipients: rs}, nil
+	rs := []relayapi.RecipientStatus{{Input: "2211771212", Channel: recipient.ChannelDigitalPost, Status: s}}
+	return relayapi.MessageStatus{ID: id, Status: relayapi.Summarize(rs), Recipients: rs}, nil
 }
 
 // env is an agent's worth of storage, outbox, worker and link.
@@ -296,7 +298,7 @@ type env struct {
 	srv     testServer
 
 	mu      sync.Mutex
-	changes []relay.Status
+	changes []relayapi.MessageStatus
 	notices []Notice
 	changed chan struct{}
 	cancel  context.CancelFunc
@@ -355,7 +357,7 @@ func (e *env) open(t testing.TB) {
 		e.notices = append(e.notices, n)
 		e.mu.Unlock()
 	})
-	e.ob.OnChange = func(st relay.Status) {
+	e.ob.OnChange = func(st relayapi.MessageStatus) {
 		e.link.Changed(st)
 		e.mu.Lock()
 		e.changes = append(e.changes, st)
@@ -388,7 +390,7 @@ func (e *env) stop() {
 // send queues a message as the local API does, with attachments.
 func (e *env) send(t testing.TB, subject string, state string, files ...[]byte) string {
 	t.Helper()
-	var stored []relay.StoredFile
+	var stored []blobstore.File
 	for i, data := range files {
 		name, w, err := e.ob.Blobs().Create()
 		if err != nil {
@@ -398,13 +400,13 @@ func (e *env) send(t testing.TB, subject string, state string, files ...[]byte) 
 		if err := w.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		stored = append(stored, relay.StoredFile{FileInfo: relay.FileInfo{Filename: fmt.Sprintf("bilag-%d æøå.pdf", i+1), ContentType: "application/pdf", Size: int64(len(data))}, Blob: name})
+		stored = append(stored, blobstore.File{FileInfo: relayapi.FileInfo{Filename: fmt.Sprintf("bilag-%d æøå.pdf", i+1), ContentType: "application/pdf", Size: int64(len(data))}, Blob: name})
 	}
 	now := time.Now().UTC()
 	id := uuid.NewString()
 	ent := &outbox.Entry{
 		ID: id, Created: now, Files: stored, State: state, NextAttempt: now,
-		Message: relay.MessageRequest{Recipients: []string{"2211771212"}, Subject: subject, BodyHTML: "<p>Kære Karen, afgørelse vedlagt. CPR 221177-1212.</p>", IdempotencyKey: id},
+		Message: relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: subject, BodyHTML: "<p>Kære Karen, afgørelse vedlagt. CPR 221177-1212.</p>", IdempotencyKey: id},
 		Checked: []recipient.Result{{Input: "2211771212", Kind: recipient.KindCPR, Valid: true, Name: "Karen Testesen", Channel: recipient.ChannelDigitalPost, Secure: true}},
 	}
 	if state == outbox.StateHanded {

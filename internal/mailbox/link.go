@@ -17,16 +17,17 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	bolt "go.etcd.io/bbolt"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/outbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/settings"
 )
 
 // StatusGetter is what the link asks of the relay when a receipt arrives,
 // so the send's status is current at once rather than at the next poll.
 type StatusGetter interface {
-	Status(ctx context.Context, id string) (relay.Status, error)
+	Status(ctx context.Context, id string) (relayapi.MessageStatus, error)
 }
 
 // Notice is something the tray should show.
@@ -79,7 +80,7 @@ type Link struct {
 	cfg    Config
 	db     *bolt.DB
 	outbox *outbox.Outbox
-	blobs  relay.Blobs
+	blobs  blobstore.Store
 	log    *slog.Logger
 
 	work     chan struct{} // copies may be due
@@ -123,7 +124,7 @@ func Open(cfg Config) (*Link, error) {
 	}
 	l := &Link{
 		cfg: cfg, db: cfg.DB, outbox: cfg.Outbox, log: cfg.Log,
-		blobs: relay.Blobs{Dir: dir, Key: cfg.Outbox.Blobs().Key},
+		blobs: blobstore.Store{Dir: dir, Key: cfg.Outbox.Blobs().Key},
 		work:  make(chan struct{}, 1), inbox: make(chan struct{}, 1), reconf: make(chan struct{}, 1), retained: make(chan struct{}, 1),
 	}
 	_, _, err = l.account()
@@ -185,7 +186,7 @@ func kick(ch chan struct{}) {
 
 // Changed is the outbox's OnChange: a send whose status changed may now
 // be due for its copy.
-func (l *Link) Changed(relay.Status) { kick(l.work) }
+func (l *Link) Changed(relayapi.MessageStatus) { kick(l.work) }
 
 // watchPending looks now and then whether a send waiting for its copy
 // has become final, in case no OnChange said so (its status was read by

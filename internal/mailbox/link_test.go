@@ -14,7 +14,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"sendsikkert/internal/outbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/settings"
 )
 
@@ -195,7 +195,7 @@ func testCrashBeforeRecord(t *testing.T, srv testServer) {
 func testReceiptIdle(t *testing.T, srv testServer) {
 	e := newEnv(t, srv)
 	id := e.send(t, "Afgørelse", outbox.StateHanded)
-	e.relay.set(id, relay.StatusSending)
+	e.relay.set(id, relayapi.StatusSending)
 	e.run(false)
 	waitFor(t, 15*time.Second, "IDLE", func() bool {
 		st := e.link.Status()
@@ -203,10 +203,10 @@ func testReceiptIdle(t *testing.T, srv testServer) {
 	})
 	time.Sleep(200 * time.Millisecond) // in IDLE, not between commands
 	c := inspect(t, srv)
-	e.relay.set(id, relay.StatusDelivered)
-	appendMail(t, c, "INBOX", receiptMail(id, relay.StatusDelivered))
+	e.relay.set(id, relayapi.StatusDelivered)
+	appendMail(t, c, "INBOX", receiptMail(id, relayapi.StatusDelivered))
 	arrived := time.Now()
-	var got relay.Status
+	var got relayapi.MessageStatus
 	waitFor(t, 5*time.Second, "the status change", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -225,11 +225,11 @@ func testReceiptIdle(t *testing.T, srv testServer) {
 	if lat > time.Second {
 		t.Errorf("status changed %v after the receipt arrived; want within a second", lat)
 	}
-	if got.Status != relay.StatusDelivered {
+	if got.Status != relayapi.StatusDelivered {
 		t.Errorf("status %q, want delivered", got.Status)
 	}
 	ent, _ := e.ob.Get(id)
-	if st := e.ob.StatusOf(ent); st.Status != relay.StatusDelivered || !hasEvent(st, "Kvittering modtaget: sendt sikkert") {
+	if st := e.ob.StatusOf(ent); st.Status != relayapi.StatusDelivered || !hasEvent(st, "Kvittering modtaget: sendt sikkert") {
 		t.Errorf("stored status %+v", st)
 	}
 	waitFor(t, 2*time.Second, "the tray notice", func() bool {
@@ -261,7 +261,7 @@ func testReceiptIdle(t *testing.T, srv testServer) {
 	}
 }
 
-func hasEvent(st relay.Status, what string) bool {
+func hasEvent(st relayapi.MessageStatus, what string) bool {
 	for _, ev := range st.Events {
 		if ev.What == what {
 			return true
@@ -311,7 +311,7 @@ func testServerKilled(t *testing.T, srv testServer) {
 	// And the link still follows receipts afterwards.
 	id := e.send(t, "Efter genstart", outbox.StateHanded)
 	waitFor(t, 30*time.Second, "reconnect", func() bool { st := e.link.Status(); return st.Connected && st.Watching != "" })
-	appendMail(t, c, "INBOX", receiptMail(id, relay.StatusDelivered))
+	appendMail(t, c, "INBOX", receiptMail(id, relayapi.StatusDelivered))
 	e.waitForEvent(t, 30*time.Second, "the receipt after the outages", id, "Kvittering modtaget: sendt sikkert")
 }
 
@@ -323,7 +323,7 @@ func TestPollingWithoutIdle(t *testing.T) {
 	e.run(false)
 	waitFor(t, 10*time.Second, "connect", func() bool { st := e.link.Status(); return st.Connected && st.Watching == "poll" })
 	c := inspect(t, srv)
-	appendMail(t, c, "INBOX", receiptMail(id, relay.StatusFailed))
+	appendMail(t, c, "INBOX", receiptMail(id, relayapi.StatusFailed))
 	e.waitForEvent(t, 10*time.Second, "the receipt by polling", id, "Kvittering modtaget: ikke leveret")
 }
 

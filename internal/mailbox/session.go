@@ -16,7 +16,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"sendsikkert/internal/outbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/settings"
 )
 
@@ -60,15 +60,15 @@ func (s *session) ensureFolder() error {
 // copyable says what a send's status means for its copy: wait (not final
 // yet), copy (final, and something went out), or drop (final, nothing
 // went out).
-func copyable(st relay.Status) (final, delivered bool) {
+func copyable(st relayapi.MessageStatus) (final, delivered bool) {
 	if len(st.Recipients) == 0 {
 		return false, false
 	}
 	for _, r := range st.Recipients {
-		if !relay.Final(r.Status) {
+		if !r.Status.Final() {
 			return false, false
 		}
-		if r.Status == relay.StatusDelivered || r.Status == relay.StatusPrinted {
+		if r.Status == relayapi.StatusDelivered || r.Status == relayapi.StatusPrinted {
 			delivered = true
 		}
 	}
@@ -116,7 +116,7 @@ func (s *session) copies(ctx context.Context) error {
 
 // appendCopy puts one send's copy in the folder, unless it is there
 // already (a crash or lost connection after an earlier APPEND).
-func (s *session) appendCopy(e *outbox.Entry, st relay.Status, r copyRecord) error {
+func (s *session) appendCopy(e *outbox.Entry, st relayapi.MessageStatus, r copyRecord) error {
 	if err := s.ensureFolder(); err != nil {
 		return err
 	}
@@ -240,15 +240,15 @@ func (l *Link) follow(ctx context.Context, raw []byte) bool {
 		return false
 	}
 	subject, _ := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
-	status := strings.TrimSpace(h.Get(HeaderStatus))
-	var ev relay.Event
+	status := relayapi.Status(strings.TrimSpace(h.Get(HeaderStatus)))
+	var ev relayapi.Event
 	var n Notice
 	if status != "" {
-		ev = relay.Event{At: l.now().UTC(), What: "Kvittering modtaget: " + statusText(status)}
+		ev = relayapi.Event{At: l.now().UTC(), What: "Kvittering modtaget: " + statusText(status)}
 		n = Notice{ID: id, Title: "Kvittering: " + statusText(status), Body: e.Message.Subject}
 	} else {
 		from, _ := new(mime.WordDecoder).DecodeHeader(h.Get("From"))
-		ev = relay.Event{At: l.now().UTC(), What: "Svar modtaget: " + subject}
+		ev = relayapi.Event{At: l.now().UTC(), What: "Svar modtaget: " + subject}
 		n = Notice{ID: id, Title: "Svar på sikker forsendelse", Body: strings.TrimSpace(from + " – " + subject)}
 	}
 	// Ask the relay first so the event and the new status arrive together.

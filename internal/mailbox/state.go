@@ -13,7 +13,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/outbox"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 var (
@@ -183,7 +184,7 @@ type retaining struct {
 // attachments are kept for its copy before the relay takes them.
 func (l *Link) Retaining(r outbox.Relay) outbox.Relay { return retaining{Relay: r, link: l} }
 
-func (r retaining) Submit(ctx context.Context, msg *relay.MessageRequest, files []relay.Upload) (relay.SubmitResponse, error) {
+func (r retaining) Submit(ctx context.Context, msg *relayapi.MessageRequest, files []relayclient.Upload) (relayapi.SubmitResponse, error) {
 	r.link.Retain(msg.IdempotencyKey)
 	return r.Relay.Submit(ctx, msg, files)
 }

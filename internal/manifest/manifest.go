@@ -62,5 +62,13 @@ func CheckOrigin(origin string) (string, error) {
 	if strings.ContainsAny(o, `<>&"' `) {
 		return "", fmt.Errorf("manifest: origin %q has characters not allowed in a URL", origin)
 	}
+	// Printable ASCII only: an international host name goes in its
+	// punycode form, and anything else (invalid UTF-8 found by fuzzing)
+	// would make the manifest unreadable XML.
+	for i := 0; i < len(o); i++ {
+		if o[i] <= ' ' || o[i] > '~' {
+			return "", fmt.Errorf("manifest: origin %q must be printable ASCII (write an international name in punycode)", origin)
+		}
+	}
 	return o, nil
 }

@@ -521,7 +521,7 @@ func goldenMessages() map[string]*Message {
 
 // requireTools skips a test that needs an external tool, unless CI demands
 // that the tools be there.
-func requireTools(t *testing.T, format string, args ...any) {
+func requireTools(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1" {
 		t.Fatalf(format, args...)
@@ -530,7 +530,7 @@ func requireTools(t *testing.T, format string, args ...any) {
 }
 
 // xmllint returns a function that validates a file against MeMo 1.2.
-func xmllint(t *testing.T) func(file string) (string, error) {
+func xmllint(t testing.TB) func(file string) (string, error) {
 	t.Helper()
 	bin, err := exec.LookPath("xmllint")
 	if err != nil {

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"sort"
 
-	bolt "go.etcd.io/bbolt"
+	"sendsikkert/internal/relayapi"
 
-	"sendsikkert/internal/relay"
+	bolt "go.etcd.io/bbolt"
 )
 
 // bucketEvents holds events that reach an entry from outside the worker
@@ -20,7 +20,7 @@ var bucketEvents = []byte("outbox-events")
 // AddEvent records ev on entry id, durably, and tells OnChange. An event
 // whose text the entry already has is not added twice (a receipt read
 // again after a reconnect); added reports whether it was new.
-func (o *Outbox) AddEvent(id string, ev relay.Event) (added bool, err error) {
+func (o *Outbox) AddEvent(id string, ev relayapi.Event) (added bool, err error) {
 	e, err := o.Get(id)
 	if err != nil {
 		return false, err
@@ -58,12 +58,12 @@ func (o *Outbox) AddEvent(id string, ev relay.Event) (added bool, err error) {
 	return added, nil
 }
 
-func (o *Outbox) sideEvents(b *bolt.Bucket, id string) ([]relay.Event, error) {
+func (o *Outbox) sideEvents(b *bolt.Bucket, id string) ([]relayapi.Event, error) {
 	sealed := b.Get([]byte(id))
 	if sealed == nil {
 		return nil, nil
 	}
-	var evs []relay.Event
+	var evs []relayapi.Event
 	if err := o.key.OpenJSON(sealed, []byte("events/"+id), &evs); err != nil {
 		return nil, err
 	}
@@ -71,9 +71,9 @@ func (o *Outbox) sideEvents(b *bolt.Bucket, id string) ([]relay.Event, error) {
 }
 
 // StatusOf is e's status with the events added from outside (AddEvent).
-func (o *Outbox) StatusOf(e *Entry) relay.Status {
+func (o *Outbox) StatusOf(e *Entry) relayapi.MessageStatus {
 	st := e.Status()
-	var evs []relay.Event
+	var evs []relayapi.Event
 	o.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketEvents); b != nil {
 			evs, _ = o.sideEvents(b, e.ID)

@@ -38,7 +38,7 @@ func (o *Outbox) List(q string, limit int) ([]Item, error) {
 			return nil, err
 		}
 		st := o.StatusOf(e)
-		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: st.Status}
+		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: string(st.Status)}
 		// Only a send the relay has can be taken back.
 		if e.RelayID != "" {
 			it.Revocable, it.Revoked = Revocable(st)

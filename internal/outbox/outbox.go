@@ -25,8 +25,10 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
 )
 
@@ -45,63 +47,63 @@ const (
 
 // Entry is one message in the outbox.
 type Entry struct {
-	ID          string               `json:"id"`
-	Created     time.Time            `json:"created"`
-	Message     relay.MessageRequest `json:"message"`
-	Files       []relay.StoredFile   `json:"files"`
-	Checked     []recipient.Result   `json:"checked,omitempty"`
-	State       string               `json:"state"`
-	RelayID     string               `json:"relayId,omitempty"`
-	Relay       *relay.Status        `json:"relay,omitempty"`
-	Events      []relay.Event        `json:"events"`
-	Attempts    int                  `json:"attempts"`
-	NextAttempt time.Time            `json:"nextAttempt"`
-	Failure     *relay.Error         `json:"failure,omitempty"`
+	ID          string                  `json:"id"`
+	Created     time.Time               `json:"created"`
+	Message     relayapi.MessageRequest `json:"message"`
+	Files       []blobstore.File        `json:"files"`
+	Checked     []recipient.Result      `json:"checked,omitempty"`
+	State       string                  `json:"state"`
+	RelayID     string                  `json:"relayId,omitempty"`
+	Relay       *relayapi.MessageStatus `json:"relay,omitempty"`
+	Events      []relayapi.Event        `json:"events"`
+	Attempts    int                     `json:"attempts"`
+	NextAttempt time.Time               `json:"nextAttempt"`
+	Failure     *relayapi.Error         `json:"failure,omitempty"`
 }
 
 // Status is the entry as the local API shows it.
-func (e *Entry) Status() relay.Status {
-	st := relay.Status{ID: e.ID, Events: append([]relay.Event(nil), e.Events...)}
+func (e *Entry) Status() relayapi.MessageStatus {
+	st := relayapi.MessageStatus{ID: e.ID, Events: append([]relayapi.Event(nil), e.Events...)}
 	switch {
 	case e.Relay != nil:
 		st.Recipients = e.Relay.Recipients
 		st.Events = append(st.Events, e.Relay.Events...)
 	default:
 		for i, in := range e.Message.Recipients {
-			rs := relay.RecipientStatus{Input: in, Status: relay.StatusQueued}
+			rs := relayapi.RecipientStatus{Input: in, Status: relayapi.StatusQueued}
 			if i < len(e.Checked) {
 				c := e.Checked[i]
 				rs.Channel, rs.Message = c.Channel, c.Message
 				if c.Channel == recipient.ChannelPrint && e.Message.Fallback != "print" {
-					rs.Status = relay.StatusNeedsFallback
+					rs.Status = relayapi.StatusNeedsFallback
 				}
 			}
 			if e.Failure != nil {
-				rs.Status, rs.Message = relay.StatusFailed, e.Failure.Message
+				rs.Status, rs.Message = relayapi.StatusFailed, e.Failure.Message
 			}
 			st.Recipients = append(st.Recipients, rs)
 		}
 	}
 	sort.SliceStable(st.Events, func(i, j int) bool { return st.Events[i].At.Before(st.Events[j].At) })
-	st.Status = relay.Summarize(st.Recipients)
+	st.Status = relayapi.Summarize(st.Recipients)
 	return st
 }
 
 // Relay is what the outbox needs of a relay.
 type Relay interface {
-	Submit(ctx context.Context, msg *relay.MessageRequest, files []relay.Upload) (relay.SubmitResponse, error)
-	Status(ctx context.Context, id string) (relay.Status, error)
+	Submit(ctx context.Context, msg *relayapi.MessageRequest, files []relayclient.Upload) (relayapi.SubmitResponse, error)
+	Status(ctx context.Context, id string) (relayapi.MessageStatus, error)
 }
 
 // Outbox is the queue.
 type Outbox struct {
 	db    *bolt.DB
 	key   *vault.Key
-	blobs relay.Blobs
+	blobs blobstore.Store
 	mu    sync.Mutex // one writer of entries at a time
 	wake  chan struct{}
 	// OnChange is called after an entry's status changed (tray, notices).
-	OnChange func(relay.Status)
+	OnChange func(relayapi.MessageStatus)
 }
 
 // ErrNotFound is returned for an unknown id.
@@ -125,13 +127,13 @@ func Open(db *bolt.DB, dir string, key *vault.Key) (*Outbox, error) {
 	}
 	return &Outbox{
 		db: db, key: key.Derive("outbox/records"),
-		blobs: relay.Blobs{Dir: filepath.Join(dir, "blobs"), Key: key.Derive("outbox/blobs")},
+		blobs: blobstore.Store{Dir: filepath.Join(dir, "blobs"), Key: key.Derive("outbox/blobs")},
 		wake:  make(chan struct{}, 1),
 	}, nil
 }
 
 // Blobs is where attachments wait for the relay.
-func (o *Outbox) Blobs() relay.Blobs { return o.blobs }
+func (o *Outbox) Blobs() blobstore.Store { return o.blobs }
 
 func idemKey(k string) []byte { h := sha256.Sum256([]byte(k)); return h[:] }
 

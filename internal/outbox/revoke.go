@@ -1,11 +1,10 @@
 package outbox
 
 import (
-	"strings"
 	"time"
 
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
 // Revocable reports what the window's Log may offer for a send:
@@ -17,18 +16,16 @@ import (
 // should not be led to think the send undone. The PC learns of reads late
 // or not at all (a done send is not asked about again), so the relay
 // decides in the end and answers 409 when nothing is left to take back.
-func Revocable(st relay.Status) (revocable, revoked bool) {
+func Revocable(st relayapi.MessageStatus) (revocable, revoked bool) {
 	closed := map[string]bool{}
 	for _, ev := range st.Events {
-		for _, p := range []string{relay.EventMailboxRead, relay.EventMailboxRevoked, relay.EventMailboxExpired} {
-			if addr, ok := strings.CutPrefix(ev.What, p); ok {
-				closed[strings.ToLower(strings.TrimSpace(addr))] = true
-				revoked = revoked || p == relay.EventMailboxRevoked
-			}
+		if ev.Kind.ClosesMailboxCopy() {
+			closed[ev.Recipient] = true
+			revoked = revoked || ev.Kind == relayapi.EventMailboxRevoked
 		}
 	}
 	for _, r := range st.Recipients {
-		if r.Channel != recipient.ChannelSecureMailbox || r.Status != relay.StatusDelivered {
+		if r.Channel != recipient.ChannelSecureMailbox || !r.Status.Revocable() {
 			continue
 		}
 		// The mailbox names the recipient as Parse does; an e-mail

@@ -4,34 +4,30 @@ import (
 	"testing"
 
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
 func TestRevocable(t *testing.T) {
-	mb := func(in, status string) relay.RecipientStatus {
-		return relay.RecipientStatus{Input: in, Channel: recipient.ChannelSecureMailbox, Status: status}
+	mb := func(in string, status relayapi.Status) relayapi.RecipientStatus {
+		return relayapi.RecipientStatus{Input: in, Channel: recipient.ChannelSecureMailbox, Status: status}
 	}
-	ev := func(whats ...string) []relay.Event {
-		var out []relay.Event
-		for _, w := range whats {
-			out = append(out, relay.Event{What: w})
-		}
-		return out
+	ev := func(kind relayapi.EventKind, addr string) []relayapi.Event {
+		return []relayapi.Event{{Kind: kind, Recipient: addr, What: "Tekst til sagsbehandleren om " + addr}}
 	}
 	tests := []struct {
 		name               string
-		st                 relay.Status
+		st                 relayapi.MessageStatus
 		revocable, revoked bool
 	}{
-		{"digital post only", relay.Status{Recipients: []relay.RecipientStatus{{Input: "2211771212", Channel: recipient.ChannelDigitalPost, Status: relay.StatusDelivered}}}, false, false},
-		{"waiting in the mailbox", relay.Status{Recipients: []relay.RecipientStatus{mb("Borger@Gmail.com", relay.StatusDelivered)}}, true, false},
-		{"not delivered yet", relay.Status{Recipients: []relay.RecipientStatus{mb("borger@gmail.com", relay.StatusSending)}}, false, false},
-		{"read", relay.Status{Recipients: []relay.RecipientStatus{mb("Borger@Gmail.com", relay.StatusDelivered)}, Events: ev(relay.EventMailboxRead + "borger@gmail.com")}, false, false},
-		{"revoked", relay.Status{Recipients: []relay.RecipientStatus{mb("borger@gmail.com", relay.StatusDelivered)}, Events: ev(relay.EventMailboxRevoked + "borger@gmail.com")}, false, true},
-		{"expired", relay.Status{Recipients: []relay.RecipientStatus{mb("borger@gmail.com", relay.StatusDelivered)}, Events: ev(relay.EventMailboxExpired + "borger@gmail.com")}, false, false},
-		{"one read, one waiting", relay.Status{Recipients: []relay.RecipientStatus{mb("a@gmail.com", relay.StatusDelivered), mb("b@gmail.com", relay.StatusDelivered)},
-			Events: ev(relay.EventMailboxRead + "a@gmail.com")}, true, false},
-		{"another's event", relay.Status{Recipients: []relay.RecipientStatus{mb("a@gmail.com", relay.StatusDelivered)}, Events: ev(relay.EventMailboxRevoked + "b@gmail.com")}, true, true},
+		{"digital post only", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{{Input: "2211771212", Channel: recipient.ChannelDigitalPost, Status: relayapi.StatusDelivered}}}, false, false},
+		{"waiting in the mailbox", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{mb("Borger@Gmail.com", relayapi.StatusDelivered)}}, true, false},
+		{"not delivered yet", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{mb("borger@gmail.com", relayapi.StatusSending)}}, false, false},
+		{"read", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{mb("Borger@Gmail.com", relayapi.StatusDelivered)}, Events: ev(relayapi.EventMailboxRead, "borger@gmail.com")}, false, false},
+		{"revoked", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{mb("borger@gmail.com", relayapi.StatusDelivered)}, Events: ev(relayapi.EventMailboxRevoked, "borger@gmail.com")}, false, true},
+		{"expired", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{mb("borger@gmail.com", relayapi.StatusDelivered)}, Events: ev(relayapi.EventMailboxExpired, "borger@gmail.com")}, false, false},
+		{"one read, one waiting", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{mb("a@gmail.com", relayapi.StatusDelivered), mb("b@gmail.com", relayapi.StatusDelivered)},
+			Events: ev(relayapi.EventMailboxRead, "a@gmail.com")}, true, false},
+		{"another's event", relayapi.MessageStatus{Recipients: []relayapi.RecipientStatus{mb("a@gmail.com", relayapi.StatusDelivered)}, Events: ev(relayapi.EventMailboxRevoked, "b@gmail.com")}, true, true},
 	}
 	for _, tt := range tests {
 		rv, rd := Revocable(tt.st)

@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
+	"sendsikkert/internal/sched"
 )
 
 // Worker hands entries to the relay and follows them until final.
@@ -20,7 +22,7 @@ type Worker struct {
 
 	// nextPoll keeps handed entries' poll times in memory: writing them to
 	// disk on every poll would cost an fsync each time for nothing.
-	nextPoll relay.HoldOff
+	nextPoll sched.HoldOff
 }
 
 func (w *Worker) now() time.Time {
@@ -50,7 +52,7 @@ func follow(age time.Duration) time.Duration {
 // Run works until ctx ends. With nothing to do it sleeps until the next
 // entry is due or a new one arrives: an idle agent wakes no CPU.
 func (w *Worker) Run(ctx context.Context) {
-	w.nextPoll = relay.HoldOff{}
+	w.nextPoll = sched.HoldOff{}
 	for {
 		worked := 0
 		ids, next := w.Outbox.due(w.now(), 10000)
@@ -69,7 +71,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if worked > 0 {
 			continue
 		}
-		if !relay.SleepUntil(ctx, next, w.Outbox.wake) {
+		if !sched.SleepUntil(ctx, next, w.Outbox.wake) {
 			return
 		}
 	}
@@ -96,32 +98,32 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 	// The entry's id is the relay's idempotency key: a retry after a crash
 	// or a lost answer finds the first submit.
 	msg.IdempotencyKey = e.ID
-	files := make([]relay.Upload, len(e.Files))
+	files := make([]relayclient.Upload, len(e.Files))
 	for i, f := range e.Files {
 		blob := f.Blob
-		files[i] = relay.Upload{FileInfo: f.FileInfo, Open: func() (io.ReadCloser, error) { return w.Outbox.blobs.Open(blob) }}
+		files[i] = relayclient.Upload{FileInfo: f.FileInfo, Open: func() (io.ReadCloser, error) { return w.Outbox.blobs.Open(blob) }}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	resp, err := w.Relay.Submit(cctx, &msg, files)
 	cancel()
-	var apiErr *relay.Error
+	var apiErr *relayapi.Error
 	switch {
 	case err == nil:
 		e.State, e.RelayID = StateHanded, resp.ID
-		e.Events = append(e.Events, relay.Event{At: w.now().UTC(), What: "Afleveret til relæet"})
+		e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: "Afleveret til relæet"})
 		e.Attempts, e.NextAttempt = 0, w.now()
 		w.Log.Info("handed to relay", "id", e.ID, "relay_id", resp.ID)
 	case errors.As(err, &apiErr):
 		// The relay refused (e.g. a recipient not known after all): no
 		// retry will change that.
 		e.State, e.Failure = StateDone, apiErr
-		e.Events = append(e.Events, relay.Event{At: w.now().UTC(), What: "Relæet afviste forsendelsen: " + apiErr.Message})
+		e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: "Relæet afviste forsendelsen: " + apiErr.Message})
 		w.Log.Warn("relay refused message", "id", e.ID, "code", apiErr.Code)
 	default:
 		e.Attempts++
 		e.NextAttempt = w.now().Add(retry(e.Attempts))
 		if e.Attempts == 1 {
-			e.Events = append(e.Events, relay.Event{At: w.now().UTC(), What: "Relæet svarer ikke. Send sikkert prøver igen automatisk."})
+			e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: "Relæet svarer ikke. Send sikkert prøver igen automatisk."})
 		}
 		w.Log.Warn("relay unavailable, will retry", "id", e.ID, "attempt", e.Attempts, "err", err)
 	}
@@ -169,14 +171,14 @@ func (w *Worker) changed(e *Entry) {
 
 // Refresh stores a relay status for e, if it changed, and reports whether
 // it did.
-func (o *Outbox) Refresh(e *Entry, st relay.Status) (bool, error) {
+func (o *Outbox) Refresh(e *Entry, st relayapi.MessageStatus) (bool, error) {
 	if e.Relay != nil && reflect.DeepEqual(*e.Relay, st) {
 		return false, nil
 	}
 	e.Relay = &st
 	done := true
 	for _, r := range st.Recipients {
-		if !relay.Final(r.Status) {
+		if !r.Status.Final() {
 			done = false
 		}
 	}

@@ -20,7 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/queue"
+	"sendsikkert/internal/relayapi"
 )
 
 // Mailer sends receipts.
@@ -37,7 +38,7 @@ type Mailer struct {
 }
 
 // Build makes the receipt mail for m, addressed to to.
-func Build(from, to string, m *relay.Message, now time.Time) []byte {
+func Build(from, to string, m *queue.Message, now time.Time) []byte {
 	st := m.Status()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Kvittering for sikker forsendelse\n\nEmne: %s\nAfsendt: %s\nForsendelses-id: %s\n\nModtagere:\n",
@@ -48,7 +49,7 @@ func Build(from, to string, m *relay.Message, now time.Time) []byte {
 	b.WriteString("\nDenne kvittering er sendt automatisk af Send sikkert. Svar ikke på den.\n")
 	return Mail(from, "Send sikkert", to, subjectFor(st.Status)+": "+m.Subject, now, b.String(),
 		Header{Name: "X-Sendsikkert-Id", Value: m.ID},
-		Header{Name: "X-Sendsikkert-Status", Value: st.Status},
+		Header{Name: "X-Sendsikkert-Status", Value: string(st.Status)},
 		Header{Name: "Auto-Submitted", Value: "auto-generated"})
 }
 
@@ -84,28 +85,28 @@ func Mail(from, fromName, to, subject string, date time.Time, body string, heade
 	return b.Bytes()
 }
 
-func subjectFor(status string) string {
+func subjectFor(status relayapi.Status) string {
 	switch status {
-	case relay.StatusDelivered:
+	case relayapi.StatusDelivered:
 		return "Kvittering – sendt sikkert"
-	case relay.StatusNeedsFallback:
+	case relayapi.StatusNeedsFallback:
 		return "Kvittering – kræver handling"
 	}
 	return "Kvittering – ikke leveret"
 }
 
-func statusText(s string) string {
+func statusText(s relayapi.Status) string {
 	switch s {
-	case relay.StatusDelivered:
+	case relayapi.StatusDelivered:
 		return "leveret"
-	case relay.StatusPrinted:
+	case relayapi.StatusPrinted:
 		return "sendt som brev"
-	case relay.StatusNeedsFallback:
+	case relayapi.StatusNeedsFallback:
 		return "ikke sendt (modtageren er fritaget for Digital Post)"
-	case relay.StatusFailed:
+	case relayapi.StatusFailed:
 		return "ikke leveret"
 	}
-	return s
+	return string(s)
 }
 
 func channelText(c string) string {

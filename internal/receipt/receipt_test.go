@@ -14,8 +14,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
 type inbox struct {
@@ -71,13 +72,13 @@ func smtpServer(t *testing.T, withTLS bool) (string, *inbox, *x509.CertPool) {
 	return ln.Addr().String(), in, pool
 }
 
-func message() *relay.Message {
+func message() *queue.Message {
 	now := time.Now()
-	return &relay.Message{
+	return &queue.Message{
 		ID: "0b7c3f0e-1111-4222-8333-444455556666", Sender: "anna@kommune.dk", Subject: "Afgørelse", Created: now,
-		Recipients: []relay.RecipientState{
-			{Input: "2211771212", ID: recipient.Parse("2211771212", now), Channel: recipient.ChannelDigitalPost, Status: relay.StatusDelivered, Message: "Leveret som Digital Post."},
-			{Input: "0707614285", ID: recipient.Parse("0707614285", now), Channel: recipient.ChannelPrint, Status: relay.StatusPrinted},
+		Recipients: []queue.RecipientState{
+			{Input: "2211771212", ID: recipient.Parse("2211771212", now), Channel: recipient.ChannelDigitalPost, Status: relayapi.StatusDelivered, Message: "Leveret som Digital Post."},
+			{Input: "0707614285", ID: recipient.Parse("0707614285", now), Channel: recipient.ChannelPrint, Status: relayapi.StatusPrinted},
 		},
 	}
 }

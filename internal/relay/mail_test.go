@@ -15,6 +15,8 @@ import (
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 type capture struct {
@@ -42,7 +44,7 @@ func TestEmailRecipients(t *testing.T) {
 	s.Channels[recipient.ChannelTunnelmail] = tm
 	s.Channels[recipient.ChannelSecureMailbox] = sm
 
-	check := func(body any) (int, recipient.Report, Error) {
+	check := func(body any) (int, recipient.Report, relayapi.Error) {
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", ts.URL+"/v1/recipients/check", bytes.NewReader(b))
 		req.Header.Set("Authorization", "Bearer tok")
@@ -54,29 +56,29 @@ func TestEmailRecipients(t *testing.T) {
 		var raw json.RawMessage
 		json.NewDecoder(resp.Body).Decode(&raw)
 		var rep recipient.Report
-		var e Error
+		var e relayapi.Error
 		json.Unmarshal(raw, &rep)
 		json.Unmarshal(raw, &e)
 		return resp.StatusCode, rep, e
 	}
-	code, rep, _ := check(CheckRequest{Recipients: []string{"a@kommune.dk", "b@gmail.com"}})
+	code, rep, _ := check(relayapi.CheckRequest{Recipients: []string{"a@kommune.dk", "b@gmail.com"}})
 	if code != 200 || rep.Results[0].Channel != recipient.ChannelTunnelmail || !rep.Results[0].Secure ||
 		rep.Results[1].Channel != recipient.ChannelNone || !strings.Contains(rep.Results[1].Message, "mobilnummer") || rep.AllSecure {
 		t.Fatalf("without mobile: %d %+v", code, rep)
 	}
-	code, rep, _ = check(CheckRequest{Recipients: []string{"a@kommune.dk", "B@gmail.com"}, Mobiles: map[string]string{"b@gmail.com": "+45 20 30 40 50"}})
+	code, rep, _ = check(relayapi.CheckRequest{Recipients: []string{"a@kommune.dk", "B@gmail.com"}, Mobiles: map[string]string{"b@gmail.com": "+45 20 30 40 50"}})
 	if code != 200 || rep.Results[1].Channel != recipient.ChannelSecureMailbox || !rep.AllSecure {
 		t.Fatalf("with mobile: %d %+v", code, rep)
 	}
-	if code, _, e := check(CheckRequest{Recipients: []string{"b@gmail.com"}, Mobiles: map[string]string{"b@gmail.com": "123"}}); code != 400 || e.Code != "bad_mobile" {
+	if code, _, e := check(relayapi.CheckRequest{Recipients: []string{"b@gmail.com"}, Mobiles: map[string]string{"b@gmail.com": "123"}}); code != 400 || e.Code != "bad_mobile" {
 		t.Fatalf("bad mobile: %d %+v", code, e)
 	}
 
-	c := &Client{BaseURL: ts.URL, Token: "tok"}
-	if _, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"b@gmail.com"}, Subject: "Hej", IdempotencyKey: "m0"}, nil); err == nil {
+	c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
+	if _, err := c.Submit(context.Background(), &relayapi.MessageRequest{Recipients: []string{"b@gmail.com"}, Subject: "Hej", IdempotencyKey: "m0"}, nil); err == nil {
 		t.Fatal("secure mailbox without a mobile number accepted")
 	}
-	msg := &MessageRequest{Recipients: []string{"a@kommune.dk", "b@gmail.com"}, Subject: "Hej", BodyHTML: "<p>x</p>", IdempotencyKey: "m1",
+	msg := &relayapi.MessageRequest{Recipients: []string{"a@kommune.dk", "b@gmail.com"}, Subject: "Hej", BodyHTML: "<p>x</p>", IdempotencyKey: "m1",
 		Mobiles: map[string]string{"b@gmail.com": "20304050"}}
 	if _, err := c.Submit(context.Background(), msg, nil); err != nil {
 		t.Fatal(err)
@@ -112,15 +114,15 @@ func TestRefusalSaysWhy(t *testing.T) {
 	s.Domains = &directory.Domains{}
 	s.Domains.Set([]directory.Domain{{Domain: "kommune.dk"}})
 	s.Channels[recipient.ChannelTunnelmail] = refusing{}
-	c := &Client{BaseURL: ts.URL, Token: "tok"}
-	r, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"a@kommune.dk"}, Subject: "Hej", IdempotencyKey: "w1"}, nil)
+	c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
+	r, err := c.Submit(context.Background(), &relayapi.MessageRequest{Recipients: []string{"a@kommune.dk"}, Subject: "Hej", IdempotencyKey: "w1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st, err := c.Status(context.Background(), r.ID)
-		if err == nil && st.Status == StatusFailed {
+		if err == nil && st.Status == relayapi.StatusFailed {
 			if !strings.Contains(st.Recipients[0].Message, "tilbyder ikke kryptering") {
 				t.Fatalf("no reason: %+v", st.Recipients[0])
 			}
@@ -137,8 +139,8 @@ func TestRefusalSaysWhy(t *testing.T) {
 // with nothing in it, the answer is 409.
 func TestRevoke(t *testing.T) {
 	s, _, ts := testRelay(t)
-	c := &Client{BaseURL: ts.URL, Token: "tok"}
-	r, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", IdempotencyKey: "rv1"}, nil)
+	c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
+	r, err := c.Submit(context.Background(), &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", IdempotencyKey: "rv1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,17 +177,17 @@ func TestRevoke(t *testing.T) {
 }
 
 // TestClientRevoke: the client returns the status after a revoke, passes
-// the relay's refusals through as *Error (Danish message kept) and tells a
-// relay that cannot answer by ErrUnavailable.
+// the relay's refusals through as *relayapi.Error (Danish message kept) and tells a
+// relay that cannot answer by relayclient.ErrUnavailable.
 func TestClientRevoke(t *testing.T) {
 	s, _, ts := testRelay(t)
-	c := &Client{BaseURL: ts.URL, Token: "tok"}
+	c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
 	ctx := context.Background()
-	r, err := c.Submit(ctx, &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", IdempotencyKey: "crv1"}, nil)
+	r, err := c.Submit(ctx, &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", IdempotencyKey: "crv1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e *Error
+	var e *relayapi.Error
 	if _, err := c.Revoke(ctx, r.ID); !errors.As(err, &e) || e.Code != "not_revocable" || !strings.Contains(e.Message, "sikker mailboks") {
 		t.Fatalf("no mailbox: %v", err)
 	}
@@ -193,7 +195,7 @@ func TestClientRevoke(t *testing.T) {
 		t.Fatalf("unknown: %v", err)
 	}
 	s.Revoke = func(context.Context, string) (int, error) { return 0, io.ErrUnexpectedEOF }
-	if _, err := c.Revoke(ctx, r.ID); !errors.Is(err, ErrUnavailable) {
+	if _, err := c.Revoke(ctx, r.ID); !errors.Is(err, relayclient.ErrUnavailable) {
 		t.Fatalf("relay failing: %v", err)
 	}
 	var got string
@@ -202,8 +204,8 @@ func TestClientRevoke(t *testing.T) {
 	if err != nil || st.ID != r.ID || got != r.ID || len(st.Recipients) != 1 {
 		t.Fatalf("revoke: %+v %v (relay got %q)", st, err, got)
 	}
-	down := &Client{BaseURL: "http://127.0.0.1:1", Token: "tok"}
-	if _, err := down.Revoke(ctx, r.ID); !errors.Is(err, ErrUnavailable) {
+	down := &relayclient.Client{BaseURL: "http://127.0.0.1:1", Token: "tok"}
+	if _, err := down.Revoke(ctx, r.ID); !errors.Is(err, relayclient.ErrUnavailable) {
 		t.Fatalf("relay down: %v", err)
 	}
 }

@@ -17,52 +17,12 @@ import (
 	"time"
 
 	"sendsikkert/internal/delivery"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
 )
-
-func TestSummarize(t *testing.T) {
-	rs := func(ss ...string) []RecipientStatus {
-		var out []RecipientStatus
-		for _, s := range ss {
-			out = append(out, RecipientStatus{Status: s})
-		}
-		return out
-	}
-	tests := []struct {
-		in   []RecipientStatus
-		want string
-	}{
-		{rs("queued", "queued"), "queued"},
-		{rs("delivered", "queued"), "sending"},
-		{rs("delivered", "printed"), "delivered"},
-		{rs("delivered", "needs-fallback"), "needs-fallback"},
-		{rs("failed", "needs-fallback"), "failed"},
-		{rs("sending"), "sending"},
-		{nil, "queued"},
-	}
-	for _, tt := range tests {
-		if got := Summarize(tt.in); got != tt.want {
-			t.Errorf("Summarize(%v) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestCleanFilename(t *testing.T) {
-	tests := map[string]string{
-		"bilag.pdf":                "bilag.pdf",
-		"../../etc/passwd":         "passwd",
-		`C:\Users\x\afgørelse.pdf`: "afgørelse.pdf",
-		"":                         "bilag-1",
-		"..":                       "bilag-1",
-		"a\x00b<>.pdf":             "a_b__.pdf",
-	}
-	for in, want := range tests {
-		if got := CleanFilename(in, 0); got != want {
-			t.Errorf("CleanFilename(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 // countingChannel counts deliveries per MemoUUID.
 type countingChannel struct {
@@ -99,23 +59,29 @@ func (reg) Lookup(_ context.Context, id recipient.ID) (recipient.Party, error) {
 	return recipient.Party{}, nil
 }
 
-func testRelay(t *testing.T) (*Server, *countingChannel, *httptest.Server) {
+// testRelay starts a relay with its worker on a bbolt store; setup
+// changes either before they start.
+func testRelay(t *testing.T, setup ...func(*Server, *queue.Worker)) (*Server, *countingChannel, *httptest.Server) {
 	t.Helper()
 	key, _ := vault.New(vault.NewRandomKey())
-	store, err := OpenBolt(t.TempDir(), key)
+	store, err := queue.OpenBolt(t.TempDir(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch := &countingChannel{seen: map[string]int{}}
+	channels := map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: ch}
+	w := &queue.Worker{Store: store, Org: queue.DemoOrganisation(), Channels: channels, Log: slog.New(slog.DiscardHandler)}
 	s := &Server{
-		Store: store, Registry: reg{}, Org: DemoOrganisation(),
-		Channels:     map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: ch},
-		Authenticate: BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler),
+		Store: store, Registry: reg{}, Org: queue.DemoOrganisation(), Channels: channels,
+		Authenticate: BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler), Queued: w.Wake,
+	}
+	for _, f := range setup {
+		f(s, w)
 	}
 	ts := httptest.NewServer(s.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { ts.Close(); cancel(); <-done; store.Close() })
 	return s, ch, ts
 }
@@ -123,16 +89,16 @@ func testRelay(t *testing.T) (*Server, *countingChannel, *httptest.Server) {
 func TestSubmitIdempotentAndRetried(t *testing.T) {
 	_, ch, ts := testRelay(t)
 	ch.fails.Store(2) // the channel fails twice, then works
-	c := &Client{BaseURL: ts.URL, Token: "tok"}
-	msg := &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "k-1"}
-	file := Upload{FileInfo: FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
+	c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
+	msg := &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "k-1"}
+	file := relayclient.Upload{FileInfo: relayapi.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader("%PDF-1.4 data")), nil
 	}}
-	r1, err := c.Submit(context.Background(), msg, []Upload{file})
+	r1, err := c.Submit(context.Background(), msg, []relayclient.Upload{file})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := c.Submit(context.Background(), msg, []Upload{file})
+	r2, err := c.Submit(context.Background(), msg, []relayclient.Upload{file})
 	if err != nil || r2.ID != r1.ID {
 		t.Fatalf("repeat: %v %v, want id %s", r2, err, r1.ID)
 	}
@@ -140,7 +106,7 @@ func TestSubmitIdempotentAndRetried(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st, err := c.Status(context.Background(), r1.ID)
-		if err == nil && st.Status == StatusDelivered {
+		if err == nil && st.Status == relayapi.StatusDelivered {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -158,7 +124,7 @@ func TestSubmitIdempotentAndRetried(t *testing.T) {
 			t.Fatalf("delivered %d times", n)
 		}
 	}
-	other := &Client{BaseURL: ts.URL, Token: "wrong"}
+	other := &relayclient.Client{BaseURL: ts.URL, Token: "wrong"}
 	if _, err := other.Status(context.Background(), r1.ID); err == nil {
 		t.Fatal("status without auth")
 	}
@@ -166,7 +132,7 @@ func TestSubmitIdempotentAndRetried(t *testing.T) {
 
 func TestSubmitRefusals(t *testing.T) {
 	s, _, ts := testRelay(t)
-	post := func(msg any, parts int, size int) (int, Error) {
+	post := func(msg any, parts int, size int) (int, relayapi.Error) {
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
 		w, _ := mw.CreateFormField("message")
@@ -184,7 +150,7 @@ func TestSubmitRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var e Error
+		var e relayapi.Error
 		json.NewDecoder(resp.Body).Decode(&e)
 		return resp.StatusCode, e
 	}
@@ -239,12 +205,13 @@ func (f *followed) Forget(ref string) error {
 // TestAcceptedIsNotDelivered: a channel's "accepted" keeps the recipient
 // sending until the status follow-up says delivered.
 func TestAcceptedIsNotDelivered(t *testing.T) {
-	s, _, ts := testRelay(t)
 	f := &followed{}
-	s.Channels[recipient.ChannelDigitalPost] = acceptingChannel{}
-	s.Follower, s.FollowInterval = f, 100*time.Millisecond
-	c := &Client{BaseURL: ts.URL, Token: "tok"}
-	r, err := c.Submit(context.Background(), &MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "acc-1"}, nil)
+	_, _, ts := testRelay(t, func(s *Server, w *queue.Worker) {
+		s.Channels[recipient.ChannelDigitalPost] = acceptingChannel{}
+		w.Follower, w.FollowInterval = f, 100*time.Millisecond
+	})
+	c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
+	r, err := c.Submit(context.Background(), &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "acc-1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,10 +222,10 @@ func TestAcceptedIsNotDelivered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Status == StatusSending && st.Recipients[0].Status == StatusSending {
+		if st.Status == relayapi.StatusSending && st.Recipients[0].Status == relayapi.StatusSending {
 			sawSending = true
 		}
-		if st.Status == StatusDelivered {
+		if st.Status == relayapi.StatusDelivered {
 			break
 		}
 		if time.Now().After(deadline) {

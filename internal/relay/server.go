@@ -8,45 +8,46 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/relayapi"
 )
 
-// Server is the relay: its HTTP API and its delivery worker.
+// Server is the relay's HTTP API. Accepted messages go to Store, where
+// the queue's worker (queue.Worker) delivers them.
 type Server struct {
-	Store    Store
+	Store    queue.Store
 	Registry recipient.Registry
-	Org      Organisation
+	Org      queue.Organisation
 	// Channels by recipient channel. A recipient whose channel has none
 	// cannot be accepted.
 	Channels map[recipient.Channel]delivery.Channel
 	// Printable says whether an attachment can follow a printed letter.
 	Printable func(contentType, filename string) bool
-	// Authenticate names the sender of a request, or refuses it.
+	// Authenticate names the sender of a request, or refuses it
+	// (AuthDevice routes).
 	Authenticate func(*http.Request) (user string, ok bool)
-	Log          *slog.Logger
-	Now          func() time.Time
-	Version      string
-	// Audit, when set, records every lookup, submit and delivery outcome
-	// (the LOG module). A submit that cannot be recorded is refused.
-	Audit Auditor
-	// OnDone, when set, is called once a message is final (receipts).
-	OnDone func(*Message)
-	// Follower, when set, tells what became of deliveries a channel only
-	// had accepted (Digital Post's status messages).
-	Follower delivery.Follower
-	// FollowInterval, when set, replaces the growing pause between status
-	// questions (tests).
-	FollowInterval time.Duration
+	// Partner accepts Beskedfordeler's certificate (AuthPartner routes).
+	Partner func(*http.Request) bool
+	Log     *slog.Logger
+	Now     func() time.Time
+	Version string
+	// Audit, when set, records every lookup and submit (the LOG module).
+	// A submit that cannot be recorded is refused.
+	Audit queue.Auditor
+	// Queued, when set, is told of every message accepted (the worker's
+	// Wake), so that delivery starts at once.
+	Queued func()
 	// Domains and Book answer the Sikker Mail Portal's lists.
 	Domains *directory.Domains
 	Book    directory.Book
@@ -57,15 +58,10 @@ type Server struct {
 	// (POST /v1/messages/{id}/revoke); it reports how many recipients'
 	// copies it withdrew.
 	Revoke func(ctx context.Context, messageID string) (int, error)
-	// Lease is how long the worker holds a message it works on
-	// (DefaultLease when zero); Instance names this relay instance in
-	// its leases (the host name when empty).
-	Lease    time.Duration
-	Instance string
-
-	wakeOnce sync.Once
-	wake     chan struct{}
-	holdOff  HoldOff // owned by Run
+	// Extra are routes served beside the API's own (enrolment, metrics,
+	// audit, receipts, the secure mailbox's pages, Beskedfordeler), in
+	// the same table behind the same guard.
+	Extra []Route
 }
 
 // knownMobile looks a mobile number up: the configured function, else the
@@ -78,11 +74,6 @@ func (s *Server) knownMobile() func(ctx context.Context, address string) string 
 		return nil
 	}
 	return func(ctx context.Context, address string) string { return directory.MobileOf(ctx, s.Book, address) }
-}
-
-// Auditor records what the relay did; package audit implements it.
-type Auditor interface {
-	Record(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error
 }
 
 func (s *Server) audit(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error {
@@ -122,67 +113,65 @@ func (s *Server) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (s *Server) wakeup() chan struct{} {
-	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
-	return s.wake
+// Routes is the relay's route table: the API's routes and Extra.
+func (s *Server) Routes() []Route {
+	return append([]Route{
+		{"GET /healthz", AuthPublic, http.HandlerFunc(s.health)},
+		{"GET /openapi.yaml", AuthPublic, http.HandlerFunc(serveOpenAPI)},
+		{"POST /v1/recipients/check", AuthDevice, http.HandlerFunc(s.check)},
+		{"GET /v1/reply-mailboxes", AuthDevice, http.HandlerFunc(s.mailboxes)},
+		{"POST /v1/messages", AuthDevice, http.HandlerFunc(s.submit)},
+		{"GET /v1/messages/{id}", AuthDevice, http.HandlerFunc(s.status)},
+		{"POST /v1/messages/{id}/revoke", AuthDevice, http.HandlerFunc(s.revoke)},
+		{"GET /v1/directory/domains", AuthDevice, http.HandlerFunc(s.domains)},
+		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
+	}, s.Extra...)
 }
 
-// Handler is the relay's HTTP API.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version})
-	})
-	mux.HandleFunc("POST /v1/recipients/check", s.auth(s.check))
-	mux.HandleFunc("GET /v1/reply-mailboxes", s.auth(s.mailboxes))
-	mux.HandleFunc("POST /v1/messages", s.auth(s.submit))
-	mux.HandleFunc("GET /v1/messages/{id}", s.auth(s.status))
-	mux.HandleFunc("POST /v1/messages/{id}/revoke", s.auth(s.revoke))
-	mux.HandleFunc("GET /v1/directory/domains", s.auth(s.domains))
-	mux.HandleFunc("GET /v1/directory/addressbook", s.auth(s.addressBook))
-	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml")
-		w.Write(OpenAPI)
-	})
-	return mux
-}
+func (s *Server) guard() Guard { return Guard{Device: s.Authenticate, Partner: s.Partner} }
 
-type userKey struct{}
+// Handler serves the whole route table.
+func (s *Server) Handler() http.Handler { return s.guard().Handler(s.Routes()) }
 
-func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		user, ok := "", false
-		if s.Authenticate != nil {
-			user, ok = s.Authenticate(r)
+// HandlerFor serves the routes authenticated by one of auths only: a
+// listener of its own (Beskedfordeler's) offers nothing else.
+func (s *Server) HandlerFor(auths ...Auth) http.Handler {
+	var rs []Route
+	for _, r := range s.Routes() {
+		if slices.Contains(auths, r.Auth) {
+			rs = append(rs, r)
 		}
-		if !ok {
-			WriteError(w, http.StatusUnauthorized, &Error{Code: "unauthorized", Message: "Relæet kender ikke denne afsender."})
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
 	}
+	return s.guard().Handler(rs)
 }
 
-func userOf(r *http.Request) string { u, _ := r.Context().Value(userKey{}).(string); return u }
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version})
+}
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(OpenAPI)
+}
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
-	var req CheckRequest
+	var req relayapi.CheckRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		WriteError(w, http.StatusBadRequest, &Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
+		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
 		return
 	}
-	if len(req.Recipients) > MaxRecipients {
-		WriteError(w, http.StatusBadRequest, &Error{Code: "too_many_recipients", Message: fmt.Sprintf("Der kan højst kontrolleres %d modtagere på én gang.", MaxRecipients)})
+	if len(req.Recipients) > relayapi.MaxRecipients {
+		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "too_many_recipients", Message: fmt.Sprintf("Der kan højst kontrolleres %d modtagere på én gang.", relayapi.MaxRecipients)})
 		return
 	}
-	if e := ValidateMobiles(req.Mobiles); e != nil {
+	if e := relayapi.ValidateMobiles(req.Mobiles); e != nil {
 		WriteError(w, http.StatusBadRequest, e)
 		return
 	}
 	rep := recipient.CheckMail(r.Context(), s.Registry, s.mail(req.Mobiles), req.Recipients, s.now())
 	for _, res := range rep.Results {
-		if err := s.audit(r.Context(), userOf(r), "lookup", recipient.Parse(res.Input, s.now()), string(res.Channel), lookupOutcome(res), ""); err != nil {
-			WriteError(w, http.StatusServiceUnavailable, &Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
+		if err := s.audit(r.Context(), User(r), "lookup", recipient.Parse(res.Input, s.now()), string(res.Channel), lookupOutcome(res), ""); err != nil {
+			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
 			return
 		}
 	}
@@ -232,7 +221,7 @@ func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if out, err = s.Book.Search(r.Context(), r.URL.Query().Get("q"), r.URL.Query().Get("letter"), DirectoryLimit); err != nil {
 			s.log().Error("address book search failed", "err", err)
-			WriteError(w, http.StatusInternalServerError, &Error{Code: "directory", Message: "Adressebogen kan ikke læses lige nu."})
+			WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "directory", Message: "Adressebogen kan ikke læses lige nu."})
 			return
 		}
 	}
@@ -240,21 +229,21 @@ func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, MailboxChoices{
-		Citizen: MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCitizen},
-		Company: MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCompany},
+	writeJSON(w, http.StatusOK, relayapi.MailboxChoices{
+		Citizen: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCitizen},
+		Company: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCompany},
 	})
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.Get(r.Context(), r.PathValue("id"))
-	if err != nil || m.Sender != userOf(r) {
-		if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil || m.Sender != User(r) {
+		if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			s.log().Error("status lookup failed", "err", err)
-			WriteError(w, http.StatusInternalServerError, &Error{Code: "store", Message: "Relæets lager svarer ikke."})
+			WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "store", Message: "Relæets lager svarer ikke."})
 			return
 		}
-		WriteError(w, http.StatusNotFound, &Error{Code: "not_found", Message: "Forsendelsen findes ikke."})
+		WriteError(w, http.StatusNotFound, &relayapi.Error{Code: "not_found", Message: "Forsendelsen findes ikke."})
 		return
 	}
 	writeJSON(w, http.StatusOK, m.Status())
@@ -263,26 +252,26 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // revoke withdraws a message from the secure mailbox, for its sender only.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.Get(r.Context(), r.PathValue("id"))
-	if err != nil || m.Sender != userOf(r) {
-		if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil || m.Sender != User(r) {
+		if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			s.fail(w, "revoke lookup", err)
 			return
 		}
-		WriteError(w, http.StatusNotFound, &Error{Code: "not_found", Message: "Forsendelsen findes ikke."})
+		WriteError(w, http.StatusNotFound, &relayapi.Error{Code: "not_found", Message: "Forsendelsen findes ikke."})
 		return
 	}
 	if s.Revoke == nil {
-		WriteError(w, http.StatusConflict, &Error{Code: "not_revocable", Message: "Forsendelsen kan ikke trækkes tilbage: relæet har ingen sikker mailboks."})
+		WriteError(w, http.StatusConflict, &relayapi.Error{Code: "not_revocable", Message: "Forsendelsen kan ikke trækkes tilbage: relæet har ingen sikker mailboks."})
 		return
 	}
 	n, err := s.Revoke(r.Context(), m.ID)
 	if err != nil {
 		s.log().Error("revoke failed", "id", m.ID, "err", err)
-		WriteError(w, http.StatusInternalServerError, &Error{Code: "store", Message: "Forsendelsen kunne ikke trækkes tilbage. Prøv igen."})
+		WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "store", Message: "Forsendelsen kunne ikke trækkes tilbage. Prøv igen."})
 		return
 	}
 	if n == 0 {
-		WriteError(w, http.StatusConflict, &Error{Code: "not_revocable", Message: "Der er intet at trække tilbage: forsendelsen ligger ikke (længere) i en sikker mailboks."})
+		WriteError(w, http.StatusConflict, &relayapi.Error{Code: "not_revocable", Message: "Der er intet at trække tilbage: forsendelsen ligger ikke (længere) i en sikker mailboks."})
 		return
 	}
 	if m, err = s.Store.Get(r.Context(), m.ID); err != nil {
@@ -297,23 +286,23 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // blobs are on disk is it acknowledged.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	user := userOf(r)
-	r.Body = http.MaxBytesReader(w, r.Body, MaxAttachmentBytes+MaxMessagePart+1<<20)
+	user := User(r)
+	r.Body = http.MaxBytesReader(w, r.Body, relayapi.MaxAttachmentBytes+relayapi.MaxMessagePart+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, &Error{Code: "bad_multipart", Message: "Forsendelsen skal sendes som multipart/form-data."})
+		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_multipart", Message: "Forsendelsen skal sendes som multipart/form-data."})
 		return
 	}
-	req, apiErr, status := ReadMessagePart(mr)
+	req, apiErr, status := relayapi.ReadMessagePart(mr)
 	if apiErr != nil {
 		WriteError(w, status, apiErr)
 		return
 	}
 	if req.IdempotencyKey == "" {
-		WriteError(w, http.StatusBadRequest, &Error{Code: "idempotency_key_missing", Message: "Forsendelsen mangler en idempotensnøgle."})
+		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "idempotency_key_missing", Message: "Forsendelsen mangler en idempotensnøgle."})
 		return
 	}
-	if e := Validate(req, s.Org.ReplyMailboxes, s.now()); e != nil {
+	if e := relayapi.Validate(req, s.Org.ReplyMailboxes, s.now()); e != nil {
 		WriteError(w, http.StatusBadRequest, e)
 		return
 	}
@@ -326,11 +315,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	mail := s.mail(req.Mobiles)
 	rep := recipient.CheckMail(ctx, s.Registry, mail, req.Recipients, s.now())
-	if e := Unacceptable(rep.Results); e != nil {
+	if e := relayapi.Unacceptable(rep.Results); e != nil {
 		WriteError(w, http.StatusBadRequest, e)
 		return
 	}
-	m := &Message{
+	m := &queue.Message{
 		ID: messageID(req.IdempotencyKey), Sender: user, IdempotencyKey: req.IdempotencyKey, Created: s.now().UTC(),
 		Subject: req.Subject, BodyHTML: req.BodyHTML, Reply: req.ReplyMailbox, Fallback: req.Fallback,
 	}
@@ -341,7 +330,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	printing := false
 	for i, res := range rep.Results {
 		id := recipient.Parse(req.Recipients[i], s.now())
-		st := RecipientState{Input: res.Input, ID: id, Channel: res.Channel, Status: StatusQueued, Message: res.Message, MemoUUID: uuid.NewString()}
+		st := queue.RecipientState{Input: res.Input, ID: id, Channel: res.Channel, Status: relayapi.StatusQueued, Message: res.Message, MemoUUID: uuid.NewString()}
 		if id.Kind == recipient.KindEmail {
 			st.Party = recipient.Party{Found: true}
 			if res.Channel == recipient.ChannelSecureMailbox {
@@ -354,11 +343,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			if req.Fallback == "print" && s.Channels[recipient.ChannelPrint] != nil {
 				printing = true
 			} else {
-				st.Status = StatusNeedsFallback
+				st.Status = relayapi.StatusNeedsFallback
 				st.Message = res.Message + " Vælg »Send som brev via OneTooX« for at sende et brev."
 			}
 		} else if s.Channels[res.Channel] == nil {
-			WriteError(w, http.StatusBadRequest, &Error{Code: "recipient_rejected", Message: "Relæet kan ikke levere til " + res.Input + "."})
+			WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "recipient_rejected", Message: "Relæet kan ikke levere til " + res.Input + "."})
 			return
 		}
 		m.Recipients = append(m.Recipients, st)
@@ -378,9 +367,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "sync blobs", err)
 		return
 	}
-	m.Events = []Event{{At: m.Created, What: "Modtaget af relæet"}}
+	m.Events = []relayapi.Event{{At: m.Created, Kind: relayapi.EventReceived, What: "Modtaget af relæet"}}
 	id, created, err := s.Store.Create(ctx, m)
-	if errors.Is(err, ErrIDTaken) {
+	if errors.Is(err, queue.ErrIDTaken) {
 		m.ID = uuid.NewString()
 		id, created, err = s.Store.Create(ctx, m)
 	}
@@ -396,7 +385,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, r := range m.Recipients {
-		s.audit(ctx, user, "submit", r.ID, string(r.Channel), r.Status, id)
+		s.audit(ctx, user, "submit", r.ID, string(r.Channel), string(r.Status), id)
 		if r.ID.Kind == recipient.KindEmail && s.Book != nil {
 			// Every send keeps the address book current, with the mobile
 			// number the clerk gave, so the next send needs none.
@@ -404,11 +393,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log().Info("message accepted", "id", id, "sender", user, "recipients", maskedList(m.Recipients), "attachments", len(files))
-	select {
-	case s.wakeup() <- struct{}{}:
-	default:
+	if s.Queued != nil {
+		s.Queued()
 	}
-	writeJSON(w, http.StatusAccepted, SubmitResponse{ID: id, Status: m.Status().Status})
+	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: m.Status().Status})
 }
 
 // messageID keeps one id for a message end to end: a sender (the agent)
@@ -432,10 +420,10 @@ func (s *Server) duplicate(w http.ResponseWriter, r *http.Request, id string) {
 		s.fail(w, "get duplicate", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SubmitResponse{ID: id, Status: m.Status().Status})
+	writeJSON(w, http.StatusOK, relayapi.SubmitResponse{ID: id, Status: m.Status().Status})
 }
 
-func (s *Server) removeBlobs(files []StoredFile) {
+func (s *Server) removeBlobs(files []blobstore.File) {
 	for _, f := range files {
 		s.Store.Blobs().Remove(f.Blob)
 	}
@@ -443,101 +431,7 @@ func (s *Server) removeBlobs(files []StoredFile) {
 
 func (s *Server) fail(w http.ResponseWriter, what string, err error) {
 	s.log().Error("relay "+what+" failed", "err", err)
-	WriteError(w, http.StatusInternalServerError, &Error{Code: "store", Message: "Relæet kunne ikke gemme forsendelsen. Prøv igen."})
-}
-
-// ReadMessagePart reads the first part, which must be the "message" JSON.
-func ReadMessagePart(mr *multipart.Reader) (*MessageRequest, *Error, int) {
-	part, err := mr.NextPart()
-	if err != nil || part.FormName() != "message" {
-		return nil, &Error{Code: "message_missing", Message: "Forsendelsen skal begynde med delen »message«."}, http.StatusBadRequest
-	}
-	defer part.Close()
-	var req MessageRequest
-	lr := &io.LimitedReader{R: part, N: MaxMessagePart + 1}
-	if err := json.NewDecoder(lr).Decode(&req); err != nil {
-		if lr.N <= 0 {
-			return nil, &Error{Code: "message_too_large", Message: "Beskedens tekst er for stor (højst 8 MB)."}, http.StatusRequestEntityTooLarge
-		}
-		return nil, &Error{Code: "bad_json", Message: "Delen »message« kunne ikke læses som JSON."}, http.StatusBadRequest
-	}
-	return &req, nil, 0
-}
-
-// TooLarge is the 413 for attachments over the Digital Post limits.
-func TooLarge(count bool) *Error {
-	if count {
-		return &Error{Code: "too_many_attachments", Message: fmt.Sprintf("Der er for mange vedhæftede filer. Digital Post tillader højst %d.", MaxAttachments)}
-	}
-	return &Error{Code: "attachments_too_large", Message: "De vedhæftede filer er for store. Digital Post tillader højst 99,5 MB i alt."}
-}
-
-// ReadAttachments streams the remaining "attachment" parts into encrypted
-// blobs, enforcing the Digital Post limits as it goes: it answers 413 as
-// soon as a limit is crossed, without reading the rest. printable, when
-// set, refuses files that cannot follow a printed letter. On error no
-// blob is left behind.
-func (b Blobs) ReadAttachments(mr *multipart.Reader, printable func(contentType, filename string) bool, log *slog.Logger) ([]StoredFile, *Error, int) {
-	var files []StoredFile
-	var total int64
-	bail := func(e *Error, status int) ([]StoredFile, *Error, int) {
-		for _, f := range files {
-			b.Remove(f.Blob)
-		}
-		return nil, e, status
-	}
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return files, nil, 0
-		}
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return bail(TooLarge(false), http.StatusRequestEntityTooLarge)
-		}
-		if err != nil {
-			return bail(&Error{Code: "bad_multipart", Message: "Forsendelsen blev afbrudt eller kunne ikke læses."}, http.StatusBadRequest)
-		}
-		if part.FormName() != "attachment" {
-			part.Close()
-			return bail(&Error{Code: "bad_part", Message: "Ukendt del i forsendelsen: " + part.FormName()}, http.StatusBadRequest)
-		}
-		if len(files) == MaxAttachments {
-			part.Close()
-			return bail(TooLarge(true), http.StatusRequestEntityTooLarge)
-		}
-		name := CleanFilename(part.FileName(), len(files))
-		ct := ContentType(part.Header.Get("Content-Type"), name)
-		if printable != nil && !printable(ct, name) {
-			part.Close()
-			return bail(&Error{Code: "not_printable", Message: "Bilaget »" + name + "« kan ikke udskrives. Kun PDF-filer kan følge et brev via OneTooX."}, http.StatusBadRequest)
-		}
-		blob, f, err := b.Create()
-		if err != nil {
-			part.Close()
-			log.Error("create blob failed", "err", err)
-			return bail(&Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
-		}
-		n, err := io.Copy(f, io.LimitReader(part, MaxAttachmentBytes-total+1))
-		part.Close()
-		total += n
-		if err == nil && total > MaxAttachmentBytes {
-			f.Abort()
-			return bail(TooLarge(false), http.StatusRequestEntityTooLarge)
-		}
-		if err != nil {
-			f.Abort()
-			if errors.As(err, &mbe) {
-				return bail(TooLarge(false), http.StatusRequestEntityTooLarge)
-			}
-			return bail(&Error{Code: "bad_multipart", Message: "Bilaget »" + name + "« blev ikke modtaget helt."}, http.StatusBadRequest)
-		}
-		if err := f.Commit(); err != nil {
-			log.Error("commit blob failed", "err", err)
-			return bail(&Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
-		}
-		files = append(files, StoredFile{FileInfo: FileInfo{Filename: name, ContentType: ct, Size: n}, Blob: blob})
-	}
+	WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme forsendelsen. Prøv igen."})
 }
 
 func lookupOutcome(r recipient.Result) string {
@@ -552,7 +446,7 @@ func lookupOutcome(r recipient.Result) string {
 	return "not-secure"
 }
 
-func maskedList(rs []RecipientState) []string {
+func maskedList(rs []queue.RecipientState) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.ID.Masked()
@@ -568,6 +462,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // WriteError writes the JSON error body.
-func WriteError(w http.ResponseWriter, status int, e *Error) {
+func WriteError(w http.ResponseWriter, status int, e *relayapi.Error) {
 	writeJSON(w, status, e)
 }

@@ -18,7 +18,7 @@ import (
 	"unicode/utf8"
 
 	"sendsikkert/internal/directory"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
 //go:embed web
@@ -231,7 +231,7 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, s.questionView(r, b, sess, fmt.Sprintf("Svaret er forkert. Du har %d forsøg tilbage.", MaxFailures-b.Failures)))
 	case "locked":
 		s.audit(r.Context(), b, "mailbox-locked", StateLocked)
-		s.event(r.Context(), b.MessageID, "Sikker mailboks låst efter forkerte svar for "+b.Recipient)
+		s.event(r.Context(), b, relayapi.EventMailboxLocked, "Sikker mailboks låst efter forkerte svar for "+b.Recipient)
 		s.render(w, http.StatusLocked, view{Title: "Beskeden er låst", Org: b.OrgName, Error: "Der er svaret forkert for mange gange, så beskeden er låst. Kontakt afsenderen for at få den sendt igen."})
 	default:
 		s.audit(r.Context(), b, "mailbox-open", "right-answer")
@@ -368,7 +368,7 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, s.codeView(r, b, "", fmt.Sprintf("Koden er forkert eller udløbet. Du har %d forsøg tilbage.", left)))
 	case "locked":
 		s.audit(r.Context(), b, "mailbox-locked", StateLocked)
-		s.event(r.Context(), b.MessageID, "Sikker mailboks låst efter forkerte koder for "+b.Recipient)
+		s.event(r.Context(), b, relayapi.EventMailboxLocked, "Sikker mailboks låst efter forkerte koder for "+b.Recipient)
 		s.render(w, http.StatusLocked, view{Title: "Beskeden er låst", Org: b.OrgName, Error: "Der er indtastet en forkert kode for mange gange, så beskeden er låst. Kontakt afsenderen for at få den sendt igen."})
 	default:
 		next := s.base(r) + "/read"
@@ -419,7 +419,7 @@ func (s *Service) read(w http.ResponseWriter, r *http.Request) {
 		if err == nil && first {
 			b = nb
 			s.audit(r.Context(), b, "mailbox-read", StateRead)
-			s.event(r.Context(), b.MessageID, relay.EventMailboxRead+b.Recipient)
+			s.event(r.Context(), b, relayapi.EventMailboxRead, "Læst i sikker mailboks af "+b.Recipient)
 			if strings.Contains(b.Sender, "@") {
 				go func(b Box) {
 					ctx, cancel := contextTimeout()
@@ -528,7 +528,7 @@ func (s *Service) reply(w http.ResponseWriter, r *http.Request) {
 	if s.Book != nil && strings.Contains(b.Recipient, "@") {
 		s.Book.Touch(r.Context(), directory.Entry{Email: b.Recipient, Description: "Svarede via sikker mailboks", LastSeen: s.now()})
 	}
-	s.event(r.Context(), b.MessageID, "Svar modtaget via sikker mailboks fra "+b.Recipient)
+	s.event(r.Context(), b, relayapi.EventMailboxReply, "Svar modtaget via sikker mailboks fra "+b.Recipient)
 	v.Notice = "Dit svar er sendt sikkert til " + b.OrgName + "."
 	s.render(w, http.StatusOK, v)
 }

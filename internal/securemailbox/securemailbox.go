@@ -23,10 +23,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 )
 
 // Limits against guessing.
@@ -42,17 +44,15 @@ const (
 )
 
 // Messages is the part of the relay's store the mailbox uses: it reads a
-// message's sender, reply choice and read deadline, and adds events.
-type Messages interface {
-	Get(ctx context.Context, id string) (*relay.Message, error)
-	Update(ctx context.Context, m *relay.Message, lease *relay.Lease) error
-}
+// message's sender, reply choice and read deadline, and adds events under
+// a lease (queue.Modify).
+type Messages = queue.Records
 
 // Service is the secure mailbox: a delivery channel, the recipient's pages
 // (Handler) and the sweeper (Run).
 type Service struct {
 	Store    *Store
-	Blobs    relay.Blobs
+	Blobs    blobstore.Store
 	Messages Messages
 	Mail     Mailer
 	// From sends notifications, receipts and replies.
@@ -62,13 +62,13 @@ type Service struct {
 	// https://relay.kommune.dk (links are BaseURL/m/TOKEN).
 	BaseURL string
 	// Org names the sender to the recipient.
-	Org relay.Organisation
+	Org queue.Organisation
 	// ReplyTo maps reply-mailbox ids to e-mail addresses; a reply goes to
 	// the chosen mailbox's address, else to the sender.
 	ReplyTo map[string]string
 	// ExpiryDays is how long a message can be read (default 30).
 	ExpiryDays int
-	Audit      relay.Auditor
+	Audit      queue.Auditor
 	// Book, when set, learns every correspondent who replies securely (the
 	// portal's Adressebog is updated on every send and receive).
 	Book directory.Book
@@ -215,16 +215,23 @@ func (s *Service) close(b *Box, state string) []File {
 	return files
 }
 
-// event adds a line to the relay message's status.
-func (s *Service) event(ctx context.Context, messageID, what string) {
-	m, err := s.Messages.Get(ctx, messageID)
+// eventWait bounds how long an event waits for the message's lease (the
+// worker holds it while it delivers; a crashed instance's runs out).
+const eventWait = 10 * time.Second
+
+// event adds a step about box b's recipient to the relay message's status.
+// It writes the record under a lease of its own (queue.Modify), so that
+// it never overwrites what the worker writes at the same time.
+func (s *Service) event(ctx context.Context, b *Box, kind relayapi.EventKind, what string) {
+	ctx, cancel := context.WithTimeout(ctx, eventWait)
+	defer cancel()
+	ev := relayapi.Event{At: s.now().UTC(), Kind: kind, Recipient: strings.ToLower(strings.TrimSpace(b.Recipient)), What: what}
+	err := queue.Modify(ctx, s.Messages, b.MessageID, "securemailbox/"+uuid.NewString(), func(m *queue.Message) error {
+		m.Events = append(m.Events, ev)
+		return nil
+	})
 	if err != nil {
-		s.log().Warn("securemailbox: event not recorded", "id", messageID, "err", err)
-		return
-	}
-	m.Events = append(m.Events, relay.Event{At: s.now().UTC(), What: what})
-	if err := s.Messages.Update(ctx, m, nil); err != nil {
-		s.log().Warn("securemailbox: event not recorded", "id", messageID, "err", err)
+		s.log().Warn("securemailbox: event not recorded", "id", b.MessageID, "kind", kind, "err", err)
 	}
 }
 
@@ -254,7 +261,7 @@ func (s *Service) Revoke(ctx context.Context, messageID string) (int, error) {
 		}
 		s.removeFiles(files)
 		s.audit(ctx, b, "mailbox-revoke", StateRevoked)
-		s.event(ctx, messageID, relay.EventMailboxRevoked+b.Recipient)
+		s.event(ctx, b, relayapi.EventMailboxRevoked, "Trukket tilbage fra sikker mailboks til "+b.Recipient)
 		n++
 	}
 	return n, nil
@@ -322,11 +329,11 @@ func (s *Service) Sweep(ctx context.Context) {
 				continue
 			}
 			s.audit(ctx, b, "mailbox-unread-alert", "sent")
-			s.event(ctx, b.MessageID, "Ikke læst inden fristen af "+b.Recipient+" – afsenderen er advaret")
+			s.event(ctx, b, relayapi.EventMailboxUnreadAlert, "Ikke læst inden fristen af "+b.Recipient+" – afsenderen er advaret")
 		} else {
 			s.removeFiles(files)
 			s.audit(ctx, b, "mailbox-expire", StateExpired)
-			s.event(ctx, b.MessageID, relay.EventMailboxExpired+b.Recipient)
+			s.event(ctx, b, relayapi.EventMailboxExpired, "Udløbet i sikker mailboks for "+b.Recipient)
 		}
 	}
 }

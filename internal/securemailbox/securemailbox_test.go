@@ -19,8 +19,9 @@ import (
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
 )
 
@@ -63,7 +64,7 @@ func (a *auditLog) Record(_ context.Context, user, action string, id recipient.I
 
 type fixture struct {
 	svc   *Service
-	store relay.Store
+	store queue.Store
 	mail  *outbox
 	audit *auditLog
 	sms   string
@@ -71,7 +72,7 @@ type fixture struct {
 	now   time.Time
 	mu    sync.Mutex
 	// question, when set, is put on the next message sent.
-	question *relay.SecurityQuestion
+	question *relayapi.SecurityQuestion
 }
 
 func (f *fixture) clock() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
@@ -85,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	key, _ := vault.New(vault.NewRandomKey())
-	store, err := relay.OpenBolt(filepath.Join(dir, "relay"), key)
+	store, err := queue.OpenBolt(filepath.Join(dir, "relay"), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{store: store, mail: &outbox{}, audit: &auditLog{}, sms: filepath.Join(dir, "demo", "sms.txt"), now: time.Now()}
 	f.svc = &Service{
 		Store: mb, Blobs: store.Blobs(), Messages: store, Mail: f.mail, From: "no-reply@kommune.dk",
-		SMS: &FileSMS{Path: f.sms}, Org: relay.DemoOrganisation(), ReplyTo: map[string]string{"kommune": "post@kommune.dk"},
+		SMS: &FileSMS{Path: f.sms}, Org: queue.DemoOrganisation(), ReplyTo: map[string]string{"kommune": "post@kommune.dk"},
 		ExpiryDays: 30, Audit: f.audit, Key: vault.NewRandomKey(), Log: slog.New(slog.DiscardHandler), Now: f.clock,
 		Book: directory.NewMemoryBook(),
 	}
@@ -115,9 +116,9 @@ func (f *fixture) send(t *testing.T, id, to string, deadline time.Time) string {
 	t.Helper()
 	ctx := context.Background()
 	now := f.clock()
-	m := &relay.Message{ID: id, Sender: "anna@kommune.dk", IdempotencyKey: id, Created: now, Subject: "Afgørelse", BodyHTML: "<p>Hemmelig tekst</p>",
-		Reply: relay.ReplyChoice{Citizen: "kommune"}, ReadDeadline: deadline, Question: f.question,
-		Recipients: []relay.RecipientState{{Input: to, ID: recipient.Parse(to, now), Channel: recipient.ChannelSecureMailbox, Status: relay.StatusDelivered}}}
+	m := &queue.Message{ID: id, Sender: "anna@kommune.dk", IdempotencyKey: id, Created: now, Subject: "Afgørelse", BodyHTML: "<p>Hemmelig tekst</p>",
+		Reply: relayapi.ReplyChoice{Citizen: "kommune"}, ReadDeadline: deadline, Question: f.question,
+		Recipients: []queue.RecipientState{{Input: to, ID: recipient.Parse(to, now), Channel: recipient.ChannelSecureMailbox, Status: relayapi.StatusDelivered}}}
 	if _, _, err := f.store.Create(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +351,7 @@ func TestDeadlineAlertAndExpiry(t *testing.T) {
 
 func TestSecurityQuestion(t *testing.T) {
 	f := newFixture(t)
-	f.question = &relay.SecurityQuestion{Question: "Hvad hed din første hund?", Answer: "  Fido  Hansen "}
+	f.question = &relayapi.SecurityQuestion{Question: "Hvad hed din første hund?", Answer: "  Fido  Hansen "}
 	link := f.send(t, "m5", "borger@gmail.com", time.Time{})
 	b := newBrowser(t)
 	_, page := b.get(link)

@@ -9,7 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
 )
 
@@ -24,7 +24,7 @@ type Settings struct {
 	Language string `json:"language,omitempty"`
 	// Mailboxes is the relay's list as last seen, so the picker works
 	// while the relay is away.
-	Mailboxes *relay.MailboxChoices `json:"mailboxes,omitempty"`
+	Mailboxes *relayapi.MailboxChoices `json:"mailboxes,omitempty"`
 	// MailAccount is the user's own mailbox (IMAP) for the marked copy of
 	// every secure send and for receipts; its password or token lives in
 	// the OS keyring, never here. Nil when not set up.

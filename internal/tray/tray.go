@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"sync"
 
-	"fyne.io/systray"
+	"sendsikkert/internal/relayapi"
 
-	"sendsikkert/internal/relay"
+	"fyne.io/systray"
 )
 
 // State is what the icon shows.
@@ -85,17 +85,17 @@ type Notice struct {
 
 // Changed folds a message's new status into the model and returns the
 // notice to show, if the change deserves one.
-func (m *Model) Changed(st relay.Status, pending int) (Notice, bool) {
+func (m *Model) Changed(st relayapi.MessageStatus, pending int) (Notice, bool) {
 	m.Pending = pending
 	n := len(st.Recipients)
 	switch st.Status {
-	case relay.StatusDelivered, relay.StatusPrinted:
+	case relayapi.StatusDelivered, relayapi.StatusPrinted:
 		m.Problem = ""
 		return Notice{"Sendt sikkert", fmt.Sprintf("Forsendelsen er leveret til %s.", recipients(n))}, true
-	case relay.StatusFailed:
+	case relayapi.StatusFailed:
 		m.Problem = "en forsendelse mislykkedes"
 		return Notice{"Forsendelsen mislykkedes", "Send sikkert kunne ikke levere forsendelsen. Se Log for detaljer."}, true
-	case relay.StatusNeedsFallback:
+	case relayapi.StatusNeedsFallback:
 		m.Problem = "en modtager kan ikke få Digital Post"
 		return Notice{"Modtager kan ikke få Digital Post", "En modtager er fritaget for Digital Post. Vælg brev via OneTooX i Send sikkert."}, true
 	}
@@ -240,7 +240,7 @@ func (t *Tray) drawLocked(force bool) {
 }
 
 // Changed is the outbox's OnChange: it redraws and notifies.
-func (t *Tray) Changed(st relay.Status, pending int) {
+func (t *Tray) Changed(st relayapi.MessageStatus, pending int) {
 	t.mu.Lock()
 	n, ok := t.model.Changed(st, pending)
 	t.drawLocked(false)

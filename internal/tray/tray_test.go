@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/tray/traytest"
 )
 
@@ -22,20 +22,20 @@ func TestModel(t *testing.T) {
 		t.Fatalf("demo line %q", m.StatusLine())
 	}
 	cases := []struct {
-		status  string
+		status  relayapi.Status
 		pending int
 		state   State
 		notice  string
 	}{
-		{relay.StatusQueued, 2, Sending, ""},
-		{relay.StatusSending, 1, Sending, ""},
-		{relay.StatusNeedsFallback, 0, Problem, "Modtager kan ikke få Digital Post"},
-		{relay.StatusDelivered, 0, Ready, "Sendt sikkert"},
-		{relay.StatusFailed, 1, Problem, "Forsendelsen mislykkedes"},
-		{relay.StatusPrinted, 0, Ready, "Sendt sikkert"},
+		{relayapi.StatusQueued, 2, Sending, ""},
+		{relayapi.StatusSending, 1, Sending, ""},
+		{relayapi.StatusNeedsFallback, 0, Problem, "Modtager kan ikke få Digital Post"},
+		{relayapi.StatusDelivered, 0, Ready, "Sendt sikkert"},
+		{relayapi.StatusFailed, 1, Problem, "Forsendelsen mislykkedes"},
+		{relayapi.StatusPrinted, 0, Ready, "Sendt sikkert"},
 	}
 	for _, c := range cases {
-		n, ok := m.Changed(relay.Status{Status: c.status, Recipients: make([]relay.RecipientStatus, 2)}, c.pending)
+		n, ok := m.Changed(relayapi.MessageStatus{Status: c.status, Recipients: make([]relayapi.RecipientStatus, 2)}, c.pending)
 		if m.State() != c.state || ok != (c.notice != "") || n.Title != c.notice {
 			t.Errorf("%s: state %v notice %v %q", c.status, m.State(), ok, n.Title)
 		}
@@ -124,7 +124,7 @@ func TestTrayOnSessionBus(t *testing.T) {
 			t.Fatalf("%s opened nothing", label)
 		}
 	}
-	tr.Changed(relay.Status{Status: relay.StatusFailed, Recipients: make([]relay.RecipientStatus, 1)}, 1)
+	tr.Changed(relayapi.MessageStatus{Status: relayapi.StatusFailed, Recipients: make([]relayapi.RecipientStatus, 1)}, 1)
 	n, err := w.Notice(5 * time.Second)
 	if err != nil || !strings.HasPrefix(n, "Forsendelsen mislykkedes") {
 		t.Fatalf("notice %q, %v", n, err)

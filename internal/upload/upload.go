@@ -20,7 +20,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/blobstore"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/vault"
 )
 
@@ -124,12 +125,12 @@ func (s *Store) Get(id string) (*Info, error) {
 
 // Create starts an upload of size bytes.
 func (s *Store) Create(filename, contentType string, size int64) (*Info, error) {
-	if size < 0 || size > relay.MaxAttachmentBytes {
+	if size < 0 || size > relayapi.MaxAttachmentBytes {
 		return nil, ErrTooLarge
 	}
 	var r [16]byte
 	rand.Read(r[:])
-	i := &Info{ID: hex.EncodeToString(r[:]), Filename: relay.CleanFilename(filename, 0), ContentType: relay.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Slices: map[int]int64{}}
+	i := &Info{ID: hex.EncodeToString(r[:]), Filename: relayapi.CleanFilename(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Slices: map[int]int64{}}
 	if err := os.MkdirAll(filepath.Join(s.dir, i.ID), 0o700); err != nil {
 		return nil, err
 	}
@@ -190,17 +191,17 @@ func (s *Store) Put(id string, index int, body io.Reader) (*Info, error) {
 
 // Take moves a complete upload into blobs as one encrypted file and
 // forgets it. The caller owns the returned blob.
-func (s *Store) Take(id string, blobs relay.Blobs) (relay.StoredFile, error) {
+func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 	i, err := s.Get(id)
 	if err != nil {
-		return relay.StoredFile{}, err
+		return blobstore.File{}, err
 	}
 	if !i.Complete() {
-		return relay.StoredFile{}, ErrIncomplete
+		return blobstore.File{}, ErrIncomplete
 	}
 	name, f, err := blobs.Create()
 	if err != nil {
-		return relay.StoredFile{}, err
+		return blobstore.File{}, err
 	}
 	idx := make([]int, 0, len(i.Slices))
 	for n := range i.Slices {
@@ -211,19 +212,19 @@ func (s *Store) Take(id string, blobs relay.Blobs) (relay.StoredFile, error) {
 		rc, err := s.key.OpenFile(s.slicePath(id, n), []byte(id+"/"+strconv.Itoa(n)))
 		if err != nil {
 			f.Abort()
-			return relay.StoredFile{}, err
+			return blobstore.File{}, err
 		}
 		_, err = io.Copy(f, rc)
 		rc.Close()
 		if err != nil {
 			f.Abort()
-			return relay.StoredFile{}, err
+			return blobstore.File{}, err
 		}
 	}
 	if err := f.Commit(); err != nil {
-		return relay.StoredFile{}, err
+		return blobstore.File{}, err
 	}
-	return relay.StoredFile{FileInfo: relay.FileInfo{Filename: i.Filename, ContentType: i.ContentType, Size: i.Size}, Blob: name}, nil
+	return blobstore.File{FileInfo: relayapi.FileInfo{Filename: i.Filename, ContentType: i.ContentType, Size: i.Size}, Blob: name}, nil
 }
 
 // Delete forgets an upload and its slices.

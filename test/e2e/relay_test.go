@@ -32,7 +32,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"sendsikkert/internal/enroll"
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 )
 
 // testPKI makes a CA and a server certificate for 127.0.0.1 and localhost.
@@ -257,8 +258,8 @@ func TestRelayMTLS(t *testing.T) {
 	}
 	// A case system's submit through the same API: delivered, the receipt
 	// mailed to the sender and served on the API.
-	rc := &relay.Client{BaseURL: r.url, HTTP: aud}
-	sub, err := rc.Submit(context.Background(), &relay.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Sag 42", BodyHTML: "<p>Hej</p>", IdempotencyKey: "sag-42"}, nil)
+	rc := &relayclient.Client{BaseURL: r.url, HTTP: aud}
+	sub, err := rc.Submit(context.Background(), &relayapi.MessageRequest{Recipients: []string{"2211771212"}, Subject: "Sag 42", BodyHTML: "<p>Hej</p>", IdempotencyKey: "sag-42"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/tunnelmail/mxtest"
 )
 
@@ -62,7 +63,7 @@ func TestTunnelmailThroughRelay(t *testing.T) {
 	r := startRelayIn(t, dir, fmt.Sprintf(`directory: {domains: %s}
 tunnelmail: {type: smtp, from: sikkerpost@kommune.test, port: %d, caFile: %s, resolver: '%s'}
 `, domains, port, caFile, dns))
-	rc := &relay.Client{BaseURL: r.url, HTTP: r.deviceClient(t, "anna@kommune.test")}
+	rc := &relayclient.Client{BaseURL: r.url, HTTP: r.deviceClient(t, "anna@kommune.test")}
 	ctx := context.Background()
 
 	rep, err := rc.Check(ctx, []string{"post@kommune-b.test", "post@kommune-c.test", "post@kommune-d.test"})
@@ -75,16 +76,16 @@ tunnelmail: {type: smtp, from: sikkerpost@kommune.test, port: %d, caFile: %s, re
 		}
 	}
 
-	send := func(to, key string) relay.Status {
+	send := func(to, key string) relayapi.MessageStatus {
 		t.Helper()
-		sub, err := rc.Submit(ctx, &relay.MessageRequest{Recipients: []string{to}, Subject: "Afgørelse i sag 17",
+		sub, err := rc.Submit(ctx, &relayapi.MessageRequest{Recipients: []string{to}, Subject: "Afgørelse i sag 17",
 			BodyHTML: "<p>Afgørelsen er vedlagt.</p>", IdempotencyKey: key}, nil)
 		if err != nil {
 			t.Fatalf("submit %s: %v", to, err)
 		}
 		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 			st, err := rc.Status(ctx, sub.ID)
-			if err == nil && (st.Status == relay.StatusDelivered || st.Status == relay.StatusFailed) {
+			if err == nil && (st.Status == relayapi.StatusDelivered || st.Status == relayapi.StatusFailed) {
 				return st
 			}
 			if time.Now().After(deadline) {
@@ -94,7 +95,7 @@ tunnelmail: {type: smtp, from: sikkerpost@kommune.test, port: %d, caFile: %s, re
 	}
 
 	st := send("post@kommune-b.test", "tm-b")
-	if st.Status != relay.StatusDelivered {
+	if st.Status != relayapi.StatusDelivered {
 		t.Fatalf("valid certificate: %+v", st)
 	}
 	msgs := good.Messages()
@@ -103,17 +104,17 @@ tunnelmail: {type: smtp, from: sikkerpost@kommune.test, port: %d, caFile: %s, re
 	}
 
 	st = send("post@kommune-c.test", "tm-c")
-	if st.Status != relay.StatusFailed || !strings.Contains(st.Recipients[0].Message, "certifikat, der ikke kan godkendes") {
+	if st.Status != relayapi.StatusFailed || !strings.Contains(st.Recipients[0].Message, "certifikat, der ikke kan godkendes") {
 		t.Fatalf("wrong name: %+v", st)
 	}
 	st = send("post@kommune-d.test", "tm-d")
-	if st.Status != relay.StatusFailed || !strings.Contains(st.Recipients[0].Message, "STARTTLS") {
+	if st.Status != relayapi.StatusFailed || !strings.Contains(st.Recipients[0].Message, "STARTTLS") {
 		t.Fatalf("no STARTTLS: %+v", st)
 	}
 	if sts {
 		st = send("post@kommune-e.test", "tm-e")
 		t.Logf("MTA-STS: %s", st.Recipients[0].Message)
-		if st.Status != relay.StatusFailed || !strings.Contains(st.Recipients[0].Message, "MTA-STS") {
+		if st.Status != relayapi.StatusFailed || !strings.Contains(st.Recipients[0].Message, "MTA-STS") {
 			t.Fatalf("MTA-STS enforce: %+v", st)
 		}
 		if n := len(good.Messages()); n != 1 {

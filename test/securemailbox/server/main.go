@@ -42,7 +42,7 @@ func main() {
 		os.Exit(1)
 	}
 	base := "http://" + ln.Addr().String()
-	rs, err := demo.NewRelay(*data, key, relay.BearerAuth(token, *sender), log)
+	rs, worker, err := demo.NewRelay(*data, key, relay.BearerAuth(token, *sender), log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -58,7 +58,7 @@ func main() {
 	mux.Handle("/m/", smb.Handler())
 	mux.Handle("/", rs.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go rs.Run(ctx)
+	go worker.Run(ctx)
 	go smb.Run(ctx)
 	go srv.Serve(ln)
 	json.NewEncoder(os.Stdout).Encode(map[string]string{"url": base, "token": token})

@@ -1,0 +1,177 @@
+package relay
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sendsikkert/internal/relayapi"
+)
+
+// pathOf turns a route pattern into a request: {id} becomes an id, a
+// subtree ("/m/") gets a page below it.
+func pathOf(pattern string) (method, path string) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = http.MethodGet, pattern
+	}
+	path = strings.ReplaceAll(path, "{id}", "8d0f7f7e-6f1a-4b8e-9a51-3c1d2f0e9b7a")
+	if strings.HasSuffix(path, "/") {
+		path += "page"
+	}
+	return method, path
+}
+
+// TestEveryRouteIsGuarded walks the whole route table — the API's routes
+// and extra ones of every kind — and proves that a call without
+// credentials is refused on every route that is not public, before its
+// handler runs, and that a device's credentials do not open a partner's
+// route.
+func TestEveryRouteIsGuarded(t *testing.T) {
+	s, _, _ := testRelay(t)
+	var reached atomic.Int32
+	sentinel := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) })
+	s.Extra = []Route{
+		{"POST /v1/enroll", AuthPublic, sentinel},
+		{"/m/", AuthPublic, sentinel},
+		{"GET /v1/audit", AuthDevice, sentinel},
+		{"GET /v1/messages/{id}/receipt", AuthDevice, sentinel},
+		{"POST /beskedfordeler/PostStatusBeskedModtag", AuthPartner, sentinel},
+		{"GET /undeclared", 0, sentinel},
+	}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	kinds := map[Auth]int{}
+	for _, rt := range s.Routes() {
+		kinds[rt.Auth]++
+		method, path := pathOf(rt.Pattern)
+		for _, token := range []string{"", "wrong", "tok"} {
+			if token == "tok" && rt.Auth != AuthPartner && rt.Auth != 0 {
+				continue // a device's token opens device routes
+			}
+			reached.Store(0)
+			req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader("{}"))
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e relayapi.Error
+			json.NewDecoder(resp.Body).Decode(&e)
+			resp.Body.Close()
+			refused := resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
+			switch {
+			case rt.Auth == AuthPublic && refused:
+				t.Errorf("%s (public) refused: %d", rt.Pattern, resp.StatusCode)
+			case rt.Auth != AuthPublic && (!refused || e.Code == ""):
+				t.Errorf("%s (%v) with token %q: %d %+v, want refused", rt.Pattern, rt.Auth, token, resp.StatusCode, e)
+			case rt.Auth != AuthPublic && reached.Load() != 0:
+				t.Errorf("%s (%v): handler ran for a refused call", rt.Pattern, rt.Auth)
+			}
+		}
+	}
+	if kinds[AuthPublic] == 0 || kinds[AuthDevice] < 7 || kinds[AuthPartner] == 0 {
+		t.Errorf("route table lacks kinds: %v", kinds)
+	}
+	// A device's credentials reach a device route.
+	req, _ := http.NewRequest("GET", ts.URL+"/v1/audit", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	reached.Store(0)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || reached.Load() != 1 {
+		t.Fatalf("device route with credentials: %v %v reached=%d", resp, err, reached.Load())
+	}
+}
+
+// TestHandlerForServesOnlyItsKind: the partner's own listener offers the
+// partner's routes and nothing else.
+func TestHandlerForServesOnlyItsKind(t *testing.T) {
+	s, _, _ := testRelay(t)
+	s.Extra = []Route{{"POST /beskedfordeler/PostStatusBeskedModtag", AuthPartner, http.NotFoundHandler()}}
+	ts := httptest.NewServer(s.HandlerFor(AuthPartner))
+	defer ts.Close()
+	for _, p := range []string{"/healthz", "/openapi.yaml", "/v1/reply-mailboxes"} {
+		req, _ := http.NewRequest("GET", ts.URL+p, nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s on the partner listener: %d, want 404", p, resp.StatusCode)
+		}
+	}
+}
+
+// TestPartnerCertificate: only a client certificate issued under the
+// pinned partner CA passes; another CA's, a server-only one and none fail.
+func TestPartnerCertificate(t *testing.T) {
+	partnerCA, partnerKey := testCA(t, "Beskedfordeler CA")
+	otherCA, otherKey := testCA(t, "Other CA")
+	pool := x509.NewCertPool()
+	pool.AddCert(partnerCA)
+	check := PartnerCertificate(pool)
+	req := func(certs ...*x509.Certificate) *http.Request {
+		r := httptest.NewRequest("POST", "/beskedfordeler/PostStatusBeskedModtag", nil)
+		if certs != nil {
+			r.TLS = &tls.ConnectionState{PeerCertificates: certs}
+		}
+		return r
+	}
+	if !check(req(testLeaf(t, partnerCA, partnerKey, x509.ExtKeyUsageClientAuth))) {
+		t.Error("partner's client certificate refused")
+	}
+	if check(req(testLeaf(t, otherCA, otherKey, x509.ExtKeyUsageClientAuth))) {
+		t.Error("another CA's certificate accepted")
+	}
+	if check(req(testLeaf(t, partnerCA, partnerKey, x509.ExtKeyUsageServerAuth))) {
+		t.Error("a certificate not for client authentication accepted")
+	}
+	if check(req()) {
+		t.Error("no certificate accepted")
+	}
+	if PartnerCertificate(nil)(req(testLeaf(t, partnerCA, partnerKey, x509.ExtKeyUsageClientAuth))) {
+		t.Error("no pinned CA, yet accepted")
+	}
+}
+
+func testCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return c, key
+}
+
+func testLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, usage x509.ExtKeyUsage) *x509.Certificate {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return c
+}

@@ -1,0 +1,104 @@
+package relayapi
+
+import "sendsikkert/internal/recipient"
+
+// Status is the state of a message or of one recipient's copy. The JSON
+// values are the API's; the rules of each state are its methods, so no
+// caller decides anything from the words shown to a person.
+type Status string
+
+// Message and recipient states.
+const (
+	StatusQueued        Status = "queued"
+	StatusSending       Status = "sending"
+	StatusDelivered     Status = "delivered"
+	StatusPrinted       Status = "printed"
+	StatusNeedsFallback Status = "needs-fallback"
+	StatusFailed        Status = "failed"
+)
+
+// Final reports whether the state will not change any more: the copy
+// arrived, was printed, failed for good, or waits for the clerk to choose
+// a letter.
+func (s Status) Final() bool {
+	switch s {
+	case StatusDelivered, StatusPrinted, StatusFailed, StatusNeedsFallback:
+		return true
+	}
+	return false
+}
+
+// Reached reports whether the copy reached the recipient (electronically
+// or as a letter).
+func (s Status) Reached() bool { return s == StatusDelivered || s == StatusPrinted }
+
+// Revocable reports whether a copy in this state can still be taken back
+// on a channel that keeps copies (the secure mailbox): only a delivered
+// copy waits there. Whether it was read, taken back or expired since is
+// told by the message's events (Event.Kind), not by its status.
+func (s Status) Revocable() bool { return s == StatusDelivered }
+
+// Text is the state in a word or two of Danish, for people.
+func (s Status) Text() string {
+	switch s {
+	case StatusQueued:
+		return "I kø"
+	case StatusSending:
+		return "Sendes"
+	case StatusDelivered:
+		return "Leveret"
+	case StatusPrinted:
+		return "Sendt som brev"
+	case StatusNeedsFallback:
+		return "Kræver handling"
+	case StatusFailed:
+		return "Mislykkedes"
+	}
+	return "Ukendt"
+}
+
+// MessageStatus is a message's state as the API shows it.
+type MessageStatus struct {
+	ID         string            `json:"id"`
+	Status     Status            `json:"status"`
+	Recipients []RecipientStatus `json:"recipients"`
+	Events     []Event           `json:"events"`
+}
+
+// RecipientStatus is one recipient's state.
+type RecipientStatus struct {
+	Input   string            `json:"input"`
+	Channel recipient.Channel `json:"channel"`
+	Status  Status            `json:"status"`
+	Message string            `json:"message"`
+}
+
+// Summarize derives a message's status from its recipients': failed if any
+// failed, else needs-fallback if any needs one, else delivered once all are
+// delivered or printed; otherwise sending once any has left, else queued.
+func Summarize(rs []RecipientStatus) Status {
+	var failed, fallback, done, sending int
+	for _, r := range rs {
+		switch r.Status {
+		case StatusFailed:
+			failed++
+		case StatusNeedsFallback:
+			fallback++
+		case StatusDelivered, StatusPrinted:
+			done++
+		case StatusSending:
+			sending++
+		}
+	}
+	switch {
+	case failed > 0:
+		return StatusFailed
+	case fallback > 0:
+		return StatusNeedsFallback
+	case len(rs) > 0 && done == len(rs):
+		return StatusDelivered
+	case done > 0 || sending > 0:
+		return StatusSending
+	}
+	return StatusQueued
+}

@@ -70,7 +70,14 @@ type Config struct {
 	// the relay, the recipient gets a link by mail and a code by SMS.
 	// Without it those addresses are not secure.
 	SecureMailbox *SecureMailboxConfig `yaml:"secureMailbox"`
-	Audit         struct {
+	// SmartAlert is the organisation's Smart Alert policy for every PC;
+	// a PC's own policy (ADMX) can only make it stricter.
+	SmartAlert struct {
+		// SendAnyway lets a clerk send an ordinary mail the Smart Alert
+		// stopped, after giving a reason that goes to the audit log.
+		SendAnyway bool `yaml:"sendAnyway"`
+	} `yaml:"smartAlert"`
+	Audit struct {
 		RetentionDays int `yaml:"retentionDays"`
 		// Auditors are the users (device certificates) allowed to search
 		// and export the audit log.

@@ -44,6 +44,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/vault"
 )
@@ -337,6 +338,7 @@ func serve(args []string) int {
 		Store: store, Registry: reg, Org: org, Channels: channels, Printable: print.Printable,
 		Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
 		Domains: domains, Book: book, Queued: worker.Wake,
+		Policy: relayapi.OrgPolicy{SmartAlertSendAnyway: cfg.SmartAlert.SendAnyway},
 	}
 
 	var mailer *receipt.Mailer

@@ -20,6 +20,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/tunnelmail"
 	"sendsikkert/internal/vault"
@@ -57,6 +58,9 @@ func Channels(dir string) (map[recipient.Channel]delivery.Channel, error) {
 	}, nil
 }
 
+// AuditFileName is the demo relay's audit log, under its folder.
+const AuditFileName = "audit.jsonl"
+
 // NewRelay makes a demo relay keeping its store in dir/relay and its
 // output in dir/digitalpost, dir/print and dir/tunnelmail, with the worker
 // that delivers its messages. auth authenticates senders.
@@ -89,6 +93,10 @@ func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool
 		Domains:      domains,
 		Book:         directory.DemoBook(),
 		Queued:       w.Wake,
+		Audit:        &AuditFile{Path: filepath.Join(dir, AuditFileName)},
+		// The demo shows every feature: a clerk may send anyway what the
+		// Smart Alert stopped, with a reason in the (demo) audit log.
+		Policy: relayapi.OrgPolicy{SmartAlertSendAnyway: true},
 	}, w, nil
 }
 

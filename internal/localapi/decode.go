@@ -20,10 +20,11 @@ type fieldError struct {
 
 // readOnly are fields the GET answers show but a PUT cannot change.
 var readOnly = map[string]string{
-	"smartAlert":   "styres af IT's politik og kan ikke ændres her",
-	"locked":       "viser, hvad IT's politik låser, og kan ikke ændres",
-	"demo":         "viser, om Send sikkert kører i demotilstand, og kan ikke ændres",
-	"replyMailbox": "ændres med PUT /api/v1/reply-mailboxes",
+	"smartAlert":           "styres af IT's politik og kan ikke ændres her",
+	"smartAlertSendAnyway": "styres af organisationens politik og kan ikke ændres her",
+	"locked":               "viser, hvad IT's politik låser, og kan ikke ændres",
+	"demo":                 "viser, om Send sikkert kører i demotilstand, og kan ikke ændres",
+	"replyMailbox":         "ændres med PUT /api/v1/reply-mailboxes",
 }
 
 // decodeStrict reads one JSON object into dst, refusing unknown fields,

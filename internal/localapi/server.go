@@ -73,6 +73,8 @@ type Server struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]cached
+	org     relayapi.OrgPolicy // the relay's policy as last told (smartalert.go)
+	orgAt   time.Time
 }
 
 type cached struct {
@@ -104,6 +106,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /{$}", Handler: s.index},
 		{Pattern: "GET /healthz", Handler: s.healthz},
 		{Pattern: "GET /csrf-token", MaxBody: 1, Handler: s.csrfToken},
+		{Pattern: "POST /api/v1/smart-alert/override", MaxBody: 16 << 10, Handler: s.smartAlertOverride},
 		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
 		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
@@ -792,6 +795,9 @@ type SettingsView struct {
 	Locked []string `json:"locked"`
 	// SmartAlert is false only when IT turned the CPR Smart Alert off.
 	SmartAlert bool `json:"smartAlert"`
+	// SmartAlertSendAnyway: the clerk may send anyway what the Smart
+	// Alert stopped, with a reason (the relay's policy and this PC's).
+	SmartAlertSendAnyway bool `json:"smartAlertSendAnyway"`
 	// Mailbox is the IMAP account of the mailbox link (null when none);
 	// its password or token never passes here (PUT /api/v1/mailbox/secret).
 	Mailbox *settings.MailAccount `json:"mailbox"`
@@ -806,7 +812,7 @@ func (s *Server) view(st settings.Settings) SettingsView {
 		lang = "da"
 	}
 	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relayapi.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany},
-		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert}
+		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlertOn()}
 	if s.Policy.ReplyCitizen != "" {
 		v.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
 	}
@@ -827,7 +833,9 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "settings", "Indstillingerne kunne ikke læses.")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(st))
+	v := s.view(st)
+	v.SmartAlertSendAnyway = s.smartAlertPolicy(r.Context()).SendAnyway
+	writeJSON(w, http.StatusOK, v)
 }
 
 // putSettings changes the fields present in the body.

@@ -15,7 +15,7 @@ func TestOpenAPI(t *testing.T) {
 	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/healthz", "/metrics", "/v1/enroll", "/v1/recipients/check", "/v1/reply-mailboxes", "/v1/messages", "/v1/messages/{id}", "/v1/directory/domains", "/v1/directory/addressbook", "/v1/audit"} {
+	for _, p := range []string{"/healthz", "/metrics", "/v1/enroll", "/v1/recipients/check", "/v1/reply-mailboxes", "/v1/messages", "/v1/messages/{id}", "/v1/directory/domains", "/v1/directory/addressbook", "/v1/audit", "/v1/policy", "/v1/audit/smart-alert-override"} {
 		if _, ok := doc.Paths[p]; !ok {
 			t.Errorf("openapi.yaml lacks %s", p)
 		}

@@ -58,6 +58,9 @@ type Server struct {
 	// (POST /v1/messages/{id}/revoke); it reports how many recipients'
 	// copies it withdrew.
 	Revoke func(ctx context.Context, messageID string) (int, error)
+	// Policy is the organisation's policy for every clerk's PC
+	// (GET /v1/policy).
+	Policy relayapi.OrgPolicy
 	// Extra are routes served beside the API's own (enrolment, metrics,
 	// audit, receipts, the secure mailbox's pages, Beskedfordeler), in
 	// the same table behind the same guard.
@@ -125,6 +128,8 @@ func (s *Server) Routes() []Route {
 		{"POST /v1/messages/{id}/revoke", AuthDevice, http.HandlerFunc(s.revoke)},
 		{"GET /v1/directory/domains", AuthDevice, http.HandlerFunc(s.domains)},
 		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
+		{"GET /v1/policy", AuthDevice, http.HandlerFunc(s.policy)},
+		{"POST /v1/audit/smart-alert-override", AuthDevice, http.HandlerFunc(s.smartAlertOverride)},
 	}, s.Extra...)
 }
 

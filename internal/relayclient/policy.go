@@ -1,0 +1,39 @@
+package relayclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"sendsikkert/internal/relayapi"
+)
+
+// Policy fetches the organisation's policy for this PC.
+func (c *Client) Policy(ctx context.Context) (relayapi.OrgPolicy, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v1/policy"), nil)
+	if err != nil {
+		return relayapi.OrgPolicy{}, err
+	}
+	var p relayapi.OrgPolicy
+	_, err = c.do(req, &p)
+	return p, err
+}
+
+// RecordOverride records in the organisation's audit log that the clerk
+// sends anyway what the Smart Alert stopped; it returns when it was
+// recorded. The relay's refusals come as *relayapi.Error.
+func (c *Client) RecordOverride(ctx context.Context, o relayapi.OverrideRequest) (time.Time, error) {
+	b, _ := json.Marshal(o)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/audit/smart-alert-override"), bytes.NewReader(b))
+	if err != nil {
+		return time.Time{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var out struct {
+		At time.Time `json:"at"`
+	}
+	_, err = c.do(req, &out)
+	return out.At, err
+}

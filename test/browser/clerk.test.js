@@ -3,6 +3,8 @@
 // agent in demo mode, the real pages, Debian's Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Agent, launch, openPage, screenshot, axe } from './harness.js';
 
 let agent, context;
@@ -147,4 +149,90 @@ test('zoom: at 200 % in a 320 px pane nothing overflows sideways', async () => {
   await screenshot(zoomed, 'clerk/zoom-200-sent');
   assert.deepEqual(zoomed.errors, []);
   await zoomed.close();
+});
+
+// smartAlert runs the OnMessageSend handler on a compose item (through the
+// agent-served commands page) and returns what it told Outlook.
+async function smartAlert(item) {
+  const page = await openPage(context, agent.base + '/addin/outlook/commands.html', { item });
+  await page.waitForFunction(() => window.__officeActions && window.__officeActions.onMessageSendHandler);
+  const opts = await page.evaluate(() => new Promise((resolve) => window.__officeActions.onMessageSendHandler({ completed: resolve })));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  return opts;
+}
+
+// withPolicy serves launchevent.js as an agent with another policy would
+// (the Go tests prove the agent writes it from ADMX and the relay).
+async function withPolicy(policy, fn) {
+  const url = agent.base + '/addin/outlook/launchevent.js';
+  await context.route(url, async (route) => {
+    const js = (await agent.get('/addin/outlook/launchevent.js')).body
+      .replace(/var POLICY = \{[^}]*\}; \/\/ sendsikkert:policy/, `var POLICY = ${JSON.stringify(policy)}; // sendsikkert:policy`);
+    await route.fulfill({ status: 200, contentType: 'text/javascript', body: js });
+  });
+  try { await fn(); } finally { await context.unroute(url); }
+}
+
+const clearItemProps = async () => {
+  const p = await context.newPage();
+  await p.goto(agent.base + '/healthz');
+  await p.evaluate(() => localStorage.removeItem('__sendsikkertCustomProps'));
+  await p.close();
+};
+
+test('Smart Alert: Send alligevel where the organisation allows it — the reason goes to the audit log and lets the next send through once', async () => {
+  const item = { to: ['karen@example.dk'], subject: 'Opfølgning', bodyHtml: '<p>Vedr. 221177-1212, tlf. 2211771212, J.nr. 2024-123456, kr. 1506264123</p>' };
+  try {
+    let opts = await smartAlert(item);
+    assert.equal(opts.allowEvent, false);
+    assert.equal(opts.sendModeOverride, 'promptUser');
+    assert.match(opts.errorMessage, /^Mailen ser ud til at indeholde et CPR-nummer: 221177-xxxx i brødteksten\. Brug Send sikkert\. Skal den sendes alligevel/);
+    assert.equal(opts.commandId, 'sendsikkertCheckButton', 'the alert opens the pane');
+
+    const page = await pane(item);
+    assert.equal(await page.isVisible('#override'), true);
+    assert.match(await page.textContent('#override-found'), /221177-xxxx i brødteksten/);
+    await screenshot(page, 'clerk/smart-alert-send-anyway');
+    await noA11yIssues(page, 'smart-alert-send-anyway');
+    await page.click('#override-record');
+    assert.match(await page.textContent('#override-done'), /Skriv en begrundelse/, 'no reason, nothing recorded');
+    await page.fill('#override-reason', 'Borgeren 221177-1212 har selv bedt om svar på almindelig mail');
+    await page.click('#override-record');
+    await page.waitForFunction(() => /Begrundelsen er gemt/.test(document.getElementById('override-done').textContent));
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'override-done');
+    await screenshot(page, 'clerk/smart-alert-reason-recorded');
+    await page.close();
+    const audit = fs.readFileSync(path.join(agent.data, 'demo', 'audit.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
+    const row = audit.find((r) => r.action === 'smart_alert_override');
+    assert.ok(row, 'override in the audit log');
+    assert.match(row.outcome, /221177-xxxx i brødteksten/);
+    assert.match(row.outcome, /har selv bedt om svar/);
+    assert.doesNotMatch(JSON.stringify(audit), /221177-?1212/, 'no full CPR number in the audit log');
+
+    opts = await smartAlert(item);
+    assert.equal(opts.allowEvent, true, 'the next send goes through');
+    opts = await smartAlert(item);
+    assert.equal(opts.allowEvent, false, 'once only');
+  } finally {
+    await clearItemProps();
+  }
+});
+
+test('Smart Alert: no Send alligevel where the organisation (or ADMX) says no; the ADMX off switch turns it off', async () => {
+  const item = { to: ['a@example.dk'], subject: 'Sag 2211771212', bodyHtml: '<p>x</p>' };
+  await withPolicy({ smartAlert: true, sendAnyway: false }, async () => {
+    const opts = await smartAlert(item);
+    assert.equal(opts.allowEvent, false);
+    assert.equal(opts.sendModeOverride, undefined);
+    assert.equal(opts.errorMessage, 'Mailen ser ud til at indeholde et CPR-nummer: 221177-xxxx i emnet. Brug Send sikkert.');
+  });
+  await withPolicy({ smartAlert: false, sendAnyway: false }, async () => {
+    const opts = await smartAlert(item);
+    assert.equal(opts.allowEvent, true, 'off by ADMX');
+  });
+  // No false alarms on phone, account, journal numbers, amounts and dates.
+  const clean = { to: ['a@example.dk'], subject: 'Faktura 2211771212', bodyHtml: '<p>Tlf. +45 2211771212. Reg.nr. 1234 konto 2211771212. J.nr. 2024-2211771212. I alt 2211771212,50 kr. Mødet 22.11.1977.</p>', attachments: [{ name: 'sag 24-2211771212.pdf', base64: 'eA==', size: 1 }] };
+  const opts = await smartAlert(clean);
+  assert.equal(opts.allowEvent, true, opts.errorMessage);
 });

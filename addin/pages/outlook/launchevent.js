@@ -230,7 +230,8 @@
         var finish = function (names) {
           var found = findings(s.value, b.value, names, new Date());
           if (found.length) {
-            block(event, alertText(found, POLICY.sendAnyway), POLICY.sendAnyway);
+            var anyway = POLICY.sendAnyway && supported('1.14');
+            block(event, alertText(found, anyway), anyway);
           } else {
             event.completed({ allowEvent: true });
           }

@@ -51,6 +51,25 @@ export function subject() {
   return call(item().subject.getAsync.bind(item().subject));
 }
 
+export function bodyText() {
+  return call(item().body.getAsync.bind(item().body), Office.CoercionType.Text);
+}
+
+// customProperties loads the item's custom properties (they stay with the
+// draft: the Smart Alert's permission to send anyway, the draft's id);
+// null where Outlook has none.
+export async function customProperties() {
+  const it = item();
+  if (!it.loadCustomPropertiesAsync) return null;
+  const props = await call(it.loadCustomPropertiesAsync.bind(it));
+  return {
+    get: (k) => props.get(k),
+    set: (k, v) => props.set(k, v),
+    remove: (k) => props.remove(k),
+    save: () => call(props.saveAsync.bind(props)),
+  };
+}
+
 export function bodyHtml() {
   return call(item().body.getAsync.bind(item().body), Office.CoercionType.Html);
 }
@@ -82,6 +101,14 @@ export function formatSize(n) {
   if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1).replace('.', ',') + ' MB';
   if (n >= 1024) return Math.round(n / 1024) + ' kB';
   return n + ' byte';
+}
+
+// attachmentNames lists the names of all the draft's attachments, as the
+// Smart Alert sees them.
+export async function attachmentNames() {
+  if (!supported('1.8') || !item().getAttachmentsAsync) return [];
+  const list = await call(item().getAttachmentsAsync.bind(item()));
+  return list.map((a) => a.name || '');
 }
 
 // attachments lists the draft's files with the problems that stop a send.

@@ -4,6 +4,8 @@
 // pane shows its answers and never sends unless they allow it.
 import * as mail from './mail.js';
 import { follow } from '../status.js';
+import { offerOverride } from './override.js';
+import { api } from '../api.js';
 import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
@@ -198,6 +200,9 @@ async function start() {
   }
   wire();
   await check();
+  // The Smart Alert's "Åbn Send sikkert" leads here: offer to send anyway
+  // with a reason where the organisation allows it.
+  await api('GET', '/api/v1/settings').then(offerOverride).catch(() => {});
 }
 
 if (typeof Office === 'undefined') {

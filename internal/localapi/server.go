@@ -282,8 +282,25 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	if id, ok := s.Outbox.ByKey(req.IdempotencyKey); ok {
 		io.Copy(io.Discard, r.Body)
-		s.accepted(w, id)
+		s.accepted(w, relayapi.SubmitResponse{ID: id})
 		return
+	}
+	// One letter per recipient per send, and per draft.
+	var answer relayapi.SubmitResponse
+	req.Recipients, answer.Merged = recipient.Dedupe(req.Recipients, s.now())
+	if req.DraftID != "" {
+		sent, err := s.Outbox.SentInDraft(req.DraftID, s.now())
+		if err != nil {
+			s.Log.Error("outbox draft lookup failed", "err", err)
+			writeError(w, http.StatusInternalServerError, "outbox", "Send sikkert kunne ikke se, hvem kladden allerede er sendt til. Intet er sendt. Prøv igen.")
+			return
+		}
+		req.Recipients, answer.AlreadySent = recipient.Skip(req.Recipients, sent, s.now())
+		if len(req.Recipients) == 0 {
+			io.Copy(io.Discard, r.Body)
+			writeJSON(w, http.StatusOK, answer)
+			return
+		}
 	}
 	if req.ReplyMailbox.Citizen == "" {
 		req.ReplyMailbox.Citizen = st.ReplyCitizen
@@ -379,8 +396,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	for i, in := range req.Recipients {
 		masked[i] = recipient.Parse(in, s.now()).Masked()
 	}
-	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files))
-	s.accepted(w, id)
+	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files), "merged", len(answer.Merged), "alreadySent", len(answer.AlreadySent))
+	answer.ID = id
+	s.accepted(w, answer)
 }
 
 // checkForSend checks recipients before a message is accepted. With the
@@ -420,8 +438,9 @@ func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[
 	return results, nil
 }
 
-func (s *Server) accepted(w http.ResponseWriter, id string) {
-	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: relayapi.StatusQueued})
+func (s *Server) accepted(w http.ResponseWriter, answer relayapi.SubmitResponse) {
+	answer.Status = relayapi.StatusQueued
+	writeJSON(w, http.StatusAccepted, answer)
 }
 
 // list is the window's Log: the user's sends, newest first.

@@ -32,6 +32,12 @@ func (s Status) Final() bool {
 // or as a letter).
 func (s Status) Reached() bool { return s == StatusDelivered || s == StatusPrinted }
 
+// Accepted reports whether a copy in this state counts as sent for a
+// draft: anything but failed or waiting for a letter to be chosen — also
+// while it still waits in an outbox. A draft sent again skips recipients
+// whose copy is accepted, so no citizen gets the same letter twice.
+func (s Status) Accepted() bool { return s != StatusFailed && s != StatusNeedsFallback && s != "" }
+
 // Revocable reports whether a copy in this state can still be taken back
 // on a channel that keeps copies (the secure mailbox): only a delivered
 // copy waits there. Whether it was read, taken back or expired since is

@@ -108,3 +108,19 @@ func Summarize(rs []RecipientStatus) Status {
 	}
 	return StatusQueued
 }
+
+// SentText is the true sentence for a copy that reached its recipient, by
+// the channel it went on: Digital Post, a letter, tunnelmail or the
+// secure mailbox never borrow each other's words. who names the
+// recipient (the address, for tunnelmail).
+func SentText(ch recipient.Channel, s Status, who string) string {
+	switch {
+	case s == StatusPrinted || ch == recipient.ChannelPrint:
+		return "Sendt som brev (OneTooX)"
+	case ch == recipient.ChannelTunnelmail:
+		return "Sendt krypteret til " + who + " (tunnelmail med tvunget TLS)"
+	case ch == recipient.ChannelSecureMailbox:
+		return "Link sendt — koden kommer på SMS"
+	}
+	return "Sendt som Digital Post"
+}

@@ -3,6 +3,8 @@ package relayapi
 import (
 	"encoding/json"
 	"testing"
+
+	"sendsikkert/internal/recipient"
 )
 
 func TestStatusRules(t *testing.T) {
@@ -76,6 +78,27 @@ func TestEventKinds(t *testing.T) {
 		EventMailboxLocked: false, EventMailboxReply: false, EventDelivered: false, "": false} {
 		if k.ClosesMailboxCopy() != closes {
 			t.Errorf("%q.ClosesMailboxCopy() = %v", k, !closes)
+		}
+	}
+}
+
+// TestSentText: each channel says what really happened; none borrows
+// Digital Post's words.
+func TestSentText(t *testing.T) {
+	tests := []struct {
+		ch   recipient.Channel
+		st   Status
+		want string
+	}{
+		{recipient.ChannelDigitalPost, StatusDelivered, "Sendt som Digital Post"},
+		{recipient.ChannelPrint, StatusPrinted, "Sendt som brev (OneTooX)"},
+		{recipient.ChannelDigitalPost, StatusPrinted, "Sendt som brev (OneTooX)"},
+		{recipient.ChannelTunnelmail, StatusDelivered, "Sendt krypteret til a@b.dk (tunnelmail med tvunget TLS)"},
+		{recipient.ChannelSecureMailbox, StatusDelivered, "Link sendt — koden kommer på SMS"},
+	}
+	for _, tt := range tests {
+		if got := SentText(tt.ch, tt.st, "a@b.dk"); got != tt.want {
+			t.Errorf("SentText(%s, %s) = %q, want %q", tt.ch, tt.st, got, tt.want)
 		}
 	}
 }

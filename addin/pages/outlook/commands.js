@@ -49,7 +49,7 @@ async function sendSecure(event) {
     }
     const mc = await replyMailboxes();
     await notify('ProgressIndicator', 'Sender sikkert …');
-    const id = await mail.send({
+    const { id } = await mail.send({
       inputs: recipients.map((r) => r.input),
       reply: { citizen: mc.citizen.selected, company: mc.company.selected },
       idempotencyKey: mail.newKey(),

@@ -158,13 +158,37 @@ async function fileBlob(a) {
   }
 }
 
-// send uploads the draft as one secure message and returns its id.
+const DRAFT = 'sendsikkertDraftId';
+
+// draftId is this Outlook item's id for Send sikkert, kept in its custom
+// properties so it stays the same across sends, panes and restarts: the
+// agent and the relay use it to send a draft to each recipient once.
+// '' where Outlook keeps no custom properties.
+export async function draftId() {
+  try {
+    const props = await customProperties();
+    if (!props) return '';
+    let id = props.get(DRAFT);
+    if (!id) {
+      id = newKey().replace(/^outlook-/, 'draft-');
+      props.set(DRAFT, id);
+      await props.save();
+    }
+    return id;
+  } catch (e) {
+    return '';
+  }
+}
+
+// send uploads the draft as one secure message and returns the agent's
+// answer: the message id (none when the draft had reached every recipient
+// before), alreadySent and merged.
 // fields are the message's further fields (the secure mailbox's
 // readDeadline and securityQuestion). onProgress(phase, sent, total):
 // phase "read" while files come from Outlook, "upload" while bytes go to
 // the agent.
 export async function send({ inputs, reply, fallback, mobiles, fields, idempotencyKey, onProgress }) {
-  const [subj, html, att] = await Promise.all([subject(), bodyHtml(), attachments()]);
+  const [subj, html, att, draft] = await Promise.all([subject(), bodyHtml(), attachments(), draftId()]);
   if (att.problems.length) throw new Error(att.problems.join(' '));
   const files = [];
   for (let i = 0; i < att.files.length; i++) {
@@ -173,13 +197,13 @@ export async function send({ inputs, reply, fallback, mobiles, fields, idempoten
   }
   const message = { recipients: inputs, subject: subj, bodyHtml: html, replyMailbox: reply, idempotencyKey };
   if (fallback) message.fallback = fallback;
+  if (draft) message.draftId = draft;
   if (mobiles && Object.keys(mobiles).length) message.mobiles = mobiles;
   Object.assign(message, fields);
   const form = new FormData();
   form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
   for (const f of files) form.append('attachment', f.blob, f.name);
-  const res = await upload('/api/v1/messages', form, (sent, total) => onProgress && onProgress('upload', sent, total));
-  return res.id;
+  return upload('/api/v1/messages', form, (sent, total) => onProgress && onProgress('upload', sent, total));
 }
 
 export function newKey() {

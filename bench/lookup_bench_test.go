@@ -4,6 +4,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,15 +39,16 @@ func BenchmarkLookup500(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rs, _, err := demo.NewRelay(b.TempDir(), key, relay.BearerAuth(token, "bench"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r, closeRelay, err := demo.NewRelay(context.Background(), demo.Options{Dir: b.TempDir(), Key: key, Auth: relay.BearerAuth(token, "bench"),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer rs.Store.Close()
-	if rs.Registry, err = registry.Open(registry.Config{Type: "demo"}); err != nil {
+	defer closeRelay()
+	if r.Server.Registry, err = registry.Open(registry.Config{Type: "demo"}); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(rs.Handler())
+	srv := httptest.NewServer(r.Handler())
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 5 * time.Second}
 	inputs := []string{"221177-1212", "0707614285", "1010101010", "12345674"}

@@ -194,3 +194,20 @@ browser_suite "secure mailbox browser tests" test/securemailbox SENDSIKKERT_SM_S
 echo "== Del sikkert browser tests (test/office)"
 browser_suite "Del sikkert browser tests" test/office SENDSIKKERT_AGENT_BIN ./cmd/sendsikkert 600000 openssl
 # ---- end of the Del sikkert block ----------------------------------------------
+
+# ---- The relay's OpenAPI document: Redocly lint (test/openapi) ---------------
+# @redocly/cli, pinned with its lock file in test/openapi, lints
+# internal/relay/openapi.yaml with recommended-strict (every warning an
+# error); TestOpenAPIMatchesRouteTable (go test above) checked it against the
+# relay's route table.
+echo "== OpenAPI lint (Redocly, test/openapi)"
+if command -v npm >/dev/null && command -v npx >/dev/null; then
+  # No telemetry or update check: the test talks to the npm registry only.
+  (cd test/openapi && npm ci --no-audit --no-fund --loglevel=error &&
+    REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npm run --silent lint)
+elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
+  echo "the OpenAPI lint needs npm and npx (Debian: npm)"; exit 1
+else
+  echo "!! OpenAPI lint skipped: npm/npx missing"
+fi
+# ---- end of the OpenAPI block --------------------------------------------------

@@ -5,14 +5,13 @@ import (
 	"os"
 	"path/filepath"
 
-	"sendsikkert/internal/directory"
-	"sendsikkert/internal/queue"
 	"sendsikkert/internal/receipt"
 	"sendsikkert/internal/securemailbox"
 )
 
-// secureMailbox builds the configured secure mailbox, nil when none is.
-func (e *env) secureMailbox(ctx context.Context, store queue.Store, org queue.Organisation, mailer *receipt.Mailer, book directory.Book) (*securemailbox.Service, error) {
+// secureMailbox builds the configured secure mailbox, nil when none is;
+// relayd.Assemble gives it the relay's store, organisation and audit.
+func (e *env) secureMailbox(ctx context.Context, mailer *receipt.Mailer) (*securemailbox.Service, error) {
 	c := e.cfg.SecureMailbox
 	if c == nil {
 		return nil, nil
@@ -27,8 +26,8 @@ func (e *env) secureMailbox(ctx context.Context, store queue.Store, org queue.Or
 		e.log.Warn("DEMO SMS: one-time codes are written to " + filepath.Join(e.cfg.Data, "demo", "sms.txt") + " and not sent")
 	}
 	return &securemailbox.Service{
-		Store: mb, Blobs: store.Blobs(), Messages: store, Mail: mailer, From: mailer.From, SMS: sms,
-		BaseURL: c.BaseURL, Org: org, ReplyTo: c.ReplyTo, ExpiryDays: c.ExpiryDays, Audit: e.audit,
-		Key: e.key.Derive("securemailbox-csrf").Raw(), Log: e.log.With("part", "securemailbox"), Book: book,
+		Store: mb, Mail: mailer, From: mailer.From, SMS: sms,
+		BaseURL: c.BaseURL, ReplyTo: c.ReplyTo, ExpiryDays: c.ExpiryDays,
+		Key: e.key.Derive("securemailbox-csrf").Raw(), Log: e.log.With("part", "securemailbox"),
 	}, nil
 }

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/print"
-	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
@@ -29,17 +29,13 @@ import (
 // folder for letters.
 func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer string, log *slog.Logger) (*relayclient.Client, func(), error) {
 	token := localapi.NewToken()
-	rs, worker, err := demo.NewRelay(filepath.Join(dataDir, "demo"), key, relay.BearerAuth(token, "demo"), log.With("part", "demo-relay"))
-	if err != nil {
-		return nil, nil, err
-	}
+	var letters delivery.Channel
 	if strings.HasPrefix(printer, "ipp://") || strings.HasPrefix(printer, "ipps://") {
-		rs.Channels[recipient.ChannelPrint] = print.Channel{Printer: print.IPP{URL: printer}}
+		letters = print.Channel{Printer: print.IPP{URL: printer}}
 		log.Info("letters go to the print queue", "printer", printer)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		rs.Store.Close()
 		return nil, nil, fmt.Errorf("agent: demo relay listener: %w", err)
 	}
 	// The demo secure mailbox: its recipient pages are served on this
@@ -48,26 +44,20 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 	// this port. Mails and SMS codes are written to DATA/demo/mail and
 	// DATA/demo/sms.txt, never sent.
 	base := "http://" + ln.Addr().String()
-	smb, closeMB, err := demo.NewSecureMailbox(ctx, filepath.Join(dataDir, "demo"), rs, key, base, log.With("part", "demo-securemailbox"))
+	r, closeRelay, err := demo.NewRelay(ctx, demo.Options{
+		Dir: filepath.Join(dataDir, "demo"), Key: key, Auth: relay.BearerAuth(token, "demo"),
+		BaseURL: base, Print: letters, Log: log.With("part", "demo-relay"),
+	})
 	if err != nil {
 		ln.Close()
-		rs.Store.Close()
 		return nil, nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/m/", smb.Handler())
-	mux.Handle("/", rs.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	rctx, cancel := context.WithCancel(ctx)
-	smbDone := make(chan struct{})
+	relayDone := make(chan struct{})
 	go func() {
-		smb.Run(rctx)
-		close(smbDone)
-	}()
-	workerDone := make(chan struct{})
-	go func() {
-		worker.Run(rctx)
-		close(workerDone)
+		r.Run(rctx)
+		close(relayDone)
 	}()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -79,11 +69,9 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 		defer scancel()
 		srv.Shutdown(sctx)
 		cancel()
-		<-workerDone
-		<-smbDone
-		closeMB()
-		rs.Store.Close()
+		<-relayDone
+		closeRelay()
 	}
-	client := &relayclient.Client{BaseURL: "http://" + ln.Addr().String(), Token: token, HTTP: &http.Client{}}
+	client := &relayclient.Client{BaseURL: base, Token: token, HTTP: &http.Client{}}
 	return client, stop, nil
 }

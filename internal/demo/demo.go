@@ -19,8 +19,8 @@ import (
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
-	"sendsikkert/internal/relay"
 	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayd"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/tunnelmail"
 	"sendsikkert/internal/vault"
@@ -58,70 +58,80 @@ func Channels(dir string) (map[recipient.Channel]delivery.Channel, error) {
 	}, nil
 }
 
+// Options describe a demo relay.
+type Options struct {
+	// Dir holds the store (Dir/relay) and the output: Dir/digitalpost,
+	// Dir/print, Dir/tunnelmail, Dir/mail and Dir/sms.txt.
+	Dir string
+	Key *vault.Key
+	// Auth authenticates senders.
+	Auth func(*http.Request) (user string, ok bool)
+	// BaseURL is where the secure mailbox's pages are served (links are
+	// BaseURL/m/TOKEN).
+	BaseURL string
+	// Print, when set, replaces the hot folder for letters (an IPP queue
+	// named by IT's policy).
+	Print delivery.Channel
+	Log   *slog.Logger
+}
+
 // AuditFileName is the demo relay's audit log, under its folder.
 const AuditFileName = "audit.jsonl"
 
-// NewRelay makes a demo relay keeping its store in dir/relay and its
-// output in dir/digitalpost, dir/print and dir/tunnelmail, with the worker
-// that delivers its messages. auth authenticates senders.
-func NewRelay(dir string, key *vault.Key, auth func(*http.Request) (string, bool), log *slog.Logger) (*relay.Server, *queue.Worker, error) {
-	channels, err := Channels(dir)
+// NewRelay assembles the demo relay (relayd.Assemble, as
+// sendsikkert-relay serve does): the demo register, the demo channels, and
+// the secure mailbox with messages kept encrypted in Dir/relay/securemailbox.db,
+// mails written as .eml files into Dir/mail and one-time codes appended to
+// Dir/sms.txt. Nothing is sent; the pages are real. close closes its stores
+// once the relay has stopped.
+func NewRelay(ctx context.Context, o Options) (r *relayd.Relay, close func(), err error) {
+	channels, err := Channels(o.Dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	tm := filepath.Join(dir, TunnelmailDir)
+	if o.Print != nil {
+		channels[recipient.ChannelPrint] = o.Print
+	}
+	tm := filepath.Join(o.Dir, TunnelmailDir)
 	if err := os.MkdirAll(tm, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	channels[recipient.ChannelTunnelmail] = tunnelmail.Folder{Dir: tm, From: DemoFrom}
 	domains := &directory.Domains{}
 	domains.Set(directory.DemoDomains())
-	store, err := queue.OpenBolt(filepath.Join(dir, RelayDir), key.Derive("demo-relay"))
+	store, err := queue.OpenBolt(filepath.Join(o.Dir, RelayDir), o.Key.Derive("demo-relay"))
 	if err != nil {
 		return nil, nil, err
 	}
-	w := &queue.Worker{Store: store, Org: queue.DemoOrganisation(), Channels: channels, Log: log}
-	return &relay.Server{
-		Store:        store,
-		Registry:     registry.Demo{},
-		Org:          queue.DemoOrganisation(),
-		Channels:     channels,
-		Printable:    print.Printable,
-		Authenticate: auth,
-		Log:          log,
-		Version:      "demo",
-		Domains:      domains,
-		Book:         directory.DemoBook(),
-		Queued:       w.Wake,
-		Audit:        &AuditFile{Path: filepath.Join(dir, AuditFileName)},
+	db, err := database.Open(ctx, "", filepath.Join(o.Dir, RelayDir), "securemailbox.db")
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	mb, err := securemailbox.OpenStore(ctx, db, o.Key.Derive("demo-securemailbox"))
+	if err != nil {
+		db.Close()
+		store.Close()
+		return nil, nil, err
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	r = relayd.Assemble(relayd.Config{
+		Store: store, Registry: registry.Demo{}, Org: queue.DemoOrganisation(), Channels: channels,
+		Printable: print.Printable, Authenticate: o.Auth, Domains: domains, Book: directory.DemoBook(),
+		Mailbox: &securemailbox.Service{
+			Store: mb, Mail: &securemailbox.FolderMailer{Dir: filepath.Join(o.Dir, MailDir)}, From: DemoFrom,
+			SMS: &securemailbox.FileSMS{Path: filepath.Join(o.Dir, SMSFile)}, BaseURL: o.BaseURL,
+			ReplyTo:    map[string]string{"kommune": "post@demo-kommune.dk", "jobcenter": "jobcenter@demo-kommune.dk", "borgerservice": "borgerservice@demo-kommune.dk"},
+			ExpiryDays: 30, Key: o.Key.Derive("demo-securemailbox-csrf").Raw(), Log: log.With("part", "securemailbox"),
+		},
+		Log: log, Version: "demo",
+		Audit: &AuditFile{Path: filepath.Join(o.Dir, AuditFileName)},
 		// The demo shows every feature: a clerk may send anyway what the
 		// Smart Alert stopped, with a reason in the (demo) audit log.
 		Policy: relayapi.OrgPolicy{SmartAlertSendAnyway: true},
-	}, w, nil
-}
-
-// NewSecureMailbox gives a demo relay the secure mailbox: messages kept
-// encrypted in dir/relay/securemailbox.db, recipient pages at baseURL/m/,
-// mails written as .eml files into dir/mail and one-time codes appended
-// to dir/sms.txt. Nothing is sent; the pages are real.
-func NewSecureMailbox(ctx context.Context, dir string, rs *relay.Server, key *vault.Key, baseURL string, log *slog.Logger) (*securemailbox.Service, func(), error) {
-	db, err := database.Open(ctx, "", filepath.Join(dir, RelayDir), "securemailbox.db")
-	if err != nil {
-		return nil, nil, err
-	}
-	mb, err := securemailbox.OpenStore(ctx, db, key.Derive("demo-securemailbox"))
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	svc := &securemailbox.Service{
-		Store: mb, Blobs: rs.Store.Blobs(), Messages: rs.Store, Mail: &securemailbox.FolderMailer{Dir: filepath.Join(dir, MailDir)},
-		From: DemoFrom, SMS: &securemailbox.FileSMS{Path: filepath.Join(dir, SMSFile)}, BaseURL: baseURL, Org: rs.Org,
-		ReplyTo:    map[string]string{"kommune": "post@demo-kommune.dk", "jobcenter": "jobcenter@demo-kommune.dk", "borgerservice": "borgerservice@demo-kommune.dk"},
-		ExpiryDays: 30, Audit: rs.Audit, Key: key.Derive("demo-securemailbox-csrf").Raw(), Log: log,
-		Book: rs.Book,
-	}
-	rs.Channels[recipient.ChannelSecureMailbox] = svc
-	rs.Revoke = svc.Revoke
-	return svc, func() { db.Close() }, nil
+	})
+	return r, func() { db.Close(); store.Close() }, nil
 }

@@ -32,6 +32,10 @@ func Modify(ctx context.Context, s Records, id, owner string, change func(*Messa
 		if err == nil {
 			break
 		}
+		if ctx.Err() != nil {
+			// The wait ran out, perhaps in the middle of asking.
+			return fmt.Errorf("queue: modify %s: %w (%w)", id, ErrLeaseHeld, ctx.Err())
+		}
 		if !errors.Is(err, ErrLeaseHeld) {
 			return err
 		}

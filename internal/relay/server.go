@@ -61,10 +61,18 @@ type Server struct {
 	// Policy is the organisation's policy for every clerk's PC
 	// (GET /v1/policy).
 	Policy relayapi.OrgPolicy
-	// Extra are routes served beside the API's own (enrolment, metrics,
-	// audit, receipts, the secure mailbox's pages, Beskedfordeler), in
-	// the same table behind the same guard.
-	Extra []Route
+
+	// Parts served by other packages, each on its route of the table when
+	// set: enrolment (POST /v1/enroll, its one-time code is the
+	// credential), metrics, the audit log (auditors only: the handler
+	// checks the role, the table the device), receipts, the secure
+	// mailbox's recipient pages (/m/) and Beskedfordeler's status messages.
+	Enrol          http.Handler
+	Metrics        http.Handler
+	AuditLog       http.Handler
+	Receipts       http.Handler
+	MailboxPages   http.Handler
+	StatusMessages http.Handler
 }
 
 // knownMobile looks a mobile number up: the configured function, else the
@@ -116,9 +124,10 @@ func (s *Server) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Routes is the relay's route table: the API's routes and Extra.
+// Routes is the relay's route table: every route it serves, each with
+// how its caller is authenticated. Parts not set are left out.
 func (s *Server) Routes() []Route {
-	return append([]Route{
+	routes := []Route{
 		{"GET /healthz", AuthPublic, http.HandlerFunc(s.health)},
 		{"GET /openapi.yaml", AuthPublic, http.HandlerFunc(serveOpenAPI)},
 		{"POST /v1/recipients/check", AuthDevice, http.HandlerFunc(s.check)},
@@ -130,7 +139,24 @@ func (s *Server) Routes() []Route {
 		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
 		{"GET /v1/policy", AuthDevice, http.HandlerFunc(s.policy)},
 		{"POST /v1/audit/smart-alert-override", AuthDevice, http.HandlerFunc(s.smartAlertOverride)},
-	}, s.Extra...)
+	}
+	for _, p := range []struct {
+		pattern string
+		auth    Auth
+		h       http.Handler
+	}{
+		{"POST /v1/enroll", AuthPublic, s.Enrol},
+		{"GET /metrics", AuthPublic, s.Metrics},
+		{"GET /v1/audit", AuthDevice, s.AuditLog},
+		{"GET /v1/messages/{id}/receipt", AuthDevice, s.Receipts},
+		{"/m/", AuthPublic, s.MailboxPages},
+		{"POST /beskedfordeler/PostStatusBeskedModtag", AuthPartner, s.StatusMessages},
+	} {
+		if p.h != nil {
+			routes = append(routes, Route{p.pattern, p.auth, p.h})
+		}
+	}
+	return routes
 }
 
 func (s *Server) guard() Guard { return Guard{Device: s.Authenticate, Partner: s.Partner} }

@@ -42,29 +42,21 @@ func main() {
 		os.Exit(1)
 	}
 	base := "http://" + ln.Addr().String()
-	rs, worker, err := demo.NewRelay(*data, key, relay.BearerAuth(token, *sender), log)
+	r, closeRelay, err := demo.NewRelay(ctx, demo.Options{Dir: *data, Key: key, Auth: relay.BearerAuth(token, *sender), BaseURL: base, Log: log})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	smb, closeMB, err := demo.NewSecureMailbox(ctx, *data, rs, key, base, log)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	defer closeMB()
-	smb.Interval = *sweep
-	mux := http.NewServeMux()
-	mux.Handle("/m/", smb.Handler())
-	mux.Handle("/", rs.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go worker.Run(ctx)
-	go smb.Run(ctx)
+	defer closeRelay()
+	r.Mailbox.Interval = *sweep
+	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	runDone := make(chan struct{})
+	go func() { r.Run(ctx); close(runDone) }()
 	go srv.Serve(ln)
 	json.NewEncoder(os.Stdout).Encode(map[string]string{"url": base, "token": token})
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
-	rs.Store.Close()
+	<-runDone
 }

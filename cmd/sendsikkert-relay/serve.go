@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"sendsikkert/internal/audit"
+	"sendsikkert/internal/demo"
+	"sendsikkert/internal/digitalpost"
+	"sendsikkert/internal/directory"
+	"sendsikkert/internal/directory/sqlbook"
+	"sendsikkert/internal/metrics"
+	"sendsikkert/internal/print"
+	"sendsikkert/internal/queue"
+	"sendsikkert/internal/queue/sqlstore"
+	"sendsikkert/internal/receipt"
+	"sendsikkert/internal/recipient"
+	"sendsikkert/internal/registry"
+	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/relayd"
+)
+
+// serve runs the relay until SIGINT or SIGTERM: the API on cfg.Listen
+// (mTLS), Beskedfordeler's status messages on their own listener, the
+// delivery worker, the secure mailbox's sweeper and the audit retention.
+func serve(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	config := fs.String("config", "relay.yaml", "configuration file")
+	dbFlag := fs.String("database", "", "overrides the configuration's database (postgres://…)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := open(ctx, *config, *dbFlag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	defer e.db.Close()
+	cfg, log := e.cfg, e.log
+	cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+	if err != nil {
+		log.Error("TLS certificate", "err", err)
+		return 1
+	}
+	met := relayMetrics()
+	rc, closeAll, err := e.relayConfig(ctx, met)
+	defer closeAll()
+	if err != nil {
+		log.Error("relay", "err", err)
+		return 1
+	}
+	r := relayd.Assemble(rc)
+	if rc.Partner != nil {
+		defer serveStatus(cfg, cert, r.Server.HandlerFor(relay.AuthPartner), log)()
+	}
+	srv := &http.Server{Addr: cfg.Listen, Handler: met.Count(r.Handler()), TLSConfig: e.auth.ServerTLS(cert), ReadHeaderTimeout: 10 * time.Second}
+	relayDone := make(chan struct{})
+	go func() { r.Run(ctx); close(relayDone) }()
+	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// Finish requests in flight; accepted work is on disk already.
+		srv.Shutdown(sctx)
+	}()
+	log.Info("relay listening", "addr", cfg.Listen, "version", version, "database", dbKind(cfg.Database))
+	if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("serve", "err", err)
+		return 1
+	}
+	<-relayDone
+	log.Info("relay stopped")
+	return 0
+}
+
+// relayConfig opens and builds what the configuration names, in the
+// order a reader would look for it. closeAll closes what was opened, also
+// after an error.
+func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.Config, closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	cfg, log := e.cfg, e.log
+	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version,
+		Policy: relayapi.OrgPolicy{SmartAlertSendAnyway: cfg.SmartAlert.SendAnyway}}
+	if rc.Org, err = cfg.organisation(); err != nil {
+		return rc, closeAll, fmt.Errorf("configuration: %w", err)
+	}
+	store, err := sqlstore.OpenStore(ctx, cfg.Database, cfg.Data, e.key)
+	if err != nil {
+		return rc, closeAll, fmt.Errorf("open store: %w", err)
+	}
+	closers = append(closers, func() { store.Close() })
+	rc.Store = store
+	if rc.Registry, err = e.registry(); err != nil {
+		return rc, closeAll, err
+	}
+	if rc.Book, err = sqlbook.Open(ctx, e.db); err != nil {
+		return rc, closeAll, fmt.Errorf("address book: %w", err)
+	}
+	if rc.Domains, err = e.domains(ctx); err != nil {
+		return rc, closeAll, err
+	}
+	statusBook, err := e.channels(&rc)
+	if err != nil {
+		return rc, closeAll, err
+	}
+	if statusBook != nil {
+		closers = append(closers, func() { statusBook.Close() })
+	}
+	mailer, err := e.mailer()
+	if err != nil {
+		return rc, closeAll, err
+	}
+	rc.OnDone = receipts(mailer, met, log)
+	if rc.Mailbox, err = e.secureMailbox(ctx, mailer); err != nil {
+		return rc, closeAll, fmt.Errorf("secure mailbox: %w", err)
+	}
+	rc.Enrol, rc.Metrics = e.auth.Handler(log), met
+	rc.AuditLog, rc.Receipts = auditAPI(e, cfg.Audit.Auditors), receiptAPI(store, mailer)
+	if statusBook != nil && cfg.Beskedfordeler.Listen != "" {
+		pool, err := partnerPool(cfg.Beskedfordeler.ClientCA)
+		if err != nil {
+			return rc, closeAll, fmt.Errorf("beskedfordeler listener: %w", err)
+		}
+		rc.Partner, rc.StatusMessages = relay.PartnerCertificate(pool), statusBook
+	}
+	return rc, closeAll, nil
+}
+
+// registry opens the register lookups answer from.
+func (e *env) registry() (recipient.Registry, error) {
+	reg, err := registry.Open(e.cfg.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	if e.cfg.Registry.Type == "" || e.cfg.Registry.Type == "demo" {
+		e.log.Warn("DEMO register: lookups answer from the fictitious demo fixtures")
+	}
+	return reg, nil
+}
+
+// domains loads the direct-addressing list and keeps it fresh.
+func (e *env) domains(ctx context.Context) (*directory.Domains, error) {
+	d := &directory.Domains{}
+	src := e.cfg.Directory.Domains
+	if src == "" {
+		return d, nil
+	}
+	list, err := directory.Load(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("direct-addressing list: %w", err)
+	}
+	d.Set(list)
+	go reloadDomains(ctx, d, src, time.Duration(e.cfg.Directory.ReloadMinutes)*time.Minute, e.log)
+	return d, nil
+}
+
+// channels sets rc's channels and follower: the demo folders unless
+// Digital Post is configured, an IPP printer, tunnelmail. It returns
+// Digital Post's status book (nil in demo), which Beskedfordeler feeds.
+func (e *env) channels(rc *relayd.Config) (*digitalpost.StatusBook, error) {
+	cfg, log := e.cfg, e.log
+	channels, err := demo.Channels(filepath.Join(cfg.Data, "demo"))
+	if err != nil {
+		return nil, fmt.Errorf("channels: %w", err)
+	}
+	rc.Channels = channels
+	if cfg.Printer != "" {
+		channels[recipient.ChannelPrint] = print.Channel{Printer: print.IPP{URL: cfg.Printer}}
+	}
+	var book *digitalpost.StatusBook
+	if cfg.DigitalPost.IsDemo() {
+		log.Warn("DEMO channels: Digital Post and letters are written to " + filepath.Join(cfg.Data, "demo") + "; nothing reaches real recipients")
+	} else {
+		svc, err := digitalpost.Open(cfg.DigitalPost, cfg.Registry.Serviceplatformen)
+		if err != nil {
+			return nil, fmt.Errorf("digital post: %w", err)
+		}
+		channels[recipient.ChannelDigitalPost] = svc.Digital
+		channels[recipient.ChannelPrint] = svc.Print
+		rc.Follower, book = svc.Status, svc.Status
+		if cfg.Beskedfordeler.Listen == "" {
+			log.Warn("no beskedfordeler listener: accepted Digital Post stays 'sending' until status messages can arrive")
+		}
+	}
+	tm, err := cfg.tunnelmailChannel()
+	if err != nil {
+		return book, fmt.Errorf("tunnelmail: %w", err)
+	}
+	if tm != nil {
+		channels[recipient.ChannelTunnelmail] = tm
+		if cfg.Tunnelmail.Type == "demo" {
+			log.Warn("DEMO tunnelmail: mail to direct-addressing domains is written as .eml files to " + filepath.Join(cfg.Data, "demo", demo.TunnelmailDir) + " and not sent")
+		}
+	}
+	return book, nil
+}
+
+// mailer is the configured SMTP relay for receipts and the secure
+// mailbox, nil without one.
+func (e *env) mailer() (*receipt.Mailer, error) {
+	c := e.cfg.SMTP
+	if c == nil {
+		if e.cfg.SecureMailbox != nil {
+			return nil, errors.New("secureMailbox needs smtp")
+		}
+		return nil, nil
+	}
+	m := &receipt.Mailer{Addr: c.Addr, From: c.From}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("smtp caFile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		m.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return m, nil
+}
+
+// receipts counts final messages and mails their senders a receipt.
+func receipts(mailer *receipt.Mailer, met *relayMetricsSet, log *slog.Logger) func(*queue.Message) {
+	return func(m *queue.Message) {
+		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+string(m.Status().Status))
+		if mailer == nil || !strings.Contains(m.Sender, "@") {
+			return
+		}
+		// Receipts must not hold up delivery.
+		go func() {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := mailer.Send(sctx, m.Sender, receipt.Build(mailer.From, m.Sender, m, time.Now())); err != nil {
+				log.Error("receipt not sent", "id", m.ID, "err", err)
+				return
+			}
+			log.Info("receipt sent", "id", m.ID)
+		}()
+	}
+}
+
+// relayMetricsSet is the relay's metrics, with the HTTP counter.
+type relayMetricsSet struct{ *metrics.Registry }
+
+func relayMetrics() *relayMetricsSet {
+	met := metrics.New()
+	met.Help("sendsikkert_relay_http_requests_total", "HTTP requests by status code.")
+	met.Help("sendsikkert_relay_messages_final_total", "Messages that reached a final status.")
+	return &relayMetricsSet{met}
+}
+
+// Count counts h's answers by status code.
+func (m *relayMetricsSet) Count(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &metrics.StatusRecorder{ResponseWriter: w, Status: 200}
+		h.ServeHTTP(rec, r)
+		m.Add("sendsikkert_relay_http_requests_total", 1, fmt.Sprintf("code=%d", rec.Status))
+	})
+}
+
+func dbKind(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres") {
+		return "postgresql"
+	}
+	return "sqlite"
+}
+
+// reloadDomains refreshes the list; a failed reload keeps the old one.
+func reloadDomains(ctx context.Context, d *directory.Domains, source string, every time.Duration, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		list, err := directory.Load(ctx, source)
+		if err != nil {
+			log.Error("direct-addressing list reload failed; keeping the old list", "err", err)
+			continue
+		}
+		d.Set(list)
+	}
+}
+
+func retention(ctx context.Context, l *audit.Log, days int, log *slog.Logger) {
+	for {
+		if n, err := l.Purge(ctx, time.Now().AddDate(0, 0, -days)); err != nil {
+			log.Error("audit retention", "err", err)
+		} else if n > 0 {
+			log.Info("audit retention purged rows", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(24 * time.Hour):
+		}
+	}
+}

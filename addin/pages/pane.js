@@ -7,6 +7,7 @@
 import { api, agentBase, AgentError, UNREACHABLE } from './api.js';
 import { line, showAlert, fillPicker } from './lines.js';
 import { replyMailboxes, setReplyMailbox } from './replymailboxes.js';
+import { danishTime } from './status.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -214,7 +215,7 @@ export function showDelivery(st, texts = STATUS_TEXT) {
     const li = document.createElement('li');
     const t = document.createElement('time');
     t.dateTime = e.at;
-    t.textContent = new Date(e.at).toLocaleTimeString('da-DK', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    t.textContent = danishTime(e.at);
     li.append(t, ' ', e.what);
     return li;
   }));

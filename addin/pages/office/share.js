@@ -8,7 +8,7 @@
 // deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
 import { api, AgentError, UNREACHABLE } from '../api.js';
-import { follow } from '../status.js';
+import { follow, outcome, sendNotes } from '../status.js';
 import * as doc from './document.js';
 import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
@@ -195,28 +195,37 @@ async function share() {
       idempotencyKey: state.key, uploadId: up.uploadId,
     };
     if (letter()) message.fallback = 'print';
+    const draft = await doc.draftId();
+    if (draft) message.draftId = draft;
     if (Object.keys(state.mobiles).length) message.mobiles = state.mobiles;
     Object.assign(message, fields);
     const form = new FormData();
     form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
     const res = await api('POST', '/api/v1/messages', form);
+    const notes = sendNotes(res);
+    if (!res.id) {
+      // The document had reached every recipient before: nothing new sent.
+      state.sending = false;
+      state.sent = true;
+      progress(100, 'Intet nyt sendt');
+      showAlert(notes + ' Der er ikke sendt noget nyt.', 'info');
+      setState('already-sent');
+      return;
+    }
     progress(100, 'Overført. Afventer levering …');
     setState('sent');
     const st = await follow(res.id, (s) => showDelivery(s, DELIVERY_TEXT));
     state.sending = false;
     const printed = st.recipients.filter((r) => r.status === 'printed');
-    if (st.status === 'delivered' || st.status === 'printed') {
+    const out = outcome(st, `»${up.filename}«`);
+    if (out.kind === 'success') {
       state.sent = true;
-      progress(100, printed.length ? 'Sendt' : 'Leveret');
-      showAlert(printed.length === st.recipients.length
-        ? `»${up.filename}« er sendt som brev via OneTooX.`
-        : printed.length
-          ? `»${up.filename}« er delt sikkert som Digital Post. Modtagere, der er fritaget for Digital Post, får det som brev via OneTooX.`
-          : `»${up.filename}« er delt sikkert og leveret som Digital Post.`, 'success');
+      progress(100, 'Sendt');
+      showAlert([out.text, notes].filter(Boolean).join(' '), 'success');
       setState(printed.length ? 'printed' : 'delivered');
     } else {
       state.key = null;
-      showAlert('Dokumentet blev ikke leveret til alle modtagere. Se status herunder.', 'error');
+      showAlert([out.text, notes].filter(Boolean).join(' '), 'error');
       setState('failed');
     }
   } catch (e) {

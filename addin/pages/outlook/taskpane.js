@@ -3,7 +3,7 @@
 // Policy (who is secure, what may be sent) is decided by the agent; the
 // pane shows its answers and never sends unless they allow it.
 import * as mail from './mail.js';
-import { follow } from '../status.js';
+import { follow, outcome, sendNotes } from '../status.js';
 import { offerOverride } from './override.js';
 import { api } from '../api.js';
 import { showAlert, shownAs } from '../lines.js';
@@ -125,7 +125,7 @@ async function sendSecure() {
   $('progress').hidden = false;
   progress(0, 'Henter mailen fra Outlook …');
   try {
-    const id = await mail.send({
+    const res = await mail.send({
       inputs: state.recipients.map((r) => r.input),
       reply: reply.chosen(),
       fallback: $('fallback-print').checked ? 'print' : '',
@@ -137,22 +137,32 @@ async function sendSecure() {
         else progress(total ? Math.round((sent / total) * 100) : 0, 'Overfører til Send sikkert …');
       },
     });
+    const notes = sendNotes(res);
+    if (!res.id) {
+      // The draft had reached every recipient before: nothing new sent.
+      state.sending = false;
+      state.sent = true;
+      progress(100, 'Intet nyt sendt');
+      showAlert(notes + ' Der er ikke sendt noget nyt. Du kan lukke kladden.', 'info');
+      $('close-draft').hidden = false;
+      setState('already-sent');
+      return;
+    }
     progress(100, 'Overført. Afventer levering …');
     $('progress').scrollIntoView({ block: 'nearest' });
-    const st = await follow(id, showDelivery);
+    const st = await follow(res.id, showDelivery);
     state.sending = false;
-    if (st.status === 'delivered') {
+    const out = outcome(st, 'Mailen');
+    if (out.kind === 'success') {
       state.sent = true;
-      progress(100, 'Leveret');
-      const printed = st.recipients.some((r) => r.status === 'printed');
-      showAlert(printed
-        ? 'Mailen er sendt. Modtagere, der er fritaget for Digital Post, får den som brev via OneTooX. Du kan lukke kladden.'
-        : 'Mailen er sendt sikkert og leveret som Digital Post. Du kan lukke kladden.', 'success');
+      progress(100, 'Sendt');
+      showAlert([out.text, notes, 'Du kan lukke kladden.'].filter(Boolean).join(' '), 'success');
       $('close-draft').hidden = false;
       setState('delivered');
     } else {
+      // Sent again, the draft goes only to those it did not reach.
       state.key = null;
-      showAlert('Forsendelsen blev ikke leveret til alle modtagere. Se status herunder.', 'error');
+      showAlert([out.text, notes].filter(Boolean).join(' '), 'error');
       setState('failed');
     }
   } catch (e) {
@@ -200,6 +210,12 @@ async function start() {
   }
   wire();
   await check();
+  if (new URLSearchParams(window.location.search).get('send') === '1' && state.agentOK) {
+    // Opened by the Send sikkert button: the recipients are shown before
+    // anything is sent, and one press sends.
+    showAlert('Se modtagerne og hvordan de nås herunder. Intet er sendt endnu: tryk Send sikkert for at sende.', 'info');
+    if (sendable($('send'))) $('send').focus();
+  }
   // The Smart Alert's "Åbn Send sikkert" leads here: offer to send anyway
   // with a reason where the organisation allows it.
   await api('GET', '/api/v1/settings').then(offerOverride).catch(() => {});

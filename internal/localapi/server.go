@@ -75,6 +75,10 @@ type Server struct {
 	cache   map[string]cached
 	org     relayapi.OrgPolicy // the relay's policy as last told (smartalert.go)
 	orgAt   time.Time
+
+	factsMu    sync.Mutex // one changedSince query at a time (facts.go)
+	factsAsked time.Time
+	factsSince time.Time
 }
 
 type cached struct {
@@ -110,6 +114,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
 		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
+		{Pattern: "GET /api/v1/messages/facts", MaxBody: 1, Handler: s.facts},
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, Handler: s.revoke}, // no body is read; "{}" is welcome
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},

@@ -18,6 +18,9 @@ type Item struct {
 	// Revocable and Revoked: see Revocable.
 	Revocable bool `json:"revocable"`
 	Revoked   bool `json:"revoked"`
+	// Read and Replied: when the send was first read and replied to.
+	Read    *time.Time `json:"read,omitempty"`
+	Replied *time.Time `json:"replied,omitempty"`
 }
 
 // List returns the user's sends, newest first, whose subject or a
@@ -39,6 +42,8 @@ func (o *Outbox) List(q string, limit int) ([]Item, error) {
 		}
 		st := o.StatusOf(e)
 		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: string(st.Status)}
+		f := FactsOf(st)
+		it.Read, it.Replied = f.Read, f.Replied
 		// Only a send the relay has can be taken back.
 		if e.RelayID != "" {
 			it.Revocable, it.Revoked = Revocable(st)

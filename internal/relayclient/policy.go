@@ -37,3 +37,17 @@ func (c *Client) RecordOverride(ctx context.Context, o relayapi.OverrideRequest)
 	_, err = c.do(req, &out)
 	return out.At, err
 }
+
+// Changes asks, in one query, which of the messages ids were read or
+// replied to after since.
+func (c *Client) Changes(ctx context.Context, ids []string, since time.Time) (relayapi.Changes, error) {
+	b, _ := json.Marshal(relayapi.ChangesRequest{IDs: ids, Since: since})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/messages/changes"), bytes.NewReader(b))
+	if err != nil {
+		return relayapi.Changes{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var out relayapi.Changes
+	_, err = c.do(req, &out)
+	return out, err
+}

@@ -63,3 +63,30 @@ export function sendNotes(res) {
   if (res.merged && res.merged.length) notes.push(`Samme modtager flere gange: ${res.merged.map((m) => `${m.input} (som ${m.sameAs})`).join(', ')} får kun ét brev.`);
   return notes.join(' ');
 }
+
+// watchFacts shows "Læst" and "Besvaret" under a delivered send while the
+// pane is open: the agent answers from one batched question to the relay
+// (at most once a minute), never one per message. after is the element
+// the line goes below.
+export function watchFacts(id, after, everyMs = 60_000) {
+  const p = document.createElement('p');
+  p.id = 'facts';
+  p.className = 'hint';
+  p.setAttribute('role', 'status');
+  after.after(p);
+  const look = async () => {
+    try {
+      const { facts } = await api('GET', '/api/v1/messages/facts?ids=' + encodeURIComponent(id));
+      const f = facts.find((x) => x.id === id);
+      if (!f) return;
+      const parts = [];
+      if (f.read) parts.push(`Læst ${danishTime(f.read)}`);
+      if (f.replied) parts.push(`Besvaret ${danishTime(f.replied)}`);
+      p.textContent = parts.join(' · ');
+    } catch (e) {
+      // Facts are extra; the delivery stands as shown.
+    }
+  };
+  look();
+  return setInterval(look, everyMs);
+}

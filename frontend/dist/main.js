@@ -177,22 +177,48 @@ const statusWords = {
   da: { queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes', revoked: 'trukket tilbage' },
   en: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', printed: 'Sent as a letter', 'needs-fallback': 'Needs a choice', failed: 'Failed', revoked: 'taken back' },
 };
+// danishTime writes a time as clerks read it, in Danish local time:
+// "3. dec. 2026 kl. 14.05" (as the add-in panes do).
+const MONTHS = ['jan.', 'feb.', 'mar.', 'apr.', 'maj', 'jun.', 'jul.', 'aug.', 'sep.', 'okt.', 'nov.', 'dec.'];
+function danishTime(at) {
+  const d = new Date(at);
+  if (!at || Number.isNaN(d.getTime())) return '';
+  const p = {};
+  for (const x of new Intl.DateTimeFormat('da-DK', { timeZone: 'Europe/Copenhagen', year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d)) p[x.type] = x.value;
+  return `${Number(p.day)}. ${MONTHS[Number(p.month) - 1]} ${p.year} kl. ${p.hour}.${p.minute}`;
+}
+
+// statusText is the send's status, then the later facts: "Læst" and
+// "Besvaret" with their times (a delivered status is final for delivery).
 function statusText(m) {
   const w = statusWords[lang];
-  return (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '');
+  let s = (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '');
+  if (m.read) s += ` · ${lang === 'en' ? 'Read' : 'Læst'} ${danishTime(m.read)}`;
+  if (m.replied) s += ` · ${lang === 'en' ? 'Replied' : 'Besvaret'} ${danishTime(m.replied)}`;
+  return s;
 }
 
 let logRows = [];
 let logSeq = 0;
+let factsTimer = null;
 async function showLog() {
   const seq = ++logSeq;
+  // While the Log is open, "Læst" and "Besvaret" are fetched in one batched
+  // question (the agent asks the relay at most once a minute).
+  if (!factsTimer) {
+    factsTimer = setInterval(async () => {
+      if ($('view-log').hidden) { clearInterval(factsTimer); factsTimer = null; return; }
+      try { await App().Facts(); showLog(); } catch (e) { /* the Log still shows what it has */ }
+    }, 60_000);
+    App().Facts().then(() => { if (!$('view-log').hidden) showLog(); }).catch(() => {});
+  }
   const body = $('log-table').tBodies[0];
   body.replaceChildren();
   try {
     const r = await App().Messages($('log-q').value);
     if (seq !== logSeq) return;
     const msgs = r.messages || [];
-    logRows = msgs.map((m) => [m.created || '', m.subject || '', (m.recipients || []).join(', '),
+    logRows = msgs.map((m) => [danishTime(m.created), m.subject || '', (m.recipients || []).join(', '),
       statusText(m)]);
     msgs.forEach((m, i) => {
       const tr = row(logRows[i]);

@@ -8,7 +8,7 @@
 // deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
 import { api, AgentError, UNREACHABLE } from '../api.js';
-import { follow, outcome, sendNotes } from '../status.js';
+import { follow, outcome, sendNotes, watchFacts } from '../status.js';
 import * as doc from './document.js';
 import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
@@ -223,6 +223,7 @@ async function share() {
       progress(100, 'Sendt');
       showAlert([out.text, notes].filter(Boolean).join(' '), 'success');
       setState(printed.length ? 'printed' : 'delivered');
+      watchFacts(res.id, $('delivery'));
     } else {
       state.key = null;
       showAlert([out.text, notes].filter(Boolean).join(' '), 'error');

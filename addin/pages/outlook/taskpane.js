@@ -3,7 +3,7 @@
 // Policy (who is secure, what may be sent) is decided by the agent; the
 // pane shows its answers and never sends unless they allow it.
 import * as mail from './mail.js';
-import { follow, outcome, sendNotes } from '../status.js';
+import { follow, outcome, sendNotes, watchFacts } from '../status.js';
 import { offerOverride } from './override.js';
 import { api } from '../api.js';
 import { showAlert, shownAs } from '../lines.js';
@@ -159,6 +159,7 @@ async function sendSecure() {
       showAlert([out.text, notes, 'Du kan lukke kladden.'].filter(Boolean).join(' '), 'success');
       $('close-draft').hidden = false;
       setState('delivered');
+      watchFacts(res.id, $('delivery'));
     } else {
       // Sent again, the draft goes only to those it did not reach.
       state.key = null;

@@ -13,6 +13,7 @@ const words = {
     'log.subject': 'Subject', 'log.to': 'Recipients', 'log.status': 'Status', 'log.action': 'Action', 'set.relay': 'Relay address',
     'set.citizen': 'Digital Post reply mailbox – citizens', 'set.company': 'Digital Post reply mailbox – companies',
     'set.signature': 'Signature (HTML)', 'set.imap': 'Mailbox (IMAP)', 'set.language': 'Language', save: 'Save',
+    'set.mobiles': 'Remembered mobile number (secure mailbox)', 'set.mobileEmail': 'Recipient e-mail address', 'set.mobileNumber': 'New mobile number (empty: forget the number)', 'set.mobileSave': 'Correct the number', 'set.mobileForget': 'Forget the number',
     'fr.trust': "Trust Send sikkert's certificate", 'fr.enrol': "Enrol this PC with the organisation's relay",
     'fr.enrolhelp': 'Or run in a terminal:', 'fr.relay': 'Relay address', 'fr.code': 'Enrolment code from IT', 'fr.enrolbtn': 'Enrol',
     'fr.demo': 'Until then Send sikkert runs in demo mode: nothing reaches real recipients.',
@@ -335,6 +336,21 @@ async function saveSettings(ev) {
     problem(null);
   } catch (e) { problem(e); }
 }
+
+// A mobile number remembered for the secure mailbox can be corrected and
+// removed here as well as in the pane.
+async function saveMobile(ev, forget) {
+  if (ev) ev.preventDefault();
+  const out = $('m-saved');
+  try {
+    const r = await App().SetMobile($('m-email').value.trim(), forget ? '' : $('m-number').value.trim());
+    out.textContent = r.mobile ? `Gemt: ${r.mobile}` : 'Nummeret er glemt.';
+    problem(null);
+    report('settings', `mobile ${r.mobile ? 'changed' : 'removed'}`);
+  } catch (e) { out.textContent = ''; problem(e); }
+}
+$('mobile-form').addEventListener('submit', (ev) => saveMobile(ev, false));
+$('m-forget').addEventListener('click', () => saveMobile(null, true));
 
 // ---- Kom i gang ------------------------------------------------------------
 async function showFirstRun() {

@@ -115,6 +115,7 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
 		{Pattern: "GET /api/v1/messages/facts", MaxBody: 1, Handler: s.facts},
+		{Pattern: "PUT /api/v1/mobiles", MaxBody: 4 << 10, Handler: s.setMobile},
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
 		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, Handler: s.revoke}, // no body is read; "{}" is welcome
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},

@@ -84,7 +84,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			}
 		}
 	}
-	if kinds[AuthPublic] != 5 || kinds[AuthDevice] != 12 || kinds[AuthPartner] != 1 || kinds[0] != 1 {
+	if kinds[AuthPublic] != 5 || kinds[AuthDevice] != 13 || kinds[AuthPartner] != 1 || kinds[0] != 1 {
 		t.Errorf("route table lacks kinds: %v", kinds)
 	}
 	// A device's credentials reach a device route.

@@ -138,6 +138,7 @@ func (s *Server) Routes() []Route {
 		{"GET /v1/directory/domains", AuthDevice, http.HandlerFunc(s.domains)},
 		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
 		{"GET /v1/policy", AuthDevice, http.HandlerFunc(s.policy)},
+		{"PUT /v1/directory/mobiles", AuthDevice, http.HandlerFunc(s.setMobile)},
 		{"POST /v1/messages/changes", AuthDevice, http.HandlerFunc(s.changes)},
 		{"POST /v1/audit/smart-alert-override", AuthDevice, http.HandlerFunc(s.smartAlertOverride)},
 	}

@@ -119,3 +119,11 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// MobileRequest corrects (or, with Mobile "", removes) the mobile number
+// remembered for an e-mail recipient. In the answer Mobile is masked
+// (+45xxxxxx78), or "" when removed.
+type MobileRequest struct {
+	Email  string `json:"email"`
+	Mobile string `json:"mobile"`
+}

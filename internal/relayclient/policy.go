@@ -51,3 +51,17 @@ func (c *Client) Changes(ctx context.Context, ids []string, since time.Time) (re
 	_, err = c.do(req, &out)
 	return out, err
 }
+
+// SetMobile corrects or (mobile "") removes the mobile number the relay
+// remembers for an e-mail recipient; the answer has it masked.
+func (c *Client) SetMobile(ctx context.Context, email, mobile string) (relayapi.MobileRequest, error) {
+	b, _ := json.Marshal(relayapi.MobileRequest{Email: email, Mobile: mobile})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url("/v1/directory/mobiles"), bytes.NewReader(b))
+	if err != nil {
+		return relayapi.MobileRequest{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var out relayapi.MobileRequest
+	_, err = c.do(req, &out)
+	return out, err
+}

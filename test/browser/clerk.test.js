@@ -140,7 +140,7 @@ test('zoom: at 200 % in a 320 px pane nothing overflows sideways', async () => {
   await screenshot(zoomed, 'clerk/zoom-200-checked');
   await zoomed.fill('#mobile-1', '+45 12 34 56 78');
   await zoomed.click('li.mobile button');
-  await zoomed.waitForFunction(() => !document.querySelector('li.mobile'));
+  await zoomed.waitForFunction(() => document.getElementById('mobile-fix-1'));
   assert.equal(await overflow(zoomed), 0, 'after the mobile number');
   await zoomed.check('#fallback-print');
   await zoomed.click('#send');
@@ -235,4 +235,92 @@ test('Smart Alert: no Send alligevel where the organisation (or ADMX) says no; t
   const clean = { to: ['a@example.dk'], subject: 'Faktura 2211771212', bodyHtml: '<p>Tlf. +45 2211771212. Reg.nr. 1234 konto 2211771212. J.nr. 2024-2211771212. I alt 2211771212,50 kr. Mødet 22.11.1977.</p>', attachments: [{ name: 'sag 24-2211771212.pdf', base64: 'eA==', size: 1 }] };
   const opts = await smartAlert(clean);
   assert.equal(opts.allowEvent, true, opts.errorMessage);
+});
+
+function memoFiles() {
+  const dir = path.join(agent.data, 'demo', 'digitalpost');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.xml')) : [];
+}
+
+async function sendAndWait(page) {
+  await page.click('#send');
+  await page.waitForFunction(() => ['delivered', 'failed', 'already-sent'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+}
+
+test('one letter per recipient: the same citizen twice is merged; the draft sent again goes only to the rest ("Allerede sendt til")', async () => {
+  try {
+    const before = memoFiles().length;
+    let page = await pane({ to: ['2211771212'], cc: ['221177-1212'], subject: 'Afgørelse om tilskud', bodyHtml: '<p>Hej</p>' });
+    await sendAndWait(page);
+    assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
+    const alert = await page.textContent('#alert');
+    assert.match(alert, /Mailen er sendt som Digital Post\./);
+    assert.match(alert, /Samme modtager flere gange: 221177-1212 \(som 2211771212\) får kun ét brev/);
+    assert.equal(memoFiles().length, before + 1, 'one letter, not two');
+    await screenshot(page, 'clerk/merged-duplicates');
+    const draft = await page.evaluate(() => JSON.parse(localStorage.getItem('__sendsikkertCustomProps') || '{}').sendsikkertDraftId);
+    assert.match(draft || '', /^draft-/, 'the draft id is kept in the item');
+    await page.close();
+
+    // The same Outlook item, sent again with one more recipient.
+    page = await pane({ to: ['2211771212', '12345674'], subject: 'Afgørelse om tilskud', bodyHtml: '<p>Hej</p>' });
+    await sendAndWait(page);
+    assert.match(await page.textContent('#alert'), /Allerede sendt til: 221177-1212\. De får ikke brevet igen\./);
+    assert.equal(memoFiles().length, before + 2, 'only the company got a letter');
+    await screenshot(page, 'clerk/already-sent');
+    await noA11yIssues(page, 'already-sent');
+    await page.close();
+
+    // And once more: nothing new to send.
+    page = await pane({ to: ['2211771212'], subject: 'Afgørelse om tilskud', bodyHtml: '<p>Hej</p>' });
+    await sendAndWait(page);
+    assert.equal(await page.getAttribute('body', 'data-state'), 'already-sent');
+    assert.match(await page.textContent('#alert'), /Der er ikke sendt noget nyt/);
+    assert.equal(memoFiles().length, before + 2);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    await clearItemProps();
+  }
+});
+
+test('true texts: tunnelmail is "sendt krypteret", never Digital Post; events in Danish local time and in order', async () => {
+  const page = await pane({ to: ['sagsbehandler@demo-region.dk'], subject: 'Til regionen', bodyHtml: '<p>Hej</p>' });
+  await sendAndWait(page);
+  assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
+  assert.match(await page.textContent('#alert'), /Mailen er sendt krypteret \(tunnelmail\)\./);
+  assert.doesNotMatch(await page.textContent('#alert'), /Digital Post/);
+  assert.match(await page.textContent('#delivery'), /Sendt krypteret til sagsbehandler@demo-region\.dk/);
+  const events = await page.$$eval('#events li', (ls) => ls.map((l) => l.textContent));
+  for (const e of events) assert.match(e, /^\d{1,2}\. (jan\.|feb\.|mar\.|apr\.|maj|jun\.|jul\.|aug\.|sep\.|okt\.|nov\.|dec\.) \d{4} kl\. \d{2}\.\d{2} /, e);
+  const order = events.map((e) => e.replace(/^.*? kl\. \d{2}\.\d{2} /, ''));
+  assert.ok(order.indexOf('Afleveret til relæet') < order.findIndex((e) => /^Sendt krypteret/.test(e)), order.join(' | '));
+  assert.equal(await page.$$eval('.message-bar.error:not([hidden]), .message-bar.success:not([hidden])', (b) => b.length), 1, 'never an error and a success at once');
+  await screenshot(page, 'clerk/tunnelmail-true-text');
+  await noA11yIssues(page, 'tunnelmail-true-text');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a remembered mobile number can be corrected and removed in the pane', async () => {
+  const address = 'husket@example.com';
+  await agent.api('PUT', '/api/v1/mobiles', { email: address, mobile: '+45 11 22 33 44' });
+  let page = await pane({ to: [address], subject: 'Svar', bodyHtml: '<p>Hej</p>' });
+  assert.match((await lines(page))[0], /^✓Sikker: .*\+45xxxxxx44/);
+  await screenshot(page, 'clerk/mobile-remembered');
+  await noA11yIssues(page, 'mobile-remembered');
+  await page.click('#mobile-fix-0');
+  await page.fill('#mobile-0', '22 33 44 55');
+  await page.click('li.mobile button');
+  await page.waitForFunction(() => /\+45xxxxxx55/.test(document.getElementById('recipients').textContent));
+  await page.close();
+  page = await pane({ to: [address], subject: 'Svar', bodyHtml: '<p>Hej</p>' });
+  assert.match((await lines(page))[0], /\+45xxxxxx55/, 'the correction is remembered');
+  await page.click('#mobile-forget-0');
+  await page.waitForFunction(() => document.body.dataset.state === 'not-secure');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'result-0');
+  assert.match((await lines(page))[0], /mobilnummer/);
+  await screenshot(page, 'clerk/mobile-forgotten');
+  assert.deepEqual(page.errors, []);
+  await page.close();
 });

@@ -201,6 +201,11 @@ browser_suite "Del sikkert browser tests" test/office SENDSIKKERT_AGENT_BIN ./cm
 # error); TestOpenAPIMatchesRouteTable (go test above) checked it against the
 # relay's route table.
 echo "== OpenAPI lint (Redocly, test/openapi)"
+if ! command -v npx >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "== installing Debian package: npm"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends npm >/dev/null
+fi
 if command -v npm >/dev/null && command -v npx >/dev/null; then
   # No telemetry or update check: the test talks to the npm registry only.
   (cd test/openapi && npm ci --no-audit --no-fund --loglevel=error &&

@@ -506,32 +506,84 @@ func TestLeaseTakeover(t *testing.T) {
 	}
 }
 
-// TestLeaseRenewedDuringLongWork: a worker delivering many recipients
-// renews its lease once half of it is gone, so no other instance takes
-// the message over in the middle.
+// TestLeaseRenewedDuringLongWork: a worker renews its lease as it
+// persists each recipient's outcome, and before a delivery once half of
+// it is gone (a message claimed with others waits while they are worked),
+// so no other instance takes a message over in the middle.
 func TestLeaseRenewedDuringLongWork(t *testing.T) {
+	const lease = 10 * time.Second
+	tests := []struct {
+		name     string
+		messages [][]string // recipients of each message claimed together
+	}{
+		{"one message, three slow recipients", [][]string{{"2211771212", "0707614285", "12345674"}}},
+		{"two messages claimed together", [][]string{{"2211771212"}, {"0707614285"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openBolt(t)
+			c := newClock()
+			var taken []string
+			w := newWorker(t, s, c, channelFunc(func(_ context.Context, d *delivery.Delivery) (delivery.Receipt, error) {
+				c.advance(6 * time.Second) // each delivery is slow
+				// Another instance tries to take over meanwhile.
+				ids, _, _ := s.Claim(context.Background(), "other", c.now(), lease, 10)
+				taken = append(taken, ids...)
+				return delivery.Receipt{Status: delivery.Delivered}, nil
+			}))
+			w.Lease = lease
+			var ms []*Message
+			for _, rs := range tt.messages {
+				m := message(c.now(), rs...)
+				s.Create(context.Background(), m)
+				ms = append(ms, m)
+			}
+			if ids := pass(t, w); len(ids) != len(ms) {
+				t.Fatalf("claimed %v", ids)
+			}
+			if len(taken) != 0 {
+				t.Fatalf("taken over mid-work: %v", taken)
+			}
+			for _, m := range ms {
+				if got := get(t, s, m.ID); !got.Done() {
+					t.Fatalf("%+v", got.Recipients)
+				}
+			}
+		})
+	}
+}
+
+// TestBatchClaimRunsOut: messages claimed together share one lease; one
+// not yet started when it runs out may be taken by another instance, and
+// then this worker leaves it alone: each message is delivered once.
+func TestBatchClaimRunsOut(t *testing.T) {
+	const lease = 10 * time.Second
 	s := openBolt(t)
 	c := newClock()
-	const lease = 10 * time.Second
+	delivered := map[string]int{}
 	var taken []string
-	var w *Worker
-	w = newWorker(t, s, c, channelFunc(func(_ context.Context, d *delivery.Delivery) (delivery.Receipt, error) {
-		c.advance(4 * time.Second) // each delivery is slow
-		// Another instance tries to take over meanwhile.
+	w := newWorker(t, s, c, channelFunc(func(_ context.Context, d *delivery.Delivery) (delivery.Receipt, error) {
+		delivered[d.MessageID]++
+		c.advance(6 * time.Second)
 		ids, _, _ := s.Claim(context.Background(), "other", c.now(), lease, 10)
 		taken = append(taken, ids...)
 		return delivery.Receipt{Status: delivery.Delivered}, nil
 	}))
 	w.Lease = lease
-	m := message(c.now(), "2211771212", "0707614285", "12345674")
-	m.Recipients[2].Channel = recipient.ChannelDigitalPost
-	s.Create(context.Background(), m)
-	pass(t, w) // 12 s of work under a 10 s lease
-	if len(taken) != 0 {
-		t.Fatalf("taken over mid-work: %v", taken)
+	for _, in := range []string{"2211771212", "0707614285", "12345674"} {
+		s.Create(context.Background(), message(c.now(), in))
 	}
-	if got := get(t, s, m.ID); !got.Done() {
-		t.Fatalf("%+v", got.Recipients)
+	pass(t, w)
+	if len(taken) != 1 {
+		t.Fatalf("taken by the other instance: %v", taken)
+	}
+	if delivered[taken[0]] != 0 || len(delivered) != 2 {
+		t.Fatalf("deliveries %v; the other instance has %s", delivered, taken[0])
+	}
+	for id, n := range delivered {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id, n)
+		}
 	}
 }
 

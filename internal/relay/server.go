@@ -43,7 +43,9 @@ type Server struct {
 	Now     func() time.Time
 	Version string
 	// Audit, when set, records every lookup and submit (the LOG module).
-	// A submit that cannot be recorded is refused.
+	// A lookup that cannot be recorded is refused (503); a submit's record
+	// is written after the message is stored, and a failure there is
+	// logged, not refused.
 	Audit queue.Auditor
 	// Queued, when set, is told of every message accepted (the worker's
 	// Wake), so that delivery starts at once.

@@ -161,3 +161,35 @@ func TestModifyWaitsForTheLease(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreLeaseBoundary: a lease holds up to the instant it ends and not
+// at it, on every store alike; the claim that finds it held says when.
+func TestStoreLeaseBoundary(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := b.open(t)
+		now := time.Now().Truncate(time.Millisecond)
+		m := newMessage("edge", now)
+		if _, _, err := s.Create(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _, err := s.Claim(ctx, "a", now, time.Minute, 10); err != nil || len(ids) != 1 {
+			t.Fatalf("claim a: %v %v", ids, err)
+		}
+		end := now.Add(time.Minute)
+		ids, next, err := s.Claim(ctx, "b", end.Add(-time.Millisecond), time.Minute, 10)
+		if err != nil || len(ids) != 0 || !next.Equal(end) {
+			t.Fatalf("just before the end: %v next %v %v, want none, next %v", ids, next, err, end)
+		}
+		if err := s.Acquire(ctx, m.ID, "c", end.Add(-time.Millisecond), end.Add(time.Minute)); !errors.Is(err, queue.ErrLeaseHeld) {
+			t.Fatalf("acquire just before the end: %v", err)
+		}
+		if ids, _, err := s.Claim(ctx, "b", end, time.Minute, 10); err != nil || len(ids) != 1 {
+			t.Fatalf("at the end: %v %v, want taken", ids, err)
+		}
+		// The same for a single message's lease.
+		if err := s.Acquire(ctx, m.ID, "c", end.Add(time.Minute), end.Add(2*time.Minute)); err != nil {
+			t.Fatalf("acquire at the end of b's lease: %v", err)
+		}
+	})
+}

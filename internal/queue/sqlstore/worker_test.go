@@ -65,8 +65,10 @@ func (citizens) Lookup(_ context.Context, id recipient.ID) (recipient.Party, err
 	return recipient.Party{Found: true, Name: "Borger", DigitalPost: true}, nil
 }
 
-// instance starts a relay (API and worker) on store.
-func instance(t *testing.T, store queue.Store, ch *tallyChannel, lease time.Duration) *httptest.Server {
+// instance starts a relay (API and worker) on store. stop ends its worker
+// and returns once it has stopped, so that a test counts deliveries that
+// can no longer change rather than sleeping and hoping.
+func instance(t *testing.T, store queue.Store, ch *tallyChannel, lease time.Duration) (ts *httptest.Server, stop func()) {
 	t.Helper()
 	channels := map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: ch}
 	w := &queue.Worker{Store: store, Org: queue.DemoOrganisation(), Channels: channels, Log: slog.New(slog.DiscardHandler), Lease: lease}
@@ -74,12 +76,14 @@ func instance(t *testing.T, store queue.Store, ch *tallyChannel, lease time.Dura
 		Store: store, Registry: citizens{}, Org: queue.DemoOrganisation(), Channels: channels,
 		Authenticate: relay.BearerAuth("tok", "anna"), Log: slog.New(slog.DiscardHandler), Queued: w.Wake,
 	}
-	ts := httptest.NewServer(s.Handler())
+	ts = httptest.NewServer(s.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
-	t.Cleanup(func() { ts.Close(); cancel(); <-done })
-	return ts
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(func() { ts.Close(); stop() })
+	return ts, stop
 }
 
 func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
@@ -98,7 +102,7 @@ func TestWorkerDeliversOnEveryStore(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b backend) {
 		tl := &tally{seen: map[string]int{}}
 		tl.fails.Store(1)
-		ts := instance(t, b.open(t), &tallyChannel{t: tl}, 0)
+		ts, stop := instance(t, b.open(t), &tallyChannel{t: tl}, 0)
 		c := &relayclient.Client{BaseURL: ts.URL, Token: "tok"}
 		msg := &relayapi.MessageRequest{Recipients: []string{"2211771212", "12345674"}, Subject: "Hej", BodyHTML: "x", IdempotencyKey: "w-1"}
 		body := strings.Repeat("bilag ", 50_000)
@@ -117,7 +121,7 @@ func TestWorkerDeliversOnEveryStore(t *testing.T) {
 			st, err = c.Status(context.Background(), r.ID)
 			return err == nil && st.Status == relayapi.StatusDelivered
 		})
-		time.Sleep(100 * time.Millisecond)
+		stop()
 		tl.mu.Lock()
 		defer tl.mu.Unlock()
 		if len(tl.seen) != 2 {
@@ -160,7 +164,7 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 		if b.shared {
 			h = b.open(t)
 		}
-		instance(t, h, &tallyChannel{t: tl}, time.Minute)
+		_, stop := instance(t, h, &tallyChannel{t: tl}, time.Minute)
 		waitFor(t, "takeover", 10*time.Second, func() bool { return tl.total.Load() == 1 })
 		if since := time.Since(claimed); since < lease {
 			t.Errorf("taken over after %v, before the lease of %v ran out", since, lease)
@@ -169,7 +173,7 @@ func TestWorkerTakesOverExpiredLease(t *testing.T) {
 			got, err := store.Get(ctx, m.ID)
 			return err == nil && got.Done()
 		})
-		time.Sleep(100 * time.Millisecond)
+		stop()
 		tl.mu.Lock()
 		defer tl.mu.Unlock()
 		if tl.seen[m.Recipients[0].MemoUUID] != 0 || tl.seen[m.Recipients[1].MemoUUID] != 1 || len(tl.seen) != 1 {
@@ -200,8 +204,8 @@ func TestTwoInstancesShareQueue(t *testing.T) {
 		chA, chB := &tallyChannel{t: tl}, &tallyChannel{t: tl}
 		// Workers start with the first submits; half the queue builds up
 		// while they run.
-		tsA := instance(t, first, chA, time.Minute)
-		tsB := instance(t, second, chB, time.Minute)
+		tsA, stopA := instance(t, first, chA, time.Minute)
+		tsB, stopB := instance(t, second, chB, time.Minute)
 		clients := []*relayclient.Client{{BaseURL: tsA.URL, Token: "tok"}, {BaseURL: tsB.URL, Token: "tok"}}
 		file := relayclient.Upload{FileInfo: relayapi.FileInfo{Filename: "a.pdf", ContentType: "application/pdf"}, Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader("%PDF-1.4 bilag")), nil
@@ -233,7 +237,8 @@ func TestTwoInstancesShareQueue(t *testing.T) {
 			return
 		}
 		waitFor(t, fmt.Sprintf("%d deliveries", n), 3*time.Minute, func() bool { return tl.total.Load() >= int64(n) })
-		time.Sleep(500 * time.Millisecond) // nothing more must arrive
+		stopA() // with both workers stopped, the counts are final
+		stopB()
 		tl.mu.Lock()
 		defer tl.mu.Unlock()
 		if len(tl.seen) != n || tl.total.Load() != int64(n) {

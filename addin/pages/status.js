@@ -66,9 +66,9 @@ export function sendNotes(res) {
 
 // watchFacts shows "Læst" and "Besvaret" under a delivered send while the
 // pane is open: the agent answers from one batched question to the relay
-// (at most once a minute), never one per message. after is the element
+// (at most every 20 seconds), never one per message. after is the element
 // the line goes below.
-export function watchFacts(id, after, everyMs = 60_000) {
+export function watchFacts(id, after, everyMs = 20_000) {
   const p = document.createElement('p');
   p.id = 'facts';
   p.className = 'hint';

@@ -205,12 +205,12 @@ let factsTimer = null;
 async function showLog() {
   const seq = ++logSeq;
   // While the Log is open, "Læst" and "Besvaret" are fetched in one batched
-  // question (the agent asks the relay at most once a minute).
+  // question (the agent asks the relay at most every 20 seconds).
   if (!factsTimer) {
     factsTimer = setInterval(async () => {
       if ($('view-log').hidden) { clearInterval(factsTimer); factsTimer = null; return; }
       try { await App().Facts(); showLog(); } catch (e) { /* the Log still shows what it has */ }
-    }, 60_000);
+    }, 20_000);
     App().Facts().then(() => { if (!$('view-log').hidden) showLog(); }).catch(() => {});
   }
   const body = $('log-table').tBodies[0];

@@ -16,8 +16,8 @@ import (
 // minute; otherwise the agent asks every 15 minutes (RefreshFacts). Never
 // one question per message.
 
-// factsEvery bounds how often an open page makes the agent ask the relay.
-const factsEvery = time.Minute
+// factsEvery bounds how often open pages make the agent ask the relay.
+const factsEvery = 20 * time.Second
 
 // FactsInterval is how often the agent asks while no page is open.
 const FactsInterval = 15 * time.Minute

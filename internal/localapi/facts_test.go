@@ -91,12 +91,12 @@ func TestReadRepliedFacts(t *testing.T) {
 	}
 	get("/api/v1/messages/facts?ids=" + local[0])
 	if cc.n != 1 {
-		t.Fatalf("asked again within the minute: %d queries", cc.n)
+		t.Fatalf("asked again within 20 s: %d queries", cc.n)
 	}
-	now = now.Add(61 * time.Second)
+	now = now.Add(21 * time.Second)
 	get("/api/v1/messages/facts")
 	if cc.n != 2 {
-		t.Fatalf("%d queries after a minute, want 2", cc.n)
+		t.Fatalf("%d queries after 20 s, want 2", cc.n)
 	}
 	e, _ := s.Outbox.Get(local[0])
 	st := s.Outbox.StatusOf(e)

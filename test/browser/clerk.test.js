@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Agent, launch, openPage, screenshot, axe } from './harness.js';
+import { openWithCode } from './securemailbox.js';
 
 let agent, context;
 const PANE = () => agent.base + '/addin/outlook/taskpane.html';
@@ -321,6 +322,28 @@ test('a remembered mobile number can be corrected and removed in the pane', asyn
   await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'result-0');
   assert.match((await lines(page))[0], /mobilnummer/);
   await screenshot(page, 'clerk/mobile-forgotten');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('"Læst" after delivery: the pane shows it with its Danish local time once the recipient reads the message', async () => {
+  const address = 'laeser@example.org';
+  const page = await pane({ to: [address], subject: 'Læs mig', bodyHtml: '<p>Hej</p>' });
+  await page.fill('#mobile-0', '+45 31 32 33 34');
+  await page.click('li.mobile button');
+  await page.waitForFunction(() => document.body.dataset.state === 'checked');
+  await sendAndWait(page);
+  assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
+  assert.match(await page.textContent('#alert'), /sendt som link til sikker mailboks — koden kommer på SMS/);
+  assert.match(await page.textContent('#delivery'), /Link sendt — koden kommer på SMS/);
+  const rp = await openWithCode(context, agent.data, address, '+4531323334');
+  await rp.getByRole('heading', { name: 'Læs mig' }).waitFor();
+  await rp.close();
+  // The pane asks the agent every 20 s; the agent asks the relay one
+  // batched question at most every 20 s.
+  await page.waitForFunction(() => /^Læst \d{1,2}\. [a-zæø]+\.? \d{4} kl\. \d{2}\.\d{2}/.test((document.getElementById('facts') || {}).textContent || ''), null, { timeout: 90_000 });
+  await screenshot(page, 'clerk/read-fact');
+  await noA11yIssues(page, 'read-fact');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -328,11 +328,11 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			s.log().Info("delivered", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
 			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), string(r.Status), m.ID)
 		case errors.Is(err, delivery.ErrPermanent) || m.Attempts+1 >= MaxAttempts:
-			r.Status, r.Message = relayapi.StatusFailed, "Forsendelsen kunne ikke leveres."
+			r.Status, r.Message = relayapi.StatusFailed, relayapi.FailText(r.Channel, errors.Is(err, delivery.ErrPermanent))
 			// A channel that can say why (tunnelmail's refusals) does so.
 			var why interface{ Why() string }
 			if errors.As(err, &why) {
-				r.Message += " " + why.Why()
+				r.Message = "Forsendelsen kunne ikke leveres. " + why.Why()
 			}
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: relayapi.EventFailed, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 			s.log().Error("delivery failed for good", "id", m.ID, "recipient", r.ID.Masked(), "err", err)

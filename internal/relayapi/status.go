@@ -124,3 +124,23 @@ func SentText(ch recipient.Channel, s Status, who string) string {
 	}
 	return "Sendt som Digital Post"
 }
+
+// FailText is the reason given for a copy that failed for good when the
+// channel said nothing more (a channel that can say why adds it): who
+// refused it, or that it could not be reached however often it was tried,
+// and what the clerk can do. Never a failure without a reason.
+func FailText(ch recipient.Channel, refused bool) string {
+	who := map[recipient.Channel]string{
+		recipient.ChannelDigitalPost:   "Digital Post",
+		recipient.ChannelPrint:         "OneTooX (brevforsendelsen)",
+		recipient.ChannelTunnelmail:    "Modtagerens mailserver",
+		recipient.ChannelSecureMailbox: "Den sikre mailboks",
+	}[ch]
+	if who == "" {
+		who = "Leveringskanalen"
+	}
+	if refused {
+		return "Forsendelsen kunne ikke leveres: " + who + " afviste den. Send igen til de andre, eller kontakt IT."
+	}
+	return "Forsendelsen kunne ikke leveres: " + who + " kunne ikke nås, heller ikke efter mange forsøg. Send igen senere, eller kontakt IT."
+}

@@ -2,6 +2,7 @@ package relayapi
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"sendsikkert/internal/recipient"
@@ -99,6 +100,22 @@ func TestSentText(t *testing.T) {
 	for _, tt := range tests {
 		if got := SentText(tt.ch, tt.st, "a@b.dk"); got != tt.want {
 			t.Errorf("SentText(%s, %s) = %q, want %q", tt.ch, tt.st, got, tt.want)
+		}
+	}
+}
+
+// TestFailText: a failure always has a reason naming who refused or could
+// not be reached.
+func TestFailText(t *testing.T) {
+	for _, ch := range []recipient.Channel{recipient.ChannelDigitalPost, recipient.ChannelPrint, recipient.ChannelTunnelmail, recipient.ChannelSecureMailbox, recipient.ChannelNone} {
+		for _, refused := range []bool{true, false} {
+			got := FailText(ch, refused)
+			if !strings.HasPrefix(got, "Forsendelsen kunne ikke leveres: ") || len(got) < 60 {
+				t.Errorf("FailText(%s, %v) = %q", ch, refused, got)
+			}
+			if refused != strings.Contains(got, "afviste") {
+				t.Errorf("FailText(%s, %v) = %q", ch, refused, got)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@
 //	sendsikkert manifest outlook --origin https://HOST:PORT --out FILE
 //	sendsikkert trust install|remove|status [--data DIR]
 //	sendsikkert autostart on|off|status [--data DIR]
+//	sendsikkert door --port N [--state DIR] [--run-dir DIR]   (the machine's door, as root/SYSTEM)
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"syscall"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/logmask"
 	"sendsikkert/internal/policy"
 )
 
@@ -32,6 +34,9 @@ func main() {
 func run(args []string) int {
 	if len(args) > 0 && args[0] == "doctor" {
 		return doctorCmd(args[1:])
+	}
+	if len(args) > 0 && args[0] == "door" {
+		return doorCmd(args[1:])
 	}
 	if len(args) > 0 && args[0] == "enroll" {
 		return enrollCmd(args[1:])
@@ -62,7 +67,10 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "sendsikkert: bad --log-level:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Every full CPR number is masked, whatever put it in a log line;
+	// as slog's default the masking also covers the log package.
+	log := slog.New(logmask.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	slog.SetDefault(log)
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

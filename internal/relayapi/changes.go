@@ -23,7 +23,7 @@ const MaxChangesIDs = 1000
 // after Since.
 type ChangesRequest struct {
 	IDs   []string  `json:"ids"`
-	Since time.Time `json:"since"`
+	Since time.Time `json:"changedSince"`
 }
 
 // Changes answers a ChangesRequest: the messages with new facts, and Now,

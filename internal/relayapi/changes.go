@@ -2,10 +2,6 @@ package relayapi
 
 import "time"
 
-// EventReplied: a reply to the message arrived (Digital Post's reply
-// through the relay, or the secure mailbox's). "Besvaret" in the Log.
-const EventReplied EventKind = "replied"
-
 // Read and replied are later facts about a copy that was delivered: a
 // delivered status is final for delivery, and "Læst" and "Besvaret"
 // arrive as events afterwards. The agent learns them in one batched query

@@ -68,6 +68,7 @@ async function showStatus() {
     const s = o.settings || {};
     $('demo').hidden = !o.agent.demo;
     add('Send sikkert', `kører (version ${o.agent.version})`, 'ok');
+    for (const p of o.agent.problems || []) add('Problem', p.message, 'bad');
     add('Relæ', o.agent.demo ? 'Indbygget demo-relæ (DEMO – intet sendes til rigtige modtagere)' : (s.relayUrl || 'organisationens relæ'));
     add('Udbakke', s.outbox != null ? `${s.outbox} forsendelser` : 'se ikonet i meddelelsesområdet');
     add('Konto', s.account || (o.agent.demo ? 'Demo Kommune' : 'tilmeldt'));
@@ -175,8 +176,8 @@ async function searchPortal() {
 // ---- Log -------------------------------------------------------------------
 // The relay's status codes in the clerk's words (as in the add-in panes).
 const statusWords = {
-  da: { queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes', revoked: 'trukket tilbage' },
-  en: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', printed: 'Sent as a letter', 'needs-fallback': 'Needs a choice', failed: 'Failed', revoked: 'taken back' },
+  da: { queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes', revoked: 'trukket tilbage', replied: 'Besvaret' },
+  en: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', printed: 'Sent as a letter', 'needs-fallback': 'Needs a choice', failed: 'Failed', revoked: 'taken back', replied: 'Replied' },
 };
 // danishTime writes a time as clerks read it, in Danish local time:
 // "3. dec. 2026 kl. 14.05" (as the add-in panes do).
@@ -195,7 +196,7 @@ function statusText(m) {
   const w = statusWords[lang];
   let s = (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '');
   if (m.read) s += ` · ${lang === 'en' ? 'Read' : 'Læst'} ${danishTime(m.read)}`;
-  if (m.replied) s += ` · ${lang === 'en' ? 'Replied' : 'Besvaret'} ${danishTime(m.replied)}`;
+  if (m.repliedAt) s += ` · ${statusWords[lang].replied} ${danishTime(m.repliedAt)}`;
   return s;
 }
 

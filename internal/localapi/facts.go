@@ -87,8 +87,13 @@ func (s *Server) facts(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []outbox.Facts{}
 	for _, it := range items {
-		if (want == nil || want[it.ID]) && (it.Read != nil || it.Replied != nil) {
-			out = append(out, outbox.Facts{ID: it.ID, Read: it.Read, Replied: it.Replied})
+		if (want == nil || want[it.ID]) && (it.Read != nil || !it.RepliedAt.IsZero()) {
+			f := outbox.Facts{ID: it.ID, Read: it.Read}
+			if !it.RepliedAt.IsZero() {
+				replied := it.RepliedAt
+				f.Replied = &replied
+			}
+			out = append(out, f)
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"facts": out})

@@ -111,7 +111,7 @@ func TestReadRepliedFacts(t *testing.T) {
 	}
 	items, _ := s.Outbox.List("", 0)
 	for _, it := range items {
-		if it.ID == local[0] && (it.Read == nil || it.Replied == nil) {
+		if it.ID == local[0] && (it.Read == nil || it.RepliedAt.IsZero()) {
 			t.Fatalf("Log item %+v lacks the facts", it)
 		}
 	}

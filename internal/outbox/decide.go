@@ -152,3 +152,20 @@ func Backoff(n int, retryAfter time.Duration, jitter func(time.Duration) time.Du
 	d = min(d, MaxInterval)
 	return max(d, min(retryAfter, MaxInterval))
 }
+
+// ProblemNotAtRelay is the code of a handed message the relay no longer
+// knows.
+const ProblemNotAtRelay = "not_at_relay"
+
+// LostAtRelay reports, for an error of a status question, that the relay
+// itself answered it has no such message (its JSON 404 not_found) — after
+// a restore from a backup taken before the message was accepted — with
+// what the clerk is told. A 404 without the relay's body (a proxy) is not.
+func LostAtRelay(err error) *relayapi.Error {
+	var ans *relayclient.AnswerError
+	if !errors.As(err, &ans) || ans.StatusCode != http.StatusNotFound || ans.Relay == nil || ans.Relay.Code != "not_found" {
+		return nil
+	}
+	return &relayapi.Error{Code: ProblemNotAtRelay,
+		Message: "Relæet kender ikke længere forsendelsen (relæet er gendannet fra en sikkerhedskopi, der er ældre end forsendelsen). Det er uvist, om den nåede frem: send den igen, og kontakt IT."}
+}

@@ -293,6 +293,24 @@ func (w *Worker) poll(ctx context.Context, e *Entry) {
 		return
 	}
 	if err != nil {
+		if lost := LostAtRelay(err); lost != nil {
+			// The relay says it has no such message: restored from a
+			// backup taken before it was accepted. The files left this
+			// PC when the relay took them, so it cannot be sent again from
+			// here: the clerk is told, plainly, to send it again.
+			w.reached()
+			e.State, e.Failure = StateDone, lost
+			e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: lost.Message})
+			w.Log.Warn("relay no longer knows a handed message", "id", e.ID, "relay_id", e.RelayID)
+			if err := w.Outbox.update(e); err != nil {
+				w.nextPoll[e.ID] = w.now().Add(time.Minute)
+				w.Log.Error("outbox update failed", "id", e.ID, "err", err)
+				return
+			}
+			delete(w.nextPoll, e.ID)
+			w.changed(e)
+			return
+		}
 		d := Decide(err)
 		until := w.now().Add(Backoff(3, d.RetryAfter, w.Jitter))
 		if d.Shared {

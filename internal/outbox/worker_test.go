@@ -39,6 +39,8 @@ type fakeRelay struct {
 	accepted map[string]int    // idempotency key → times accepted anew
 	order    []string          // subjects in the order accepted
 	statuses int
+	// statusAnswer, when set, answers status questions instead.
+	statusAnswer *answer
 }
 
 func newFakeRelay(t *testing.T) *fakeRelay {
@@ -48,7 +50,14 @@ func newFakeRelay(t *testing.T) *fakeRelay {
 	mux.HandleFunc("GET /v1/messages/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.statuses++
+		a := f.statusAnswer
 		f.mu.Unlock()
+		if a != nil {
+			w.Header().Set("Content-Type", a.contentType)
+			w.WriteHeader(a.status)
+			io.WriteString(w, a.body)
+			return
+		}
 		st := relayapi.MessageStatus{ID: r.PathValue("id"), Status: relayapi.StatusDelivered,
 			Recipients: []relayapi.RecipientStatus{{Input: "2211771212", Status: relayapi.StatusDelivered}}}
 		w.Header().Set("Content-Type", "application/json")
@@ -556,5 +565,39 @@ func TestWorkerClockSkew(t *testing.T) {
 		if p.Code == ProblemLongWait {
 			t.Fatalf("the relay's clock made a long wait: %+v", p)
 		}
+	}
+}
+
+// TestWorkerRelayRestored: a relay restored from a backup older than a
+// handed message answers its status with its own 404 not_found: the clerk
+// is told (the files left with the relay, so the PC cannot send it again
+// by itself) instead of the PC asking forever. A 404 from a proxy is no
+// such answer.
+func TestWorkerRelayRestored(t *testing.T) {
+	h := newHarness(t)
+	proxy := &answer{404, "text/html", "<html>Not Found</html>", nil}
+	h.rel.statusAnswer = proxy
+	id := h.add("Sag 9")
+	h.w.Pass(context.Background())
+	for range 3 {
+		h.clock.add(time.Minute)
+		h.run()
+	}
+	if e := h.entry(id); e.State != StateHanded {
+		t.Fatalf("a proxy's 404 ended the message: %s %+v", e.State, e.Failure)
+	}
+	h.rel.mu.Lock()
+	h.rel.statusAnswer = &answer{404, "application/json", relayBody("not_found", "Forsendelsen findes ikke."), nil}
+	h.rel.mu.Unlock()
+	h.clock.add(time.Minute)
+	if next := h.run(); !next.IsZero() {
+		t.Fatalf("still asking at %v", next)
+	}
+	e := h.entry(id)
+	if e.State != StateDone || e.Failure == nil || e.Failure.Code != ProblemNotAtRelay {
+		t.Fatalf("state %s failure %+v", e.State, e.Failure)
+	}
+	if st := e.Status(); st.Status != relayapi.StatusFailed || !strings.Contains(st.Recipients[0].Message, "send den igen") {
+		t.Fatalf("the clerk is not told: %+v", st)
 	}
 }

@@ -1,6 +1,6 @@
 // A message's way to its recipients as the agent reports it, shared by
 // the Outlook and Del sikkert panes.
-import { api } from './api.js';
+import { api, hosted } from './api.js';
 
 export const FINAL = ['delivered', 'printed', 'failed', 'needs-fallback'];
 
@@ -69,6 +69,8 @@ export function sendNotes(res) {
 // (at most every 20 seconds), never one per message. after is the element
 // the line goes below.
 export function watchFacts(id, after, everyMs = 20_000) {
+  // The relay's page API (hosted pages) keeps no facts endpoint yet.
+  if (hosted()) return null;
   const p = document.createElement('p');
   p.id = 'facts';
   p.className = 'hint';

@@ -125,10 +125,10 @@ func (s *Worker) follow(ctx context.Context, m *Message, r *RecipientState) bool
 	now := s.now().UTC()
 	switch st {
 	case delivery.Delivered:
-		r.Status, r.Message = relayapi.StatusDelivered, "Leveret som Digital Post."
+		r.Status, r.Message = relayapi.StatusDelivered, relayapi.SentText(r.Channel, relayapi.StatusDelivered, r.ID.Masked())+"."
 		m.Events = append(m.Events, relayapi.Event{At: now, Kind: relayapi.EventDelivered, What: "Leveret som Digital Post til " + r.ID.Masked()})
 	case delivery.Printed:
-		r.Status, r.Message = relayapi.StatusPrinted, "Brevet er udskrevet og sendt med posten."
+		r.Status, r.Message = relayapi.StatusPrinted, relayapi.SentText(r.Channel, relayapi.StatusPrinted, r.ID.Masked())+": brevet er udskrevet og sendt med posten."
 		m.Events = append(m.Events, relayapi.Event{At: now, Kind: relayapi.EventPrinted, What: "Sendt som brev til " + r.ID.Masked()})
 	case delivery.Failed:
 		r.Status, r.Message = relayapi.StatusFailed, "Digital Post kunne ikke levere forsendelsen."
@@ -313,26 +313,26 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			what, kind := "Leveret som Digital Post til "+r.ID.Masked(), relayapi.EventDelivered
 			switch {
 			case rec.Status == delivery.Printed:
-				r.Message = "Brevet er sendt til udskrivning og forsendelse via OneTooX."
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + ": brevet er sendt til udskrivning og forsendelse."
 				what, kind = "Sendt som brev via OneTooX til "+r.ID.Masked(), relayapi.EventPrinted
 			case r.Channel == recipient.ChannelTunnelmail:
-				r.Message = "Leveret med tvunget TLS (tunnelmail) til modtagerens mailserver."
-				what = "Leveret som tunnelmail til " + r.ID.Masked()
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + "."
+				what = "Sendt krypteret (tunnelmail) til " + r.ID.Masked()
 			case r.Channel == recipient.ChannelSecureMailbox:
-				r.Message = "Lagt i sikker mailboks; modtageren har fået besked på mail."
-				what = "Lagt i sikker mailboks til " + r.ID.Masked()
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + " (sikker mailboks)."
+				what = "Link til sikker mailboks sendt til " + r.ID.Masked()
 			default:
-				r.Message = "Leveret som Digital Post."
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + "."
 			}
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: kind, What: what})
 			s.log().Info("delivered", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
 			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), string(r.Status), m.ID)
 		case errors.Is(err, delivery.ErrPermanent) || m.Attempts+1 >= MaxAttempts:
-			r.Status, r.Message = relayapi.StatusFailed, "Forsendelsen kunne ikke leveres."
+			r.Status, r.Message = relayapi.StatusFailed, relayapi.FailText(r.Channel, errors.Is(err, delivery.ErrPermanent))
 			// A channel that can say why (tunnelmail's refusals) does so.
 			var why interface{ Why() string }
 			if errors.As(err, &why) {
-				r.Message += " " + why.Why()
+				r.Message = "Forsendelsen kunne ikke leveres. " + why.Why()
 			}
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: relayapi.EventFailed, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 			s.log().Error("delivery failed for good", "id", m.ID, "recipient", r.ID.Masked(), "err", err)

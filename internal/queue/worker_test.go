@@ -196,7 +196,7 @@ func TestDeliveryDecisions(t *testing.T) {
 		audit    string
 		done     bool
 	}{
-		{"delivered", 0, delivery.Receipt{Status: delivery.Delivered, Reference: "r"}, nil, relayapi.StatusDelivered, relayapi.EventDelivered, 0, "Leveret som Digital Post", "deliver:delivered", true},
+		{"delivered", 0, delivery.Receipt{Status: delivery.Delivered, Reference: "r"}, nil, relayapi.StatusDelivered, relayapi.EventDelivered, 0, "Sendt som Digital Post", "deliver:delivered", true},
 		{"printed", 0, delivery.Receipt{Status: delivery.Printed}, nil, relayapi.StatusPrinted, relayapi.EventPrinted, 0, "udskrivning", "deliver:printed", true},
 		{"accepted, followed", 0, delivery.Receipt{Status: delivery.Accepted, Reference: "ref-1"}, nil, relayapi.StatusSending, relayapi.EventAccepted, 15 * time.Second, "afventer kvittering", "accept:accepted", false},
 		{"transient, first", 0, delivery.Receipt{}, transient, relayapi.StatusQueued, "", 2 * time.Second, "", "", false},

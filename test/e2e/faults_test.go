@@ -88,6 +88,7 @@ tls: {cert: %s, key: %s}
 storeKey: file:%s
 smtp: {addr: %s, from: no-reply@kommune.test, caFile: %s}
 audit: {auditors: [revisor@kommune.test]}
+metrics: {listen: "127.0.0.1:0"}
 `, port, certFile, keyFile, storeKey, sl.Addr(), caFile) + extra
 	config := filepath.Join(dir, "relay.yaml")
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
@@ -328,8 +329,8 @@ func (f *faultRun) settle(memoDir string, timeout time.Duration) {
 			problems = append(problems, fmt.Sprintf("%q delivered %d times but never accepted", label, n))
 		}
 	}
-	f.t.Logf("FIGURES %s: sent %d (accepted %d, refused at send %d), delivered %d, duplicated %d, lost %d",
-		f.name, len(f.ids)+len(f.refused), len(f.ids), len(f.refused), delivered, duplicated, lost)
+	f.t.Logf("FIGURES %s: sent %d (accepted %d, refused at send %d), delivered %d, duplicated %d, lost %d; hand-overs told to try again %d",
+		f.name, len(f.ids)+len(f.refused), len(f.ids), len(f.refused), delivered, duplicated, lost, agentRetries(f.a))
 	for _, r := range f.refused {
 		f.t.Logf("%s: refused at send (the clerk saw it): %s", f.name, r)
 	}
@@ -337,6 +338,13 @@ func (f *faultRun) settle(memoDir string, timeout time.Duration) {
 	for _, p := range problems {
 		f.t.Error(p)
 	}
+}
+
+// agentRetries counts the agent's hand-overs the relay answered "try
+// again" (or did not answer): its log's "relay unavailable, will retry".
+func agentRetries(a *agentProc) int {
+	b, _ := os.ReadFile(a.logPath)
+	return bytes.Count(b, []byte("relay unavailable, will retry"))
 }
 
 // ---- 1. PostgreSQL stopped and started mid-send -------------------------------
@@ -557,8 +565,13 @@ func TestFaultSQLiteLocked(t *testing.T) {
 	if code != 503 || after == "" {
 		t.Errorf("lookup with the store locked: HTTP %d Retry-After %q, want 503 with Retry-After", code, after)
 	}
-	if d := 12*time.Second - time.Since(locked); d > 0 {
-		time.Sleep(d)
+	// Hold the lock until a hand-over has met it too: the agent's send
+	// waits for its recipient check (10 s) before the hand-over starts.
+	for time.Since(locked) < 12*time.Second || (agentRetries(a) == 0 && time.Since(locked) < 45*time.Second) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if agentRetries(a) == 0 {
+		t.Error("no hand-over met the locked store in 45 s: the fault was not exercised")
 	}
 	stdin.Close()
 	wg.Wait()
@@ -592,24 +605,27 @@ func TestFaultRelayKilled(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(uint64(seed), 0))
 	t.Logf("seed %d", seed)
 	const n, kills = 40, 4
-	killAt := map[int]bool{}
-	for len(killAt) < kills {
-		killAt[2+rnd.IntN(n-4)] = true
-	}
-	for i := range n {
-		run.send(i)
-		if killAt[i] {
-			// Let the agent's hand-over get under way, then kill at a
-			// random moment of it.
-			time.Sleep(time.Duration(rnd.IntN(400)) * time.Millisecond)
-			r.kill()
-			t.Logf("relay killed after send %d", i)
-			time.Sleep(time.Duration(rnd.IntN(1000)) * time.Millisecond)
-			r.start()
-		} else {
-			time.Sleep(time.Duration(rnd.IntN(60)) * time.Millisecond)
+	// The clerk's sends go on at their own pace while the relay dies under
+	// them: in a hand-over, in a delivery, between the two.
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		srnd := rand.New(rand.NewPCG(uint64(seed), 1))
+		for i := range n {
+			run.send(i)
+			time.Sleep(time.Duration(50+srnd.IntN(100)) * time.Millisecond)
 		}
+	}()
+	for k := 0; k < kills; k++ {
+		time.Sleep(time.Duration(200+rnd.IntN(700)) * time.Millisecond)
+		r.kill()
+		run.mu.Lock()
+		t.Logf("relay killed with %d accepted by the agent", len(run.ids))
+		run.mu.Unlock()
+		time.Sleep(time.Duration(rnd.IntN(800)) * time.Millisecond)
+		r.start()
 	}
+	<-sent
 	run.settle(filepath.Join(r.data, "demo", "digitalpost"), 2*time.Minute)
 	if out, err := r.cli(t, "audit", "verify"); err != nil {
 		t.Errorf("audit verify after the kills: %v\n%s", err, out)
@@ -779,6 +795,9 @@ func TestFaultDamagedStore(t *testing.T) {
 	out, err := exec.Command(relayBin, "restore", "--config", r.config, "--from", backup).CombinedOutput()
 	if err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("%d forsendelse(r) venter", len(run.ids)-3)) {
+		t.Errorf("restore does not say the %d waiting messages go now:\n%s", len(run.ids)-3, out)
 	}
 	t.Logf("restore:\n%s", out)
 	r.start()

@@ -40,6 +40,10 @@ type Model struct {
 	// Problem is set by a failed or stuck send, cleared by the next
 	// delivered one.
 	Problem string
+	// Standing is the agent's current problem, in Danish ("Relæet kan
+	// ikke nås — 3 beskeder venter"): set and cleared by the agent's
+	// health board, not by sends.
+	Standing string
 	// replied holds the sends whose reply was announced, so a later
 	// status change does not announce it again.
 	replied map[string]bool
@@ -48,7 +52,7 @@ type Model struct {
 // State is the icon to show.
 func (m Model) State() State {
 	switch {
-	case m.Problem != "":
+	case m.Problem != "" || m.Standing != "":
 		return Problem
 	case m.Pending > 0:
 		return Sending
@@ -64,6 +68,9 @@ func (m Model) StatusLine() string {
 		s = "Send sikkert sender …"
 	case Problem:
 		s = "Problem: " + m.Problem
+		if m.Standing != "" {
+			s = m.Standing
+		}
 	}
 	if m.Demo {
 		s = "DEMO – " + s
@@ -285,6 +292,17 @@ func (t *Tray) SetPending(pending int) {
 		return
 	}
 	t.model.Pending = pending
+	t.drawLocked(false)
+}
+
+// SetStanding shows the agent's current problem (empty: none).
+func (t *Tray) SetStanding(msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.model.Standing == msg {
+		return
+	}
+	t.model.Standing = msg
 	t.drawLocked(false)
 }
 

@@ -178,3 +178,21 @@ func TestTrayOnSessionBus(t *testing.T) {
 		t.Fatal("Afslut did nothing")
 	}
 }
+
+// TestModelStanding: the agent's current problem (the relay away) shows
+// as the status line until the board clears it; a delivered send does not
+// clear it.
+func TestModelStanding(t *testing.T) {
+	m := Model{Pending: 3, Standing: "Relæet kan ikke nås — 3 beskeder venter"}
+	if m.State() != Problem || m.StatusLine() != "Relæet kan ikke nås — 3 beskeder venter" {
+		t.Fatalf("standing: %v %q", m.State(), m.StatusLine())
+	}
+	m.Changed(relayapi.MessageStatus{Status: relayapi.StatusDelivered}, 2)
+	if m.StatusLine() != "Relæet kan ikke nås — 3 beskeder venter" {
+		t.Fatalf("a delivery cleared the standing problem: %q", m.StatusLine())
+	}
+	m.Standing = ""
+	if m.State() != Sending {
+		t.Fatalf("after the board cleared it: %v", m.State())
+	}
+}

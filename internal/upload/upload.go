@@ -39,6 +39,8 @@ var (
 	ErrTooLarge   = errors.New("upload: over the size limit")
 	ErrBadSlice   = errors.New("upload: bad slice")
 	ErrIncomplete = errors.New("upload: slices missing")
+	// ErrDamaged: a stored slice cannot be read back (damaged on disk).
+	ErrDamaged = errors.New("upload: slice damaged")
 )
 
 // Info is an upload's state.
@@ -48,6 +50,9 @@ type Info struct {
 	ContentType string    `json:"contentType"`
 	Size        int64     `json:"size"`
 	Created     time.Time `json:"created"`
+	// Owner, on the relay (hosted add-in), is who may add to and use the
+	// upload; empty on the agent, which has one user.
+	Owner string `json:"owner,omitempty"`
 	// Slices maps index to its length.
 	Slices map[int]int64 `json:"slices"`
 }
@@ -125,12 +130,17 @@ func (s *Store) Get(id string) (*Info, error) {
 
 // Create starts an upload of size bytes.
 func (s *Store) Create(filename, contentType string, size int64) (*Info, error) {
+	return s.CreateFor("", filename, contentType, size)
+}
+
+// CreateFor starts an upload owned by owner.
+func (s *Store) CreateFor(owner, filename, contentType string, size int64) (*Info, error) {
 	if size < 0 || size > relayapi.MaxAttachmentBytes {
 		return nil, ErrTooLarge
 	}
 	var r [16]byte
 	rand.Read(r[:])
-	i := &Info{ID: hex.EncodeToString(r[:]), Filename: relayapi.CleanFilename(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Slices: map[int]int64{}}
+	i := &Info{ID: hex.EncodeToString(r[:]), Filename: relayapi.CleanFilename(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Owner: owner, Slices: map[int]int64{}}
 	if err := os.MkdirAll(filepath.Join(s.dir, i.ID), 0o700); err != nil {
 		return nil, err
 	}
@@ -212,12 +222,16 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 		rc, err := s.key.OpenFile(s.slicePath(id, n), []byte(id+"/"+strconv.Itoa(n)))
 		if err != nil {
 			f.Abort()
-			return blobstore.File{}, err
+			return blobstore.File{}, fmt.Errorf("%w: slice %d: %w", ErrDamaged, n, err)
 		}
-		_, err = io.Copy(f, rc)
+		sink := &countingWriter{w: f}
+		_, err = io.Copy(sink, rc)
 		rc.Close()
 		if err != nil {
 			f.Abort()
+			if sink.err == nil {
+				err = fmt.Errorf("%w: slice %d: %w", ErrDamaged, n, err)
+			}
 			return blobstore.File{}, err
 		}
 	}
@@ -247,4 +261,19 @@ func (s *Store) Expire() {
 			s.Delete(id)
 		}
 	}
+}
+
+// countingWriter remembers the writer's own error, so a slice that cannot
+// be read is told apart from a disk that cannot be written.
+type countingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

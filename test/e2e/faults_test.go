@@ -343,8 +343,17 @@ func (f *faultRun) settle(memoDir string, timeout time.Duration) {
 			problems = append(problems, fmt.Sprintf("%q delivered %d times but never accepted", label, n))
 		}
 	}
-	f.t.Logf("FIGURES %s: sent %d (accepted %d, refused at send %d), delivered %d, duplicated %d, lost %d; hand-overs told to try again %d",
-		f.name, len(f.ids)+len(f.refused), len(f.ids), len(f.refused), delivered, duplicated, lost, agentRetries(f.a))
+	waited := 0
+	for _, st := range final {
+		for _, e := range st.Events {
+			if strings.Contains(e.What, "prøver igen automatisk") {
+				waited++
+				break
+			}
+		}
+	}
+	f.t.Logf("FIGURES %s: sent %d (accepted %d, refused at send %d), delivered %d, duplicated %d, lost %d; %d waited for the relay, %d hand-over attempts retried",
+		f.name, len(f.ids)+len(f.refused), len(f.ids), len(f.refused), delivered, duplicated, lost, waited, agentRetries(f.a))
 	for _, r := range f.refused {
 		f.t.Logf("%s: refused at send (the clerk saw it): %s", f.name, r)
 	}
@@ -354,8 +363,9 @@ func (f *faultRun) settle(memoDir string, timeout time.Duration) {
 	}
 }
 
-// agentRetries counts the agent's hand-overs the relay answered "try
-// again" (or did not answer): its log's "relay unavailable, will retry".
+// agentRetries counts the agent's hand-over attempts the relay answered
+// "try again" (or did not answer): its log's "relay unavailable, will
+// retry". While the relay is down only one message probes it at a time.
 func agentRetries(a *agentProc) int {
 	b, _ := os.ReadFile(a.logPath)
 	return bytes.Count(b, []byte("relay unavailable, will retry"))
@@ -494,7 +504,7 @@ func TestFaultPostgresDown(t *testing.T) {
 	for i := 20; i < n; i++ {
 		run.send(i)
 	}
-	run.settle(filepath.Join(r.data, "demo", "digitalpost"), 90*time.Second)
+	run.settle(filepath.Join(r.data, "demo", "digitalpost"), 2*time.Minute)
 	if code, _ := probe(dev, r.url); code != 200 {
 		t.Errorf("lookup after PostgreSQL is back: HTTP %d", code)
 	}
@@ -596,7 +606,7 @@ func TestFaultSQLiteLocked(t *testing.T) {
 	for i := 15; i < 20; i++ {
 		run.send(i)
 	}
-	run.settle(filepath.Join(r.data, "demo", "digitalpost"), 90*time.Second)
+	run.settle(filepath.Join(r.data, "demo", "digitalpost"), 2*time.Minute)
 	if code, _ := probe(dev, r.url); code != 200 {
 		t.Errorf("lookup after the lock went: HTTP %d", code)
 	}

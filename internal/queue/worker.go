@@ -215,6 +215,27 @@ func (s *Worker) Run(ctx context.Context) {
 	}
 }
 
+// A store failing for a moment (PostgreSQL restarted, SQLite locked by
+// another process, a full disk) must not cost an outcome the worker holds:
+// without its record the message waits out its lease and is delivered
+// again, and the clerk hears nothing for minutes. update retries the write
+// for up to persistRetryFor real time, within the lease.
+var persistRetryFirst, persistRetryFor = 500 * time.Millisecond, time.Minute
+
+func (s *Worker) update(ctx context.Context, m *Message, l Lease, leaseEnd time.Time) error {
+	giveUp := time.Now().Add(min(persistRetryFor, leaseEnd.Sub(s.now())/2))
+	for wait := persistRetryFirst; ; wait = min(2*wait, 10*time.Second) {
+		err := s.Store.Update(ctx, m, l)
+		if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		s.log().Warn("relay update failed, will retry", "id", m.ID, "in", wait, "err", err)
+		if !sched.SleepUntil(ctx, time.Now().Add(wait), nil) {
+			return err
+		}
+	}
+}
+
 // process delivers what is due of one message, which owner has claimed
 // until leaseEnd; false means its record could not be read or written. The
 // record is read after the claim, so a recipient whose delivery another
@@ -235,7 +256,7 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		if !release && !m.Done() {
 			l.Until = s.now().Add(s.lease())
 		}
-		if err := s.Store.Update(ctx, m, l); err != nil {
+		if err := s.update(ctx, m, l, leaseEnd); err != nil {
 			if errors.Is(err, ErrLeaseLost) {
 				s.log().Warn("relay lease lost; another instance has the message", "id", m.ID)
 				return false, true

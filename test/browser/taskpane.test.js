@@ -171,6 +171,8 @@ test('signature logo: the inline picture is sent with its Content-ID and embedde
   });
   // The pictures are the body's, not files the clerk attached.
   assert.deepEqual(await page.$$eval('#files li', (ls) => ls.map((l) => l.textContent)), ['Ingen']);
+  // A new Outlook item: no draft id left by an earlier test's send.
+  await page.evaluate(() => localStorage.removeItem('__sendsikkertCustomProps'));
   await page.click('#send');
   await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
   assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');

@@ -160,6 +160,9 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 	}
 	closers = append(closers, func() { store.Close() })
 	rc.Store = store
+	// The store and the audit log share cfg.Database (relay.sqlite in the
+	// data folder, or the PostgreSQL database); a bbolt store does not.
+	rc.AuditInStore = cfg.Database != "bolt"
 	if rc.Registry, err = e.registry(); err != nil {
 		return rc, closeAll, err
 	}

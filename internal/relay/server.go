@@ -44,10 +44,11 @@ type Server struct {
 	Now     func() time.Time
 	Version string
 	// Audit, when set, records every lookup and submit (the LOG module).
-	// A lookup that cannot be recorded is refused (503); a submit's record
-	// is written after the message is stored, and a failure there is
-	// logged, not refused.
+	// A lookup or submit that cannot be recorded is refused (503).
 	Audit queue.Auditor
+	// AuditInStore says Audit is kept in Store's own database: a submit's
+	// rows and the message then commit in one transaction.
+	AuditInStore bool
 	// Queued, when set, is told of every message accepted (the worker's
 	// Wake), so that delivery starts at once.
 	Queued func()
@@ -87,15 +88,8 @@ func (s *Server) knownMobile() func(ctx context.Context, address string) string 
 	return func(ctx context.Context, address string) string { return directory.MobileOf(ctx, s.Book, address) }
 }
 
-func (s *Server) audit(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error {
-	if s.Audit == nil {
-		return nil
-	}
-	err := s.Audit.Record(ctx, user, action, id, channel, outcome, messageID)
-	if err != nil {
-		s.log().Error("audit record failed", "action", action, "err", err)
-	}
-	return err
+func (s *Server) journal() queue.Journal {
+	return queue.Journal{Store: s.Store, Audit: s.Audit, Joint: s.AuditInStore}
 }
 
 // DeviceAuth names the sender of a device's request. It returns an error
@@ -210,11 +204,16 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := recipient.CheckMail(r.Context(), s.Registry, s.mail(req.Mobiles), req.Recipients, s.now())
+	// One transaction for all the recipients (shared with concurrent
+	// checks), and the answer only once it is durable.
+	rows := make([]queue.AuditRow, 0, len(rep.Results))
 	for _, res := range rep.Results {
-		if err := s.audit(r.Context(), User(r), "lookup", recipient.Parse(res.Input, s.now()), string(res.Channel), lookupOutcome(res), ""); err != nil {
-			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
-			return
-		}
+		rows = append(rows, queue.AuditRow{User: User(r), Action: "lookup", ID: recipient.Parse(res.Input, s.now()), Channel: string(res.Channel), Outcome: lookupOutcome(res)})
+	}
+	if err := s.journal().Record(r.Context(), rows); err != nil {
+		s.log().Error("audit record failed", "action", "lookup", "err", err)
+		WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
+		return
 	}
 	for i := range rep.Results {
 		// A channel this relay cannot deliver on is not secure here.
@@ -409,19 +408,28 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.Events = []relayapi.Event{{At: m.Created, Kind: relayapi.EventReceived, What: "Modtaget af relæet"}}
-	// Recorded before the message is kept: what the log cannot record does
-	// not happen (the sender tries again with the same key).
-	for _, r := range m.Recipients {
-		if err := s.audit(ctx, user, "submit", r.ID, string(r.Channel), string(r.Status), m.ID); err != nil {
-			s.removeBlobs(files)
-			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så forsendelsen er ikke modtaget. Den bliver sendt igen om lidt."})
-			return
+	// The submit's rows and the message commit together (one fsync) when
+	// the log is in the store's database; otherwise the rows go first:
+	// what the log cannot record does not happen (the sender tries again
+	// with the same key).
+	rows := func(m *queue.Message) []queue.AuditRow {
+		rows := make([]queue.AuditRow, 0, len(m.Recipients))
+		for _, r := range m.Recipients {
+			rows = append(rows, queue.AuditRow{User: user, Action: "submit", ID: r.ID, Channel: string(r.Channel), Outcome: string(r.Status), MessageID: m.ID})
 		}
+		return rows
 	}
-	id, created, err := s.Store.Create(ctx, m)
+	j := s.journal()
+	id, created, auditErr, err := j.Create(ctx, m, rows)
 	if errors.Is(err, queue.ErrIDTaken) {
 		m.ID = uuid.NewString()
-		id, created, err = s.Store.Create(ctx, m)
+		id, created, auditErr, err = j.Create(ctx, m, rows)
+	}
+	if auditErr != nil {
+		s.log().Error("audit record failed", "action", "submit", "err", auditErr)
+		s.removeBlobs(files)
+		WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så forsendelsen er ikke modtaget. Den bliver sendt igen om lidt."})
+		return
 	}
 	if err != nil {
 		s.removeBlobs(files)

@@ -244,8 +244,8 @@ func (l *Log) RecordAll(ctx context.Context, rows []queue.AuditRow) error {
 	}
 	// The batch is everyone's: one caller going away must not fail it.
 	bctx := context.WithoutCancel(ctx)
-	err := l.inTxLocked(bctx, func(tx *sql.Tx, head int64) error {
-		return l.appendAll(bctx, tx, all, head)
+	err := l.inTxLocked(bctx, func(tx *sql.Tx, head int64, prev string) error {
+		return l.appendAll(bctx, tx, all, head, prev)
 	})
 	for _, b := range batch {
 		b.done <- err
@@ -269,11 +269,11 @@ func (l *Log) RecordTx(ctx context.Context, tx *sql.Tx, rows []queue.AuditRow) e
 	if len(rows) == 0 {
 		return nil
 	}
-	head, err := l.lockHead(ctx, tx)
+	head, prev, err := l.lockHead(ctx, tx)
 	if err != nil {
 		return err
 	}
-	return l.appendAll(ctx, tx, l.entries(rows), head)
+	return l.appendAll(ctx, tx, l.entries(rows), head, prev)
 }
 
 func (l *Log) entries(rows []queue.AuditRow) []Entry {
@@ -291,23 +291,23 @@ func (l *Log) entries(rows []queue.AuditRow) []Entry {
 
 // inTx runs f in a transaction that holds the head's lock; head is the
 // number of the last row.
-func (l *Log) inTx(ctx context.Context, f func(tx *sql.Tx, head int64) error) error {
+func (l *Log) inTx(ctx context.Context, f func(tx *sql.Tx, head int64, prev string) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.inTxLocked(ctx, f)
 }
 
-func (l *Log) inTxLocked(ctx context.Context, f func(tx *sql.Tx, head int64) error) error {
+func (l *Log) inTxLocked(ctx context.Context, f func(tx *sql.Tx, head int64, prev string) error) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	defer tx.Rollback()
-	head, err := l.lockHead(ctx, tx)
+	head, prev, err := l.lockHead(ctx, tx)
 	if err != nil {
 		return err
 	}
-	if err := f(tx, head); err != nil {
+	if err := f(tx, head, prev); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -316,19 +316,20 @@ func (l *Log) inTxLocked(ctx context.Context, f func(tx *sql.Tx, head int64) err
 	return nil
 }
 
-// lockHead reads the head's number under its lock. PostgreSQL: the row
-// lock orders appends from several instances; SQLite: the transaction
-// holds the write lock from BEGIN.
-func (l *Log) lockHead(ctx context.Context, tx *sql.Tx) (int64, error) {
-	lock := `SELECT seq FROM audit_head WHERE id = 1`
+// lockHead reads the head (the last row's number and hash) under its
+// lock. PostgreSQL: the row lock orders appends from several instances;
+// SQLite: the transaction holds the write lock from BEGIN.
+func (l *Log) lockHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
+	lock := `SELECT seq, hash FROM audit_head WHERE id = 1`
 	if l.db.Postgres {
 		lock += ` FOR UPDATE`
 	}
 	var head int64
-	if err := tx.QueryRowContext(ctx, lock).Scan(&head); err != nil {
-		return 0, fmt.Errorf("audit: head: %w", err)
+	var hash string
+	if err := tx.QueryRowContext(ctx, lock).Scan(&head, &hash); err != nil {
+		return 0, "", fmt.Errorf("audit: head: %w", err)
 	}
-	return head, nil
+	return head, hash, nil
 }
 
 // appendTx appends e as row seq after the head and moves the keyed head.
@@ -343,22 +344,36 @@ func (l *Log) appendTx(ctx context.Context, tx *sql.Tx, e *Entry, seq int64) err
 	return l.moveHead(ctx, tx, e)
 }
 
-// appendAll appends es as rows head+1… in one go: the head is read and
-// moved once.
-func (l *Log) appendAll(ctx context.Context, tx *sql.Tx, es []Entry, head int64) error {
-	var prev string
-	if err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_head WHERE id = 1`).Scan(&prev); err != nil {
-		return fmt.Errorf("audit: head: %w", err)
-	}
+// appendAll appends es as rows head+1… after prev (the head's hash) in
+// one go: few statements, the head moved once.
+func (l *Log) appendAll(ctx context.Context, tx *sql.Tx, es []Entry, head int64, prev string) error {
 	for i := range es {
 		e := &es[i]
 		e.Seq, e.prev = head+1+int64(i), prev
-		if err := l.insert(ctx, tx, e); err != nil {
-			return err
-		}
+		e.hash = l.rowHash(e)
 		prev = e.hash
 	}
-	return l.moveHead(ctx, tx, &es[len(es)-1])
+	// Several rows per INSERT (a group commit's, a check's): one round
+	// trip to PostgreSQL each, within SQLite's limit on parameters.
+	const per = 64
+	for len(es) > 0 {
+		n := min(len(es), per)
+		q := `INSERT INTO audit_log (seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, detail, prev_hash, hash) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?,?,?,?,?,?,?,?,?,?,?,?),`, n), ",")
+		args := make([]any, 0, 12*n)
+		for _, e := range es[:n] {
+			args = append(args, e.Seq, e.At.UnixNano(), e.User, e.Action, e.Recipient, e.recipientHash, e.Channel, e.Outcome, e.MessageID, e.Detail, e.prev, e.hash)
+		}
+		if _, err := tx.ExecContext(ctx, l.db.Q(q), args...); err != nil {
+			return fmt.Errorf("audit: insert: %w", err)
+		}
+		last := &es[n-1]
+		es = es[n:]
+		if len(es) == 0 {
+			return l.moveHead(ctx, tx, last)
+		}
+	}
+	return nil
 }
 
 // insert hashes e (its Seq and prev set) and inserts it.
@@ -594,7 +609,7 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 // and the last one's hash, which the first remaining row follows.
 func (l *Log) Purge(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := l.inTx(ctx, func(tx *sql.Tx, head int64) error {
+	err := l.inTx(ctx, func(tx *sql.Tx, head int64, _ string) error {
 		var to sql.NullInt64
 		if err := tx.QueryRowContext(ctx, l.db.Q(`SELECT MAX(seq) FROM audit_log WHERE at < ? AND seq < ?`), before.UnixNano(), head).Scan(&to); err != nil {
 			return fmt.Errorf("audit: purge: %w", err)
@@ -630,7 +645,7 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (int64, error) {
 // head nothing was lost, and the record says so.
 func (l *Log) RecordRestore(ctx context.Context, user string, backupTakenAt time.Time, lostTo int64) (RestoreDetail, error) {
 	var d RestoreDetail
-	err := l.inTx(ctx, func(tx *sql.Tx, head int64) error {
+	err := l.inTx(ctx, func(tx *sql.Tx, head int64, _ string) error {
 		d = RestoreDetail{BackupTakenAt: backupTakenAt.UTC(), LostFrom: head + 1, LostTo: max(lostTo, head)}
 		detail, _ := json.Marshal(d)
 		outcome := fmt.Sprintf("restored from backup taken at %s; rows %d–%d after it are gone", d.BackupTakenAt.Format(time.RFC3339), d.LostFrom, d.LostTo)

@@ -126,6 +126,10 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 		db.Close()
 		return nil, err
 	}
+	if err := database.WarmPool(ctx, db, 8); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("relay store: connect: %w", err)
+	}
 	return s, nil
 }
 

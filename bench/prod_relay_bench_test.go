@@ -49,10 +49,18 @@ type prodRelay struct {
 	close  func()
 }
 
+// relayKey is the store key of every relay of the run: a PostgreSQL
+// schema keeps the enrolment CA sealed under it from one relay to the
+// next.
+var relayKey = sync.OnceValue(func() *vault.Key {
+	k, _ := vault.New(vault.NewRandomKey())
+	return k
+})
+
 func startProdRelay(b *testing.B, dsn, dir string) *prodRelay {
 	b.Helper()
 	ctx := context.Background()
-	key, _ := vault.New(vault.NewRandomKey())
+	key := relayKey()
 	db, err := database.Open(ctx, dsn, dir, "relay.sqlite")
 	if err != nil {
 		b.Fatal(err)

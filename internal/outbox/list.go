@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +19,9 @@ type Item struct {
 	// Revocable and Revoked: see Revocable.
 	Revocable bool `json:"revocable"`
 	Revoked   bool `json:"revoked"`
+	// RepliedAt is when the recipient answered (Digital Post): the Log
+	// shows "Besvaret" with the time.
+	RepliedAt time.Time `json:"repliedAt,omitzero"`
 }
 
 // List returns the user's sends, newest first, whose subject or a
@@ -34,11 +38,14 @@ func (o *Outbox) List(q string, limit int) ([]Item, error) {
 	items := []Item{}
 	for _, id := range ids {
 		e, err := o.Get(id)
+		if errors.Is(err, ErrDamaged) {
+			continue // reported by Problems once the worker sets it aside
+		}
 		if err != nil {
 			return nil, err
 		}
 		st := o.StatusOf(e)
-		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: string(st.Status)}
+		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: string(st.Status), RepliedAt: st.RepliedAt}
 		// Only a send the relay has can be taken back.
 		if e.RelayID != "" {
 			it.Revocable, it.Revoked = Revocable(st)

@@ -78,7 +78,14 @@ func (j Journal) Record(ctx context.Context, rows []AuditRow) error {
 // (the message is then not stored); err is the store's failure.
 func (j Journal) Create(ctx context.Context, m *Message, rows func(*Message) []AuditRow) (id string, created bool, auditErr, err error) {
 	if ts, ta, ok := j.joint(); ok {
-		id, created, err = ts.CreateWith(ctx, m, func(tx *sql.Tx) error { return ta.RecordTx(ctx, tx, rows(m)) })
+		var rs []AuditRow
+		id, created, err = ts.CreateWith(ctx, m, func(tx *sql.Tx) error {
+			rs = rows(m)
+			return ta.RecordTx(ctx, tx, rs)
+		})
+		if err == nil && created {
+			committed(ta, rs)
+		}
 		return id, created, nil, err
 	}
 	if err := j.Record(ctx, rows(m)); err != nil {
@@ -93,8 +100,20 @@ func (j Journal) Create(ctx context.Context, m *Message, rows func(*Message) []A
 // does not stop the update (the delivery has happened either way).
 func (j Journal) Update(ctx context.Context, m *Message, lease Lease, rows []AuditRow) (auditErr, err error) {
 	if ts, ta, ok := j.joint(); ok && len(rows) > 0 {
-		return nil, ts.UpdateWith(ctx, m, lease, func(tx *sql.Tx) error { return ta.RecordTx(ctx, tx, rows) })
+		err := ts.UpdateWith(ctx, m, lease, func(tx *sql.Tx) error { return ta.RecordTx(ctx, tx, rows) })
+		if err == nil {
+			committed(ta, rows)
+		}
+		return nil, err
 	}
 	auditErr = j.Record(ctx, rows)
 	return auditErr, j.Store.Update(ctx, m, lease)
+}
+
+// committed tells an auditor that counts what its log holds (package
+// usage's meter) that rows written in a store's transaction are in.
+func committed(a TxAuditor, rows []AuditRow) {
+	if c, ok := a.(interface{ Committed([]AuditRow) }); ok {
+		c.Committed(rows)
+	}
 }

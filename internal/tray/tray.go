@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"sendsikkert/internal/relayapi"
 
@@ -39,12 +40,19 @@ type Model struct {
 	// Problem is set by a failed or stuck send, cleared by the next
 	// delivered one.
 	Problem string
+	// Standing is the agent's current problem, in Danish ("Relæet kan
+	// ikke nås — 3 beskeder venter"): set and cleared by the agent's
+	// health board, not by sends.
+	Standing string
+	// replied holds the sends whose reply was announced, so a later
+	// status change does not announce it again.
+	replied map[string]bool
 }
 
 // State is the icon to show.
 func (m Model) State() State {
 	switch {
-	case m.Problem != "":
+	case m.Problem != "" || m.Standing != "":
 		return Problem
 	case m.Pending > 0:
 		return Sending
@@ -60,6 +68,9 @@ func (m Model) StatusLine() string {
 		s = "Send sikkert sender …"
 	case Problem:
 		s = "Problem: " + m.Problem
+		if m.Standing != "" {
+			s = m.Standing
+		}
 	}
 	if m.Demo {
 		s = "DEMO – " + s
@@ -88,6 +99,13 @@ type Notice struct {
 func (m *Model) Changed(st relayapi.MessageStatus, pending int) (Notice, bool) {
 	m.Pending = pending
 	n := len(st.Recipients)
+	if !st.RepliedAt.IsZero() && !m.replied[st.ID] {
+		if m.replied == nil {
+			m.replied = map[string]bool{}
+		}
+		m.replied[st.ID] = true
+		return Notice{"Besvaret", "Modtageren har svaret via Digital Post " + st.RepliedAt.In(copenhagen()).Format("02-01-2006 15:04") + ". Svaret er sendt til den valgte svarpostkasse."}, true
+	}
 	switch st.Status {
 	case relayapi.StatusDelivered, relayapi.StatusPrinted:
 		m.Problem = ""
@@ -100,6 +118,13 @@ func (m *Model) Changed(st relayapi.MessageStatus, pending int) (Notice, bool) {
 		return Notice{"Modtager kan ikke få Digital Post", "En modtager er fritaget for Digital Post. Vælg brev via OneTooX i Send sikkert."}, true
 	}
 	return Notice{}, false
+}
+
+func copenhagen() *time.Location {
+	if l, err := time.LoadLocation("Europe/Copenhagen"); err == nil {
+		return l
+	}
+	return time.UTC
 }
 
 func recipients(n int) string {
@@ -267,6 +292,17 @@ func (t *Tray) SetPending(pending int) {
 		return
 	}
 	t.model.Pending = pending
+	t.drawLocked(false)
+}
+
+// SetStanding shows the agent's current problem (empty: none).
+func (t *Tray) SetStanding(msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.model.Standing == msg {
+		return
+	}
+	t.model.Standing = msg
 	t.drawLocked(false)
 }
 

@@ -40,6 +40,14 @@ func TestModel(t *testing.T) {
 			t.Errorf("%s: state %v notice %v %q", c.status, m.State(), ok, n.Title)
 		}
 	}
+	// A reply is announced once, with its time.
+	replied := relayapi.MessageStatus{ID: "m1", Status: relayapi.StatusDelivered, RepliedAt: time.Date(2026, 12, 3, 8, 5, 0, 0, time.UTC)}
+	if n, ok := m.Changed(replied, 0); !ok || n.Title != "Besvaret" || !strings.Contains(n.Body, "03-12-2026 09:05") {
+		t.Errorf("reply notice: %v %+v", ok, n)
+	}
+	if n, ok := m.Changed(replied, 0); ok && n.Title == "Besvaret" {
+		t.Error("reply announced twice")
+	}
 	m.Pending = 3
 	if m.OutboxLine() != "3 forsendelser i udbakken" {
 		t.Fatal(m.OutboxLine())
@@ -168,5 +176,23 @@ func TestTrayOnSessionBus(t *testing.T) {
 	case <-quit:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Afslut did nothing")
+	}
+}
+
+// TestModelStanding: the agent's current problem (the relay away) shows
+// as the status line until the board clears it; a delivered send does not
+// clear it.
+func TestModelStanding(t *testing.T) {
+	m := Model{Pending: 3, Standing: "Relæet kan ikke nås — 3 beskeder venter"}
+	if m.State() != Problem || m.StatusLine() != "Relæet kan ikke nås — 3 beskeder venter" {
+		t.Fatalf("standing: %v %q", m.State(), m.StatusLine())
+	}
+	m.Changed(relayapi.MessageStatus{Status: relayapi.StatusDelivered}, 2)
+	if m.StatusLine() != "Relæet kan ikke nås — 3 beskeder venter" {
+		t.Fatalf("a delivery cleared the standing problem: %q", m.StatusLine())
+	}
+	m.Standing = ""
+	if m.State() != Sending {
+		t.Fatalf("after the board cleared it: %v", m.State())
 	}
 }

@@ -203,7 +203,7 @@ func bareGETp99(b *testing.B, rate int) time.Duration {
 	for i := range 200 {
 		get(i)
 	}
-	return p99(paced(b, rate, 3*time.Second, get))
+	return p99(paced(b, rate, 2*time.Second, get))
 }
 
 // fsyncCommitP99 is the p99 of one small fsync'd SQLite commit (WAL,
@@ -257,8 +257,6 @@ var lookupInputs = []string{"221177-1212", "0707614285", "1010101010", "12345674
 // SQLite commit's p99 in the same run. Measured at the relay, the agent's
 // loopback hop not included (see the report).
 func BenchmarkProdCheck(b *testing.B) {
-	get := bareGETp99(b, 100)
-	commit := fsyncCommitP99(b)
 	r := startProdRelay(b, "", b.TempDir())
 	defer r.close()
 	op := checkOp(r, lookupInputs, 3)
@@ -267,10 +265,18 @@ func BenchmarkProdCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	got := p99(paced(b, 100, 4*time.Second, op))
+	// Baseline and figure in turn, three rounds, medians of the p99s: the
+	// machine's drift (other work on it) hits both alike.
+	var gets, commits, checks []time.Duration
+	for range 3 {
+		gets = append(gets, bareGETp99(b, 100))
+		commits = append(commits, fsyncCommitP99(b))
+		checks = append(checks, p99(paced(b, 100, 3*time.Second, op)))
+	}
+	get, commit, got := medianD(gets), medianD(commits), medianD(checks)
 	base := get + commit
 	ratio := float64(got) / float64(base)
-	fmt.Printf("check (3 recipients, enrolled device, audit on): p99 %.2f ms; bare HTTPS GET p99 %.2f ms + fsync'd commit p99 %.2f ms\n", ms(got), ms(get), ms(commit))
+	fmt.Printf("check (3 recipients, enrolled device, audit on): p99 %.2f ms; bare HTTPS GET p99 %.2f ms + fsync'd commit p99 %.2f ms (medians of 3 rounds)\n", ms(got), ms(get), ms(commit))
 	tableRow("Kontrollér modtagere (3), relay, p99 @100/s", "≤ 2 ×", fmt.Sprintf("%.2f ms", ms(got)), fmt.Sprintf("GET %.2f + commit %.2f ms", ms(get), ms(commit)), ratio, ratio <= 2)
 }
 

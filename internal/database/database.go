@@ -70,6 +70,11 @@ func Open(ctx context.Context, dsn, dataDir, name string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	// database/sql keeps 2 idle connections by default: under a few
+	// hundred lookups a second the rest would be closed and reopened, each
+	// reopening the file and reading its schema again. Not capped: a
+	// transaction of one part may read through another's handle.
+	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database: open %s: %w", path, err)

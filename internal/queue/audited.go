@@ -74,25 +74,32 @@ func (j Journal) Record(ctx context.Context, rows []AuditRow) error {
 }
 
 // Create stores m with the rows rows(m) gives (called with m's final id).
-// auditErr is set when the rows could not be written apart from the store
-// (the message is then not stored); err is the store's failure.
-func (j Journal) Create(ctx context.Context, m *Message, rows func(*Message) []AuditRow) (id string, created bool, auditErr, err error) {
+// alsoTx, when set, is more of the request's writes to the same database
+// (the address book), run in the joint transaction; joint reports whether
+// it ran. auditErr is set when the rows could not be written apart from
+// the store (the message is then not stored); err is the store's failure.
+func (j Journal) Create(ctx context.Context, m *Message, rows func(*Message) []AuditRow, alsoTx func(*sql.Tx) error) (id string, created, joint bool, auditErr, err error) {
 	if ts, ta, ok := j.joint(); ok {
 		var rs []AuditRow
 		id, created, err = ts.CreateWith(ctx, m, func(tx *sql.Tx) error {
+			if alsoTx != nil {
+				if err := alsoTx(tx); err != nil {
+					return err
+				}
+			}
 			rs = rows(m)
 			return ta.RecordTx(ctx, tx, rs)
 		})
 		if err == nil && created {
 			committed(ta, rs)
 		}
-		return id, created, nil, err
+		return id, created, true, nil, err
 	}
 	if err := j.Record(ctx, rows(m)); err != nil {
-		return "", false, err, nil
+		return "", false, false, err, nil
 	}
 	id, created, err = j.Store.Create(ctx, m)
-	return id, created, nil, err
+	return id, created, false, nil, err
 }
 
 // Update writes m back under lease with rows; apart from the store the

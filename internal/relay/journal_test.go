@@ -12,8 +12,10 @@ import (
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/database/databasetest"
+	"sendsikkert/internal/directory/sqlbook"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/queue/sqlstore"
+	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
@@ -55,7 +57,7 @@ func (c *countingAudit) RecordTx(ctx context.Context, tx *sql.Tx, rows []queue.A
 // jointRelay is a relay whose store and audit log share one database
 // (SQLite, or PostgreSQL when pg), as `sendsikkert-relay serve` opens
 // them.
-func jointRelay(t *testing.T, pg bool) (*countingAudit, *sqlstore.SQLStore, string) {
+func jointRelay(t *testing.T, pg bool, setup ...func(*Server, *queue.Worker, *database.DB)) (*countingAudit, *sqlstore.SQLStore, string) {
 	t.Helper()
 	ctx := context.Background()
 	key, _ := vault.New(vault.NewRandomKey())
@@ -88,6 +90,9 @@ func jointRelay(t *testing.T, pg bool) (*countingAudit, *sqlstore.SQLStore, stri
 		s.Store, w.Store = store, store
 		s.Audit, w.Audit = a, a
 		s.AuditInStore, w.AuditInStore = true, true
+		for _, f := range setup {
+			f(s, w, db)
+		}
 	})
 	t.Cleanup(func() { store.Close() })
 	return a, store, ts.URL
@@ -185,4 +190,45 @@ func testSubmitCommitsWithItsAuditRows(t *testing.T, pg bool) {
 	if n := countActions(t, a.Log); n["submit"] != 1 || n["deliver"] != 1 {
 		t.Fatalf("rows %v, want one submit and one deliver", n)
 	}
+}
+
+// TestSubmitTouchesTheBookInItsCommit: an e-mail recipient's address-book
+// row commits with the message and its audit rows, or not at all.
+func TestSubmitTouchesTheBookInItsCommit(t *testing.T) {
+	eachDB(t, func(t *testing.T, pg bool) {
+		var book *sqlbook.Book
+		a, _, url := jointRelay(t, pg, func(s *Server, w *queue.Worker, db *database.DB) {
+			var err error
+			if book, err = sqlbook.Open(context.Background(), db); err != nil {
+				t.Fatal(err)
+			}
+			s.Book = book
+			ch := &countingChannel{seen: map[string]int{}}
+			s.Channels[recipient.ChannelSecureMailbox] = ch
+			w.Channels[recipient.ChannelSecureMailbox] = ch
+		})
+		c := &relayclient.Client{BaseURL: url, Token: "tok"}
+		msg := func(key string) *relayapi.MessageRequest {
+			return &relayapi.MessageRequest{Recipients: []string{"borger@example.dk"}, Mobiles: map[string]string{"borger@example.dk": "12345678"},
+				Subject: "Hej", IdempotencyKey: key}
+		}
+		a.mu.Lock()
+		a.fail = true
+		a.mu.Unlock()
+		if _, err := c.Submit(context.Background(), msg("k-1"), nil); err == nil {
+			t.Fatal("accepted though the commit failed")
+		}
+		if e, _ := book.Search(context.Background(), "borger", "", 10); len(e) != 0 {
+			t.Fatalf("address book touched without the message: %+v", e)
+		}
+		a.mu.Lock()
+		a.fail = false
+		a.mu.Unlock()
+		if _, err := c.Submit(context.Background(), msg("k-2"), nil); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := book.Search(context.Background(), "borger", "", 10); len(e) != 1 || e[0].Mobile != "+4512345678" {
+			t.Fatalf("address book %+v", e)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,8 +47,9 @@ type Server struct {
 	// Audit, when set, records every lookup and submit (the LOG module).
 	// A lookup or submit that cannot be recorded is refused (503).
 	Audit queue.Auditor
-	// AuditInStore says Audit is kept in Store's own database: a submit's
-	// rows and the message then commit in one transaction.
+	// AuditInStore says Audit (and Book, when it is the SQL address book)
+	// is kept in Store's own database: a submit's message, audit rows and
+	// address-book rows then commit in one transaction.
 	AuditInStore bool
 	// Queued, when set, is told of every message accepted (the worker's
 	// Wake), so that delivery starts at once.
@@ -419,12 +421,31 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		return rows
 	}
+	// Every send keeps the address book current, with the mobile number
+	// the clerk gave, so the next send needs none: in the same commit when
+	// the book is in the store's database.
+	var touchTx func(*sql.Tx) error
+	if bt, ok := s.Book.(interface {
+		TouchTx(context.Context, *sql.Tx, directory.Entry) error
+	}); ok {
+		touchTx = func(tx *sql.Tx) error {
+			for _, r := range m.Recipients {
+				if r.ID.Kind == recipient.KindEmail {
+					if err := bt.TouchTx(ctx, tx, directory.Entry{Email: r.ID.Value, Mobile: r.Party.Mobile, LastSeen: s.now()}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+	}
 	j := s.journal()
-	id, created, auditErr, err := j.Create(ctx, m, rows)
+	id, created, touched, auditErr, err := j.Create(ctx, m, rows, touchTx)
 	if errors.Is(err, queue.ErrIDTaken) {
 		m.ID = uuid.NewString()
-		id, created, auditErr, err = j.Create(ctx, m, rows)
+		id, created, touched, auditErr, err = j.Create(ctx, m, rows, touchTx)
 	}
+	touched = touched && touchTx != nil
 	if auditErr != nil {
 		s.log().Error("audit record failed", "action", "submit", "err", auditErr)
 		s.removeBlobs(files)
@@ -443,9 +464,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, r := range m.Recipients {
-		if r.ID.Kind == recipient.KindEmail && s.Book != nil {
-			// Every send keeps the address book current, with the mobile
-			// number the clerk gave, so the next send needs none.
+		if r.ID.Kind == recipient.KindEmail && s.Book != nil && !touched {
 			s.Book.Touch(ctx, directory.Entry{Email: r.ID.Value, Mobile: r.Party.Mobile, LastSeen: s.now()})
 		}
 	}

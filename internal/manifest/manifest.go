@@ -19,7 +19,7 @@ const OutlookID = "5f0d8a8e-3c2b-4d7a-9a5e-2b8c6f1e4d93"
 // OutlookVersion is the Outlook manifest's version. Bump it whenever the
 // manifest or its icons change, so Office fetches them anew; a test holds
 // a fingerprint of the content and fails when one changes without the other.
-const OutlookVersion = "1.0.0.0"
+const OutlookVersion = "1.0.1.0"
 
 // PagesPath is where the add-in's pages live below an origin.
 const PagesPath = "/addin"

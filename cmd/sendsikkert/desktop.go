@@ -69,6 +69,7 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 		running.Store(a)
 		t.Recovered()
 		t.SetDemo(a.Demo)
+		t.SetNotEnrolled(a.NotEnrolled)
 		t.SetPending(a.Outbox.Pending())
 	}
 	errc := make(chan error, 1)

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -72,8 +71,11 @@ func DefaultDataDir() string {
 type Agent struct {
 	Config Config
 	Demo   bool
-	Outbox *outbox.Outbox
-	API    *localapi.Server
+	// NotEnrolled, when set, says in Danish why the agent has no relay
+	// and refuses sends (the tray's status line).
+	NotEnrolled string
+	Outbox      *outbox.Outbox
+	API         *localapi.Server
 	// Store says whether secrets live in the OS keyring.
 	Store keystore.Store
 	// Mailbox is the IMAP mailbox link (marked copies, receipts); its
@@ -97,13 +99,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data folder: %w", err)
 	}
-	// A relay is configured by the flag or by an enrolment; without one
-	// (or with --demo, which wins) the agent runs the demo relay.
-	enr, err := loadEnrolment(cfg.DataDir)
-	if err != nil && !errors.Is(err, ErrNotEnrolled) {
-		return err
+	// Demo only when asked for with --demo; without it and without an
+	// enrolment the agent runs "not enrolled": it serves the add-in and
+	// the window's Kom i gang page, and refuses sends.
+	demo := cfg.Demo
+	if demo && !DemoBuilt {
+		return ErrNoDemo
 	}
-	demo := cfg.Demo || (cfg.RelayURL == "" && enr == nil)
+	var enr *enrolment
+	if !demo {
+		e, err := loadEnrolment(cfg.DataDir)
+		if err != nil && !errors.Is(err, ErrNotEnrolled) {
+			return err
+		}
+		enr = e
+	}
 	store, err := keystore.Open(cfg.DataDir, demo)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrKeyring, err)
@@ -155,6 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	done := make(chan struct{})
 	var client *relayclient.Client
+	var notEnrolled string // why, in Danish, when there is no relay
 	if demo {
 		log.Warn("DEMO MODE: using the embedded demo relay; messages go to " + filepath.Join(cfg.DataDir, "demo") + ", nothing reaches real recipients")
 		c, stop, err := startDemoRelay(ctx, cfg.DataDir, key, cfg.Policy.PrintAdapter, log)
@@ -164,24 +175,25 @@ func Run(ctx context.Context, cfg Config) error {
 		defer stop()
 		client = c
 	} else {
-		if enr == nil {
-			return ErrNotEnrolled
-		}
-		if cfg.RelayURL != "" && strings.TrimRight(cfg.RelayURL, "/") != enr.URL {
-			return fmt.Errorf("%w: enrolled with %s, not %s", ErrNotEnrolled, enr.URL, cfg.RelayURL)
-		}
-		tlsCfg, err := enr.clientTLS(cfg.DataDir, store)
+		c, why, err := enr.client(cfg, store, log)
 		if err != nil {
 			return err
 		}
-		client = &relayclient.Client{BaseURL: enr.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}
-		log.Info("using the organisation's relay", "relay", enr.URL, "user", enr.User)
+		client, notEnrolled = c, why
+	}
+	// The relay's parts for the local API and the mailbox link: left nil
+	// (not a typed nil) when not enrolled, so they answer "not enrolled".
+	var relay localapi.Relay
+	var dir localapi.Directory
+	var statuses mailbox.StatusGetter
+	if client != nil {
+		relay, dir, statuses = client, client, client
 	}
 
 	// The mailbox link: a marked copy of every delivered send, receipts
 	// and replies followed. It runs beside the worker and never holds up
 	// a send.
-	link, err := mailbox.Open(mailbox.Config{DB: db, Outbox: ob, Settings: st, Secrets: store, Relay: client, Dir: filepath.Join(cfg.DataDir, "mailbox"), Log: log})
+	link, err := mailbox.Open(mailbox.Config{DB: db, Outbox: ob, Settings: st, Secrets: store, Relay: statuses, Dir: filepath.Join(cfg.DataDir, "mailbox"), Log: log})
 	if err != nil {
 		return err
 	}
@@ -194,12 +206,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
 	}
 	api.Mailbox = link
-	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store, Mailbox: link}
+	a := &Agent{Config: cfg, Demo: demo, NotEnrolled: notEnrolled, Outbox: ob, API: api, Store: store, Mailbox: link}
 
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -232,19 +244,26 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log}
-	go func() {
-		worker.Run(ctx)
-		close(done)
-	}()
+	if client != nil {
+		worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log}
+		go func() {
+			worker.Run(ctx)
+			close(done)
+		}()
+	} else {
+		close(done) // nothing may be sent: no worker
+	}
 	linkDone := make(chan struct{})
 	go func() {
 		link.Run(ctx)
 		close(linkDone)
 	}()
 	mode := ""
-	if demo {
+	switch {
+	case demo:
 		mode = " (DEMO)"
+	case client == nil:
+		mode = " (NOT ENROLLED: sends are refused until this PC is enrolled with the organisation's relay)"
 	}
 	log.Info("Send sikkert agent ready"+mode, "url", "https://localhost:"+strconv.Itoa(cfg.Port), "data", cfg.DataDir, "keyring", store.Secure(), "pending", ob.Pending())
 	if cfg.Ready != nil {

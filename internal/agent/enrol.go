@@ -8,12 +8,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"sendsikkert/internal/enroll"
 	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/relayclient"
 )
 
 // The device's enrolment: its key in the keyring, its certificate and the
@@ -152,3 +155,30 @@ func Enrolled(dataDir string) (url string, cfg *tls.Config, enrolled bool, err e
 	}
 	return e.URL, cfg, true, nil
 }
+
+// client is the relay client for this enrolment, or nil when the PC is
+// not (or no longer) enrolled with the relay IT names: the agent then runs
+// not enrolled, says why in its log and returns why in Danish for the tray.
+func (e *enrolment) client(cfg Config, store keystore.Store, log *slog.Logger) (*relayclient.Client, string, error) {
+	if e == nil {
+		log.Warn("not enrolled with a relay: sends are refused; enrol with a code from IT (sendsikkert enroll, or the window's Kom i gang page)", "relay", cfg.RelayURL)
+		return nil, "pc'en er ikke tilmeldt relæet – kontakt IT", nil
+	}
+	if cfg.RelayURL != "" && strings.TrimRight(cfg.RelayURL, "/") != strings.TrimRight(e.URL, "/") {
+		log.Warn("enrolled with another relay than the one configured: sends are refused until this PC is enrolled with it", "enrolled", e.URL, "configured", cfg.RelayURL)
+		return nil, "pc'en er tilmeldt " + e.URL + ", men IT har valgt " + cfg.RelayURL + " – kontakt IT", nil
+	}
+	tlsCfg, err := e.clientTLS(cfg.DataDir, store)
+	if errors.Is(err, ErrNotEnrolled) {
+		log.Warn("enrolment incomplete (device key or certificate missing): sends are refused; enrol again", "relay", e.URL)
+		return nil, "tilmeldingen er ufuldstændig – kontakt IT for en ny kode", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	log.Info("using the organisation's relay", "relay", e.URL, "user", e.User)
+	return &relayclient.Client{BaseURL: e.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}, "", nil
+}
+
+// ErrNoDemo: --demo asked of a build without demo mode (-tags nodemo).
+var ErrNoDemo = errors.New("agent: this build has no demo mode (built with -tags nodemo)")

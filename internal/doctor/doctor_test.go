@@ -149,6 +149,14 @@ func TestEachFailure(t *testing.T) {
 			e.Policy = policy.Policy{RelayURL: "https://relay.kommune.dk"}
 			e.Enrolment = func() (string, *tls.Config, bool, error) { return "", nil, false, nil }
 		}},
+		{"not enrolled, no policy, agent not in demo", "relay", func(t *testing.T, e *Env) {
+			e.Enrolment = func() (string, *tls.Config, bool, error) { return "", nil, false, nil }
+		}},
+		{"enrolled with another relay than the policy's", "relay", func(t *testing.T, e *Env) {
+			r := fakeRelay(t, 200)
+			e.Policy = policy.Policy{RelayURL: "https://relay.kommune.dk"}
+			e.Enrolment = func() (string, *tls.Config, bool, error) { return r.url, r.cfg, true, nil }
+		}},
 		{"invalid policy", "policy", func(t *testing.T, e *Env) { e.PolicyErr = errors.New("port 80 must be 1024–65535") }},
 	}
 	for _, tt := range tests {

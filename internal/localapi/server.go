@@ -61,10 +61,13 @@ type Server struct {
 	// Directory, when set, serves the Sikker Mail Portal's searches.
 	Directory Directory
 	Settings  *settings.Store
-	Demo      bool
-	Version   string
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Demo: the relay is the embedded demo relay. Relay nil means not
+	// enrolled: every route that needs the relay answers 503 not_enrolled,
+	// and nothing is queued.
+	Demo    bool
+	Version string
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Extra routes (add-in pages, later issues) go through the same guard.
 	Extra []Route
 	// Mailbox, when set, is the IMAP mailbox link (account in the
@@ -103,14 +106,14 @@ func (s *Server) Routes() []Route {
 	rs := []Route{
 		{Pattern: "GET /{$}", Handler: s.index},
 		{Pattern: "GET /healthz", Handler: s.healthz},
-		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
-		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, Handler: s.submit},
+		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, NeedsRelay: true, Handler: s.check},
+		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, NeedsRelay: true, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
-		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
-		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, Handler: s.revoke}, // no body is read; "{}" is welcome
-		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
-		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
-		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, Handler: s.createUpload},
+		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, NeedsRelay: true, Handler: s.status},
+		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, NeedsRelay: true, Handler: s.revoke}, // no body is read; "{}" is welcome
+		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, NeedsRelay: true, Handler: s.mailboxes},
+		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, NeedsRelay: true, Handler: s.setMailboxes},
+		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, NeedsRelay: true, Handler: s.createUpload},
 		{Pattern: "PUT /api/v1/uploads/{id}/{index}", MaxBody: upload.MaxSlice, Handler: s.putSlice},
 		{Pattern: "GET /api/v1/uploads/{id}", MaxBody: 1, Handler: s.getUpload},
 		{Pattern: "POST /api/v1/enroll", MaxBody: 4 << 10, Handler: s.enroll},
@@ -118,8 +121,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "PUT /api/v1/settings", MaxBody: 128 << 10, Handler: s.putSettings},
 		{Pattern: "PUT /api/v1/mailbox/secret", MaxBody: 16 << 10, Handler: s.putMailboxSecret},
 		{Pattern: "GET /api/v1/mailbox/status", MaxBody: 1, Handler: s.mailboxStatus},
-		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, Handler: s.domains},
-		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, Handler: s.addressBook},
+		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, NeedsRelay: true, Handler: s.domains},
+		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, NeedsRelay: true, Handler: s.addressBook},
 		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
 		{Pattern: "GET /addin/outlook.xml", MaxBody: 1, Handler: s.outlookManifest},
 		{Pattern: "GET /addin/office.xml", MaxBody: 1, Handler: s.officeManifest},
@@ -131,6 +134,9 @@ func (s *Server) Routes() []Route {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.Routes() {
+		if rt.NeedsRelay && s.Relay == nil {
+			rt.Handler = s.notEnrolled
+		}
 		mux.Handle(rt.Pattern, s.Guard.Wrap(rt))
 	}
 	// Unknown paths get the guard too, then a JSON 404.
@@ -140,8 +146,17 @@ func (s *Server) Handler() http.Handler {
 	return s.Guard.Outer(mux)
 }
 
+// NotEnrolledText is what a clerk reads when the agent has no relay.
+const NotEnrolledText = "Send sikkert er ikke tilmeldt organisationens relæ på denne pc, så intet kan sendes sikkert herfra. Kontakt IT, og bed om at få pc'en tilmeldt (eller om en tilmeldingskode til Kom i gang i Send sikkert-vinduet)."
+
+// notEnrolled answers every route that needs the relay while the agent is
+// not enrolled: nothing is checked, queued or sent.
+func (s *Server) notEnrolled(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusServiceUnavailable, "not_enrolled", NotEnrolledText)
+}
+
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "outbox": s.Outbox.Pending()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "enrolled": s.Relay != nil && !s.Demo, "outbox": s.Outbox.Pending()})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>

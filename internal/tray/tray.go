@@ -39,12 +39,15 @@ type Model struct {
 	// Problem is set by a failed or stuck send, cleared by the next
 	// delivered one.
 	Problem string
+	// NotEnrolled, when set, says why the agent refuses every send; only
+	// an enrolment (and a restart) clears it.
+	NotEnrolled string
 }
 
 // State is the icon to show.
 func (m Model) State() State {
 	switch {
-	case m.Problem != "":
+	case m.Problem != "" || m.NotEnrolled != "":
 		return Problem
 	case m.Pending > 0:
 		return Sending
@@ -60,6 +63,9 @@ func (m Model) StatusLine() string {
 		s = "Send sikkert sender …"
 	case Problem:
 		s = "Problem: " + m.Problem
+		if m.NotEnrolled != "" {
+			s = "Problem: " + m.NotEnrolled
+		}
 	}
 	if m.Demo {
 		s = "DEMO – " + s
@@ -256,6 +262,14 @@ func (t *Tray) SetDemo(demo bool) {
 	defer t.mu.Unlock()
 	t.Demo = demo
 	t.model.Demo = demo
+	t.drawLocked(true)
+}
+
+// SetNotEnrolled shows why the agent refuses sends ("" when it does not).
+func (t *Tray) SetNotEnrolled(why string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.model.NotEnrolled = why
 	t.drawLocked(true)
 }
 

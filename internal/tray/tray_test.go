@@ -170,3 +170,17 @@ func TestTrayOnSessionBus(t *testing.T) {
 		t.Fatal("Afslut did nothing")
 	}
 }
+
+// Not enrolled: the icon shows a problem and the line says why; a
+// delivered send (there is none, but a stale status may arrive) does not
+// clear it.
+func TestNotEnrolledStaysShown(t *testing.T) {
+	m := Model{NotEnrolled: "pc'en er ikke tilmeldt relæet – kontakt IT"}
+	if m.State() != Problem || m.StatusLine() != "Problem: pc'en er ikke tilmeldt relæet – kontakt IT" {
+		t.Fatalf("%v %q", m.State(), m.StatusLine())
+	}
+	m.Changed(relayapi.MessageStatus{Status: relayapi.StatusDelivered}, 0)
+	if m.State() != Problem {
+		t.Fatal("a delivered status cleared the not-enrolled problem")
+	}
+}

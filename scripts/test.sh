@@ -51,8 +51,8 @@ elif command -v makensis >/dev/null; then
   bash build/windows/build.sh
   # The MSI built from the real programs: its tables, read with msiinfo.
   msi_version=$(ls bin/windows/Sendsikkert-*.msi | sed -n 's/.*Sendsikkert-\(.*\)\.msi$/\1/p' | tail -1)
-  SENDSIKKERT_MSI="bin/windows/Sendsikkert-$msi_version.msi" SENDSIKKERT_MSI_VERSION="$msi_version" \
-    SENDSIKKERT_WINDOWS_BIN=bin/windows go test -count=1 -run 'TestMSI|TestWindowsExecutables' ./build/windows
+  SENDSIKKERT_MSI="$PWD/bin/windows/Sendsikkert-$msi_version.msi" SENDSIKKERT_MSI_VERSION="$msi_version" \
+    SENDSIKKERT_WINDOWS_BIN="$PWD/bin/windows" go test -count=1 -run 'TestMSI|TestWindowsExecutables' ./build/windows
 elif [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
   echo "makensis (Debian nsis) is required"; exit 1
 else

@@ -16,10 +16,8 @@ import (
 
 	"sendsikkert/internal/agent"
 	"sendsikkert/internal/policy"
+	"sendsikkert/internal/version"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
 
 const usage = `Send sikkert – sikker afsendelse fra Outlook, Word, Excel og PowerPoint.
 
@@ -67,7 +65,7 @@ func runTo(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, usage)
 			return 0
 		case a == "--version" || a == "-version" || a == "version":
-			fmt.Fprintln(stdout, "sendsikkert", version)
+			fmt.Fprintln(stdout, "sendsikkert", version.String)
 			return 0
 		case commands[a] != nil:
 			return commands[a](args[1:])
@@ -139,7 +137,7 @@ func runAgent(args []string, stderr io.Writer) int {
 	defer stop()
 	cfg := agent.Config{
 		DataDir: *data, Port: *port, RelayURL: *relayURL, Demo: *demo,
-		Version: version, AllowedOrigins: allowed, Log: log, Policy: pol,
+		Version: version.String, AllowedOrigins: allowed, Log: log, Policy: pol,
 	}
 	if *headless {
 		cfg.Ready = func(a *agent.Agent) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"sendsikkert/internal/version"
 )
 
 // help, -h and an unknown subcommand print the usage and exit; none of
@@ -35,9 +37,9 @@ func TestUsageNeverStartsTheAgent(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	old := version
-	version = "2.3.4"
-	t.Cleanup(func() { version = old })
+	old := version.String
+	version.String = "2.3.4"
+	t.Cleanup(func() { version.String = old })
 	var stdout bytes.Buffer
 	if code := runTo([]string{"--version"}, &stdout, &bytes.Buffer{}); code != 0 || stdout.String() != "sendsikkert 2.3.4\n" {
 		t.Fatalf("exit %d: %q", code, stdout.String())

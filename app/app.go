@@ -33,6 +33,13 @@ type App struct {
 	AgentURL string
 	// CAFile is the agent's per-install CA certificate (DATA/tls/ca.crt).
 	CAFile string
+	// DoorCAFile is the machine door's CA, trusted too when readable: on a
+	// shared host the door, not the agent, ends TLS on the port.
+	DoorCAFile string
+	// TokenFile is the window's own credential (DATA/window.token),
+	// written by the agent, readable by this user only; it is what lets
+	// the window, and no page, re-enrol an enrolled agent.
+	TokenFile string
 	// View is the view the window opens at (status, portal, log, settings).
 	View string
 	// Trust chooses the trust stores (tests point it at a throwaway NSS db).
@@ -59,6 +66,8 @@ type Health struct {
 	Status  string `json:"status"`
 	Version string `json:"version"`
 	Demo    bool   `json:"demo"`
+	// User is the OS account the agent runs as.
+	User string `json:"user"`
 }
 
 // Error is what the page shows when a call fails: a Danish sentence.
@@ -86,6 +95,11 @@ func (a *App) http() (*http.Client, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemBytes) {
 		return nil, fmt.Errorf("app: agent CA %s holds no certificate", a.CAFile)
+	}
+	if a.DoorCAFile != "" {
+		if door, err := os.ReadFile(a.DoorCAFile); err == nil {
+			pool.AppendCertsFromPEM(door)
+		}
 	}
 	a.client = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	return a.client, nil
@@ -123,6 +137,11 @@ func (a *App) csrf(c *http.Client, fresh bool) (string, error) {
 
 // call is one local API request, as the agent's own pages make it.
 func (a *App) call(method, path string, body, out any) error {
+	return a.callWith(method, path, body, out, nil)
+}
+
+// callWith is call with extra headers (the window's credential).
+func (a *App) callWith(method, path string, body, out any, extra func() (http.Header, error)) error {
 	c, err := a.http()
 	if err != nil {
 		return err
@@ -144,6 +163,15 @@ func (a *App) call(method, path string, body, out any) error {
 		}
 		req.Header.Set("X-Sendsikkert-CSRF", tok)
 		req.Header.Set("Origin", a.AgentURL)
+		if extra != nil {
+			h, err := extra() // read again after a restart: a new token
+			if err != nil {
+				return err
+			}
+			for k, v := range h {
+				req.Header[k] = v
+			}
+		}
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -352,7 +380,7 @@ func (a *App) InstallTrust() (TrustStatus, error) {
 // key is made and kept by the agent; the window only passes the code on.
 func (a *App) Enroll(relay, code string) (json.RawMessage, error) {
 	var out json.RawMessage
-	err := a.call(http.MethodPost, "/api/v1/enroll", map[string]string{"relay": strings.TrimSpace(relay), "code": strings.TrimSpace(code)}, &out)
+	err := a.callWith(http.MethodPost, "/api/v1/enroll", map[string]string{"relay": strings.TrimSpace(relay), "code": strings.TrimSpace(code)}, &out, a.windowHeader)
 	return out, err
 }
 
@@ -380,3 +408,23 @@ func (a *App) ExportCSV(csv string) error {
 	// A BOM so Excel reads æ, ø and å.
 	return os.WriteFile(path, append([]byte("\ufeff"), csv...), 0o600)
 }
+
+// windowHeader carries the window's credential. Without the file (an
+// agent older than the credential, or another user's data folder) the
+// call goes without it, and an enrolled agent refuses it in Danish.
+func (a *App) windowHeader() (http.Header, error) {
+	h := http.Header{}
+	if a.TokenFile == "" {
+		return h, nil
+	}
+	b, err := os.ReadFile(a.TokenFile)
+	if err != nil {
+		return h, nil
+	}
+	h.Set(windowHeader, strings.TrimSpace(string(b)))
+	return h, nil
+}
+
+// windowHeader is localapi.WindowHeader (a test holds them equal; the
+// window does not link the agent's packages).
+const windowHeader = "X-Sendsikkert-Window"

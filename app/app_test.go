@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/trust"
 )
 
@@ -56,7 +57,7 @@ func TestAppAgainstAgent(t *testing.T) {
 	a := &App{AgentURL: url, CAFile: filepath.Join(data, "tls", "ca.crt"), Trust: trust.Options{NSSDBs: []string{filepath.Join(t.TempDir(), "nssdb")}}}
 
 	h, err := a.Status()
-	if err != nil || h.Status != "ok" || !h.Demo {
+	if err != nil || h.Status != "ok" || !h.Demo || h.User == "" {
 		t.Fatalf("status %+v %v", h, err)
 	}
 	o, err := a.Overview()
@@ -203,5 +204,30 @@ func TestAppRevoke(t *testing.T) {
 	}
 	if raw, _ := a.Messages(""); !strings.Contains(string(raw), `"revocable":false`) || !strings.Contains(string(raw), `"revoked":true`) {
 		t.Fatalf("log after revoke: %s", raw)
+	}
+}
+
+// TestWindowEnrolsEnrolledAgent: once the agent is enrolled, the window's
+// Enroll gets past the page barrier with its token file (the enrolment
+// itself then fails: no relay there), and without it is refused in Danish.
+func TestWindowEnrolsEnrolledAgent(t *testing.T) {
+	if windowHeader != localapi.WindowHeader {
+		t.Fatalf("window header %q, agent expects %q", windowHeader, localapi.WindowHeader)
+	}
+	url, data := startAgent(t)
+	// Enrolled from now on (the running agent asks at each call).
+	os.MkdirAll(filepath.Join(data, "relay"), 0o700)
+	if err := os.WriteFile(filepath.Join(data, "relay", "relay.json"), []byte(`{"url":"https://relay.example","user":"anna"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	page := &App{AgentURL: url, CAFile: filepath.Join(data, "tls", "ca.crt")}
+	_, err := page.Enroll("https://evil.example", "ABCD-EFGH")
+	if e, ok := err.(*Error); !ok || e.Code != "enroll_window_only" {
+		t.Fatalf("without the window's token: %v", err)
+	}
+	win := &App{AgentURL: url, CAFile: filepath.Join(data, "tls", "ca.crt"), TokenFile: filepath.Join(data, localapi.WindowTokenFile)}
+	_, err = win.Enroll("https://127.0.0.1:1", "ABCD-EFGH")
+	if e, ok := err.(*Error); !ok || e.Code != "enroll_failed" {
+		t.Fatalf("with the window's token: %v", err)
 	}
 }

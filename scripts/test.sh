@@ -4,11 +4,14 @@
 # root (xmllint, gnome-keyring, dbus, poppler-utils). Then: gofmt, go vet,
 # a Windows cross-build, and every Go test — unit tests and the end-to-end
 # tests that start the real agent — inside a private D-Bus session with a
-# real gnome-keyring and a throwaway HOME.
+# real gnome-keyring and a throwaway HOME. Run as root (as CI does), the
+# multi-user tests (test/multiuser) create throwaway OS users with useradd
+# and run agents, the door and clients as them; not as root they skip, or
+# fail under SENDSIKKERT_REQUIRE_TOOLS=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(libxml2-utils gnome-keyring dbus poppler-utils nsis wixl msitools)
+debs=(libxml2-utils gnome-keyring dbus poppler-utils nsis wixl msitools passwd)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,11 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sendsikkert/internal/clientaddr"
+
 	"go.yaml.in/yaml/v3"
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/partner"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relayapi"
@@ -49,13 +52,11 @@ type Config struct {
 	// ipp:// only on this machine) instead of the demo hot folder.
 	Printer string `yaml:"printer"`
 	// Beskedfordeler is where Serviceplatformen pushes delivery status: a
-	// separate HTTPS listener that only takes its client certificate.
-	Beskedfordeler struct {
-		Listen   string `yaml:"listen"`
-		ClientCA string `yaml:"clientCA"`
-	} `yaml:"beskedfordeler"`
-	Organisation *OrgConfig `yaml:"organisation"`
-	SMTP         *SMTP      `yaml:"smtp"`
+	// separate HTTPS listener that only takes a client certificate from
+	// clientCA whose whole subject DN is in allowedSubjects.
+	Beskedfordeler partner.Config `yaml:"beskedfordeler"`
+	Organisation   *OrgConfig     `yaml:"organisation"`
+	SMTP           *SMTP          `yaml:"smtp"`
 	// Directory is the Sikker Mail Portal's data: the direct-addressing
 	// domain list (a CSV file or an https:// URL, "domain,organisation"),
 	// reloaded every ReloadMinutes.
@@ -70,11 +71,29 @@ type Config struct {
 	// the relay, the recipient gets a link by mail and a code by SMS.
 	// Without it those addresses are not secure.
 	SecureMailbox *SecureMailboxConfig `yaml:"secureMailbox"`
-	Audit         struct {
+	// TrustedProxies are the load balancers (CIDRs or addresses) allowed
+	// to name the real client: by a PROXY protocol v2 header (TLS passed
+	// through) or X-Forwarded-For (TLS ended at the balancer). From anyone
+	// else both are ignored.
+	TrustedProxies []string `yaml:"trustedProxies"`
+	// Metrics is Prometheus' own listener (plain HTTP, no
+	// authentication); on the public listener /metrics needs a device
+	// certificate.
+	Metrics struct {
+		Listen string `yaml:"listen"`
+	} `yaml:"metrics"`
+	Audit struct {
 		RetentionDays int `yaml:"retentionDays"`
 		// Auditors are the users (device certificates) allowed to search
 		// and export the audit log.
 		Auditors []string `yaml:"auditors"`
+		// CheckpointTo are the auditors' addresses the daily signed
+		// checkpoint is mailed to (through smtp).
+		CheckpointTo []string `yaml:"checkpointTo"`
+		// CheckpointDir is the folder outside the database the daily
+		// checkpoints are written to (DATA/audit-checkpoints when empty);
+		// `audit verify` checks the log against every one in it.
+		CheckpointDir string `yaml:"checkpointDir"`
 	} `yaml:"audit"`
 }
 
@@ -212,11 +231,35 @@ func loadConfig(path string) (*Config, error) {
 	if c.Beskedfordeler.Listen != "" && c.Beskedfordeler.ClientCA == "" {
 		return nil, fmt.Errorf("config: beskedfordeler.clientCA is required: status messages are only taken from Serviceplatformen's certificate")
 	}
+	if c.Beskedfordeler.Listen != "" && len(c.Beskedfordeler.AllowedSubjects) == 0 {
+		return nil, fmt.Errorf("config: beskedfordeler.allowedSubjects is required: name Serviceplatformen's certificate subject (RFC 4514, e.g. \"CN=…,O=KOMBIT A/S,C=DK\"); any other certificate from the CA could forge statuses")
+	}
 	if c.TLS.Cert == "" || c.TLS.Key == "" {
 		return nil, fmt.Errorf("config: tls.cert and tls.key are required: the relay only speaks HTTPS")
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return nil, fmt.Errorf("config: listen %q: %w", c.Listen, err)
+	}
+	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if c.Metrics.Listen == "" {
+		c.Metrics.Listen = DefaultMetricsListen
+	}
+	if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+		return nil, fmt.Errorf("config: metrics.listen %q: %w", c.Metrics.Listen, err)
+	}
+	if c.Audit.CheckpointDir == "" {
+		c.Audit.CheckpointDir = filepath.Join(c.Data, "audit-checkpoints")
+	}
+	c.Audit.CheckpointDir = rel(c.Audit.CheckpointDir)
+	if len(c.Audit.CheckpointTo) > 0 && c.SMTP == nil {
+		return nil, fmt.Errorf("config: audit.checkpointTo needs smtp: the checkpoints are mailed through the smarthost")
+	}
+	for _, a := range c.Audit.CheckpointTo {
+		if !strings.Contains(a, "@") {
+			return nil, fmt.Errorf("config: audit.checkpointTo %q is not an e-mail address", a)
+		}
 	}
 	if c.Audit.RetentionDays == 0 {
 		c.Audit.RetentionDays = 5 * 365

@@ -3,7 +3,10 @@
 //	sendsikkert-relay serve --config relay.yaml
 //	sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
-//	sendsikkert-relay audit verify|export --config relay.yaml [--user U] [--recipient R]
+//	sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
+//	sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient R]
+//	sendsikkert-relay audit checkpoint|checkpoint-key --config relay.yaml
+//	sendsikkert-relay check --config relay.yaml
 //
 // The relay speaks HTTPS only; agents authenticate with client
 // certificates from their enrolment (mTLS).
@@ -24,6 +27,7 @@ import (
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/enroll/authority"
+	"sendsikkert/internal/logmask"
 	"sendsikkert/internal/vault"
 )
 
@@ -31,9 +35,12 @@ var version = "0.1.0-dev"
 
 const usage = `brug:
   sendsikkert-relay serve --config relay.yaml
+  sendsikkert-relay check --config relay.yaml
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
-  sendsikkert-relay audit verify --config relay.yaml
+  sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
+  sendsikkert-relay audit checkpoint --config relay.yaml       (skriv og send et kontrolpunkt nu)
+  sendsikkert-relay audit checkpoint-key --config relay.yaml   (den offentlige nøgle til kontrolpunkterne)
   sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]`
 
 func main() {
@@ -51,6 +58,8 @@ func main() {
 		code = revoke(args)
 	case "audit":
 		code = auditCmd(args)
+	case "check":
+		code = check(args)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		code = 2
@@ -88,7 +97,7 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := database.Open(ctx, cfg.Database, cfg.Data, "relay.sqlite")
+	db, err := database.Open(ctx, cfg.Database, cfg.Data, storeName)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +112,16 @@ func open(ctx context.Context, configPath, dbOverride string) (*env, error) {
 		db.Close()
 		return nil, err
 	}
-	return &env{cfg: cfg, key: key, db: db, auth: auth, audit: al, log: slog.New(slog.NewJSONHandler(os.Stderr, nil))}, nil
+	return &env{cfg: cfg, key: key, db: db, auth: auth, audit: al, log: newLogger()}, nil
+}
+
+// newLogger is the relay's logger: JSON on stderr, every full CPR number
+// masked whatever put it there. It is also slog's and the log package's
+// default, so code that logs without being handed a logger is masked too.
+func newLogger() *slog.Logger {
+	log := slog.New(logmask.New(slog.NewJSONHandler(os.Stderr, nil)))
+	slog.SetDefault(log)
+	return log
 }
 
 // userCmd runs an administrator's command about one user.
@@ -129,12 +147,18 @@ func userCmd(name string, args []string, run func(context.Context, *env, string)
 // the command's exit status.
 func withEnv(config string, run func(context.Context, *env) int) int {
 	ctx := context.Background()
+	// The same checks as serve: no command works on a damaged store as if
+	// it were sound (sendsikkert-relay check says what is wrong).
+	if err := checkStore(ctx, config, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
 	e, err := open(ctx, config, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
 		return 1
 	}
-	defer e.db.Close()
+	defer database.CloseCleanly(e.db, e.cfg.Database, e.cfg.Data, storeName)
 	return run(ctx, e)
 }
 
@@ -153,12 +177,12 @@ func enrollCode(args []string) int {
 
 func revoke(args []string) int {
 	return userCmd("revoke", args, func(ctx context.Context, e *env, user string) error {
-		n, err := e.auth.Revoke(ctx, user)
+		r, err := e.auth.Revoke(ctx, user)
 		if err != nil {
 			return err
 		}
-		e.audit.Record(ctx, "admin", "revoke", zeroID, "", fmt.Sprintf("%s: %d", strings.ToLower(user), n), "")
-		fmt.Printf("%d enhed(er) for %s er frakoblet.\n", n, user)
+		e.audit.Record(ctx, "admin", "revoke", zeroID, "", fmt.Sprintf("%s: %d devices, %d codes", strings.ToLower(user), r.Devices, r.Codes), "")
+		fmt.Printf("%d enhed(er) for %s er frakoblet, og %d ubrugt(e) tilmeldingskode(r) er ugyldiggjort.\n", r.Devices, user, r.Codes)
 		return nil
 	})
 }
@@ -174,18 +198,50 @@ func auditCmd(args []string) int {
 	rcpt := fs.String("recipient", "", "only this recipient (full CPR/CVR; matched by keyed hash)")
 	from := fs.String("from", "", "from date (YYYY-MM-DD)")
 	to := fs.String("to", "", "to date, exclusive (YYYY-MM-DD)")
+	cpFile := fs.String("checkpoint", "", "verify: also check against this checkpoint file (an auditor's copy)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	return withEnv(*config, func(ctx context.Context, e *env) int {
 		switch args[0] {
 		case "verify":
-			n, err := e.audit.Verify(ctx)
+			cps, err := audit.ReadCheckpoints(e.cfg.Audit.CheckpointDir)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "LOG-modulet kan ikke kontrolleres: %v\n", err)
+				return 1
+			}
+			if *cpFile != "" {
+				cp, err := audit.ReadCheckpointFile(*cpFile)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "Kontrolpunktet kan ikke læses: %v\n", err)
+					return 1
+				}
+				cps = append(cps, cp)
+			}
+			n, err := e.audit.Verify(ctx, cps...)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "LOG-modulet er IKKE intakt efter %d rækker: %v\n", n, err)
 				return 1
 			}
-			fmt.Printf("LOG-modulet er intakt: %d rækker kontrolleret.\n", n)
+			fmt.Printf("LOG-modulet er intakt: %d rækker kontrolleret mod %d kontrolpunkt(er).\n", n, len(cps))
+			return 0
+		case "checkpoint-key":
+			os.Stdout.Write(e.audit.PublicKeyPEM())
+			return 0
+		case "checkpoint":
+			mailer, err := e.mailer()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+				return 1
+			}
+			cp, path, err := checkpointNow(ctx, e, mailer)
+			if path != "" {
+				fmt.Printf("Kontrolpunkt for række %d skrevet til %s.\n", cp.Seq, path)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+				return 1
+			}
 			return 0
 		case "export":
 			q := audit.Query{User: *user, Recipient: *rcpt, Limit: 100000}

@@ -2,17 +2,18 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"sendsikkert/internal/audit"
+	"sendsikkert/internal/httptimeout"
+	"sendsikkert/internal/partner"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/receipt"
 	"sendsikkert/internal/relay"
@@ -79,37 +80,36 @@ func receiptAPI(store queue.Store, mailer *receipt.Mailer) http.Handler {
 	})
 }
 
-// partnerPool reads Beskedfordeler's pinned CA certificates.
-func partnerPool(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
+// serveStatus takes Serviceplatformen's pushed status messages on their
+// own listener (handler: the route table's partner routes) and returns a
+// function that stops it.
+func serveStatus(c partner.Config, cert tls.Certificate, handler http.Handler, log *slog.Logger) (func(), error) {
+	srv, err := statusServer(c, cert, handler, log)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no certificate", file)
-	}
-	return pool, nil
-}
-
-// serveStatus takes Serviceplatformen's pushed status messages on their
-// own listener, from its client certificate only: TLS asks for one under
-// the pinned CA, and the route table (handler: the partner's routes only)
-// checks it again.
-func serveStatus(cfg *Config, cert tls.Certificate, handler http.Handler, log *slog.Logger) func() {
-	pool, err := partnerPool(cfg.Beskedfordeler.ClientCA)
+	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
-		// Read once already when the route was added; a file gone since
-		// leaves the listener out, loudly.
-		log.Error("beskedfordeler listener", "err", err)
-		return func() {}
+		return nil, fmt.Errorf("beskedfordeler.listen %s: %w", c.Listen, err)
 	}
-	srv := &http.Server{Addr: cfg.Beskedfordeler.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}}
 	go func() {
-		if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("beskedfordeler listener stopped", "err", err)
 		}
 	}()
-	return func() { srv.Close() }
+	return func() { srv.Close() }, nil
+}
+
+// statusServer is Beskedfordeler's listener: TLS asks for a certificate
+// from clientCA, and the shared partner gate admits it only when its whole
+// subject DN is in allowedSubjects; anyone else gets 403 and a log line.
+// The route table behind it checks the same gate again (Partner).
+func statusServer(c partner.Config, cert tls.Certificate, handler http.Handler, log *slog.Logger) (*http.Server, error) {
+	gate, err := partner.Load("beskedfordeler", c, log)
+	if err != nil {
+		return nil, err
+	}
+	srv := httptimeout.Server(c.Listen, gate.Wrap(handler), log)
+	srv.TLSConfig = gate.TLSConfig(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
+	return srv, nil
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,11 +18,15 @@ import (
 	"time"
 
 	"sendsikkert/internal/audit"
+	"sendsikkert/internal/clientaddr"
+	"sendsikkert/internal/database"
 	"sendsikkert/internal/demo"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/directory/sqlbook"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/metrics"
+	"sendsikkert/internal/partner"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/queue/sqlstore"
@@ -44,11 +49,26 @@ func serve(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A damaged store is refused before anything opens it: starting would
+	// serve an empty queue over accepted messages.
+	if err := checkStore(ctx, *config, *dbFlag); err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay: refusing to start:", err)
+		return 1
+	}
 	e, err := open(ctx, *config, *dbFlag)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
 		return 1
 	}
+	markClosed, err := database.MarkOpen(ctx, e.db, e.cfg.Database, e.cfg.Data, storeName)
+	if err != nil {
+		e.db.Close()
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return 1
+	}
+	// Deferred in this order, the marker goes only after the database
+	// is closed cleanly (its WAL checkpointed).
+	defer markClosed()
 	defer e.db.Close()
 	cfg, log := e.cfg, e.log
 	cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
@@ -65,12 +85,38 @@ func serve(args []string) int {
 	}
 	r := relayd.Assemble(rc)
 	if rc.Partner != nil {
-		defer serveStatus(cfg, cert, r.Server.HandlerFor(relay.AuthPartner), log)()
+		stopStatus, err := serveStatus(cfg.Beskedfordeler, cert, r.Server.HandlerFor(relay.AuthPartner), log)
+		if err != nil {
+			log.Error("beskedfordeler listener", "err", err)
+			return 1
+		}
+		defer stopStatus()
 	}
-	srv := &http.Server{Addr: cfg.Listen, Handler: met.Count(r.Handler()), TLSConfig: e.auth.ServerTLS(cert), ReadHeaderTimeout: 10 * time.Second}
+	stopMetrics, err := serveMetrics(cfg.Metrics.Listen, met, log)
+	if err != nil {
+		log.Error("metrics listener", "err", err)
+		return 1
+	}
+	defer stopMetrics()
+	proxies, err := clientaddr.Parse(cfg.TrustedProxies)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		return 1
+	}
+	// Headers in 10 s, at least 64 KiB per 30 s (httptimeout); the real
+	// client named by a trusted load balancer for everything behind it
+	// (the enrolment lockout counts per client).
+	srv := httptimeout.Server(cfg.Listen, proxies.Handler(met.Count(r.Handler())), log)
+	srv.TLSConfig = e.auth.ServerTLS(cert)
+	mailer, err := e.mailer()
+	if err != nil {
+		log.Error("smtp", "err", err)
+		return 1
+	}
 	relayDone := make(chan struct{})
 	go func() { r.Run(ctx); close(relayDone) }()
 	go retention(ctx, e.audit, cfg.Audit.RetentionDays, log)
+	go checkpoints(ctx, e, mailer, log)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -79,7 +125,12 @@ func serve(args []string) int {
 		srv.Shutdown(sctx)
 	}()
 	log.Info("relay listening", "addr", cfg.Listen, "version", version, "database", dbKind(cfg.Database))
-	if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		log.Error("listen", "err", err)
+		return 1
+	}
+	if err := srv.ServeTLS(proxies.Listener(ln), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("serve", "err", err)
 		return 1
 	}
@@ -99,7 +150,7 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	cfg, log := e.cfg, e.log
-	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate, Audit: e.audit, Log: log, Version: version}
+	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version}
 	if rc.Org, err = cfg.organisation(); err != nil {
 		return rc, closeAll, fmt.Errorf("configuration: %w", err)
 	}
@@ -136,11 +187,13 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 	rc.Enrol, rc.Metrics = e.auth.Handler(log), met
 	rc.AuditLog, rc.Receipts = auditAPI(e, cfg.Audit.Auditors), receiptAPI(store, mailer)
 	if statusBook != nil && cfg.Beskedfordeler.Listen != "" {
-		pool, err := partnerPool(cfg.Beskedfordeler.ClientCA)
+		// The one partner check (package partner): the CA and the whole
+		// subject DN, here for the route table and again on the listener.
+		gate, err := partner.Load("beskedfordeler", cfg.Beskedfordeler, log)
 		if err != nil {
 			return rc, closeAll, fmt.Errorf("beskedfordeler listener: %w", err)
 		}
-		rc.Partner, rc.StatusMessages = relay.PartnerCertificate(pool), statusBook
+		rc.Partner, rc.StatusMessages = gate.Admits, statusBook
 	}
 	return rc, closeAll, nil
 }

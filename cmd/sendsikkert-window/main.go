@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 
 	"github.com/wailsapp/wails/v2"
@@ -32,6 +33,8 @@ import (
 	"sendsikkert/app"
 	"sendsikkert/frontend"
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/door"
+	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/trust"
 )
 
@@ -44,11 +47,13 @@ func parse(args []string) (*app.App, error) {
 	fs := flag.NewFlagSet("sendsikkert-window", flag.ContinueOnError)
 	agentURL := fs.String("agent", fmt.Sprintf("https://localhost:%d", agent.DefaultPort), "the agent's base URL")
 	ca := fs.String("ca", trust.CAFile(agent.DefaultDataDir()), "the agent's CA certificate (DATA/tls/ca.crt)")
+	token := fs.String("token", filepath.Join(agent.DefaultDataDir(), localapi.WindowTokenFile), "the window's credential the agent wrote (DATA/window.token)")
+	doorCA := fs.String("door-ca", filepath.Join(door.DefaultStateDir, "tls", "ca.crt"), "the machine door's CA certificate, on shared hosts")
 	view := fs.String("view", "status", "the view to open: status, portal, log, settings, firstrun")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	return &app.App{AgentURL: strings.TrimRight(*agentURL, "/"), CAFile: *ca, View: *view}, nil
+	return &app.App{AgentURL: strings.TrimRight(*agentURL, "/"), CAFile: *ca, DoorCAFile: *doorCA, TokenFile: *token, View: *view}, nil
 }
 
 func run(args []string) int {

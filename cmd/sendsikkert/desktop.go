@@ -9,11 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/certs"
+	"sendsikkert/internal/door"
+	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/tray"
@@ -28,9 +32,9 @@ var errAlreadyRunning = errors.New("another Send sikkert agent runs; its window 
 // starts on demand.
 func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.Logger) error {
 	agentURL := "https://localhost:" + strconv.Itoa(cfg.Port)
-	win := &tray.Window{AgentURL: agentURL, CAFile: trust.CAFile(cfg.DataDir), Log: log}
+	win := &tray.Window{AgentURL: agentURL, CAFile: trust.CAFile(cfg.DataDir), TokenFile: filepath.Join(cfg.DataDir, localapi.WindowTokenFile), Log: log}
 	// Single instance: a second start opens the running agent's window.
-	if agentAnswers(agentURL, win.CAFile) {
+	if agentAnswers(agentURL, win.CAFile, filepath.Join(door.DefaultStateDir, "tls", certs.CACertFile)) {
 		if atLogin { // two login entries: nothing to show
 			log.Info("Send sikkert already runs for this user")
 			return errAlreadyRunning
@@ -100,8 +104,9 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 }
 
 // agentAnswers says whether this user's agent already serves on url,
-// proved by its own CA.
-func agentAnswers(url, caFile string) bool {
+// proved by its own CA — or by the machine door's, which only hands this
+// user's connection to this user's agent (a user without one gets 503).
+func agentAnswers(url, caFile, doorCAFile string) bool {
 	pemBytes, err := os.ReadFile(caFile)
 	if err != nil {
 		return false
@@ -109,6 +114,9 @@ func agentAnswers(url, caFile string) bool {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemBytes) {
 		return false
+	}
+	if d, err := os.ReadFile(doorCAFile); err == nil {
+		pool.AppendCertsFromPEM(d)
 	}
 	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := c.Get(url + "/healthz")

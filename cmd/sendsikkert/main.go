@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/logmask"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/version"
 )
@@ -45,6 +46,7 @@ var commands = map[string]func(args []string) int{
 	"manifest":  manifestCmd,
 	"trust":     trustCmd,
 	"autostart": autostartCmd,
+	"door":      doorCmd,
 	"purge":     purgeCmd,
 }
 
@@ -106,7 +108,10 @@ func runAgent(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sendsikkert: bad --log-level:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Every full CPR number is masked, whatever put it in a log line;
+	// as slog's default the masking also covers the log package.
+	log := slog.New(logmask.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+	slog.SetDefault(log)
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -20,12 +21,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"sendsikkert/internal/certs"
+	"sendsikkert/internal/door"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
+	"sendsikkert/internal/peer"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/print"
+	"sendsikkert/internal/privdir"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/settings"
@@ -96,8 +101,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Port == 0 {
 		cfg.Port = DefaultPort
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	// Private to this user: on a shared host nobody else may even list it.
+	if err := privdir.Ensure(cfg.DataDir); err != nil {
 		return fmt.Errorf("agent: data folder: %w", err)
+	}
+	osUser, err := peer.Self()
+	if err != nil {
+		return fmt.Errorf("agent: who am I: %w", err)
 	}
 	// Demo only when asked for with --demo; without it and without an
 	// enrolment the agent runs "not enrolled": it serves the add-in and
@@ -206,43 +216,32 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
-	api := &localapi.Server{Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	// The window's own credential: in a file only this user can read,
+	// never in a page, so a page cannot re-point an enrolled agent.
+	windowToken, err := localapi.WriteWindowToken(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	api := &localapi.Server{WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
 	}
 	api.Mailbox = link
+	api.Enrolled = func() bool {
+		e, _ := loadEnrolment(cfg.DataDir)
+		return e != nil
+	}
 	a := &Agent{Config: cfg, Demo: demo, NotEnrolled: notEnrolled, Outbox: ob, API: api, Store: store, Mailbox: link}
 
-	srv := &http.Server{
-		Handler:           api.Handler(),
-		TLSConfig:         tlsServer.TLSConfig(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-	var lns []net.Listener
-	for _, host := range []string{"127.0.0.1", "::1"} {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
-		if err != nil {
-			if host == "::1" {
-				// Some machines have no IPv6 loopback; 127.0.0.1 suffices.
-				log.Info("no IPv6 loopback listener", "err", err)
-				continue
-			}
-			for _, l := range lns {
-				l.Close()
-			}
-			return fmt.Errorf("agent: port %d is taken (is another Send sikkert running?): %w", cfg.Port, err)
-		}
-		lns = append(lns, ln)
-	}
-	for _, ln := range lns {
-		go func() {
-			if err := srv.Serve(tls.NewListener(ln, srv.TLSConfig)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("local API stopped", "err", err)
-			}
-		}()
+	// Headers in 10 s, at least 64 KiB of body per 30 s (see httptimeout).
+	srv := httptimeout.Server("", api.Handler(), log)
+	srv.TLSConfig = tlsServer.TLSConfig()
+	srv.IdleTimeout = 2 * time.Minute
+	srv.MaxHeaderBytes = 64 << 10
+	// Browsers' aborted handshakes are routine on loopback.
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	if err := serve(ctx, cfg, srv, osUser, log); err != nil {
+		return err
 	}
 	if client != nil {
 		worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log}
@@ -277,4 +276,66 @@ func Run(ctx context.Context, cfg Config) error {
 	<-linkDone
 	log.Info("Send sikkert agent stopped")
 	return nil
+}
+
+// serve puts the local API where the add-in reaches it. When a door owns
+// the port (a shared host), the agent registers with it and serves plain
+// HTTP on its private endpoint: the door ends TLS and hands over only this
+// user's connections. Otherwise the agent binds the port itself with its
+// own certificate, and refuses every connection the OS says is not this
+// user's before a byte is read or written.
+func serve(ctx context.Context, cfg Config, srv *http.Server, self peer.User, log *slog.Logger) error {
+	place, err := door.Join(ctx, door.JoinConfig{Port: cfg.Port, FallbackDir: cfg.DataDir, Log: log})
+	if err == nil {
+		log.Info("registered with the machine's door", "port", cfg.Port, "endpoint", place.Endpoint, "user", place.User)
+		go func() {
+			if err := srv.Serve(place.Listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("local API stopped", "err", err)
+			}
+		}()
+		return nil
+	}
+	if !door.IsNoDoor(err) {
+		return fmt.Errorf("agent: the door on port %d: %w", cfg.Port, err)
+	}
+	if !peer.Supported {
+		log.Warn("this platform cannot tell which user opens a loopback connection; other local users are not refused")
+	}
+	var lns []net.Listener
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			if host == "::1" {
+				// Some machines have no IPv6 loopback; 127.0.0.1 suffices.
+				log.Info("no IPv6 loopback listener", "err", err)
+				continue
+			}
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("agent: port %d is taken (is another Send sikkert running?): %w", cfg.Port, err)
+		}
+		if peer.Supported {
+			ln = &peer.Listener{Listener: ln, Allow: peer.Only(self), Refused: func(u peer.User, err error) {
+				log.Warn("refused a connection from another user", "user", u, "err", err)
+			}}
+		}
+		lns = append(lns, ln)
+	}
+	for _, ln := range lns {
+		go func() {
+			if err := srv.Serve(tls.NewListener(ln, srv.TLSConfig)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("local API stopped", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// accountName is the OS account the agent runs as, for /healthz.
+func accountName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }

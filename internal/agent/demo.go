@@ -15,6 +15,7 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/demo"
+	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/relay"
@@ -58,7 +59,7 @@ func startDemoRelay(ctx context.Context, dataDir string, key *vault.Key, printer
 		ln.Close()
 		return nil, nil, err
 	}
-	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := httptimeout.Server("", r.Handler(), log)
 	rctx, cancel := context.WithCancel(ctx)
 	relayDone := make(chan struct{})
 	go func() {

@@ -9,18 +9,36 @@
 // Verify says where. Recipients are stored masked (DDMMYY-xxxx) plus a keyed
 // hash of the full number, so a full CPR number can be searched without
 // being stored.
+//
+// The chain proves its own completeness too:
+//   - the stored head (last row's number and hash) carries an HMAC under
+//     the same key, so removing the newest rows and rewinding the head to
+//     match needs the key;
+//   - removing the oldest rows is legitimate only through retention, and
+//     Purge writes a keyed purge row naming the last row it removed and
+//     that row's hash, which the first remaining row must follow;
+//   - a restore from backup loses the rows written after the backup;
+//     RecordRestore writes a keyed row that names them, and the chain
+//     jumps over their numbers, so they are never reused;
+//   - a head rewound to an old copy of itself (MAC and all) is caught by
+//     the daily checkpoints, signed with Ed25519 and kept outside the
+//     database (see checkpoint.go).
 package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +58,9 @@ type Entry struct {
 	Channel   string    `json:"channel,omitempty"`
 	Outcome   string    `json:"outcome,omitempty"`
 	MessageID string    `json:"messageId,omitempty"`
+	// Detail is the machine-readable part of the log's own records
+	// (purge, restore): JSON, covered by the row's HMAC.
+	Detail string `json:"detail,omitempty"`
 	// recipientHash is the keyed hash of the full recipient id.
 	recipientHash string
 	prev, hash    string
@@ -52,18 +73,23 @@ const (
 	ActionDeliver = "deliver"
 	ActionFail    = "fail"
 	ActionPurge   = "purge"
+	// ActionRestore is written when the database was restored from a
+	// backup: the rows after the backup are gone, and this row says which.
+	ActionRestore = "restore"
 )
 
 // Log is the audit log.
 type Log struct {
-	db  *database.DB
-	key []byte
-	mu  sync.Mutex
-	Now func() time.Time
+	db   *database.DB
+	key  []byte
+	sign ed25519.PrivateKey
+	mu   sync.Mutex
+	Now  func() time.Time
 }
 
-// Open prepares the tables. key (32 bytes, from the relay's key) keys the
-// chain and the recipient hashes.
+// Open prepares the tables. key (32 bytes, from the relay's store key)
+// keys the chain, its head and the recipient hashes, and is the seed of the
+// checkpoint signing key; it is never stored in the database.
 func Open(ctx context.Context, db *database.DB, key []byte) (*Log, error) {
 	seq := "INTEGER PRIMARY KEY"
 	if db.Postgres {
@@ -85,11 +111,64 @@ func Open(ctx context.Context, db *database.DB, key []byte) (*Log, error) {
 			return nil, fmt.Errorf("audit: schema: %w", err)
 		}
 	}
-	ins := `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING`
-	if _, err := db.ExecContext(ctx, ins); err != nil {
+	l := &Log{db: db, key: append([]byte(nil), key...), Now: time.Now}
+	m := hmac.New(sha256.New, l.key)
+	m.Write([]byte("sendsikkert-audit-checkpoint-signing-key"))
+	l.sign = ed25519.NewKeyFromSeed(m.Sum(nil))
+	if _, err := addColumn(ctx, db, "audit_log", "detail"); err != nil {
+		return nil, err
+	}
+	headAdded, err := addColumn(ctx, db, "audit_head", "mac")
+	if err != nil {
+		return nil, err
+	}
+	ins := db.Q(`INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, 0, '', ?) ON CONFLICT (id) DO NOTHING`)
+	if _, err := db.ExecContext(ctx, ins, l.headMAC(0, "")); err != nil {
 		return nil, fmt.Errorf("audit: schema: %w", err)
 	}
-	return &Log{db: db, key: append([]byte(nil), key...), Now: time.Now}, nil
+	if headAdded {
+		// A log from before the keyed head: adopt its head once, in the
+		// upgrade that adds the column. A blanked MAC later is tampering.
+		var seq int64
+		var hash string
+		if err := db.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash); err != nil {
+			return nil, fmt.Errorf("audit: head: %w", err)
+		}
+		if _, err := db.ExecContext(ctx, db.Q(`UPDATE audit_head SET mac = ? WHERE id = 1 AND mac = ''`), l.headMAC(seq, hash)); err != nil {
+			return nil, fmt.Errorf("audit: head: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// addColumn adds a TEXT column (default ”) to an older table and says
+// whether it did.
+func addColumn(ctx context.Context, db *database.DB, table, column string) (bool, error) {
+	probe := `SELECT ` + column + ` FROM ` + table + ` WHERE 1 = 0`
+	if rows, err := db.QueryContext(ctx, probe); err == nil {
+		rows.Close()
+		return false, nil
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+column+` TEXT NOT NULL DEFAULT ''`); err != nil {
+		// Another instance may have added it meanwhile.
+		if rows, perr := db.QueryContext(ctx, probe); perr == nil {
+			rows.Close()
+			return false, nil
+		}
+		return false, fmt.Errorf("audit: schema: add %s.%s: %w", table, column, err)
+	}
+	return true, nil
+}
+
+// headMAC keys the stored head, so it cannot be moved without the key.
+func (l *Log) headMAC(seq int64, hash string) string {
+	m := hmac.New(sha256.New, l.key)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seq))
+	m.Write([]byte("sendsikkert-audit-head\x00"))
+	m.Write(b[:])
+	m.Write([]byte(hash))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // RecipientHash is the keyed hash under which a recipient is searchable.
@@ -114,6 +193,12 @@ func (l *Log) rowHash(e *Entry) string {
 		m.Write(b[:])
 		m.Write([]byte(f))
 	}
+	// Rows from before Detail existed have none and hash as they did.
+	if e.Detail != "" {
+		binary.BigEndian.PutUint64(b[:], uint64(len(e.Detail)))
+		m.Write(b[:])
+		m.Write([]byte(e.Detail))
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
@@ -124,6 +209,14 @@ func (l *Log) Record(ctx context.Context, user, action string, id recipient.ID, 
 	if id.Kind != "" {
 		e.Recipient, e.recipientHash = id.Masked(), l.RecipientHash(id)
 	}
+	return l.inTx(ctx, func(tx *sql.Tx, head int64) error {
+		return l.appendTx(ctx, tx, &e, head+1)
+	})
+}
+
+// inTx runs f in a transaction that holds the head's lock; head is the
+// number of the last row.
+func (l *Log) inTx(ctx context.Context, f func(tx *sql.Tx, head int64) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tx, err := l.db.BeginTx(ctx, nil)
@@ -133,23 +226,16 @@ func (l *Log) Record(ctx context.Context, user, action string, id recipient.ID, 
 	defer tx.Rollback()
 	// PostgreSQL: the row lock orders appends from several instances;
 	// SQLite: the transaction holds the write lock from BEGIN.
-	lock := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	lock := `SELECT seq FROM audit_head WHERE id = 1`
 	if l.db.Postgres {
 		lock += ` FOR UPDATE`
 	}
-	var seq int64
-	if err := tx.QueryRowContext(ctx, lock).Scan(&seq, &e.prev); err != nil {
+	var head int64
+	if err := tx.QueryRowContext(ctx, lock).Scan(&head); err != nil {
 		return fmt.Errorf("audit: head: %w", err)
 	}
-	e.Seq = seq + 1
-	e.hash = l.rowHash(&e)
-	_, err = tx.ExecContext(ctx, l.db.Q(`INSERT INTO audit_log (seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`),
-		e.Seq, e.At.UnixNano(), e.User, e.Action, e.Recipient, e.recipientHash, e.Channel, e.Outcome, e.MessageID, e.prev, e.hash)
-	if err != nil {
-		return fmt.Errorf("audit: insert: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, l.db.Q(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), e.Seq, e.hash); err != nil {
-		return fmt.Errorf("audit: head: %w", err)
+	if err := f(tx, head); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit: commit: %w", err)
@@ -157,44 +243,159 @@ func (l *Log) Record(ctx context.Context, user, action string, id recipient.ID, 
 	return nil
 }
 
+// appendTx appends e as row seq after the head and moves the keyed head.
+func (l *Log) appendTx(ctx context.Context, tx *sql.Tx, e *Entry, seq int64) error {
+	if err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_head WHERE id = 1`).Scan(&e.prev); err != nil {
+		return fmt.Errorf("audit: head: %w", err)
+	}
+	e.Seq = seq
+	e.hash = l.rowHash(e)
+	_, err := tx.ExecContext(ctx, l.db.Q(`INSERT INTO audit_log (seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
+		e.Seq, e.At.UnixNano(), e.User, e.Action, e.Recipient, e.recipientHash, e.Channel, e.Outcome, e.MessageID, e.Detail, e.prev, e.hash)
+	if err != nil {
+		return fmt.Errorf("audit: insert: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, l.db.Q(`UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`), e.Seq, e.hash, l.headMAC(e.Seq, e.hash)); err != nil {
+		return fmt.Errorf("audit: head: %w", err)
+	}
+	return nil
+}
+
 // ErrBroken is wrapped by Verify's error when the chain does not hold.
 var ErrBroken = errors.New("audit: chain broken")
 
-// Verify walks the whole chain. It returns the number of rows checked and
-// an error naming the first row that was edited, inserted or deleted.
-func (l *Log) Verify(ctx context.Context) (int64, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, prev_hash, hash FROM audit_log ORDER BY seq`)
+// PurgeDetail is a purge row's Detail: rows From..To were removed by
+// retention, and LastHash was row To's hash, which the first remaining
+// row names as its predecessor.
+type PurgeDetail struct {
+	From     int64     `json:"from"`
+	To       int64     `json:"to"`
+	LastHash string    `json:"lastHash"`
+	Before   time.Time `json:"before"`
+}
+
+// RestoreDetail is a restore row's Detail: the database was restored
+// from a backup taken at BackupTakenAt, and rows LostFrom..LostTo, written
+// after it, are gone. The restore row takes number LostTo+1.
+type RestoreDetail struct {
+	BackupTakenAt time.Time `json:"backupTakenAt"`
+	LostFrom      int64     `json:"lostFrom"`
+	LostTo        int64     `json:"lostTo"`
+}
+
+// Verify walks the whole chain and checks it against checkpoints (made
+// by Checkpoint, kept outside the database). It returns the number of rows
+// checked and an error wrapping ErrBroken that names the first problem: a
+// row edited or inserted, rows deleted anywhere (first, middle, last), a
+// head not written by the relay, a head rewound past a checkpoint without
+// a restore row that explains it, or a checkpoint that no longer matches.
+func (l *Log) Verify(ctx context.Context, checkpoints ...Checkpoint) (int64, error) {
+	for _, c := range checkpoints {
+		if err := c.Verify(l.PublicKey()); err != nil {
+			return 0, err
+		}
+	}
+	want := map[int64]bool{}
+	for _, c := range checkpoints {
+		want[c.Seq] = true
+	}
+	type seen struct {
+		hash  string
+		count int64
+	}
+	at := map[int64]seen{}
+	rows, err := l.db.QueryContext(ctx, `SELECT seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, detail, prev_hash, hash FROM audit_log ORDER BY seq`)
 	if err != nil {
 		return 0, fmt.Errorf("audit: verify: %w", err)
 	}
 	defer rows.Close()
-	var n, lastSeq int64
-	var lastHash string
-	first := true
+	var n, firstSeq, lastSeq int64
+	var firstPrev, lastHash string
+	var purges []PurgeDetail
+	var restores []RestoreDetail
 	for rows.Next() {
 		e, err := scan(rows)
 		if err != nil {
 			return n, err
 		}
-		if !first && (e.Seq != lastSeq+1 || e.prev != lastHash) {
-			return n, fmt.Errorf("%w: row %d does not follow row %d (a row was deleted or inserted)", ErrBroken, e.Seq, lastSeq)
-		}
 		if got := l.rowHash(&e); !hmac.Equal([]byte(got), []byte(e.hash)) {
 			return n, fmt.Errorf("%w: row %d was changed", ErrBroken, e.Seq)
 		}
-		first, lastSeq, lastHash = false, e.Seq, e.hash
+		switch {
+		case n == 0:
+			firstSeq, firstPrev = e.Seq, e.prev
+			if e.Seq == 1 && e.prev != "" {
+				return n, fmt.Errorf("%w: row 1 does not start the chain", ErrBroken)
+			}
+		case e.prev != lastHash:
+			return n, fmt.Errorf("%w: row %d does not follow row %d (a row was deleted or inserted)", ErrBroken, e.Seq, lastSeq)
+		case e.Seq != lastSeq+1:
+			var d RestoreDetail
+			if e.Action != ActionRestore || json.Unmarshal([]byte(e.Detail), &d) != nil || d.LostFrom != lastSeq+1 || d.LostTo != e.Seq-1 {
+				return n, fmt.Errorf("%w: rows %d–%d were deleted", ErrBroken, lastSeq+1, e.Seq-1)
+			}
+		}
+		switch e.Action {
+		case ActionPurge:
+			var d PurgeDetail
+			if json.Unmarshal([]byte(e.Detail), &d) == nil {
+				purges = append(purges, d)
+			}
+		case ActionRestore:
+			var d RestoreDetail
+			if json.Unmarshal([]byte(e.Detail), &d) == nil {
+				restores = append(restores, d)
+			}
+		}
+		lastSeq, lastHash = e.Seq, e.hash
 		n++
+		if want[e.Seq] {
+			at[e.Seq] = seen{e.hash, n}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return n, err
 	}
+	// The oldest rows: gone only by retention, whose purge row names the
+	// last one removed.
+	if n > 0 && firstSeq != 1 && !slices.ContainsFunc(purges, func(p PurgeDetail) bool { return p.To == firstSeq-1 && p.LastHash == firstPrev }) {
+		return n, fmt.Errorf("%w: the oldest rows (1–%d) were deleted without a purge record", ErrBroken, firstSeq-1)
+	}
 	var headSeq int64
-	var headHash string
-	if err := l.db.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+	var headHash, headMAC string
+	if err := l.db.QueryRowContext(ctx, `SELECT seq, hash, mac FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash, &headMAC); err != nil {
 		return n, fmt.Errorf("audit: head: %w", err)
+	}
+	if !hmac.Equal([]byte(headMAC), []byte(l.headMAC(headSeq, headHash))) {
+		return n, fmt.Errorf("%w: the chain head (row %d) was not written by the relay", ErrBroken, headSeq)
 	}
 	if headSeq != lastSeq || headHash != lastHash {
 		return n, fmt.Errorf("%w: the last rows were removed (head is row %d, last row is %d)", ErrBroken, headSeq, lastSeq)
+	}
+	for _, c := range checkpoints {
+		if c.Seq == 0 {
+			continue
+		}
+		if s, ok := at[c.Seq]; ok {
+			if s.hash != c.Head {
+				return n, fmt.Errorf("%w: the checkpoint of %s no longer matches: row %d was replaced", ErrBroken, c.At.Format(time.RFC3339), c.Seq)
+			}
+			// Never pruned and no restore gap: every row up to the
+			// checkpoint is still there.
+			if firstSeq == 1 && s.count != c.Count && !slices.ContainsFunc(restores, func(r RestoreDetail) bool { return r.LostFrom <= c.Seq }) {
+				return n, fmt.Errorf("%w: the checkpoint of %s counted %d rows up to row %d, the log has %d", ErrBroken, c.At.Format(time.RFC3339), c.Count, c.Seq, s.count)
+			}
+			continue
+		}
+		lost := slices.ContainsFunc(restores, func(r RestoreDetail) bool { return c.Seq >= r.LostFrom && c.Seq <= r.LostTo })
+		pruned := n > 0 && c.Seq < firstSeq
+		switch {
+		case lost || pruned:
+		case c.Seq > lastSeq:
+			return n, fmt.Errorf("%w: the head was rewound: the checkpoint of %s has row %d, the log ends at row %d, and no restore record explains it", ErrBroken, c.At.Format(time.RFC3339), c.Seq, lastSeq)
+		default:
+			return n, fmt.Errorf("%w: the checkpoint of %s no longer matches: row %d is missing", ErrBroken, c.At.Format(time.RFC3339), c.Seq)
+		}
 	}
 	return n, nil
 }
@@ -204,7 +405,7 @@ type scanner interface{ Scan(...any) error }
 func scan(r scanner) (Entry, error) {
 	var e Entry
 	var at int64
-	err := r.Scan(&e.Seq, &at, &e.User, &e.Action, &e.Recipient, &e.recipientHash, &e.Channel, &e.Outcome, &e.MessageID, &e.prev, &e.hash)
+	err := r.Scan(&e.Seq, &at, &e.User, &e.Action, &e.Recipient, &e.recipientHash, &e.Channel, &e.Outcome, &e.MessageID, &e.Detail, &e.prev, &e.hash)
 	e.At = time.Unix(0, at).UTC()
 	return e, err
 }
@@ -242,7 +443,7 @@ func (l *Log) Search(ctx context.Context, q Query) ([]Entry, error) {
 	if limit <= 0 || limit > 100000 {
 		limit = 1000
 	}
-	rows, err := l.db.QueryContext(ctx, l.db.Q(`SELECT seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, prev_hash, hash FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT `+strconv.Itoa(limit)), args...)
+	rows, err := l.db.QueryContext(ctx, l.db.Q(`SELECT seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, detail, prev_hash, hash FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT `+strconv.Itoa(limit)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: search: %w", err)
 	}
@@ -269,16 +470,57 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 	return cw.Error()
 }
 
-// Purge removes rows older than before (retention). The chain then starts
-// at the first remaining row; a purge row records what was removed.
+// Purge removes rows older than before (retention): always the oldest
+// rows, up to the last one older than before, never the newest row. In
+// the same transaction it writes a keyed purge row naming the rows removed
+// and the last one's hash, which the first remaining row follows.
 func (l *Log) Purge(ctx context.Context, before time.Time) (int64, error) {
-	res, err := l.db.ExecContext(ctx, l.db.Q(`DELETE FROM audit_log WHERE at < ? AND seq < (SELECT seq FROM audit_head WHERE id = 1)`), before.UnixNano())
-	if err != nil {
-		return 0, fmt.Errorf("audit: purge: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	if n > 0 {
-		err = l.Record(ctx, "system", ActionPurge, recipient.ID{}, "", strconv.FormatInt(n, 10)+" rows before "+before.UTC().Format(time.RFC3339), "")
-	}
+	var n int64
+	err := l.inTx(ctx, func(tx *sql.Tx, head int64) error {
+		var to sql.NullInt64
+		if err := tx.QueryRowContext(ctx, l.db.Q(`SELECT MAX(seq) FROM audit_log WHERE at < ? AND seq < ?`), before.UnixNano(), head).Scan(&to); err != nil {
+			return fmt.Errorf("audit: purge: %w", err)
+		}
+		if !to.Valid {
+			return nil
+		}
+		d := PurgeDetail{To: to.Int64, Before: before.UTC()}
+		if err := tx.QueryRowContext(ctx, l.db.Q(`SELECT MIN(seq) FROM audit_log`)).Scan(&d.From); err != nil {
+			return fmt.Errorf("audit: purge: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, l.db.Q(`SELECT hash FROM audit_log WHERE seq = ?`), d.To).Scan(&d.LastHash); err != nil {
+			return fmt.Errorf("audit: purge: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, l.db.Q(`DELETE FROM audit_log WHERE seq <= ?`), d.To)
+		if err != nil {
+			return fmt.Errorf("audit: purge: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		detail, _ := json.Marshal(d)
+		e := Entry{At: l.Now().UTC(), User: "system", Action: ActionPurge, Outcome: fmt.Sprintf("%d rows before %s", n, d.Before.Format(time.RFC3339)), Detail: string(detail)}
+		return l.appendTx(ctx, tx, &e, head+1)
+	})
 	return n, err
+}
+
+// RecordRestore writes the keyed record of a restore from a backup taken
+// at backupTakenAt: the log now ends where the backup did, and the rows
+// after it up to lostTo (the last row known before the restore, from the
+// latest checkpoint) are gone. The record takes number lostTo+1, so the
+// lost numbers are never reused and a checkpoint that named one of them
+// is explained rather than contradicted. With lostTo at or before the
+// head nothing was lost, and the record says so.
+func (l *Log) RecordRestore(ctx context.Context, user string, backupTakenAt time.Time, lostTo int64) (RestoreDetail, error) {
+	var d RestoreDetail
+	err := l.inTx(ctx, func(tx *sql.Tx, head int64) error {
+		d = RestoreDetail{BackupTakenAt: backupTakenAt.UTC(), LostFrom: head + 1, LostTo: max(lostTo, head)}
+		detail, _ := json.Marshal(d)
+		outcome := fmt.Sprintf("restored from backup taken at %s; rows %d–%d after it are gone", d.BackupTakenAt.Format(time.RFC3339), d.LostFrom, d.LostTo)
+		if d.LostTo < d.LostFrom {
+			outcome = fmt.Sprintf("restored from backup taken at %s; no rows lost", d.BackupTakenAt.Format(time.RFC3339))
+		}
+		e := Entry{At: l.Now().UTC(), User: user, Action: ActionRestore, Outcome: outcome, Detail: string(detail)}
+		return l.appendTx(ctx, tx, &e, d.LostTo+1)
+	})
+	return d, err
 }

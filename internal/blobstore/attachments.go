@@ -60,14 +60,22 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		if err != nil {
 			part.Close()
 			log.Error("create blob failed", "err", err)
-			return bail(&relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
+			return bail(relayapi.StorageFailure(err))
 		}
-		n, err := io.Copy(f, io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1))
+		// A failed write is the relay's disk, not the sender's upload:
+		// told apart, it is answered "try again" (503/507), not 400.
+		dst := &writeErr{w: f}
+		n, err := io.Copy(dst, io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1))
 		part.Close()
 		total += n
 		if err == nil && total > relayapi.MaxAttachmentBytes {
 			f.Abort()
 			return bail(relayapi.TooLarge(false), http.StatusRequestEntityTooLarge)
+		}
+		if dst.err != nil {
+			f.Abort()
+			log.Error("write blob failed", "err", dst.err)
+			return bail(relayapi.StorageFailure(dst.err))
 		}
 		if err != nil {
 			f.Abort()
@@ -78,8 +86,23 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		}
 		if err := f.Commit(); err != nil {
 			log.Error("commit blob failed", "err", err)
-			return bail(&relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme bilaget."}, http.StatusInternalServerError)
+			return bail(relayapi.StorageFailure(err))
 		}
 		files = append(files, File{FileInfo: relayapi.FileInfo{Filename: name, ContentType: ct, Size: n}, Blob: blob})
 	}
+}
+
+// writeErr remembers the error of the writer it wraps, so a copy's error
+// can be blamed on the right side.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 
@@ -19,6 +18,7 @@ import (
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
+	"sendsikkert/internal/relay"
 	"sendsikkert/internal/relayd"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/tunnelmail"
@@ -64,7 +64,7 @@ type Options struct {
 	Dir string
 	Key *vault.Key
 	// Auth authenticates senders.
-	Auth func(*http.Request) (user string, ok bool)
+	Auth relay.DeviceAuth
 	// BaseURL is where the secure mailbox's pages are served (links are
 	// BaseURL/m/TOKEN).
 	BaseURL string

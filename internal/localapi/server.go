@@ -73,6 +73,14 @@ type Server struct {
 	// Mailbox, when set, is the IMAP mailbox link (account in the
 	// settings, secret and status under /api/v1/mailbox/).
 	Mailbox *mailbox.Link
+	// User is the OS account the agent runs as (/healthz "user").
+	User string
+	// WindowToken is the window's own credential (see window.go); empty
+	// means no window can re-enrol through the API.
+	WindowToken string
+	// Enrolled says whether the agent is enrolled with a relay now; then
+	// only the window may enrol it again.
+	Enrolled func() bool
 
 	cacheMu sync.Mutex
 	cache   map[string]cached
@@ -156,7 +164,7 @@ func (s *Server) notEnrolled(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "enrolled": s.Relay != nil && !s.Demo, "outbox": s.Outbox.Pending()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "enrolled": s.Relay != nil && !s.Demo, "outbox": s.Outbox.Pending(), "user": s.User})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
@@ -756,6 +764,10 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 // enroll joins the PC to the organisation's relay. The agent keeps running
 // as it is; the next start uses the relay.
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	if !s.enrollAllowed(r) {
+		writeError(w, http.StatusForbidden, "enroll_window_only", "Send sikkert er allerede tilmeldt et relæ. Tilmeldingen kan kun ændres fra Send sikkert-vinduet eller kommandolinjen.")
+		return
+	}
 	var req struct {
 		Relay string `json:"relay"`
 		Code  string `json:"code"`

@@ -86,17 +86,35 @@ func (g *Gate) TLSConfig(base *tls.Config) *tls.Config {
 	return c
 }
 
-// Check returns the subject of the request's verified client certificate,
-// or an error when there is none or its subject is not listed.
+// Check returns the subject of the request's client certificate, or an
+// error when there is none, it does not chain to the partner CA, or its
+// subject is not listed. The chain is verified here against the gate's
+// own CA, not taken from the TLS state, so a certificate that another
+// listener's CA verified (a device certificate on the public listener)
+// never counts as the partner's.
 func (g *Gate) Check(r *http.Request) (string, error) {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return "", ErrNoCertificate
 	}
-	subject := r.TLS.VerifiedChains[0][0].Subject.String()
+	leaf := r.TLS.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range r.TLS.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	subject := leaf.Subject.String()
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: g.pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return subject, fmt.Errorf("%w: %v", ErrNoCertificate, err)
+	}
 	if !g.allowed[subject] {
 		return subject, fmt.Errorf("%w: %q", ErrNotListed, subject)
 	}
 	return subject, nil
+}
+
+// Admits is Check as a yes or no, for a route table's guard.
+func (g *Gate) Admits(r *http.Request) bool {
+	_, err := g.Check(r)
+	return err == nil
 }
 
 // Wrap runs h only for an admitted partner; others get 403 and a log line.

@@ -113,3 +113,39 @@ func TestNewRefusesEmptyList(t *testing.T) {
 		t.Error("nil pool accepted")
 	}
 }
+
+// TestCheckVerifiesItsOwnCA: the gate verifies the chain against its own
+// CA whatever TLS verified, so on a listener whose TLS trusts another CA
+// (the public one, with device certificates) a listed subject from that
+// CA, a server-only certificate and no certificate are all refused.
+func TestCheckVerifiesItsOwnCA(t *testing.T) {
+	ca, other := newCA(t, "Partner CA"), newCA(t, "Device CA")
+	sp := pkix.Name{CommonName: "Serviceplatformen", Organization: []string{"KOMBIT A/S"}}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	g, _ := New("beskedfordeler", pool, []string{sp.String()}, nil)
+	req := func(c tls.Certificate) *http.Request {
+		leaf, _ := x509.ParseCertificate(c.Certificate[0])
+		r := httptest.NewRequest("POST", "/", nil)
+		r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}}}
+		return r
+	}
+	if !g.Admits(req(ca.client(t, sp))) {
+		t.Error("the partner's certificate refused")
+	}
+	if _, err := g.Check(req(other.client(t, sp))); !errors.Is(err, ErrNoCertificate) {
+		t.Errorf("listed subject from another CA: %v", err)
+	}
+	server := ca.client(t, sp)
+	leaf, _ := x509.ParseCertificate(server.Certificate[0])
+	tmpl := *leaf
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.CreateCertificate(rand.Reader, &tmpl, ca.cert, &key.PublicKey, ca.key)
+	if g.Admits(req(tls.Certificate{Certificate: [][]byte{der}})) {
+		t.Error("a certificate not for client authentication admitted")
+	}
+	if g.Admits(httptest.NewRequest("POST", "/", nil)) {
+		t.Error("no certificate admitted")
+	}
+}

@@ -2,7 +2,7 @@ package relay
 
 import (
 	"context"
-	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -51,9 +51,10 @@ type Route struct {
 
 // Guard authenticates requests for the route table.
 type Guard struct {
-	// Device names the sender of a request, or refuses it.
-	Device func(*http.Request) (user string, ok bool)
-	// Partner accepts only Beskedfordeler's certificate.
+	// Device names the sender of a request, or refuses it (see DeviceAuth).
+	Device DeviceAuth
+	// Partner accepts only Beskedfordeler's certificate: the shared
+	// partner check, partner.Gate.Admits.
 	Partner func(*http.Request) bool
 }
 
@@ -79,12 +80,18 @@ func (g Guard) wrap(rt Route) http.Handler {
 		return h
 	case AuthDevice:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			user, ok := "", false
+			user, err := "", ErrUnauthenticated
 			if g.Device != nil {
-				user, ok = g.Device(r)
+				user, err = g.Device(r)
 			}
-			if !ok {
+			switch {
+			case errors.Is(err, ErrUnauthenticated):
 				WriteError(w, http.StatusUnauthorized, &relayapi.Error{Code: "unauthorized", Message: "Relæet kender ikke denne afsender."})
+				return
+			case err != nil:
+				// The device list could not be read: not the device's
+				// fault, and it must not give up its messages.
+				WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "store_unavailable", Message: "Relæet kan ikke kontrollere afsenderen lige nu. Prøv igen om lidt."})
 				return
 			}
 			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
@@ -101,20 +108,4 @@ func (g Guard) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusForbidden, &relayapi.Error{Code: "forbidden", Message: "Adressen er ikke tilgængelig."})
 	})
-}
-
-// PartnerCertificate accepts a request whose client certificate chains to
-// one in pool: Beskedfordeler's, pinned in the relay's configuration.
-func PartnerCertificate(pool *x509.CertPool) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		if pool == nil || r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return false
-		}
-		inter := x509.NewCertPool()
-		for _, c := range r.TLS.PeerCertificates[1:] {
-			inter.AddCert(c)
-		}
-		_, err := r.TLS.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		return err == nil
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -84,7 +83,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			}
 		}
 	}
-	if kinds[AuthPublic] != 5 || kinds[AuthDevice] != 9 || kinds[AuthPartner] != 1 || kinds[0] != 1 {
+	if kinds[AuthPublic] != 4 || kinds[AuthDevice] != 10 || kinds[AuthPartner] != 1 || kinds[0] != 1 {
 		t.Errorf("route table lacks kinds: %v", kinds)
 	}
 	// A device's credentials reach a device route.
@@ -114,38 +113,6 @@ func TestHandlerForServesOnlyItsKind(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s on the partner listener: %d, want 404", p, resp.StatusCode)
 		}
-	}
-}
-
-// TestPartnerCertificate: only a client certificate issued under the
-// pinned partner CA passes; another CA's, a server-only one and none fail.
-func TestPartnerCertificate(t *testing.T) {
-	partnerCA, partnerKey := testCA(t, "Beskedfordeler CA")
-	otherCA, otherKey := testCA(t, "Other CA")
-	pool := x509.NewCertPool()
-	pool.AddCert(partnerCA)
-	check := PartnerCertificate(pool)
-	req := func(certs ...*x509.Certificate) *http.Request {
-		r := httptest.NewRequest("POST", "/beskedfordeler/PostStatusBeskedModtag", nil)
-		if certs != nil {
-			r.TLS = &tls.ConnectionState{PeerCertificates: certs}
-		}
-		return r
-	}
-	if !check(req(testLeaf(t, partnerCA, partnerKey, x509.ExtKeyUsageClientAuth))) {
-		t.Error("partner's client certificate refused")
-	}
-	if check(req(testLeaf(t, otherCA, otherKey, x509.ExtKeyUsageClientAuth))) {
-		t.Error("another CA's certificate accepted")
-	}
-	if check(req(testLeaf(t, partnerCA, partnerKey, x509.ExtKeyUsageServerAuth))) {
-		t.Error("a certificate not for client authentication accepted")
-	}
-	if check(req()) {
-		t.Error("no certificate accepted")
-	}
-	if PartnerCertificate(nil)(req(testLeaf(t, partnerCA, partnerKey, x509.ExtKeyUsageClientAuth))) {
-		t.Error("no pinned CA, yet accepted")
 	}
 }
 

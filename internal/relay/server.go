@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ type Server struct {
 	Printable func(contentType, filename string) bool
 	// Authenticate names the sender of a request, or refuses it
 	// (AuthDevice routes).
-	Authenticate func(*http.Request) (user string, ok bool)
+	Authenticate DeviceAuth
 	// Partner accepts Beskedfordeler's certificate (AuthPartner routes).
 	Partner func(*http.Request) bool
 	Log     *slog.Logger
@@ -97,15 +98,26 @@ func (s *Server) audit(ctx context.Context, user, action string, id recipient.ID
 	return err
 }
 
+// DeviceAuth names the sender of a device's request. It returns an error
+// wrapping ErrUnauthenticated when the caller is not (or no longer) a known
+// device — answered 401, final for the agent — and any other error when it
+// could not tell, because its own store failed: answered 503, so the agent
+// tries again. A relay whose database is down must never call an enrolled
+// device unknown: the agent would give up every message it holds.
+type DeviceAuth func(*http.Request) (user string, err error)
+
+// ErrUnauthenticated is a DeviceAuth's refusal of the caller itself.
+var ErrUnauthenticated = errors.New("relay: caller is not an enrolled device")
+
 // BearerAuth accepts requests carrying "Authorization: Bearer token" as user.
-func BearerAuth(token, user string) func(*http.Request) (string, bool) {
+func BearerAuth(token, user string) DeviceAuth {
 	want := []byte("Bearer " + token)
-	return func(r *http.Request) (string, bool) {
+	return func(r *http.Request) (string, error) {
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) == 1 {
-			return user, true
+			return user, nil
 		}
-		return "", false
+		return "", ErrUnauthenticated
 	}
 }
 
@@ -143,7 +155,8 @@ func (s *Server) Routes() []Route {
 		h       http.Handler
 	}{
 		{"POST /v1/enroll", AuthPublic, s.Enrol},
-		{"GET /metrics", AuthPublic, s.Metrics},
+		// Prometheus scrapes metrics.listen; here only a device.
+		{"GET /metrics", AuthDevice, s.Metrics},
 		{"GET /v1/audit", AuthDevice, s.AuditLog},
 		{"GET /v1/messages/{id}/receipt", AuthDevice, s.Receipts},
 		{"/m/", AuthPublic, s.MailboxPages},
@@ -249,7 +262,7 @@ func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if out, err = s.Book.Search(r.Context(), r.URL.Query().Get("q"), r.URL.Query().Get("letter"), DirectoryLimit); err != nil {
 			s.log().Error("address book search failed", "err", err)
-			WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "directory", Message: "Adressebogen kan ikke læses lige nu."})
+			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "directory", Message: "Adressebogen kan ikke læses lige nu. Prøv igen om lidt."})
 			return
 		}
 	}
@@ -268,7 +281,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	if err != nil || m.Sender != User(r) {
 		if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			s.log().Error("status lookup failed", "err", err)
-			WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "store", Message: "Relæets lager svarer ikke."})
+			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "store_unavailable", Message: "Relæets lager svarer ikke lige nu. Prøv igen om lidt."})
 			return
 		}
 		WriteError(w, http.StatusNotFound, &relayapi.Error{Code: "not_found", Message: "Forsendelsen findes ikke."})
@@ -295,7 +308,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	n, err := s.Revoke(r.Context(), m.ID)
 	if err != nil {
 		s.log().Error("revoke failed", "id", m.ID, "err", err)
-		WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "store", Message: "Forsendelsen kunne ikke trækkes tilbage. Prøv igen."})
+		WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "store_unavailable", Message: "Forsendelsen kunne ikke trækkes tilbage lige nu. Prøv igen om lidt."})
 		return
 	}
 	if n == 0 {
@@ -396,6 +409,15 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.Events = []relayapi.Event{{At: m.Created, Kind: relayapi.EventReceived, What: "Modtaget af relæet"}}
+	// Recorded before the message is kept: what the log cannot record does
+	// not happen (the sender tries again with the same key).
+	for _, r := range m.Recipients {
+		if err := s.audit(ctx, user, "submit", r.ID, string(r.Channel), string(r.Status), m.ID); err != nil {
+			s.removeBlobs(files)
+			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så forsendelsen er ikke modtaget. Den bliver sendt igen om lidt."})
+			return
+		}
+	}
 	id, created, err := s.Store.Create(ctx, m)
 	if errors.Is(err, queue.ErrIDTaken) {
 		m.ID = uuid.NewString()
@@ -413,7 +435,6 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, r := range m.Recipients {
-		s.audit(ctx, user, "submit", r.ID, string(r.Channel), string(r.Status), id)
 		if r.ID.Kind == recipient.KindEmail && s.Book != nil {
 			// Every send keeps the address book current, with the mobile
 			// number the clerk gave, so the next send needs none.
@@ -457,9 +478,12 @@ func (s *Server) removeBlobs(files []blobstore.File) {
 	}
 }
 
+// fail answers a failure of the relay's own storage: never the sender's
+// fault, so never a 4xx the agent would take as final.
 func (s *Server) fail(w http.ResponseWriter, what string, err error) {
 	s.log().Error("relay "+what+" failed", "err", err)
-	WriteError(w, http.StatusInternalServerError, &relayapi.Error{Code: "store", Message: "Relæet kunne ikke gemme forsendelsen. Prøv igen."})
+	e, status := relayapi.StorageFailure(err)
+	WriteError(w, status, e)
 }
 
 func lookupOutcome(r recipient.Result) string {
@@ -491,5 +515,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteError writes the JSON error body.
 func WriteError(w http.ResponseWriter, status int, e *relayapi.Error) {
+	if (status == http.StatusServiceUnavailable || status == http.StatusInsufficientStorage) && w.Header().Get("Retry-After") == "" {
+		// The relay's own trouble: the agent waits this long, then tries
+		// again with the same idempotency key.
+		w.Header().Set("Retry-After", strconv.Itoa(int(relayapi.StorageRetryAfter.Seconds())))
+	}
 	writeJSON(w, status, e)
 }

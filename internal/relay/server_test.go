@@ -210,7 +210,7 @@ func (f channelFuncT) Deliver(ctx context.Context, d *delivery.Delivery) (delive
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // httptestServer serves s's routes with another authenticator.
-func httptestServer(t *testing.T, s *Server, auth func(*http.Request) (string, bool)) string {
+func httptestServer(t *testing.T, s *Server, auth DeviceAuth) string {
 	t.Helper()
 	g := Guard{Device: auth}
 	srv := httptest.NewServer(g.Handler(s.Routes()))

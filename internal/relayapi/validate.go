@@ -2,12 +2,14 @@ package relayapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -205,4 +207,19 @@ func TooLarge(count bool) *Error {
 		return &Error{Code: "too_many_attachments", Message: fmt.Sprintf("Der er for mange vedhæftede filer. Digital Post tillader højst %d.", MaxAttachments)}
 	}
 	return &Error{Code: "attachments_too_large", Message: "De vedhæftede filer er for store. Digital Post tillader højst 99,5 MB i alt."}
+}
+
+// StorageRetryAfter is how long a sender waits after the relay's own
+// storage failed before it tries again.
+const StorageRetryAfter = 30 * time.Second
+
+// StorageFailure is the answer to a failure of the relay's own storage
+// (database unreachable, locked or read-only, disk full, a blob that
+// cannot be written): 507 when the disk is full, else 503 — always "try
+// again", never a 4xx that would make the sender give the message up.
+func StorageFailure(err error) (*Error, int) {
+	if errors.Is(err, syscall.ENOSPC) {
+		return &Error{Code: "disk_full", Message: "Relæets disk er fuld. Forsendelsen bliver sendt igen, når der er plads."}, http.StatusInsufficientStorage
+	}
+	return &Error{Code: "store_unavailable", Message: "Relæet kan ikke gemme forsendelsen lige nu. Den bliver sendt igen om lidt."}, http.StatusServiceUnavailable
 }

@@ -31,7 +31,7 @@ type Config struct {
 	Printable func(contentType, filename string) bool
 	// Authenticate names the sender of a device's request (relay.AuthDevice);
 	// Partner accepts Beskedfordeler's certificate (relay.AuthPartner).
-	Authenticate func(*http.Request) (user string, ok bool)
+	Authenticate relay.DeviceAuth
 	Partner      func(*http.Request) bool
 	// Audit, when set, records lookups, submits and delivery outcomes.
 	Audit queue.Auditor

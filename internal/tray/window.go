@@ -17,7 +17,10 @@ type Window struct {
 	Bin      string
 	AgentURL string
 	CAFile   string
-	Log      *slog.Logger
+	// TokenFile is the window's credential (DATA/window.token); empty
+	// leaves the window's default.
+	TokenFile string
+	Log       *slog.Logger
 }
 
 // WindowBinary is the window program's file name.
@@ -50,7 +53,11 @@ func (w *Window) Command(view string) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tray: window program not found: %w", err)
 	}
-	return exec.Command(bin, "--agent", w.AgentURL, "--ca", w.CAFile, "--view", view), nil
+	args := []string{"--agent", w.AgentURL, "--ca", w.CAFile, "--view", view}
+	if w.TokenFile != "" {
+		args = append(args, "--token", w.TokenFile)
+	}
+	return exec.Command(bin, args...), nil
 }
 
 // Open starts the window and does not wait for it.

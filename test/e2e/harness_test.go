@@ -81,7 +81,9 @@ type agentProc struct {
 	client *http.Client
 	token  string
 	log    *bytes.Buffer
-	exited chan struct{}
+	// logPath is the agent's stdout and stderr.
+	logPath string
+	exited  chan struct{}
 }
 
 func startAgent(t *testing.T, data string, port int, args ...string) *agentProc {
@@ -102,6 +104,7 @@ func startAgentWith(t *testing.T, data string, port int, demo bool, args ...stri
 		t.Fatal(err)
 	}
 	a.cmd.Stdout, a.cmd.Stderr = logFile, logFile
+	a.logPath = logFile.Name()
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -85,6 +85,22 @@ type relayProc struct {
 	roots       *x509.CertPool
 	data        string
 	mail        *mailbox
+	log         string // the relay's stdout and stderr
+}
+
+// metricsAddr is the address the relay's metrics listener bound, from
+// its log.
+func (r *relayProc) metricsAddr(t *testing.T) string {
+	t.Helper()
+	b, _ := os.ReadFile(r.log)
+	for _, line := range strings.Split(string(b), "\n") {
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "metrics listening" {
+			return l.Addr
+		}
+	}
+	t.Fatalf("no metrics listener in the relay log:\n%s", b)
+	return ""
 }
 
 // startRelay runs sendsikkert-relay serve with a test configuration: its
@@ -109,13 +125,17 @@ func startRelayIn(t *testing.T, dir, extra string) *relayProc {
 	caFile := filepath.Join(dir, "ca.crt")
 	os.WriteFile(caFile, caPEM, 0o644)
 	port := freePort(t)
+	auditCfg := "audit: {auditors: [revisor@kommune.test]}\n"
+	if strings.HasPrefix(extra, "audit:") || strings.Contains(extra, "\naudit:") {
+		auditCfg = "" // the test's own
+	}
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
 data: data
 tls: {cert: %s, key: %s}
 storeKey: file:%s
 smtp: {addr: %s, from: no-reply@kommune.test, caFile: %s}
-audit: {auditors: [revisor@kommune.test]}
-`, port, certFile, keyFile, keyFile2, sl.Addr(), caFile) + extra
+metrics: {listen: "127.0.0.1:0"}
+`, port, certFile, keyFile, keyFile2, sl.Addr(), caFile) + auditCfg + extra
 	config := filepath.Join(dir, "relay.yaml")
 	os.WriteFile(config, []byte(cfg), 0o600)
 	cmd := exec.Command(relayBin, "serve", "--config", config)
@@ -132,7 +152,7 @@ audit: {auditors: [revisor@kommune.test]}
 			t.Logf("relay log:\n%s", b)
 		}
 	})
-	r := &relayProc{url: "https://127.0.0.1:" + strconv.Itoa(port), config: config, data: filepath.Join(dir, "data"), mail: mb}
+	r := &relayProc{url: "https://127.0.0.1:" + strconv.Itoa(port), config: config, data: filepath.Join(dir, "data"), mail: mb, log: logFile.Name()}
 	r.roots = x509.NewCertPool()
 	r.roots.AppendCertsFromPEM(caPEM)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: r.roots}}, Timeout: 2 * time.Second}
@@ -220,8 +240,13 @@ func TestRelayMTLS(t *testing.T) {
 	if !errors.As(err, &refused) || refused.Status != 403 || refused.Message == "" {
 		t.Fatalf("reused code: %v", err)
 	}
-	if out, err := r.cli(t, "revoke", "--user", "bo@kommune.test"); err != nil {
+	// A code handed out before the revocation dies with it.
+	spare := r.code(t, "bo@kommune.test")
+	if out, err := r.cli(t, "revoke", "--user", "bo@kommune.test"); err != nil || !strings.Contains(out, "og 1 ubrugt(e) tilmeldingskode(r) er ugyldiggjort") {
 		t.Fatalf("revoke: %v %s", err, out)
+	}
+	if _, err := enroll.Join(context.Background(), r.url, spare, r.roots); !errors.As(err, &refused) || refused.Status != 403 {
+		t.Fatalf("a code made before revoke still enrols: %v", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for checkStatus(t, dev, r.url) != 401 {
@@ -230,15 +255,27 @@ func TestRelayMTLS(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	// Metrics answer.
+	// Metrics: refused without a device certificate on the public
+	// listener, answered to an enrolled device and on the metrics
+	// listener.
 	resp, err := plain.Get(r.url + "/metrics")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("metrics: %v", err)
+	if err != nil || resp.StatusCode != 401 {
+		t.Fatalf("metrics without a certificate: %v %v", err, resp)
 	}
-	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), "sendsikkert_relay_http_requests_total") {
-		t.Fatalf("metrics: %s", b)
+	for _, get := range []func() (*http.Response, error){
+		func() (*http.Response, error) { return r.deviceClient(t, "ib@kommune.test").Get(r.url + "/metrics") },
+		func() (*http.Response, error) { return http.Get("http://" + r.metricsAddr(t) + "/metrics") },
+	} {
+		resp, err := get()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("metrics: %v %v", err, resp)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "sendsikkert_relay_http_requests_total") {
+			t.Fatalf("metrics: %s", b)
+		}
 	}
 
 	// The audit API is for auditors only.
@@ -251,7 +288,7 @@ func TestRelayMTLS(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("audit API: %v %v", err, resp)
 	}
-	b, _ = io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(b), "221177-xxxx") || strings.Contains(string(b), "2211771212") {
 		t.Fatalf("audit CSV: %s", b)
@@ -399,6 +436,11 @@ func TestEnrolFromWindow(t *testing.T) {
 	}
 	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": r.url, "code": r.code(t, "eva@kommune.test")}, &out); code != 200 || out["user"] != "eva@kommune.test" {
 		t.Fatalf("enrol: %d %v", code, out)
+	}
+	// Enrolled now: a page, with the CSRF token any page of the agent
+	// carries, can no longer re-point the agent to another relay.
+	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": "https://evil.example", "code": "AAAA-BBBB-CCCC-DDDD"}, &out); code != 403 || out["error"] != "enroll_window_only" {
+		t.Fatalf("page re-enrolling an enrolled agent: %d %v", code, out)
 	}
 	a.stop()
 	b := startAgentWith(t, data, port, false)

@@ -37,6 +37,14 @@ func Each(t *testing.T, f func(t *testing.T, db *database.DB)) {
 // when SENDSIKKERT_REQUIRE_TOOLS=1).
 func Postgres(t *testing.T) *database.DB {
 	t.Helper()
+	db, _ := PostgresDSN(t)
+	return db
+}
+
+// PostgresDSN is Postgres that also returns the address of the fresh
+// schema, for code that opens the database itself.
+func PostgresDSN(t *testing.T) (*database.DB, string) {
+	t.Helper()
 	dsn := os.Getenv("SENDSIKKERT_PG_DSN")
 	if dsn == "" {
 		if os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1" {
@@ -72,5 +80,5 @@ func Postgres(t *testing.T) *database.DB {
 		admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		admin.Close()
 	})
-	return db
+	return db, u.String()
 }

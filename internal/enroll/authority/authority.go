@@ -252,17 +252,47 @@ func (a *Authority) Enroll(ctx context.Context, code string, csrPEM []byte) (cer
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), user, nil
 }
 
-// Revoke takes every device of user off; it returns how many.
-func (a *Authority) Revoke(ctx context.Context, user string) (int, error) {
-	res, err := a.db.ExecContext(ctx, a.db.Q(`UPDATE devices SET revoked = ? WHERE user_name = ? AND revoked = 0`), a.Now().Unix(), strings.ToLower(user))
+// Revocation says what Revoke took away.
+type Revocation struct {
+	// Devices is how many of the user's devices were taken off.
+	Devices int
+	// Codes is how many of the user's unused, unexpired enrolment codes
+	// were invalidated, so a code handed out before the revocation cannot
+	// enrol a new device after it.
+	Codes int
+}
+
+// Revoke takes every device of user off and invalidates the user's unused
+// enrolment codes, in one transaction.
+func (a *Authority) Revoke(ctx context.Context, user string) (Revocation, error) {
+	var r Revocation
+	now, user := a.Now().Unix(), strings.ToLower(user)
+	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("enroll: revoke: %w", err)
+		return r, fmt.Errorf("enroll: revoke: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, a.db.Q(`UPDATE devices SET revoked = ? WHERE user_name = ? AND revoked = 0`), now, user)
+	if err != nil {
+		return r, fmt.Errorf("enroll: revoke: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	r.Devices = int(n)
+	// A spent code keeps the time it was spent; an invalidated one is
+	// marked spent now, which Enroll's "used = 0" refuses.
+	res, err = tx.ExecContext(ctx, a.db.Q(`UPDATE enroll_codes SET used = ? WHERE user_name = ? AND used = 0 AND expires > ?`), now, user, now)
+	if err != nil {
+		return r, fmt.Errorf("enroll: revoke codes: %w", err)
+	}
+	n, _ = res.RowsAffected()
+	r.Codes = int(n)
+	if err := tx.Commit(); err != nil {
+		return r, fmt.Errorf("enroll: revoke: %w", err)
+	}
 	a.mu.Lock()
 	a.revoked = map[string]cacheEntry{}
 	a.mu.Unlock()
-	return int(n), nil
+	return r, nil
 }
 
 // revocationCache bounds how long a revocation made by another process

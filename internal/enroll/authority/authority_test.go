@@ -69,8 +69,24 @@ func TestAuthority(t *testing.T) {
 		if u, err := a.Verify(ctx, cert); err != nil || u != "anna@kommune.dk" {
 			t.Fatalf("verify: %q %v", u, err)
 		}
-		if n, err := b.Revoke(ctx, "anna@kommune.dk"); err != nil || n != 1 {
-			t.Fatalf("revoke: %d %v", n, err)
+		// Two codes handed out before the revocation, one spent after it
+		// was made, one expired: revoke invalidates the two unused valid ones.
+		spare1, _, _ := a.NewCode(ctx, "anna@kommune.dk")
+		spare2, _, _ := a.NewCode(ctx, "ANNA@kommune.dk")
+		other, _, _ := a.NewCode(ctx, "bo@kommune.dk")
+		a.CodeTTL = -time.Minute
+		a.NewCode(ctx, "anna@kommune.dk")
+		a.CodeTTL = CodeTTL
+		if r, err := b.Revoke(ctx, "Anna@kommune.dk"); err != nil || r != (Revocation{Devices: 1, Codes: 2}) {
+			t.Fatalf("revoke: %+v %v", r, err)
+		}
+		for _, c := range []string{spare1, spare2} {
+			if _, _, err := a.Enroll(ctx, c, csr(t, k)); !errors.Is(err, ErrBadCode) {
+				t.Fatalf("a code made before revoke still enrols: %v", err)
+			}
+		}
+		if _, u, err := a.Enroll(ctx, other, csr(t, k)); err != nil || u != "bo@kommune.dk" {
+			t.Fatalf("another user's code was invalidated: %v", err)
 		}
 		// The other instance notices within its short cache.
 		a.Now = func() time.Time { return time.Now().Add(revocationCache) }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,12 +56,20 @@ func (a *Authority) Handler(log *slog.Logger) http.Handler {
 
 // Authenticate names the sender of a request by its client certificate:
 // verified by TLS against ClientCAs, then checked against the device list.
-func (a *Authority) Authenticate(r *http.Request) (string, bool) {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
-		return "", false
+// A missing, unknown or revoked certificate is refused with an error
+// wrapping unauthenticated; a device list that cannot be read is any other
+// error, so the relay answers "try again", never "unknown device".
+func (a *Authority) Authenticate(unauthenticated error) func(r *http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+			return "", fmt.Errorf("%w: no client certificate", unauthenticated)
+		}
+		user, err := a.Verify(r.Context(), r.TLS.VerifiedChains[0][0])
+		if errors.Is(err, ErrUnknown) || errors.Is(err, ErrRevoked) {
+			return "", fmt.Errorf("%w: %v", unauthenticated, err)
+		}
+		return user, err
 	}
-	user, err := a.Verify(r.Context(), r.TLS.VerifiedChains[0][0])
-	return user, err == nil
 }
 
 // ServerTLS returns the relay's TLS settings: its server certificate, and

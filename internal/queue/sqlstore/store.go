@@ -75,7 +75,7 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("relay store: %w", err)
 	}
-	lock, err := lockFile(path + ".lock")
+	lock, err := database.LockFile(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("relay store: %s is in use by another relay (SQLite serves one instance; use PostgreSQL for several): %w", path, err)
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package sqlstore
+package database
 
 import (
 	"os"
@@ -8,11 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockFile takes an exclusive lock on path, or fails at once if another
+// LockFile takes an exclusive lock on path, or fails at once if another
 // process (or another open in this one) holds it: a second process cannot
 // open the same SQLite store.
 
-func lockFile(path string) (*os.File, error) {
+func LockFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 	"syscall"
 
 	"sendsikkert/internal/agent"
-	"sendsikkert/internal/logmask"
+	"sendsikkert/internal/logfile"
 	"sendsikkert/internal/policy"
 	"sendsikkert/internal/version"
 )
@@ -90,6 +90,7 @@ func runAgent(args []string, stderr io.Writer) int {
 	relayURL := fs.String("relay", "", "the organisation's relay URL (the PC must be enrolled with it; without an enrolment the agent runs not enrolled and sends nothing)")
 	origins := fs.String("allow-origin", "", "extra add-in origins allowed to call the local API, comma-separated (https://host[:port])")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logDir := fs.String("log-dir", logfile.Dir(), "folder of the rotating log file "+logfile.Name)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	if err := fs.Parse(args); err != nil {
@@ -110,7 +111,16 @@ func runAgent(args []string, stderr io.Writer) int {
 	}
 	// Every full CPR number is masked, whatever put it in a log line;
 	// as slog's default the masking also covers the log package.
-	log := slog.New(logmask.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+	// One rotating log file per user, beside the console; every full CPR
+	// number is masked, whatever put it in a log line; as slog's default
+	// the masking also covers the log package.
+	lf, err := logfile.Open(*logDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "sendsikkert: log file:", err)
+		return 1
+	}
+	defer lf.Close()
+	log := logfile.Logger(stderr, lf, level)
 	slog.SetDefault(log)
 	var allowed []string
 	for _, o := range strings.Split(*origins, ",") {

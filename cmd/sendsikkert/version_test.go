@@ -20,6 +20,7 @@ import (
 // version string) and reads the version back from --version, both
 // manifests' <Version> and /healthz. (The exes' version resources and the
 // MSI's ProductVersion: build/windows's TestWindowsExecutables and TestMSI.)
+// On the way it checks that the agent writes its rotating log file.
 func TestVersionEverywhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the agent")
@@ -53,7 +54,8 @@ func TestVersionEverywhere(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "--headless", "--demo", "--data", data, "--port", strconv.Itoa(port))
+	logs := filepath.Join(dir, "logs")
+	cmd := exec.Command(bin, "--headless", "--demo", "--data", data, "--port", strconv.Itoa(port), "--log-dir", logs)
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -72,6 +74,11 @@ func TestVersionEverywhere(t *testing.T) {
 				resp.Body.Close()
 				if h.Version != v {
 					t.Fatalf("/healthz version %q", h.Version)
+				}
+				// The agent's log file, rotating under --log-dir.
+				b, err := os.ReadFile(filepath.Join(logs, "sendsikkert.log"))
+				if err != nil || !strings.Contains(string(b), "Send sikkert agent ready") {
+					t.Fatalf("log file: %v\n%s", err, b)
 				}
 				return
 			}

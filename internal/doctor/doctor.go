@@ -14,6 +14,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +47,10 @@ type Env struct {
 	// Enrolment returns the relay URL, the device's TLS config for it,
 	// and whether this PC is enrolled.
 	Enrolment func() (url string, cfg *tls.Config, enrolled bool, err error)
-	Timeout   time.Duration
+	// Proxy is the way to the relay the agent takes (proxy.For); nil:
+	// direct.
+	Proxy   func(*http.Request) (*url.URL, error)
+	Timeout time.Duration
 }
 
 func ok(name, da, en string) Check { return Check{Name: name, OK: true, Da: da, En: en} }
@@ -70,6 +75,9 @@ func Run(ctx context.Context, e Env) []Check {
 	agent, portCheck := checkPort(ctx, e, ca)
 	out = append(out, portCheck)
 	out = append(out, checkAddin(ctx, e, ca, agent.up))
+	if e.Policy.RelayCA != "" {
+		out = append(out, checkRelayCA(e))
+	}
 	out = append(out, checkRelay(ctx, e, agent))
 	return out
 }
@@ -188,6 +196,21 @@ func checkAddin(ctx context.Context, e Env, ca *trust.CA, agentUp bool) Check {
 	return ok("addin", "Tilføjelsens sider svarer.", "The add-in pages answer.")
 }
 
+// checkRelayCA: the relay CA IT named (policy RelayCA, the MSI's RELAYCA)
+// is a readable PEM file with a certificate. A wrong path is the most
+// likely typo in a silent install, and it must be named exactly.
+func checkRelayCA(e Env) Check {
+	p := e.Policy.RelayCA
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return bad("relayca", "Relæets CA-fil "+p+" (politik RelayCA / installationens RELAYCA) findes ikke eller kan ikke læses: "+err.Error()+". Kontakt IT.", "The relay CA file "+p+" (policy RelayCA / the installer's RELAYCA) is missing or unreadable: "+err.Error()+". Contact IT.")
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return bad("relayca", "Relæets CA-fil "+p+" (politik RelayCA / installationens RELAYCA) indeholder intet PEM-certifikat. Kontakt IT.", "The relay CA file "+p+" (policy RelayCA / the installer's RELAYCA) holds no PEM certificate. Contact IT.")
+	}
+	return ok("relayca", "Relæets CA-fil "+p+" kan bruges.", "The relay CA file "+p+" is usable.")
+}
+
 func checkRelay(ctx context.Context, e Env, agent agentState) Check {
 	url, cfg, enrolled, err := e.Enrolment()
 	if err != nil {
@@ -205,7 +228,7 @@ func checkRelay(ctx context.Context, e Env, agent agentState) Check {
 	if e.Policy.RelayURL != "" && strings.TrimRight(e.Policy.RelayURL, "/") != strings.TrimRight(url, "/") {
 		return bad("relay", "Pc'en er tilmeldt relæet "+url+", men IT's politik (eller installationens RELAY) siger "+e.Policy.RelayURL+". Agenten sender ikke, før pc'en er tilmeldt det relæ, IT har valgt. Kontakt IT.", "This PC is enrolled with the relay "+url+", but IT's policy (or the installer's RELAY) says "+e.Policy.RelayURL+". The agent sends nothing until the PC is enrolled with that relay. Contact IT.")
 	}
-	hc := &http.Client{Timeout: e.Timeout, Transport: &http.Transport{TLSClientConfig: cfg}}
+	hc := &http.Client{Timeout: e.Timeout, Transport: &http.Transport{Proxy: e.Proxy, TLSClientConfig: cfg}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(url, "/")+"/v1/recipients/check", strings.NewReader(`{"recipients":[]}`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)

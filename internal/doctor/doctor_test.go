@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,6 +157,14 @@ func TestEachFailure(t *testing.T) {
 			r := fakeRelay(t, 200)
 			e.Policy = policy.Policy{RelayURL: "https://relay.kommune.dk"}
 			e.Enrolment = func() (string, *tls.Config, bool, error) { return r.url, r.cfg, true, nil }
+		}},
+		{"relay CA file missing", "relayca", func(t *testing.T, e *Env) {
+			e.Policy = policy.Policy{RelayCA: filepath.Join(t.TempDir(), "relay-ca.crt")}
+		}},
+		{"relay CA file holds no certificate", "relayca", func(t *testing.T, e *Env) {
+			p := filepath.Join(t.TempDir(), "relay-ca.crt")
+			os.WriteFile(p, []byte("C:\\not a certificate"), 0o644)
+			e.Policy = policy.Policy{RelayCA: p}
 		}},
 		{"invalid policy", "policy", func(t *testing.T, e *Env) { e.PolicyErr = errors.New("port 80 must be 1024–65535") }},
 	}

@@ -1,6 +1,8 @@
 package enroll
 
 import (
+	"sendsikkert/internal/proxy"
+
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -41,8 +43,9 @@ type Device struct {
 // Join enrols this device: it makes a P-256 key here, sends a request
 // signed by it together with code, and returns the key and the signed
 // certificate. roots verify the relay's server certificate (nil: the
-// system's).
-func Join(ctx context.Context, relayURL, code string, roots *x509.CertPool) (*Device, error) {
+// system's). via, when given, is the proxy to the relay (proxy.For); without
+// it the environment's (HTTPS_PROXY).
+func Join(ctx context.Context, relayURL, code string, roots *x509.CertPool, via ...proxy.Func) (*Device, error) {
 	if !strings.HasPrefix(relayURL, "https://") {
 		return nil, fmt.Errorf("enroll: the relay URL must be https://")
 	}
@@ -60,7 +63,11 @@ func Join(ctx context.Context, relayURL, code string, roots *x509.CertPool) (*De
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+	var through proxy.Func = http.ProxyFromEnvironment
+	if len(via) > 0 {
+		through = via[0]
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: through, TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("enroll: relay unreachable: %w", err)

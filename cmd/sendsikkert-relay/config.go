@@ -15,6 +15,7 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
+	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/partner"
 	"sendsikkert/internal/queue"
@@ -55,8 +56,12 @@ type Config struct {
 	// separate HTTPS listener that only takes a client certificate from
 	// clientCA whose whole subject DN is in allowedSubjects.
 	Beskedfordeler partner.Config `yaml:"beskedfordeler"`
-	Organisation   *OrgConfig     `yaml:"organisation"`
-	SMTP           *SMTP          `yaml:"smtp"`
+	// Inbound is the SF1606 "Modtag post" receiving endpoint: its own
+	// HTTPS listener that takes Digital Post (citizens' replies) only
+	// from the listed partner certificates.
+	Inbound      *InboundConfig `yaml:"inbound"`
+	Organisation *OrgConfig     `yaml:"organisation"`
+	SMTP         *SMTP          `yaml:"smtp"`
 	// Directory is the Sikker Mail Portal's data: the direct-addressing
 	// domain list (a CSV file or an https:// URL, "domain,organisation"),
 	// reloaded every ReloadMinutes.
@@ -108,7 +113,26 @@ type OrgConfig struct {
 		ID             string `yaml:"id"`
 		Label          string `yaml:"label"`
 		ContactPointID string `yaml:"contactPointId"`
+		// DeliverTo is where this mailbox's replies are mailed: Digital
+		// Post replies (inbound) and secure-mailbox replies alike.
+		DeliverTo string `yaml:"deliverTo"`
+		// CcSender puts the clerk who sent the answered letter in Cc.
+		CcSender bool `yaml:"ccSender"`
 	} `yaml:"replyMailboxes"`
+}
+
+// InboundConfig is the receiving endpoint.
+type InboundConfig struct {
+	partner.Config `yaml:",inline"`
+	// AlertTo are IT's addresses, told by mail of every quarantined
+	// message.
+	AlertTo []string `yaml:"alertTo"`
+	// MaxMessageBytes bounds one message (inbound.DefaultMaxBytes when 0).
+	MaxMessageBytes int64 `yaml:"maxMessageBytes"`
+	// RetrySeconds is the first delay before a reply mail that the
+	// smarthost did not take is tried again (30 when 0; doubled each
+	// time, at most an hour).
+	RetrySeconds int `yaml:"retrySeconds"`
 }
 
 // SMTP is the smarthost for receipts; STARTTLS is required.
@@ -150,9 +174,9 @@ type SecureMailboxConfig struct {
 	BaseURL string `yaml:"baseURL"`
 	// ExpiryDays is how long a message can be read (30 when zero).
 	ExpiryDays int `yaml:"expiryDays"`
-	// ReplyTo gives each reply mailbox (by id) the e-mail address a
-	// recipient's secure reply is delivered to; without one the reply
-	// goes to the sending clerk.
+	// ReplyTo is deprecated: organisation.replyMailboxes[].deliverTo
+	// says where each reply mailbox's answers go. Still read (with a
+	// warning) for mailboxes that name no deliverTo.
 	ReplyTo map[string]string `yaml:"replyTo"`
 	SMS     struct {
 		// Type is http (POST {"to","text"} as JSON to URL with a bearer
@@ -225,6 +249,20 @@ func loadConfig(path string) (*Config, error) {
 			if _, _, err := net.SplitHostPort(t.Resolver); err != nil {
 				return nil, fmt.Errorf("config: tunnelmail.resolver %q must be host:port: %w", t.Resolver, err)
 			}
+		}
+	}
+	if in := c.Inbound; in != nil {
+		in.ClientCA = rel(in.ClientCA)
+		switch {
+		case in.Listen == "":
+			return nil, fmt.Errorf("config: inbound.listen is required")
+		case in.ClientCA == "" || len(in.AllowedSubjects) == 0:
+			return nil, fmt.Errorf("config: inbound.clientCA and inbound.allowedSubjects are required: Digital Post is only taken from the listed partner certificates")
+		case c.SMTP == nil:
+			return nil, fmt.Errorf("config: inbound needs smtp: replies are mailed to the reply mailboxes through the smarthost")
+		}
+		if _, _, err := net.SplitHostPort(in.Listen); err != nil {
+			return nil, fmt.Errorf("config: inbound.listen %q: %w", in.Listen, err)
 		}
 	}
 	c.Beskedfordeler.ClientCA = rel(c.Beskedfordeler.ClientCA)
@@ -310,4 +348,46 @@ func (c *Config) storeKey() (*vault.Key, error) {
 		return nil, fmt.Errorf("config: storeKey: %w", err)
 	}
 	return vault.New(raw)
+}
+
+// replyMailboxes are the reply mailboxes with the addresses their replies
+// go to. The deprecated secureMailbox.replyTo fills in a mailbox that
+// names no deliverTo; deprecated says whether it was used.
+func (c *Config) replyMailboxes(org queue.Organisation) (mbs []inbound.Mailbox, deprecated bool) {
+	var legacy map[string]string
+	if c.SecureMailbox != nil {
+		legacy = c.SecureMailbox.ReplyTo
+	}
+	byID := map[string]inbound.Mailbox{}
+	if c.Organisation != nil {
+		for _, m := range c.Organisation.ReplyMailboxes {
+			byID[m.ID] = inbound.Mailbox{ID: m.ID, Label: m.Label, ContactPointID: m.ContactPointID, DeliverTo: m.DeliverTo, CcSender: m.CcSender}
+		}
+	}
+	for _, m := range org.ReplyMailboxes {
+		mb, ok := byID[m.ID]
+		if !ok {
+			mb = inbound.Mailbox{ID: m.ID, Label: m.Label, ContactPointID: m.ContactPointID}
+		}
+		if mb.DeliverTo == "" && legacy[m.ID] != "" {
+			mb.DeliverTo, deprecated = legacy[m.ID], true
+		}
+		mbs = append(mbs, mb)
+	}
+	if len(legacy) > 0 {
+		deprecated = true
+	}
+	return mbs, deprecated
+}
+
+// deliverTo maps reply-mailbox ids to their addresses (the secure
+// mailbox's replies).
+func deliverTo(mbs []inbound.Mailbox) map[string]string {
+	m := map[string]string{}
+	for _, mb := range mbs {
+		if mb.DeliverTo != "" {
+			m[mb.ID] = mb.DeliverTo
+		}
+	}
+	return m
 }

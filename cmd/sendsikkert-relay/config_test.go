@@ -36,3 +36,58 @@ func TestConfigRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyMailboxDeliverTo: deliverTo is where a mailbox's replies go; the
+// deprecated secureMailbox.replyTo fills in only where deliverTo is empty,
+// and is reported as used.
+func TestReplyMailboxDeliverTo(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.yaml")
+	os.WriteFile(p, []byte(`tls: {cert: a, key: b}
+smtp: {addr: "127.0.0.1:25", from: no-reply@k.dk}
+organisation:
+  name: K
+  cvr: "11223344"
+  replyMailboxes:
+    - {id: a, label: A, contactPointId: x, deliverTo: a@k.dk, ccSender: true}
+    - {id: b, label: B, contactPointId: y}
+secureMailbox:
+  baseURL: https://m.k.dk
+  replyTo: {a: old-a@k.dk, b: old-b@k.dk}
+  sms: {type: demo}
+`), 0o600)
+	c, err := loadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := c.organisation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbs, deprecated := c.replyMailboxes(org)
+	if !deprecated || len(mbs) != 2 || mbs[0].DeliverTo != "a@k.dk" || !mbs[0].CcSender || mbs[1].DeliverTo != "old-b@k.dk" {
+		t.Fatalf("mailboxes %+v deprecated=%v", mbs, deprecated)
+	}
+	if m := deliverTo(mbs); m["a"] != "a@k.dk" || m["b"] != "old-b@k.dk" {
+		t.Fatalf("deliverTo %v", m)
+	}
+	c.SecureMailbox.ReplyTo = nil
+	if _, deprecated := c.replyMailboxes(org); deprecated {
+		t.Fatal("deprecation reported without replyTo")
+	}
+}
+
+func TestInboundConfigRefusals(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"no subjects": "tls: {cert: a, key: b}\nsmtp: {addr: 'h:25', from: a@b.c}\ninbound: {listen: ':9443', clientCA: ca.pem}\n",
+		"no smtp":     "tls: {cert: a, key: b}\ninbound: {listen: ':9443', clientCA: ca.pem, allowedSubjects: [CN=x]}\n",
+		"no listen":   "tls: {cert: a, key: b}\nsmtp: {addr: 'h:25', from: a@b.c}\ninbound: {clientCA: ca.pem, allowedSubjects: [CN=x]}\n",
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
+		os.WriteFile(p, []byte(body), 0o600)
+		if _, err := loadConfig(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -7,6 +7,8 @@
 //	sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient R]
 //	sendsikkert-relay audit checkpoint|checkpoint-key --config relay.yaml
 //	sendsikkert-relay check --config relay.yaml
+//	sendsikkert-relay backup --config relay.yaml --to FILE
+//	sendsikkert-relay restore --config relay.yaml --from FILE
 //
 // The relay speaks HTTPS only; agents authenticate with client
 // certificates from their enrolment (mTLS).
@@ -27,25 +29,31 @@ import (
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/enroll/authority"
+	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/logmask"
+	"sendsikkert/internal/usage"
 	"sendsikkert/internal/vault"
 )
 
 var version = "0.1.0-dev"
 
-const usage = `brug:
+const usageText = `brug:
   sendsikkert-relay serve --config relay.yaml
   sendsikkert-relay check --config relay.yaml
+  sendsikkert-relay backup --config relay.yaml --to FILE       (SQLite; PostgreSQL: pg_dump)
+  sendsikkert-relay restore --config relay.yaml --from FILE    (relæet skal være stoppet)
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
   sendsikkert-relay audit checkpoint --config relay.yaml       (skriv og send et kontrolpunkt nu)
   sendsikkert-relay audit checkpoint-key --config relay.yaml   (den offentlige nøgle til kontrolpunkterne)
-  sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]`
+  sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]
+  sendsikkert-relay inbound list --config relay.yaml [--state pending|delivered|quarantined] [--format text|json]
+  sendsikkert-relay usage --config relay.yaml --from 2026-11-01 --to 2026-12-01 [--by sender|replyMailbox|channel|month] [--format csv|json]`
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		os.Exit(2)
 	}
 	var code int
@@ -58,10 +66,18 @@ func main() {
 		code = revoke(args)
 	case "audit":
 		code = auditCmd(args)
+	case "inbound":
+		code = inboundCmd(args)
+	case "usage":
+		code = usageCmd(args)
 	case "check":
 		code = check(args)
+	case "backup":
+		code = backupCmd(args)
+	case "restore":
+		code = restoreCmd(args)
 	default:
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		code = 2
 	}
 	os.Exit(code)
@@ -74,7 +90,13 @@ type env struct {
 	db    *database.DB
 	auth  *authority.Authority
 	audit *audit.Log
-	log   *slog.Logger
+	// meter is audit counting for Prometheus what it records (set by
+	// serve); the relay's parts write through it.
+	meter usage.Auditor
+	// inbound keeps received Digital Post and the index of sent MeMo
+	// UUIDs (set by serve).
+	inbound *inbound.Store
+	log     *slog.Logger
 }
 
 // open loads the configuration and opens what every subcommand needs;
@@ -130,7 +152,7 @@ func userCmd(name string, args []string, run func(context.Context, *env, string)
 	config := fs.String("config", "relay.yaml", "configuration file")
 	user := fs.String("user", "", "the user's e-mail address")
 	if err := fs.Parse(args); err != nil || *user == "" {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	}
 	return withEnv(*config, func(ctx context.Context, e *env) int {
@@ -189,7 +211,7 @@ func revoke(args []string) int {
 
 func auditCmd(args []string) int {
 	if len(args) < 1 {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	}
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
@@ -268,7 +290,7 @@ func auditCmd(args []string) int {
 			}
 			return 0
 		}
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, usageText)
 		return 2
 	})
 }

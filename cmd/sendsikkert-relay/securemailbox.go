@@ -16,6 +16,14 @@ func (e *env) secureMailbox(ctx context.Context, mailer *receipt.Mailer) (*secur
 	if c == nil {
 		return nil, nil
 	}
+	org, err := e.cfg.organisation()
+	if err != nil {
+		return nil, err
+	}
+	mbs, deprecated := e.cfg.replyMailboxes(org)
+	if deprecated {
+		e.log.Warn("secureMailbox.replyTo is deprecated: set organisation.replyMailboxes[].deliverTo; replyTo is used only for mailboxes without deliverTo")
+	}
 	mb, err := securemailbox.OpenStore(ctx, e.db, e.key.Derive("securemailbox"))
 	if err != nil {
 		return nil, err
@@ -27,7 +35,7 @@ func (e *env) secureMailbox(ctx context.Context, mailer *receipt.Mailer) (*secur
 	}
 	return &securemailbox.Service{
 		Store: mb, Mail: mailer, From: mailer.From, SMS: sms,
-		BaseURL: c.BaseURL, ReplyTo: c.ReplyTo, ExpiryDays: c.ExpiryDays,
+		BaseURL: c.BaseURL, ReplyTo: deliverTo(mbs), ExpiryDays: c.ExpiryDays,
 		Key: e.key.Derive("securemailbox-csrf").Raw(), Log: e.log.With("part", "securemailbox"),
 	}, nil
 }

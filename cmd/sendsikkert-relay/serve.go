@@ -25,6 +25,7 @@ import (
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/directory/sqlbook"
 	"sendsikkert/internal/httptimeout"
+	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/partner"
 	"sendsikkert/internal/print"
@@ -35,6 +36,7 @@ import (
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/relayd"
+	"sendsikkert/internal/usage"
 )
 
 // serve runs the relay until SIGINT or SIGTERM: the API on cfg.Listen
@@ -77,6 +79,7 @@ func serve(args []string) int {
 		return 1
 	}
 	met := relayMetrics()
+	e.meter = usage.Meter{Auditor: e.audit, Count: func(name string, labels ...string) { met.Add(name, 1, labels...) }}
 	rc, closeAll, err := e.relayConfig(ctx, met)
 	defer closeAll()
 	if err != nil {
@@ -112,6 +115,15 @@ func serve(args []string) int {
 	if err != nil {
 		log.Error("smtp", "err", err)
 		return 1
+	}
+	if cfg.Inbound != nil {
+		host, _ := os.Hostname()
+		stopInbound, err := serveInbound(ctx, e, e.inbound, rc.Store, rc.Org, mailer, cert, met.Registry, fmt.Sprintf("%s-%d", host, os.Getpid()))
+		if err != nil {
+			log.Error("inbound", "err", err)
+			return 1
+		}
+		defer stopInbound()
 	}
 	relayDone := make(chan struct{})
 	go func() { r.Run(ctx); close(relayDone) }()
@@ -151,6 +163,9 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 	}
 	cfg, log := e.cfg, e.log
 	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version}
+	if e.meter != nil {
+		rc.Audit = e.meter
+	}
 	if rc.Org, err = cfg.organisation(); err != nil {
 		return rc, closeAll, fmt.Errorf("configuration: %w", err)
 	}
@@ -159,7 +174,17 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		return rc, closeAll, fmt.Errorf("open store: %w", err)
 	}
 	closers = append(closers, func() { store.Close() })
-	rc.Store = store
+	// Every sent message's MeMo UUIDs are indexed, so that a reply that
+	// arrives later (SF1606) finds the letter it answers.
+	if e.inbound, err = inbound.OpenStore(ctx, e.db, e.key.Derive("inbound")); err != nil {
+		return rc, closeAll, fmt.Errorf("inbound store: %w", err)
+	}
+	if !e.db.Postgres {
+		if err := e.inbound.DropLeases(ctx); err != nil {
+			return rc, closeAll, err
+		}
+	}
+	rc.Store = inbound.IndexingStore{Store: store, Index: e.inbound}
 	if rc.Registry, err = e.registry(); err != nil {
 		return rc, closeAll, err
 	}
@@ -180,7 +205,7 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 	if err != nil {
 		return rc, closeAll, err
 	}
-	rc.OnDone = receipts(mailer, met, log)
+	rc.OnDone = receipts(mailer, met, log, e.audit)
 	if rc.Mailbox, err = e.secureMailbox(ctx, mailer); err != nil {
 		return rc, closeAll, fmt.Errorf("secure mailbox: %w", err)
 	}
@@ -291,9 +316,16 @@ func (e *env) mailer() (*receipt.Mailer, error) {
 }
 
 // receipts counts final messages and mails their senders a receipt.
-func receipts(mailer *receipt.Mailer, met *relayMetricsSet, log *slog.Logger) func(*queue.Message) {
+// It also writes the message's reply mailbox to the audit log, by which
+// the usage report groups letters.
+func receipts(mailer *receipt.Mailer, met *relayMetricsSet, log *slog.Logger, al *audit.Log) func(*queue.Message) {
 	return func(m *queue.Message) {
 		met.Add("sendsikkert_relay_messages_final_total", 1, "status="+string(m.Status().Status))
+		if mb := replyMailboxOf(m); mb != "" {
+			if err := al.Record(context.Background(), m.Sender, usage.ActionReplyMailbox, zeroID, "", mb, m.ID); err != nil {
+				log.Error("audit", "err", err)
+			}
+		}
 		if mailer == nil || !strings.Contains(m.Sender, "@") {
 			return
 		}
@@ -317,6 +349,10 @@ func relayMetrics() *relayMetricsSet {
 	met := metrics.New()
 	met.Help("sendsikkert_relay_http_requests_total", "HTTP requests by status code.")
 	met.Help("sendsikkert_relay_messages_final_total", "Messages that reached a final status.")
+	met.Help(usage.MetricLetters, "Letters sent, by channel (from the audit log's rows).")
+	met.Help(usage.MetricSMSCodes, "One-time codes sent by SMS.")
+	met.Help(usage.MetricLookups, "Recipient lookups.")
+	met.Help(usage.MetricReplies, "Replies received, by channel.")
 	return &relayMetricsSet{met}
 }
 
@@ -366,4 +402,15 @@ func retention(ctx context.Context, l *audit.Log, days int, log *slog.Logger) {
 		case <-time.After(24 * time.Hour):
 		}
 	}
+}
+
+// replyMailboxOf is the reply mailbox a message's letters answer to: the
+// citizens' choice when any recipient is not a company.
+func replyMailboxOf(m *queue.Message) string {
+	for _, r := range m.Recipients {
+		if r.ID.Kind != recipient.KindCVR {
+			return m.Reply.Citizen
+		}
+	}
+	return m.Reply.Company
 }

@@ -174,12 +174,20 @@ async function searchPortal() {
 // ---- Log -------------------------------------------------------------------
 // The relay's status codes in the clerk's words (as in the add-in panes).
 const statusWords = {
-  da: { queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes', revoked: 'trukket tilbage' },
-  en: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', printed: 'Sent as a letter', 'needs-fallback': 'Needs a choice', failed: 'Failed', revoked: 'taken back' },
+  da: { queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes', revoked: 'trukket tilbage', replied: 'Besvaret' },
+  en: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', printed: 'Sent as a letter', 'needs-fallback': 'Needs a choice', failed: 'Failed', revoked: 'taken back', replied: 'Replied' },
 };
+// repliedText is "Besvaret 03-12-2026 09:05" for a send the recipient
+// answered (repliedAt from the relay, internal/outbox Item).
+function repliedText(m) {
+  if (!m.repliedAt) return '';
+  const d = new Date(m.repliedAt);
+  const p = (n) => String(n).padStart(2, '0');
+  return ` – ${statusWords[lang].replied} ${p(d.getDate())}-${p(d.getMonth() + 1)}-${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
 function statusText(m) {
   const w = statusWords[lang];
-  return (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '');
+  return (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '') + repliedText(m);
 }
 
 let logRows = [];

@@ -18,6 +18,9 @@ type Item struct {
 	// Revocable and Revoked: see Revocable.
 	Revocable bool `json:"revocable"`
 	Revoked   bool `json:"revoked"`
+	// RepliedAt is when the recipient answered (Digital Post): the Log
+	// shows "Besvaret" with the time.
+	RepliedAt time.Time `json:"repliedAt,omitzero"`
 }
 
 // List returns the user's sends, newest first, whose subject or a
@@ -38,7 +41,7 @@ func (o *Outbox) List(q string, limit int) ([]Item, error) {
 			return nil, err
 		}
 		st := o.StatusOf(e)
-		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: string(st.Status)}
+		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: string(st.Status), RepliedAt: st.RepliedAt}
 		// Only a send the relay has can be taken back.
 		if e.RelayID != "" {
 			it.Revocable, it.Revoked = Revocable(st)

@@ -68,6 +68,7 @@ func (e *Entry) Status() relayapi.MessageStatus {
 	case e.Relay != nil:
 		st.Recipients = e.Relay.Recipients
 		st.Events = append(st.Events, e.Relay.Events...)
+		st.RepliedAt = e.Relay.RepliedAt
 	default:
 		for i, in := range e.Message.Recipients {
 			rs := relayapi.RecipientStatus{Input: in, Status: relayapi.StatusQueued}

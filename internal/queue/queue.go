@@ -56,6 +56,11 @@ func (m *Message) Status() relayapi.MessageStatus {
 		s.Recipients = append(s.Recipients, relayapi.RecipientStatus{Input: r.Input, Channel: r.Channel, Status: r.Status, Message: r.Message})
 	}
 	s.Status = relayapi.Summarize(s.Recipients)
+	for _, e := range m.Events {
+		if e.Kind == relayapi.EventReplied && (s.RepliedAt.IsZero() || e.At.Before(s.RepliedAt)) {
+			s.RepliedAt = e.At
+		}
+	}
 	return s
 }
 

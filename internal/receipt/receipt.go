@@ -6,6 +6,7 @@
 package receipt
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/mail"
@@ -48,9 +50,22 @@ func Build(from, to string, m *queue.Message, now time.Time) []byte {
 	}
 	b.WriteString("\nDenne kvittering er sendt automatisk af Send sikkert. Svar ikke på den.\n")
 	return Mail(from, "Send sikkert", to, subjectFor(st.Status)+": "+m.Subject, now, b.String(),
+		Header{Name: "Message-ID", Value: MessageID(from, m.ID)},
 		Header{Name: "X-Sendsikkert-Id", Value: m.ID},
 		Header{Name: "X-Sendsikkert-Status", Value: string(st.Status)},
 		Header{Name: "Auto-Submitted", Value: "auto-generated"})
+}
+
+// MessageID is the Message-ID of the receipt for the message with relay id
+// id, sent from from. It is fixed, not random, so that a citizen's reply
+// (package inbound) can be threaded to the receipt the clerk holds with
+// In-Reply-To and References.
+func MessageID(from, id string) string {
+	domain := "sendsikkert.invalid"
+	if i := strings.LastIndex(from, "@"); i >= 0 {
+		domain = from[i+1:]
+	}
+	return "<receipt-" + id + "@" + domain + ">"
 }
 
 // Header is a header field of a Mail.
@@ -59,7 +74,8 @@ type Header struct{ Name, Value string }
 // Mail is a plain-text mail as the relay sends it through a Mailer (a
 // receipt, the secure mailbox's notices): from, shown as fromName, to to,
 // with subject and date, a fresh Message-ID on the sender's domain, then
-// headers in order and body (its line ends sent as CRLF).
+// headers in order and body (its line ends sent as CRLF). A Message-ID
+// among headers replaces the fresh one.
 func Mail(from, fromName, to, subject string, date time.Time, body string, headers ...Header) []byte {
 	var b bytes.Buffer
 	h := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
@@ -73,9 +89,17 @@ func Mail(from, fromName, to, subject string, date time.Time, body string, heade
 	h("To", (&mail.Address{Address: to}).String())
 	h("Subject", mime.QEncoding.Encode("utf-8", subject))
 	h("Date", date.Format(time.RFC1123Z))
-	h("Message-ID", "<"+hex.EncodeToString(id[:])+"@"+domain+">")
+	msgID := "<" + hex.EncodeToString(id[:]) + "@" + domain + ">"
 	for _, x := range headers {
-		h(x.Name, x.Value)
+		if strings.EqualFold(x.Name, "Message-ID") {
+			msgID = x.Value
+		}
+	}
+	h("Message-ID", msgID)
+	for _, x := range headers {
+		if !strings.EqualFold(x.Name, "Message-ID") {
+			h(x.Name, x.Value)
+		}
 	}
 	h("MIME-Version", "1.0")
 	h("Content-Type", "text/plain; charset=utf-8")
@@ -136,6 +160,26 @@ var ErrNoTLS = errors.New("receipt: smarthost offers no STARTTLS")
 
 // Send delivers one receipt.
 func (mr *Mailer) Send(ctx context.Context, to string, msg []byte) error {
+	return mr.SendAll(ctx, []string{to}, msg)
+}
+
+// SendAll delivers one mail to several recipients (To and Cc) in one
+// transaction: the smarthost accepts it for all of them or for none.
+func (mr *Mailer) SendAll(ctx context.Context, rcpts []string, msg []byte) error {
+	return mr.SendStream(ctx, rcpts, func(w io.Writer) error {
+		_, err := w.Write(msg)
+		return err
+	})
+}
+
+// SendStream is SendAll with the mail written by write as it goes out, so a
+// large one is never held in memory. If write fails, the connection is
+// dropped before the end of DATA: the smarthost keeps nothing, and the
+// error (wrapping write's) is returned.
+func (mr *Mailer) SendStream(ctx context.Context, rcpts []string, write func(io.Writer) error) error {
+	if len(rcpts) == 0 {
+		return errors.New("receipt: no recipients")
+	}
 	timeout := mr.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -174,14 +218,20 @@ func (mr *Mailer) Send(ctx context.Context, to string, msg []byte) error {
 	if err := c.Mail(mr.From); err != nil {
 		return fmt.Errorf("receipt: MAIL FROM: %w", err)
 	}
-	if err := c.Rcpt(to); err != nil {
-		return fmt.Errorf("receipt: RCPT TO: %w", err)
+	for _, to := range rcpts {
+		if err := c.Rcpt(to); err != nil {
+			return fmt.Errorf("receipt: RCPT TO: %w", err)
+		}
 	}
 	w, err := c.Data()
 	if err != nil {
 		return fmt.Errorf("receipt: DATA: %w", err)
 	}
-	if _, err := w.Write(msg); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := write(bw); err != nil {
+		return fmt.Errorf("receipt: DATA: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("receipt: DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {

@@ -37,6 +37,10 @@ const (
 	EventMailboxLocked      EventKind = "mailbox-locked"
 	EventMailboxReply       EventKind = "mailbox-reply"
 	EventMailboxUnreadAlert EventKind = "mailbox-unread-alert"
+
+	// EventReplied: a recipient answered through Digital Post (package
+	// inbound); Recipient is the masked sender of the reply.
+	EventReplied EventKind = "replied"
 )
 
 // ClosesMailboxCopy reports whether, after this kind of event, the

@@ -1,6 +1,10 @@
 package relayapi
 
-import "sendsikkert/internal/recipient"
+import (
+	"time"
+
+	"sendsikkert/internal/recipient"
+)
 
 // Status is the state of a message or of one recipient's copy. The JSON
 // values are the API's; the rules of each state are its methods, so no
@@ -63,6 +67,10 @@ type MessageStatus struct {
 	Status     Status            `json:"status"`
 	Recipients []RecipientStatus `json:"recipients"`
 	Events     []Event           `json:"events"`
+	// RepliedAt, when set, is when the first reply to the message came
+	// (Digital Post, SF1606; the time of its first EventReplied): the Log
+	// and the tray show "Besvaret" with it.
+	RepliedAt time.Time `json:"repliedAt,omitzero"`
 }
 
 // RecipientStatus is one recipient's state.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"sendsikkert/internal/relayapi"
 
@@ -42,6 +43,9 @@ type Model struct {
 	// NotEnrolled, when set, says why the agent refuses every send; only
 	// an enrolment (and a restart) clears it.
 	NotEnrolled string
+	// replied holds the sends whose reply was announced, so a later
+	// status change does not announce it again.
+	replied map[string]bool
 }
 
 // State is the icon to show.
@@ -94,6 +98,13 @@ type Notice struct {
 func (m *Model) Changed(st relayapi.MessageStatus, pending int) (Notice, bool) {
 	m.Pending = pending
 	n := len(st.Recipients)
+	if !st.RepliedAt.IsZero() && !m.replied[st.ID] {
+		if m.replied == nil {
+			m.replied = map[string]bool{}
+		}
+		m.replied[st.ID] = true
+		return Notice{"Besvaret", "Modtageren har svaret via Digital Post " + st.RepliedAt.In(copenhagen()).Format("02-01-2006 15:04") + ". Svaret er sendt til den valgte svarpostkasse."}, true
+	}
 	switch st.Status {
 	case relayapi.StatusDelivered, relayapi.StatusPrinted:
 		m.Problem = ""
@@ -106,6 +117,13 @@ func (m *Model) Changed(st relayapi.MessageStatus, pending int) (Notice, bool) {
 		return Notice{"Modtager kan ikke få Digital Post", "En modtager er fritaget for Digital Post. Vælg brev via OneTooX i Send sikkert."}, true
 	}
 	return Notice{}, false
+}
+
+func copenhagen() *time.Location {
+	if l, err := time.LoadLocation("Europe/Copenhagen"); err == nil {
+		return l
+	}
+	return time.UTC
 }
 
 func recipients(n int) string {

@@ -40,6 +40,14 @@ func TestModel(t *testing.T) {
 			t.Errorf("%s: state %v notice %v %q", c.status, m.State(), ok, n.Title)
 		}
 	}
+	// A reply is announced once, with its time.
+	replied := relayapi.MessageStatus{ID: "m1", Status: relayapi.StatusDelivered, RepliedAt: time.Date(2026, 12, 3, 8, 5, 0, 0, time.UTC)}
+	if n, ok := m.Changed(replied, 0); !ok || n.Title != "Besvaret" || !strings.Contains(n.Body, "03-12-2026 09:05") {
+		t.Errorf("reply notice: %v %+v", ok, n)
+	}
+	if n, ok := m.Changed(replied, 0); ok && n.Title == "Besvaret" {
+		t.Error("reply announced twice")
+	}
 	m.Pending = 3
 	if m.OutboxLine() != "3 forsendelser i udbakken" {
 		t.Fatal(m.OutboxLine())

@@ -298,6 +298,10 @@ func serve(ctx context.Context, cfg Config, srv *http.Server, self peer.User, lo
 	if !door.IsNoDoor(err) {
 		return fmt.Errorf("agent: the door on port %d: %w", cfg.Port, err)
 	}
+	// Said in the log on purpose: on an installed PC the door service
+	// should own the port; an administrator reading this knows it is not
+	// running.
+	log.Warn("no door service answers on this port; the agent binds it itself with its own certificate", "port", cfg.Port, "detail", err)
 	if !peer.Supported {
 		log.Warn("this platform cannot tell which user opens a loopback connection; other local users are not refused")
 	}

@@ -42,3 +42,14 @@ func TestNotEnrolledNeverDemo(t *testing.T) {
 		t.Fatalf("doctor (err %v):\n%s", err, report)
 	}
 }
+
+// TestNoDoorSaidInLog: without a door service the agent binds the port
+// itself and its log says so.
+func TestNoDoorSaidInLog(t *testing.T) {
+	data := t.TempDir()
+	startAgent(t, data, freePort(t))
+	b, err := os.ReadFile(filepath.Join(data, "logs", "sendsikkert.log"))
+	if err != nil || !strings.Contains(string(b), "no door service answers on this port; the agent binds it itself") {
+		t.Fatalf("log (%v):\n%s", err, b)
+	}
+}

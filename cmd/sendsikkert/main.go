@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -136,6 +137,17 @@ func runAgent(args []string, stderr io.Writer) int {
 	pol, err := policy.Load()
 	if err != nil {
 		fmt.Fprintln(stderr, "Send sikkert kan ikke starte: IT's politik for Send sikkert er ugyldig:", err)
+		log.Error("cannot start: IT's policy is invalid", "err", err)
+		// A GUI agent started at sign-in has no console: the tray says it.
+		if !*headless && showPolicyProblem(err, log) {
+			// IT fixed it and the clerk chose Prøv igen: a fresh agent
+			// (the tray library runs once per process).
+			if err := exec.Command(os.Args[0], os.Args[1:]...).Start(); err != nil {
+				log.Error("could not start the agent again", "err", err)
+				return 1
+			}
+			return 0
+		}
 		return 1
 	}
 	if !pol.Empty() {

@@ -68,6 +68,15 @@ type Health struct {
 	Demo    bool   `json:"demo"`
 	// User is the OS account the agent runs as.
 	User string `json:"user"`
+	// Problems are what the clerk and IT must know (relay away, damaged
+	// data set aside, messages waiting long), each in Danish.
+	Problems []Problem `json:"problems"`
+}
+
+// Problem is one of the agent's current problems.
+type Problem struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // Error is what the page shows when a call fails: a Danish sentence.

@@ -57,7 +57,7 @@ func TestAppAgainstAgent(t *testing.T) {
 	a := &App{AgentURL: url, CAFile: filepath.Join(data, "tls", "ca.crt"), Trust: trust.Options{NSSDBs: []string{filepath.Join(t.TempDir(), "nssdb")}}}
 
 	h, err := a.Status()
-	if err != nil || h.Status != "ok" || !h.Demo || h.User == "" {
+	if err != nil || h.Status != "ok" || !h.Demo || h.User == "" || h.Problems == nil || len(h.Problems) != 0 {
 		t.Fatalf("status %+v %v", h, err)
 	}
 	o, err := a.Overview()

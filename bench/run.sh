@@ -10,6 +10,9 @@ go test -tags bench -run '^$' -bench 'Lookup500' -benchtime=1x -timeout 10m ./be
 # Relay store: durable submits/s against raw fsync'd inserts, SQLite and a
 # throwaway PostgreSQL (scripts/postgres.sh).
 ( . scripts/postgres.sh && go test -tags bench -run '^$' -bench 'RelayStore' -benchtime=1x -timeout 20m ./bench/ )
+# Relay down with 50,000 messages waiting: the agent's CPU share over a
+# minute and the probes that reached the relay (issue 15: < 5 % of a core).
+go test -tags bench -run '^$' -bench 'OutboxRelayDown' -benchtime=1x -timeout 20m ./bench/
 # Del sikkert: a 99 MB document in 4 MB resumable-upload slices to a
 # delivered MeMo; throughput and the agent's peak RSS.
 go test -tags bench -run '^$' -bench 'Share99MBSlices' -benchtime=1x -timeout 20m ./bench/

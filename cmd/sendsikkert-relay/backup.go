@@ -117,7 +117,7 @@ func restoreCmd(args []string) int {
 		}
 	}
 	if len(rep.Lost) > 0 {
-		fmt.Printf("%d forsendelse(r) blev modtaget efter sikkerhedskopien og findes ikke i den. De ligger i det tilsidelagte lager; giv afsenderne besked:\n", len(rep.Lost))
+		fmt.Printf("%d forsendelse(r) blev modtaget efter sikkerhedskopien og findes ikke i den. De ligger i det tilsidelagte lager; afsendernes Send sikkert viser dem som ikke sendt og beder om at sende dem igen:\n", len(rep.Lost))
 		for _, id := range rep.Lost {
 			fmt.Println("  " + id)
 		}

@@ -19,6 +19,7 @@ import (
 	"sendsikkert/internal/agent"
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/door"
+	"sendsikkert/internal/health"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/relayapi"
@@ -64,7 +65,31 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 			t.Changed(st, pending)
 		}
 	}()
+	// The agent's problems (relay away, damaged data) stand in the status
+	// line until they are gone; they are read off the goroutine that
+	// reported them, coalesced.
+	board := &health.Board{}
+	cfg.Health = board
+	standing := make(chan struct{}, 1)
+	board.OnChange(func() {
+		select {
+		case standing <- struct{}{}:
+		default:
+		}
+	})
+	go func() {
+		for range standing {
+			msg := ""
+			if ps := board.List(); len(ps) > 0 {
+				msg = ps[0].Message
+			}
+			t.SetStanding(msg)
+			// At most one count a second while 50,000 leave after an outage.
+			time.Sleep(time.Second)
+		}
+	}()
 	cfg.OnChange = func(st relayapi.MessageStatus) {
+		board.Changed() // the count of waiting messages may have changed
 		select {
 		case changes <- st:
 		default: // the tray is far behind; the next change redraws it
@@ -75,25 +100,33 @@ func runDesktop(ctx context.Context, cfg agent.Config, atLogin bool, log *slog.L
 		running.Store(a)
 		t.Recovered()
 		t.SetDemo(a.Demo)
-		t.SetNotEnrolled(a.NotEnrolled)
 		t.SetPending(a.Outbox.Pending())
 	}
 	errc := make(chan error, 1)
 	go func() {
 		defer t.Stop()
+		told := false
+		wait := 5 * time.Second
 		for {
 			err := agent.Run(ctx, cfg)
 			// A locked keyring is the clerk's to fix: say so in the tray
-			// and start again on Prøv igen (never fall back to clear text).
+			// and start again on Prøv igen (never fall back to clear text,
+			// never make a new key). It is also tried again by itself, less
+			// often each time: a roaming profile may load after login.
 			if !errors.Is(err, agent.ErrKeyring) || ctx.Err() != nil || !tray.Shown() {
 				errc <- err
 				return
 			}
-			log.Warn("OS keyring locked or unreachable; waiting for Prøv igen", "err", err)
-			t.Failed("nøgleringen er låst", tray.Notice{Title: "Send sikkert kan ikke starte",
-				Body: "Systemets nøglering er låst eller kan ikke nås. Lås den op, og vælg Prøv igen i Send sikkert-menuen."})
+			log.Warn("OS keyring locked or unreachable; waiting for Prøv igen or the next try", "err", err, "next", wait)
+			if !told {
+				t.Failed("nøgleringen er låst", tray.Notice{Title: "Send sikkert kan ikke starte",
+					Body: "Systemets nøglering er låst eller kan ikke nås. Lås den op, og vælg Prøv igen i Send sikkert-menuen."})
+				told = true
+			}
 			select {
 			case <-t.Retry():
+			case <-time.After(wait):
+				wait = min(2*wait, 5*time.Minute)
 			case <-ctx.Done():
 				errc <- err
 				return

@@ -67,6 +67,7 @@ async function showStatus() {
     const s = o.settings || {};
     $('demo').hidden = !o.agent.demo;
     add('Send sikkert', `kører (version ${o.agent.version})`, 'ok');
+    for (const p of o.agent.problems || []) add('Problem', p.message, 'bad');
     add('Relæ', o.agent.demo ? 'Indbygget demo-relæ (DEMO – intet sendes til rigtige modtagere)' : (s.relayUrl || 'organisationens relæ'));
     add('Udbakke', s.outbox != null ? `${s.outbox} forsendelser` : 'se ikonet i meddelelsesområdet');
     add('Konto', s.account || (o.agent.demo ? 'Demo Kommune' : 'tilmeldt'));

@@ -18,10 +18,9 @@ import (
 	"strconv"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/door"
+	"sendsikkert/internal/health"
 	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/localapi"
@@ -58,6 +57,9 @@ type Config struct {
 	// OnChange, when set, hears every change of a send's status (the tray:
 	// icon, outbox count, desktop notices). It must not block.
 	OnChange func(relayapi.MessageStatus)
+	// Health, when set, is the board the agent reports its problems on
+	// (the tray listens to it); nil makes one.
+	Health *health.Board
 	// OnMailNotice, when set, hears receipts and replies the mailbox link
 	// matched to a send (the tray's desktop notices). It must not block.
 	OnMailNotice func(mailbox.Notice)
@@ -86,7 +88,12 @@ type Agent struct {
 	// Mailbox is the IMAP mailbox link (marked copies, receipts); its
 	// SetNotify and Status serve the tray and the window.
 	Mailbox *mailbox.Link
+	// Health is what is wrong now (/healthz "problems", the tray).
+	Health *health.Board
 }
+
+// ProblemNotEnrolled is the board's code for an agent without a relay.
+const ProblemNotEnrolled = "not_enrolled"
 
 // ErrKeyring is returned when the OS keyring is needed but unreachable.
 var ErrKeyring = errors.New("agent: OS keyring unavailable")
@@ -131,9 +138,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if !store.Secure() {
 		log.Warn("DEMO: no OS keyring reachable; keys are kept UNPROTECTED in " + filepath.Join(cfg.DataDir, keystore.InsecureFileName) + " (demo data is fictitious; never use this for real data)")
 	}
-	raw, err := keystore.Key(store, "store-key", vault.NewRandomKey)
+	// What is wrong is told on one board: /healthz, the tray, the window.
+	board := cfg.Health
+	if board == nil {
+		board = &health.Board{}
+	}
+	board.Source(func() []health.Problem { return asideProblems(cfg.DataDir, time.Now()) })
+	// A locked or unreachable keyring is waited for (ErrKeyring); a key
+	// that is gone sets the old store aside and starts a new one.
+	raw, err := storeKey(cfg.DataDir, store, time.Now(), log)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrKeyring, err)
+		return err
 	}
 	key, err := vault.New(raw)
 	if err != nil {
@@ -148,12 +163,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	tlsServer := certs.NewServer(id, nil)
 
-	db, err := bolt.Open(filepath.Join(cfg.DataDir, "agent.db"), 0o600, &bolt.Options{Timeout: 3 * time.Second})
+	db, err := openStore(cfg.DataDir, time.Now(), log)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return fmt.Errorf("agent: another Send sikkert agent is already running with %s", cfg.DataDir)
-		}
-		return fmt.Errorf("agent: open database: %w", err)
+		return err
 	}
 	defer db.Close()
 	ob, err := outbox.Open(db, filepath.Join(cfg.DataDir, "outbox"), key)
@@ -222,7 +234,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	api := &localapi.Server{WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
 	}
@@ -231,7 +243,7 @@ func Run(ctx context.Context, cfg Config) error {
 		e, _ := loadEnrolment(cfg.DataDir)
 		return e != nil
 	}
-	a := &Agent{Config: cfg, Demo: demo, NotEnrolled: notEnrolled, Outbox: ob, API: api, Store: store, Mailbox: link}
+	a := &Agent{Config: cfg, Demo: demo, NotEnrolled: notEnrolled, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
 
 	// Headers in 10 s, at least 64 KiB of body per 30 s (see httptimeout).
 	srv := httptimeout.Server("", api.Handler(), log)
@@ -243,14 +255,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := serve(ctx, cfg, srv, osUser, log); err != nil {
 		return err
 	}
+	board.Source(ob.Problems)
 	if client != nil {
-		worker := &outbox.Worker{Outbox: ob, Relay: link.Retaining(client), Log: log}
+		worker := &outbox.Worker{Outbox: ob, Relay: client, Handing: link.Retain, Log: log, Health: board}
+		board.Source(worker.Problems)
 		go func() {
 			worker.Run(ctx)
 			close(done)
 		}()
 	} else {
 		close(done) // nothing may be sent: no worker
+		// Told on the board: /healthz "problems", the tray, the window.
+		board.Set(health.Problem{Code: ProblemNotEnrolled, Message: "Send sikkert sender intet: " + notEnrolled})
 	}
 	linkDone := make(chan struct{})
 	go func() {

@@ -13,12 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/health"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
@@ -73,6 +75,8 @@ type Server struct {
 	// Mailbox, when set, is the IMAP mailbox link (account in the
 	// settings, secret and status under /api/v1/mailbox/).
 	Mailbox *mailbox.Link
+	// Health holds the agent's current problems (/healthz "problems").
+	Health *health.Board
 	// User is the OS account the agent runs as (/healthz "user").
 	User string
 	// WindowToken is the window's own credential (see window.go); empty
@@ -164,7 +168,9 @@ func (s *Server) notEnrolled(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "enrolled": s.Relay != nil && !s.Demo, "outbox": s.Outbox.Pending(), "user": s.User})
+	// "status" stays "ok" while the agent serves: problems are things a
+	// person must know of, not a reason to restart it.
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "enrolled": s.Relay != nil && !s.Demo, "outbox": s.Outbox.Pending(), "user": s.User, "problems": s.Health.List()})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
@@ -305,18 +311,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.accepted(w, id)
 		return
 	}
-	if req.ReplyMailbox.Citizen == "" {
-		req.ReplyMailbox.Citizen = st.ReplyCitizen
-	}
-	if req.ReplyMailbox.Company == "" {
-		req.ReplyMailbox.Company = st.ReplyCompany
-	}
-	if s.Policy.ReplyCitizen != "" {
-		req.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
-	}
-	if s.Policy.ReplyCompany != "" {
-		req.ReplyMailbox.Company = s.Policy.ReplyCompany
-	}
+	req.ReplyMailbox = s.replyMailboxes(req.ReplyMailbox, st)
 	checked, e := s.checkForSend(r.Context(), req.Recipients, req.Mobiles)
 	if e != nil {
 		writeAPIError(w, http.StatusBadRequest, e)
@@ -360,6 +355,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// The attachment reader is the relay's too; on the PC its storage
+	// failures are the PC's.
+	if apiErr != nil && apiErr.Code == "disk_full" {
+		apiErr, status = diskFull, http.StatusInsufficientStorage
+	} else if apiErr != nil && apiErr.Code == "store_unavailable" {
+		apiErr, status = &relayapi.Error{Code: "outbox", Message: "Forsendelsen kunne ikke gemmes på din pc. Intet er sendt. Prøv igen."}, http.StatusInternalServerError
+	}
 	if apiErr != nil {
 		for _, f := range uploaded {
 			s.Outbox.Blobs().Remove(f.Blob)
@@ -383,6 +385,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			s.Outbox.Blobs().Remove(f.Blob)
 		}
 		s.Log.Error("outbox add failed", "err", err)
+		if errors.Is(err, syscall.ENOSPC) {
+			writeAPIError(w, http.StatusInsufficientStorage, diskFull)
+			return
+		}
 		writeError(w, http.StatusInternalServerError, "outbox", "Forsendelsen kunne ikke gemmes på din pc. Intet er sendt. Prøv igen.")
 		return
 	}
@@ -402,6 +408,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files))
 	s.accepted(w, id)
 }
+
+// diskFull is what the clerk is told when this PC's disk is full.
+var diskFull = &relayapi.Error{Code: "disk_full", Message: "Der er ikke plads på din pc's disk, så Send sikkert kunne ikke gemme forsendelsen. Intet er sendt. Frigør plads på disken (fx ved at slette store filer eller tømme papirkurven), og prøv igen."}
 
 // checkForSend checks recipients before a message is accepted. With the
 // relay away it falls back to answers from a recent check, and to the
@@ -596,20 +605,21 @@ func (s *Server) mailboxChoices(ctx context.Context) (relayapi.MailboxChoices, b
 	} else {
 		return mc, false
 	}
-	citizen, company := st.ReplyCitizen, st.ReplyCompany
-	if s.Policy.ReplyCitizen != "" {
-		citizen = s.Policy.ReplyCitizen
+	chosen := s.replyMailboxes(relayapi.ReplyChoice{}, st)
+	if has(mc.Citizen.Options, chosen.Citizen) {
+		mc.Citizen.Selected = chosen.Citizen
 	}
-	if s.Policy.ReplyCompany != "" {
-		company = s.Policy.ReplyCompany
-	}
-	if has(mc.Citizen.Options, citizen) {
-		mc.Citizen.Selected = citizen
-	}
-	if has(mc.Company.Options, company) {
-		mc.Company.Selected = company
+	if has(mc.Company.Options, chosen.Company) {
+		mc.Company.Selected = chosen.Company
 	}
 	return mc, true
+}
+
+// replyMailboxes is the reply mailboxes in force for a send, the pane and
+// the settings: IT's policy over the mailbox asked for over the user's
+// saved choice (policy.ReplyMailboxes, the one place of that rule).
+func (s *Server) replyMailboxes(asked relayapi.ReplyChoice, st settings.Settings) relayapi.ReplyChoice {
+	return relayapi.ReplyChoice(s.Policy.ReplyMailboxes(policy.Reply(asked), policy.Reply{Citizen: st.ReplyCitizen, Company: st.ReplyCompany}))
 }
 
 func sameChoices(a, b relayapi.MailboxChoices) bool {
@@ -638,8 +648,7 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "relay_unavailable", "Relæet kan ikke nås, så valget kan ikke kontrolleres. Prøv igen om lidt.")
 		return
 	}
-	if (req.Citizen != "" && s.Policy.ReplyCitizen != "" && req.Citizen != s.Policy.ReplyCitizen) ||
-		(req.Company != "" && s.Policy.ReplyCompany != "" && req.Company != s.Policy.ReplyCompany) {
+	if s.Policy.ReplyRefused(policy.Reply(req)) {
 		writeError(w, http.StatusForbidden, "locked_by_policy", "Digitalpost retursvar er låst af IT og kan ikke ændres her.")
 		return
 	}
@@ -684,7 +693,13 @@ func (s *Server) takeUpload(id string, printable func(string, string) bool) (blo
 		return blobstore.File{}, &relayapi.Error{Code: "not_printable", Message: "Dokumentet »" + info.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
 	}
 	f, err := s.Uploads.Take(id, s.Outbox.Blobs())
-	if err != nil {
+	switch {
+	case errors.Is(err, upload.ErrDamaged):
+		s.Log.Error("upload take failed: a slice is damaged", "err", err)
+		return blobstore.File{}, &relayapi.Error{Code: "upload_damaged", Message: "En del af dokumentet »" + info.Filename + "« er beskadiget på din pc og kan ikke sendes. Intet er sendt. Del dokumentet igen."}, http.StatusUnprocessableEntity
+	case errors.Is(err, syscall.ENOSPC):
+		return blobstore.File{}, diskFull, http.StatusInsufficientStorage
+	case err != nil:
 		s.Log.Error("upload take failed", "err", err)
 		return blobstore.File{}, &relayapi.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
 	}
@@ -827,14 +842,8 @@ func (s *Server) view(st settings.Settings) SettingsView {
 	if lang == "" {
 		lang = "da"
 	}
-	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: relayapi.ReplyChoice{Citizen: st.ReplyCitizen, Company: st.ReplyCompany},
+	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: s.replyMailboxes(relayapi.ReplyChoice{}, st),
 		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert}
-	if s.Policy.ReplyCitizen != "" {
-		v.ReplyMailbox.Citizen = s.Policy.ReplyCitizen
-	}
-	if s.Policy.ReplyCompany != "" {
-		v.ReplyMailbox.Company = s.Policy.ReplyCompany
-	}
 	if v.Locked == nil {
 		v.Locked = []string{}
 	}

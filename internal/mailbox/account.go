@@ -13,8 +13,9 @@
 //
 // "Nothing lost": the outbox deletes its attachment blobs once the relay
 // holds the message. The link hard-links them into its own folder just
-// before the outbox hands the send to the relay (Link.Retaining wraps the
-// relay client), and drops them once the copy is in the mailbox.
+// before the outbox hands the send to the relay (the outbox worker's
+// Handing hook calls Retain), and drops them once the copy is in the
+// mailbox.
 //
 // The link never stands in the way of sending: it runs beside the outbox
 // worker, and all the send path does for it is a local hard link and one

@@ -373,7 +373,7 @@ func (e *env) run(worker bool) {
 	e.done.Add(1)
 	go func() { defer e.done.Done(); e.link.Run(ctx) }()
 	if worker {
-		w := &outbox.Worker{Outbox: e.ob, Relay: e.link.Retaining(e.relay), Log: testLog()}
+		w := &outbox.Worker{Outbox: e.ob, Relay: e.relay, Handing: e.link.Retain, Log: testLog()}
 		e.done.Add(1)
 		go func() { defer e.done.Done(); w.Run(ctx) }()
 	}

@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +10,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"sendsikkert/internal/outbox"
-	"sendsikkert/internal/relayapi"
-	"sendsikkert/internal/relayclient"
 )
 
 var (
@@ -172,19 +167,4 @@ func linkOrCopy(src, dst string) error {
 		return err
 	}
 	return out.Close()
-}
-
-// retaining is the relay client with Retain before each submit.
-type retaining struct {
-	outbox.Relay
-	link *Link
-}
-
-// Retaining wraps the outbox worker's relay so that every send's
-// attachments are kept for its copy before the relay takes them.
-func (l *Link) Retaining(r outbox.Relay) outbox.Relay { return retaining{Relay: r, link: l} }
-
-func (r retaining) Submit(ctx context.Context, msg *relayapi.MessageRequest, files []relayclient.Upload) (relayapi.SubmitResponse, error) {
-	r.link.Retain(msg.IdempotencyKey)
-	return r.Relay.Submit(ctx, msg, files)
 }

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ func (o *Outbox) List(q string, limit int) ([]Item, error) {
 	items := []Item{}
 	for _, id := range ids {
 		e, err := o.Get(id)
+		if errors.Is(err, ErrDamaged) {
+			continue // reported by Problems once the worker sets it aside
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -110,6 +110,23 @@ type Outbox struct {
 // ErrNotFound is returned for an unknown id.
 var ErrNotFound = errors.New("outbox: entry not found")
 
+// ErrDamaged is returned for a record that cannot be opened: damaged on
+// disk, or sealed with another key.
+var ErrDamaged = errors.New("outbox: record damaged")
+
+// decode opens a stored record: the sealed JSON of an Entry bound to its
+// id. Anything else is ErrDamaged, never a panic.
+func (o *Outbox) decode(id string, sealed []byte) (*Entry, error) {
+	var e Entry
+	if err := o.key.OpenJSON(sealed, []byte(id), &e); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	if e.ID != id {
+		return nil, fmt.Errorf("%w: record names %q", ErrDamaged, e.ID)
+	}
+	return &e, nil
+}
+
 // Open prepares the outbox in db, keeping blobs under dir.
 func Open(db *bolt.DB, dir string, key *vault.Key) (*Outbox, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o700); err != nil {
@@ -138,6 +155,42 @@ func (o *Outbox) Blobs() blobstore.Store { return o.blobs }
 
 func idemKey(k string) []byte { h := sha256.Sum256([]byte(k)); return h[:] }
 
+// A queue value: when the entry is next due, when it was created (for the
+// order of sending and the long-wait count, without opening the sealed
+// record) and its state. Values of 8 bytes (next only) come from older
+// agents.
+func queueValue(e *Entry) []byte {
+	v := make([]byte, 17)
+	binary.BigEndian.PutUint64(v[0:], uint64(e.NextAttempt.UnixNano()))
+	binary.BigEndian.PutUint64(v[8:], uint64(e.Created.UnixNano()))
+	if e.State == StateHanded {
+		v[16] = 'h'
+	} else {
+		v[16] = 'p'
+	}
+	return v
+}
+
+type queued struct {
+	id      string
+	next    time.Time
+	created time.Time
+	handed  bool
+}
+
+func parseQueued(k, v []byte) (queued, bool) {
+	if len(v) < 8 {
+		return queued{}, false
+	}
+	q := queued{id: string(k), next: time.Unix(0, int64(binary.BigEndian.Uint64(v)))}
+	q.created = q.next
+	if len(v) >= 17 {
+		q.created = time.Unix(0, int64(binary.BigEndian.Uint64(v[8:])))
+		q.handed = v[16] == 'h'
+	}
+	return q, true
+}
+
 func (o *Outbox) put(tx *bolt.Tx, e *Entry) error {
 	sealed, err := o.key.SealJSON(e, []byte(e.ID))
 	if err != nil {
@@ -150,9 +203,7 @@ func (o *Outbox) put(tx *bolt.Tx, e *Entry) error {
 	if e.State == StateDone {
 		return q.Delete([]byte(e.ID))
 	}
-	var at [8]byte
-	binary.BigEndian.PutUint64(at[:], uint64(e.NextAttempt.UnixNano()))
-	return q.Put([]byte(e.ID), at[:])
+	return q.Put([]byte(e.ID), queueValue(e))
 }
 
 // Add stores a new entry durably unless its idempotency key was used
@@ -207,11 +258,11 @@ func (o *Outbox) Get(id string) (*Entry, error) {
 	if len(sealed) == 0 {
 		return nil, ErrNotFound
 	}
-	var e Entry
-	if err := o.key.OpenJSON(sealed, []byte(id), &e); err != nil {
+	e, err := o.decode(id, sealed)
+	if err != nil {
 		return nil, fmt.Errorf("outbox: get %s: %w", id, err)
 	}
-	return &e, nil
+	return e, nil
 }
 
 func (o *Outbox) update(e *Entry) error {
@@ -233,23 +284,75 @@ func (o *Outbox) Pending() int {
 	return n
 }
 
-// due lists entries whose time has come and tells when the next one's
-// comes (zero when the queue is empty).
+// due lists entries whose time has come, oldest first (so that after an
+// outage they leave in the order they were sent), and tells when the next
+// one's comes (zero when the queue is empty).
 func (o *Outbox) due(now time.Time, limit int) (ids []string, next time.Time) {
+	var all []queued
 	o.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
-			at := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
-			if !at.After(now) {
-				if len(ids) < limit {
-					ids = append(ids, string(k))
-				}
-			} else if next.IsZero() || at.Before(next) {
-				next = at
+			q, ok := parseQueued(k, v)
+			if !ok {
+				return nil
+			}
+			if !q.next.After(now) {
+				all = append(all, q)
+			} else if next.IsZero() || q.next.Before(next) {
+				next = q.next
 			}
 			return nil
 		})
 	})
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].created.Equal(all[j].created) {
+			return all[i].created.Before(all[j].created)
+		}
+		return all[i].id < all[j].id
+	})
+	for _, q := range all[:min(len(all), limit)] {
+		ids = append(ids, q.id)
+	}
 	return ids, next
+}
+
+// Waiting describes the messages not yet handed to the relay.
+type Waiting struct {
+	// Count is how many wait on this PC.
+	Count int
+	// Long are those waiting longer than LongWait, oldest first: shown to
+	// the clerk and counted for IT, never dropped.
+	Long []string
+	// Oldest is when the oldest waiting message was accepted.
+	Oldest time.Time
+}
+
+// Waiting counts the messages still on this PC at now. The age is the
+// PC's own: the relay's clock plays no part, so a relay whose clock is off
+// neither hides nor hastens a long wait.
+func (o *Outbox) Waiting(now time.Time) Waiting {
+	var w Waiting
+	var long []queued
+	o.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			q, ok := parseQueued(k, v)
+			if !ok || q.handed {
+				return nil
+			}
+			w.Count++
+			if w.Oldest.IsZero() || q.created.Before(w.Oldest) {
+				w.Oldest = q.created
+			}
+			if now.Sub(q.created) > LongWait {
+				long = append(long, q)
+			}
+			return nil
+		})
+	})
+	sort.Slice(long, func(i, j int) bool { return long[i].created.Before(long[j].created) })
+	for _, q := range long {
+		w.Long = append(w.Long, q.id)
+	}
+	return w
 }
 
 // Wake makes the worker look at the queue now.

@@ -125,3 +125,33 @@ func Parse(b []byte, source string) (Policy, error) {
 // Load reads the machine's policy; an absent policy is an empty Policy
 // and no error.
 func Load() (Policy, error) { return load() }
+
+// Reply names the Digitalpost retursvar mailboxes by id, for citizens and
+// for companies (relayapi.ReplyChoice converts to and from it).
+type Reply struct {
+	Citizen string
+	Company string
+}
+
+// ReplyMailboxes is the one rule for which reply mailboxes a send, the
+// pane and the settings show: what IT fixes wins; otherwise the mailbox
+// asked for; otherwise the user's saved choice.
+func (p Policy) ReplyMailboxes(asked, saved Reply) Reply {
+	pick := func(fixed, asked, saved string) string {
+		switch {
+		case fixed != "":
+			return fixed
+		case asked != "":
+			return asked
+		}
+		return saved
+	}
+	return Reply{Citizen: pick(p.ReplyCitizen, asked.Citizen, saved.Citizen), Company: pick(p.ReplyCompany, asked.Company, saved.Company)}
+}
+
+// ReplyRefused reports whether a user's choice would change a mailbox IT
+// fixed (choosing the fixed one, or leaving it out, is fine).
+func (p Policy) ReplyRefused(choice Reply) bool {
+	return (choice.Citizen != "" && p.ReplyCitizen != "" && choice.Citizen != p.ReplyCitizen) ||
+		(choice.Company != "" && p.ReplyCompany != "" && choice.Company != p.ReplyCompany)
+}

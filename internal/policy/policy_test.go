@@ -48,3 +48,40 @@ func TestRelayCAAndProxy(t *testing.T) {
 		}
 	}
 }
+
+func TestReplyMailboxes(t *testing.T) {
+	tests := []struct {
+		pol          Policy
+		asked, saved Reply
+		want         Reply
+	}{
+		{Policy{}, Reply{}, Reply{}, Reply{}},
+		{Policy{}, Reply{}, Reply{"kommune", "jobcenter"}, Reply{"kommune", "jobcenter"}},
+		{Policy{}, Reply{"borgerservice", ""}, Reply{"kommune", "jobcenter"}, Reply{"borgerservice", "jobcenter"}},
+		{Policy{ReplyCitizen: "jobcenter"}, Reply{"borgerservice", "kommune"}, Reply{"kommune", ""}, Reply{"jobcenter", "kommune"}},
+		{Policy{ReplyCompany: "kommune"}, Reply{"", "jobcenter"}, Reply{"borgerservice", "jobcenter"}, Reply{"borgerservice", "kommune"}},
+		{Policy{ReplyCitizen: "a", ReplyCompany: "b"}, Reply{"x", "y"}, Reply{"z", "w"}, Reply{"a", "b"}},
+	}
+	for i, tt := range tests {
+		if got := tt.pol.ReplyMailboxes(tt.asked, tt.saved); got != tt.want {
+			t.Errorf("%d: ReplyMailboxes = %+v, want %+v", i, got, tt.want)
+		}
+	}
+	refused := []struct {
+		pol    Policy
+		choice Reply
+		want   bool
+	}{
+		{Policy{}, Reply{"x", "y"}, false},
+		{Policy{ReplyCitizen: "a"}, Reply{"a", "y"}, false},
+		{Policy{ReplyCitizen: "a"}, Reply{"", "y"}, false},
+		{Policy{ReplyCitizen: "a"}, Reply{"b", ""}, true},
+		{Policy{ReplyCompany: "a"}, Reply{"", "b"}, true},
+		{Policy{ReplyCompany: "a"}, Reply{"b", "a"}, false},
+	}
+	for i, tt := range refused {
+		if got := tt.pol.ReplyRefused(tt.choice); got != tt.want {
+			t.Errorf("%d: ReplyRefused(%+v) = %v, want %v", i, tt.choice, got, tt.want)
+		}
+	}
+}

@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/recipient"
@@ -33,6 +36,72 @@ type Client struct {
 // as opposed to the relay answering with an error.
 var ErrUnavailable = errors.New("relay unavailable")
 
+// ErrBadAnswer marks a success answer whose body could not be read (a
+// captive portal's page, a body cut short).
+var ErrBadAnswer = errors.New("bad answer")
+
+// AnswerError is an answer of the relay that was not a success. It keeps
+// what the agent's retry decision needs: the HTTP status, the wait the
+// answer asked for (Retry-After) and the relay's own JSON error body when
+// the answer carried one — a proxy's page or a truncated body leaves Relay
+// nil. It unwraps to Relay for a 4xx with the relay's body (so callers can
+// show the relay's Danish reason) and to ErrUnavailable otherwise.
+type AnswerError struct {
+	StatusCode int
+	// RetryAfter is the Retry-After header as a duration (0 when absent
+	// or unreadable); an HTTP date is taken relative to the answer's own
+	// Date header, so a PC clock that is off does not shorten it.
+	RetryAfter time.Duration
+	Relay      *relayapi.Error
+}
+
+func (e *AnswerError) Error() string {
+	if e.Relay != nil {
+		return fmt.Sprintf("relay answered HTTP %d: %s", e.StatusCode, e.Relay.Error())
+	}
+	return fmt.Sprintf("relay answered HTTP %d without its error body", e.StatusCode)
+}
+
+func (e *AnswerError) Unwrap() error {
+	if e.Relay != nil && e.StatusCode < 500 {
+		return e.Relay
+	}
+	return ErrUnavailable
+}
+
+// AttachmentError is an attachment the agent could not read while sending
+// it (a damaged or missing file in the outbox): no retry will mend it.
+type AttachmentError struct {
+	Filename string
+	Err      error
+}
+
+func (e *AttachmentError) Error() string { return "attachment " + e.Filename + ": " + e.Err.Error() }
+func (e *AttachmentError) Unwrap() error { return e.Err }
+
+// RetryAfter reads a Retry-After header: delay-seconds or an HTTP date,
+// the latter measured from the answer's Date header when there is one.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		now = d
+	}
+	return max(at.Sub(now), 0)
+}
+
 func (c *Client) do(req *http.Request, out any) (int, error) {
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -43,23 +112,29 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		var ae *AttachmentError
+		if errors.As(err, &ae) {
+			return 0, ae
+		}
+		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, 16<<20)
-	if resp.StatusCode >= 500 {
-		io.Copy(io.Discard, body)
-		return resp.StatusCode, fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
-	}
 	if resp.StatusCode >= 400 {
+		ae := &AnswerError{StatusCode: resp.StatusCode, RetryAfter: RetryAfter(resp.Header, time.Now())}
 		var e relayapi.Error
-		if err := json.NewDecoder(body).Decode(&e); err != nil || e.Code == "" {
-			return resp.StatusCode, &relayapi.Error{Code: "relay_error", Message: fmt.Sprintf("Relæet svarede med fejl %d.", resp.StatusCode)}
+		// The relay's own refusal is JSON with a code and a message; a
+		// proxy's or a portal's page is not, whatever it holds.
+		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/html" {
+			if json.NewDecoder(body).Decode(&e) == nil && e.Code != "" && e.Message != "" {
+				ae.Relay = &e
+			}
 		}
-		return resp.StatusCode, &e
+		io.Copy(io.Discard, body)
+		return resp.StatusCode, ae
 	}
 	if err := json.NewDecoder(body).Decode(out); err != nil {
-		return resp.StatusCode, fmt.Errorf("%w: bad answer: %v", ErrUnavailable, err)
+		return resp.StatusCode, fmt.Errorf("%w: %w: %w", ErrUnavailable, ErrBadAnswer, err)
 	}
 	return resp.StatusCode, nil
 }
@@ -167,15 +242,30 @@ func writeSubmit(mw *multipart.Writer, msg *relayapi.MessageRequest, files []Upl
 		}
 		rc, err := f.Open()
 		if err != nil {
-			return fmt.Errorf("open attachment: %w", err)
+			return &AttachmentError{Filename: f.Filename, Err: err}
 		}
-		_, err = io.Copy(pw, rc)
+		_, err = io.Copy(pw, attachmentReader{rc, f.Filename})
 		rc.Close()
 		if err != nil {
 			return err
 		}
 	}
 	return mw.Close()
+}
+
+// attachmentReader marks errors of reading an attachment (a damaged file)
+// apart from errors of sending it (the connection).
+type attachmentReader struct {
+	r    io.Reader
+	name string
+}
+
+func (a attachmentReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &AttachmentError{Filename: a.name, Err: err}
+	}
+	return n, err
 }
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")

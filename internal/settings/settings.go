@@ -4,8 +4,10 @@
 package settings
 
 import (
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -63,7 +65,11 @@ func Open(db *bolt.DB, key *vault.Key) (*Store, error) {
 	return &Store{db: db, key: key.Derive("settings")}, nil
 }
 
-// Get returns the settings (zero when none are stored).
+// ErrDamaged is returned by Get when the stored settings cannot be opened.
+var ErrDamaged = errors.New("settings: damaged")
+
+// Get returns the settings (zero when none are stored, or, with
+// ErrDamaged, when they cannot be opened).
 func (s *Store) Get() (Settings, error) {
 	var st Settings
 	var sealed []byte
@@ -75,7 +81,7 @@ func (s *Store) Get() (Settings, error) {
 		return st, err
 	}
 	if err := s.key.OpenJSON(sealed, []byte("settings/user"), &st); err != nil {
-		return st, fmt.Errorf("settings: %w", err)
+		return Settings{}, fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
 	return st, nil
 }
@@ -85,7 +91,8 @@ func (s *Store) Update(change func(*Settings)) (Settings, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, err := s.Get()
-	if err != nil {
+	damaged := errors.Is(err, ErrDamaged)
+	if err != nil && !damaged {
 		return st, err
 	}
 	change(&st)
@@ -93,7 +100,17 @@ func (s *Store) Update(change func(*Settings)) (Settings, error) {
 	if err != nil {
 		return st, err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte("user"), sealed) })
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if damaged {
+			// Kept as it was, beside the new settings: never overwritten.
+			old := append([]byte(nil), b.Get([]byte("user"))...)
+			if err := b.Put([]byte(fmt.Sprintf("user.damaged-%d", time.Now().UnixNano())), old); err != nil {
+				return err
+			}
+		}
+		return b.Put([]byte("user"), sealed)
+	})
 	if err != nil {
 		return st, fmt.Errorf("settings: save: %w", err)
 	}

@@ -40,9 +40,10 @@ type Model struct {
 	// Problem is set by a failed or stuck send, cleared by the next
 	// delivered one.
 	Problem string
-	// NotEnrolled, when set, says why the agent refuses every send; only
-	// an enrolment (and a restart) clears it.
-	NotEnrolled string
+	// Standing is the agent's current problem, in Danish ("Relæet kan
+	// ikke nås — 3 beskeder venter"): set and cleared by the agent's
+	// health board, not by sends.
+	Standing string
 	// replied holds the sends whose reply was announced, so a later
 	// status change does not announce it again.
 	replied map[string]bool
@@ -51,7 +52,7 @@ type Model struct {
 // State is the icon to show.
 func (m Model) State() State {
 	switch {
-	case m.Problem != "" || m.NotEnrolled != "":
+	case m.Problem != "" || m.Standing != "":
 		return Problem
 	case m.Pending > 0:
 		return Sending
@@ -67,8 +68,8 @@ func (m Model) StatusLine() string {
 		s = "Send sikkert sender …"
 	case Problem:
 		s = "Problem: " + m.Problem
-		if m.NotEnrolled != "" {
-			s = "Problem: " + m.NotEnrolled
+		if m.Standing != "" {
+			s = m.Standing
 		}
 	}
 	if m.Demo {
@@ -283,14 +284,6 @@ func (t *Tray) SetDemo(demo bool) {
 	t.drawLocked(true)
 }
 
-// SetNotEnrolled shows why the agent refuses sends ("" when it does not).
-func (t *Tray) SetNotEnrolled(why string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.model.NotEnrolled = why
-	t.drawLocked(true)
-}
-
 // SetPending redraws the outbox count (a new send was queued).
 func (t *Tray) SetPending(pending int) {
 	t.mu.Lock()
@@ -299,6 +292,17 @@ func (t *Tray) SetPending(pending int) {
 		return
 	}
 	t.model.Pending = pending
+	t.drawLocked(false)
+}
+
+// SetStanding shows the agent's current problem (empty: none).
+func (t *Tray) SetStanding(msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.model.Standing == msg {
+		return
+	}
+	t.model.Standing = msg
 	t.drawLocked(false)
 }
 

@@ -179,16 +179,20 @@ func TestTrayOnSessionBus(t *testing.T) {
 	}
 }
 
-// Not enrolled: the icon shows a problem and the line says why; a
-// delivered send (there is none, but a stale status may arrive) does not
+// TestModelStanding: the agent's current problem (the relay away) shows
+// as the status line until the board clears it; a delivered send does not
 // clear it.
-func TestNotEnrolledStaysShown(t *testing.T) {
-	m := Model{NotEnrolled: "pc'en er ikke tilmeldt relæet – kontakt IT"}
-	if m.State() != Problem || m.StatusLine() != "Problem: pc'en er ikke tilmeldt relæet – kontakt IT" {
-		t.Fatalf("%v %q", m.State(), m.StatusLine())
+func TestModelStanding(t *testing.T) {
+	m := Model{Pending: 3, Standing: "Relæet kan ikke nås — 3 beskeder venter"}
+	if m.State() != Problem || m.StatusLine() != "Relæet kan ikke nås — 3 beskeder venter" {
+		t.Fatalf("standing: %v %q", m.State(), m.StatusLine())
 	}
-	m.Changed(relayapi.MessageStatus{Status: relayapi.StatusDelivered}, 0)
-	if m.State() != Problem {
-		t.Fatal("a delivered status cleared the not-enrolled problem")
+	m.Changed(relayapi.MessageStatus{Status: relayapi.StatusDelivered}, 2)
+	if m.StatusLine() != "Relæet kan ikke nås — 3 beskeder venter" {
+		t.Fatalf("a delivery cleared the standing problem: %q", m.StatusLine())
+	}
+	m.Standing = ""
+	if m.State() != Sending {
+		t.Fatalf("after the board cleared it: %v", m.State())
 	}
 }

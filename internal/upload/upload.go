@@ -39,6 +39,8 @@ var (
 	ErrTooLarge   = errors.New("upload: over the size limit")
 	ErrBadSlice   = errors.New("upload: bad slice")
 	ErrIncomplete = errors.New("upload: slices missing")
+	// ErrDamaged: a stored slice cannot be read back (damaged on disk).
+	ErrDamaged = errors.New("upload: slice damaged")
 )
 
 // Info is an upload's state.
@@ -212,12 +214,16 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 		rc, err := s.key.OpenFile(s.slicePath(id, n), []byte(id+"/"+strconv.Itoa(n)))
 		if err != nil {
 			f.Abort()
-			return blobstore.File{}, err
+			return blobstore.File{}, fmt.Errorf("%w: slice %d: %w", ErrDamaged, n, err)
 		}
-		_, err = io.Copy(f, rc)
+		sink := &countingWriter{w: f}
+		_, err = io.Copy(sink, rc)
 		rc.Close()
 		if err != nil {
 			f.Abort()
+			if sink.err == nil {
+				err = fmt.Errorf("%w: slice %d: %w", ErrDamaged, n, err)
+			}
 			return blobstore.File{}, err
 		}
 	}
@@ -247,4 +253,19 @@ func (s *Store) Expire() {
 			s.Delete(id)
 		}
 	}
+}
+
+// countingWriter remembers the writer's own error, so a slice that cannot
+// be read is told apart from a disk that cannot be written.
+type countingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -134,11 +135,17 @@ func startAgentWith(t *testing.T, data string, port int, demo bool, args ...stri
 			}
 		}
 		if a.client != nil {
-			if resp, err := a.client.Get(a.base + "/healthz"); err == nil {
+			resp, err := a.client.Get(a.base + "/healthz")
+			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
 					break
 				}
+			}
+			if _, badCert := errors.AsType[*tls.CertificateVerificationError](err); badCert {
+				// The CA read was the one before this start (a new one is
+				// made when the old key is gone): read it again.
+				a.client = nil
 			}
 		}
 		if time.Now().After(deadline) {

@@ -24,6 +24,11 @@ func TestNotEnrolledNeverDemo(t *testing.T) {
 	if code := a.call("GET", "/healthz", nil, &h); code != 200 || h["demo"] != false || h["enrolled"] != false {
 		t.Fatalf("healthz: %d %v", code, h)
 	}
+	// The same on the board the tray and the window show.
+	if probs, _ := h["problems"].([]any); len(probs) == 0 || probs[0].(map[string]any)["code"] != "not_enrolled" ||
+		!strings.Contains(probs[0].(map[string]any)["message"].(string), "kontakt IT") {
+		t.Fatalf("problems: %v", h["problems"])
+	}
 	var out map[string]any
 	if code := a.call("POST", "/api/v1/recipients/check", map[string]any{"recipients": []string{"2211771212"}}, &out); code != 503 || out["error"] != "not_enrolled" || !strings.Contains(out["message"].(string), "Kontakt IT") {
 		t.Fatalf("check: %d %v", code, out)

@@ -68,3 +68,19 @@ func TestNotEnrolledRefusesEverySend(t *testing.T) {
 		t.Fatalf("healthz enrolled: %s", w.Body.String())
 	}
 }
+
+// The window's Kom i gang page fills in the relay IT's policy names.
+func TestSettingsCarryPolicyRelay(t *testing.T) {
+	s := testServer(t)
+	s.Relay = nil
+	s.Policy.RelayURL = "https://relay.kommune.dk:8443"
+	r := httptest.NewRequest("GET", "https://localhost:47800/api/v1/settings", nil)
+	r.Host = "localhost:47800"
+	r.Header.Set(CSRFHeader, s.Guard.Token)
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	var v SettingsView
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || v.PolicyRelay != "https://relay.kommune.dk:8443" {
+		t.Fatalf("%d %s", w.Code, w.Body.String())
+	}
+}

@@ -829,6 +829,9 @@ type SettingsView struct {
 	Locked []string `json:"locked"`
 	// SmartAlert is false only when IT turned the CPR Smart Alert off.
 	SmartAlert bool `json:"smartAlert"`
+	// PolicyRelay is the relay IT's policy names (the MSI's RELAY): the
+	// window's Kom i gang page fills it in.
+	PolicyRelay string `json:"policyRelay,omitempty"`
 	// Mailbox is the IMAP account of the mailbox link (null when none);
 	// its password or token never passes here (PUT /api/v1/mailbox/secret).
 	Mailbox *settings.MailAccount `json:"mailbox"`
@@ -843,7 +846,7 @@ func (s *Server) view(st settings.Settings) SettingsView {
 		lang = "da"
 	}
 	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: s.replyMailboxes(relayapi.ReplyChoice{}, st),
-		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert}
+		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert, PolicyRelay: s.Policy.RelayURL}
 	if v.Locked == nil {
 		v.Locked = []string{}
 	}

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"path/filepath"
+
+	"sendsikkert/internal/certs"
+	"sendsikkert/internal/door"
+
 	"sendsikkert/internal/proxy"
 
 	"context"
@@ -34,9 +39,10 @@ func doctorCmd(args []string) int {
 	defer cancel()
 	checks := doctor.Run(ctx, doctor.Env{
 		DataDir: *data, Port: *port, Policy: pol, PolicyErr: perr,
-		Keyring:   func() error { return keystore.NewKeyring(*data).Probe() },
-		Enrolment: func() (string, *tls.Config, bool, error) { return agent.Enrolled(*data) },
-		Proxy:     via,
+		Keyring:    func() error { return keystore.NewKeyring(*data).Probe() },
+		Enrolment:  func() (string, *tls.Config, bool, error) { return agent.Enrolled(*data) },
+		Proxy:      via,
+		DoorCAFile: filepath.Join(door.DefaultStateDir, "tls", certs.CACertFile),
 	})
 	if doctor.Write(os.Stdout, checks, *lang) {
 		return 1

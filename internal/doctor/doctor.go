@@ -49,8 +49,12 @@ type Env struct {
 	Enrolment func() (url string, cfg *tls.Config, enrolled bool, err error)
 	// Proxy is the way to the relay the agent takes (proxy.For); nil:
 	// direct.
-	Proxy   func(*http.Request) (*url.URL, error)
-	Timeout time.Duration
+	Proxy func(*http.Request) (*url.URL, error)
+	// DoorCAFile is the machine door's CA (door.DefaultStateDir/tls). When
+	// it exists the door serves the port with it, so it is the certificate
+	// Office must trust and the one the agent answers with.
+	DoorCAFile string
+	Timeout    time.Duration
 }
 
 func ok(name, da, en string) Check { return Check{Name: name, OK: true, Da: da, En: en} }
@@ -102,6 +106,14 @@ func checkKeyring(e Env) Check {
 }
 
 func checkCA(e Env) (*trust.CA, Check) {
+	if e.DoorCAFile != "" {
+		if ca, err := trust.LoadCA(e.DoorCAFile); err == nil {
+			if time.Now().After(ca.Cert.NotAfter) {
+				return &ca, bad("certificate", "Maskinens Send sikkert-CA (dør-tjenesten) er udløbet. Genstart tjenesten SendsikkertDoor.", "The machine's Send sikkert CA (the door service) has expired. Restart the SendsikkertDoor service.")
+			}
+			return &ca, ok("certificate", "Maskinens Send sikkert-CA fra dør-tjenesten findes ("+ca.Fingerprint()[:16]+"…).", "The machine's Send sikkert CA from the door service exists ("+ca.Fingerprint()[:16]+"…).")
+		}
+	}
 	ca, err := trust.LoadCA(trust.CAFile(e.DataDir))
 	if err != nil {
 		return nil, bad("certificate", "Agentens certifikat findes ikke endnu. Start Send sikkert én gang, så det bliver lavet.",

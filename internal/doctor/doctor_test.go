@@ -199,3 +199,22 @@ func TestDemoIsAWarning(t *testing.T) {
 		t.Fatalf("port: %+v", c)
 	}
 }
+
+// TestBehindTheDoor: where the door service owns the port it answers with
+// the machine CA, not the agent's own; doctor checks and trusts that one.
+func TestBehindTheDoor(t *testing.T) {
+	e := healthy(t)
+	doorState := t.TempDir()
+	e.Port = fakeAgent(t, doorState, false) // the door, with its machine CA
+	if c := find(Run(context.Background(), e), "port"); c.OK {
+		t.Fatal("premise: the agent's own CA should not verify the door")
+	}
+	e.DoorCAFile = filepath.Join(doorState, "tls", certs.CACertFile)
+	var buf bytes.Buffer
+	if Write(&buf, Run(context.Background(), e), "en") {
+		t.Fatalf("behind the door:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "door service") {
+		t.Fatalf("the door's CA not named:\n%s", buf.String())
+	}
+}

@@ -26,8 +26,9 @@ var HomeRoot = func() string {
 	return "/home"
 }()
 
-// Profiles lists the homes under HomeRoot (one folder per user), and
-// root's own home on a real machine. A home is not followed when it is a link.
+// Profiles lists the homes under HomeRoot (one folder per user); a home
+// that is a link is not followed. Accounts with homes elsewhere (root,
+// system users) run no desktop agent.
 func Profiles() ([]Profile, error) {
 	entries, err := os.ReadDir(HomeRoot)
 	if err != nil {

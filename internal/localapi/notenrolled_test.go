@@ -58,6 +58,14 @@ func TestNotEnrolledRefusesEverySend(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `"demo":false`) || !strings.Contains(w.Body.String(), `"enrolled":false`) {
 		t.Fatalf("healthz: %s", w.Body.String())
 	}
+	// The agent's own page says it too.
+	r = httptest.NewRequest("GET", "https://localhost:47800/", nil)
+	r.Host = "localhost:47800"
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), "Ikke tilmeldt") || !strings.Contains(w.Body.String(), "Kontakt IT") {
+		t.Fatalf("index page:\n%s", w.Body.String())
+	}
 	// Enrolled (a relay, not demo): healthz says so.
 	s2 := testServer(t)
 	w = httptest.NewRecorder()

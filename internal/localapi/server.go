@@ -190,6 +190,7 @@ dt{font-weight:600}dd{margin:0 0 .75rem 0}
 <body>
 <h1>Send sikkert kører</h1>
 {{if .Demo}}<p class="demo"><strong>DEMO</strong> – Send sikkert kører i demotilstand. Intet sendes til rigtige modtagere; Digital Post og breve lægges i en mappe på denne pc.</p>{{end}}
+{{if .NotEnrolled}}<p class="demo"><strong>Ikke tilmeldt</strong> – {{.NotEnrolled}}</p>{{end}}
 <dl>
 <dt>Version</dt><dd>{{.Version}}</dd>
 <dt>Forsendelser i udbakken</dt><dd>{{.Pending}}</dd>
@@ -203,7 +204,11 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-	indexPage.Execute(w, map[string]any{"Token": s.Guard.Token, "Demo": s.Demo, "Version": s.Version, "Pending": s.Outbox.Pending()})
+	notEnrolled := ""
+	if s.Relay == nil && !s.Demo {
+		notEnrolled = NotEnrolledText
+	}
+	indexPage.Execute(w, map[string]any{"Token": s.Guard.Token, "Demo": s.Demo, "NotEnrolled": notEnrolled, "Version": s.Version, "Pending": s.Outbox.Pending()})
 }
 
 // down stands in for the registry when the relay cannot be reached, so a

@@ -1,13 +1,32 @@
-// The pages' one way to the agent's local API. The CSRF token comes from
-// the page the agent served; the base URL is the page's own origin unless
-// configuration says otherwise (pages hosted by the relay name the agent).
+// The pages' one way to their API. Served by the agent (classic Outlook,
+// Word, Excel, PowerPoint on a PC with Send sikkert) they carry the agent's
+// CSRF token and call its local API. Served by the relay (hostedAddin: new
+// Outlook, Outlook on the web, Mac) the relay marks them with
+// <meta name="sendsikkert-auth" content="entra">; they then sign the clerk
+// in with Entra ID through Nested App Authentication and call the relay's
+// page API with a bearer token — same paths, same JSON.
 const meta = document.querySelector('meta[name="sendsikkert-csrf"]');
+const authMeta = document.querySelector('meta[name="sendsikkert-auth"]');
 
-// What the clerk reads when the agent cannot be reached. A browser cannot
-// tell "not running" from "certificate not trusted", so it names both.
-export const UNREACHABLE =
-  'Send sikkert-programmet på din pc kan ikke nås. Det kører måske ikke, eller pc’en stoler ikke på dets certifikat. ' +
-  'Start Send sikkert, eller kontakt IT, og prøv igen. Der er ikke sendt noget.';
+// hosted reports whether the relay served this page.
+export function hosted() {
+  return !!authMeta && authMeta.content === 'entra';
+}
+
+// What the clerk reads when the agent (or, hosted, the relay) cannot be
+// reached. A browser cannot tell "not running" from "certificate not
+// trusted", so the agent's message names both.
+export const UNREACHABLE = hosted()
+  ? 'Send sikkert-serveren kan ikke nås lige nu. Prøv igen om lidt, eller kontakt IT. Der er ikke sendt noget.'
+  : 'Send sikkert-programmet på din pc kan ikke nås. Det kører måske ikke, eller pc’en stoler ikke på dets certifikat. ' +
+    'Start Send sikkert, eller kontakt IT, og prøv igen. Der er ikke sendt noget.';
+
+// NOT_READY is why Send sikkert cannot be clicked while the API has not
+// answered: from the agent, that it does not answer; hosted, that the
+// message at the top says why.
+export const NOT_READY = hosted() ? 'Send sikkert er ikke klar – se beskeden øverst.' : 'Send sikkert-programmet svarer ikke.';
+
+const SIGN_IN_FAILED = 'Du kunne ikke logges ind på Send sikkert med din Microsoft-konto. Luk ruden, og prøv igen. Der er ikke sendt noget.';
 
 export class AgentError extends Error {
   constructor(status, code, message) {
@@ -26,17 +45,138 @@ function token() {
   return meta ? meta.content : '';
 }
 
-// hasToken reports whether this page was given the agent's key; pages
-// served from anywhere but the agent itself are not (yet).
+// hasToken reports whether this page has a way to authenticate: the
+// agent's key, or (hosted) the Entra sign-in.
 export function hasToken() {
-  return token() !== '';
+  return hosted() || token() !== '';
+}
+
+// --- Entra sign-in (hosted pages only) ---
+
+let configPromise = null;
+let pcaPromise = null;
+
+// addinConfig is the relay's {clientId, tenants, scope}: public on the
+// relay; from the agent (which asks its policy relay) behind its CSRF token.
+function addinConfig() {
+  const url = hosted() ? agentBase() + '/v1/addin-config' : agentBase() + '/api/v1/addin-config';
+  const headers = hosted() ? {} : { 'X-Sendsikkert-CSRF': token() };
+  configPromise ??= fetch(url, { headers, credentials: 'omit', cache: 'no-store' })
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`addin-config ${r.status}`))))
+    .catch((e) => { configPromise = null; throw new AgentError(0, 'agent_unreachable', UNREACHABLE); });
+  return configPromise;
+}
+
+// msalApp loads MSAL.js (vendored: no bundler, no third-party script host;
+// see vendor/README.md) and makes the nestable client: inside Office it
+// asks the host for tokens (NAA); elsewhere MSAL falls back to a popup.
+function msalApp(cfg) {
+  pcaPromise ??= (async () => {
+    await import('./vendor/msal-browser.min.js'); // UMD: sets globalThis.msal
+    const authority = 'https://login.microsoftonline.com/' + (cfg.tenants.length === 1 ? cfg.tenants[0] : 'organizations');
+    return globalThis.msal.createNestablePublicClientApplication({
+      auth: { clientId: cfg.clientId, authority },
+      cache: { cacheLocation: 'sessionStorage' },
+    });
+  })().catch((e) => { pcaPromise = null; throw e; });
+  return pcaPromise;
+}
+
+// tokenSource, when set, replaces MSAL: tests (and only tests) hand the
+// page a function that gets a token from their own issuer.
+let tokenSource = null;
+export function setTokenSource(f) {
+  tokenSource = f;
+}
+
+// accessToken is the pages' one token function: an Entra access token for
+// the relay's page API, fresh (not from MSAL's cache) when asked.
+export async function accessToken({ fresh = false } = {}) {
+  const cfg = await addinConfig();
+  // Hosted, the Application ID URI is api://<the pages' host>/<clientId>;
+  // from the agent (localhost) the application is named by its client id.
+  const scope = hosted() ? `api://${window.location.host}/${cfg.clientId}/${cfg.scope}` : `${cfg.clientId}/${cfg.scope}`;
+  if (tokenSource) return tokenSource({ scope, fresh, config: cfg });
+  let app;
+  try {
+    app = await msalApp(cfg);
+  } catch (e) {
+    throw new AgentError(0, 'sign_in_failed', SIGN_IN_FAILED);
+  }
+  const request = { scopes: [scope], forceRefresh: fresh };
+  const account = app.getActiveAccount() || app.getAllAccounts()[0];
+  try {
+    if (account) return (await app.acquireTokenSilent({ ...request, account })).accessToken;
+    return (await app.ssoSilent(request)).accessToken;
+  } catch (e) {
+    try {
+      const r = await app.acquireTokenPopup(request);
+      app.setActiveAccount(r.account);
+      return r.accessToken;
+    } catch (e2) {
+      throw new AgentError(0, 'sign_in_failed', SIGN_IN_FAILED);
+    }
+  }
+}
+
+// authHeaders are the headers that say who is asking.
+export async function authHeaders({ fresh = false } = {}) {
+  if (hosted()) return { Authorization: 'Bearer ' + (await accessToken({ fresh })) };
+  return { 'X-Sendsikkert-CSRF': token() };
+}
+
+// authedFetch is fetch with authHeaders; hosted, a 401 (an expired or
+// revoked token) gets one fresh token and one retry, so an upload or a
+// send in progress is not lost to a token that ran out.
+export async function authedFetch(url, init = {}) {
+  const go = async (fresh) => fetch(url, { ...init, credentials: 'omit', cache: 'no-store', headers: { ...(init.headers || {}), ...(await authHeaders({ fresh })) } });
+  let resp = await go(false);
+  if (hosted() && resp.status === 401) {
+    const data = await resp.clone().json().catch(() => ({}));
+    if (data.error !== 'tenant_not_enabled') resp = await go(true);
+  }
+  return resp;
+}
+
+// --- Zero-touch enrolment (pages served by a not yet enrolled agent) ---
+
+export const ENROLLING = 'Send sikkert tilmelder din pc til organisationens relæ med din Microsoft-konto. Det tager et øjeblik; ruden genindlæses bagefter. Der er ikke sendt noget.';
+
+let enrolling = null;
+
+// enrolAgent is the classic pages' first use on a PC whose agent waits for
+// enrolment: the clerk's Entra token goes to the agent, which enrols to
+// the relay IT chose and restarts; the pane then reloads for the new
+// agent's CSRF token. Once per page.
+function enrolAgent() {
+  enrolling ??= (async () => {
+    const tok = await accessToken();
+    const resp = await fetch(agentBase() + '/api/v1/enroll', {
+      method: 'POST', credentials: 'omit', cache: 'no-store',
+      headers: { 'Content-Type': 'application/json', 'X-Sendsikkert-CSRF': token() },
+      body: JSON.stringify({ accessToken: tok }),
+    });
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok && data.error !== 'already_enrolled') {
+      throw new AgentError(resp.status, data.error || 'enroll_failed', data.message || `Fejl ${resp.status}`);
+    }
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const h = await fetch(agentBase() + '/healthz', { cache: 'no-store', credentials: 'omit' }).then((r) => r.json()).catch(() => ({}));
+      if (h.status === 'ok') {
+        window.location.reload();
+        return;
+      }
+    }
+  })().catch((e) => { enrolling = null; throw e; });
+  return enrolling;
 }
 
 export async function api(method, path, body) {
   if (path.startsWith('/api/') && !hasToken()) {
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
-  const headers = { 'X-Sendsikkert-CSRF': token() };
+  const headers = {};
   let payload = body;
   if (body !== undefined && !(body instanceof FormData)) {
     headers['Content-Type'] = 'application/json';
@@ -44,11 +184,18 @@ export async function api(method, path, body) {
   }
   let resp;
   try {
-    resp = await fetch(agentBase() + path, { method, headers, body: payload, credentials: 'omit', cache: 'no-store' });
+    resp = await authedFetch(agentBase() + path, { method, headers, body: payload });
   } catch (e) {
+    if (e instanceof AgentError) throw e;
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
   const data = await resp.json().catch(() => ({}));
+  if (!hosted() && resp.status === 503 && data.error === 'not_enrolled') {
+    // Enrols and reloads the pane; a refusal reaches the clerk in the
+    // agent's or the relay's words.
+    await enrolAgent();
+    throw new AgentError(503, 'not_enrolled', ENROLLING);
+  }
   if (!resp.ok) {
     throw new AgentError(resp.status, data.error || 'error', data.message || `Fejl ${resp.status}`);
   }
@@ -56,16 +203,23 @@ export async function api(method, path, body) {
 }
 
 // upload POSTs a FormData with progress (fetch cannot report upload
-// progress): onProgress(sent, total) as bytes go out.
-export function upload(path, form, onProgress) {
+// progress): onProgress(sent, total) as bytes go out. Hosted, a 401 gets
+// one fresh token and one retry.
+export async function upload(path, form, onProgress) {
+  if (!hasToken()) throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
+  try {
+    return await uploadOnce(path, form, onProgress, await authHeaders());
+  } catch (e) {
+    if (!(hosted() && e instanceof AgentError && e.status === 401 && e.code !== 'tenant_not_enabled')) throw e;
+    return uploadOnce(path, form, onProgress, await authHeaders({ fresh: true }));
+  }
+}
+
+function uploadOnce(path, form, onProgress, headers) {
   return new Promise((resolve, reject) => {
-    if (!hasToken()) {
-      reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));
-      return;
-    }
     const xhr = new XMLHttpRequest();
     xhr.open('POST', agentBase() + path);
-    xhr.setRequestHeader('X-Sendsikkert-CSRF', token());
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.responseType = 'text';
     xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
     xhr.onerror = () => reject(new AgentError(0, 'agent_unreachable', UNREACHABLE));

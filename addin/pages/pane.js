@@ -72,7 +72,10 @@ export async function checkRecipients({ state, inputs, checked, reply, absent, d
     if (!reply.mailboxes) await reply.load();
   } catch (e) {
     if (unreachable(e)) absent(e.message);
-    else showAlert(e.message || 'Kontrollen mislykkedes.', 'error');
+    else {
+      showAlert(e.message || 'Kontrollen mislykkedes.', 'error');
+      $('summary').textContent = 'Modtagerne er ikke kontrolleret.';
+    }
   } finally {
     $('check').disabled = false;
     done();

@@ -15,8 +15,10 @@ import (
 
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
+	"sendsikkert/internal/entra"
 	"sendsikkert/internal/inbound"
 	"sendsikkert/internal/keystore"
+	"sendsikkert/internal/manifest"
 	"sendsikkert/internal/partner"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/registry"
@@ -76,6 +78,9 @@ type Config struct {
 	// the relay, the recipient gets a link by mail and a code by SMS.
 	// Without it those addresses are not secure.
 	SecureMailbox *SecureMailboxConfig `yaml:"secureMailbox"`
+	// HostedAddin serves the add-in's pages and page API from the relay
+	// for new Outlook, Outlook on the web and Mac, signed in with Entra ID.
+	HostedAddin *HostedAddinConfig `yaml:"hostedAddin"`
 	// TrustedProxies are the load balancers (CIDRs or addresses) allowed
 	// to name the real client: by a PROXY protocol v2 header (TLS passed
 	// through) or X-Forwarded-For (TLS ended at the balancer). From anyone
@@ -100,6 +105,60 @@ type Config struct {
 		// `audit verify` checks the log against every one in it.
 		CheckpointDir string `yaml:"checkpointDir"`
 	} `yaml:"audit"`
+}
+
+// HostedAddinConfig is hostedAddin: the add-in served by the relay, its
+// users signed in with Entra ID (Nested App Authentication).
+type HostedAddinConfig struct {
+	// BaseURL is the origin Office loads the pages from.
+	BaseURL string `yaml:"baseURL"`
+	// Listen is an own listener for the pages (client certificates
+	// optional there); empty: the relay's listener.
+	Listen string `yaml:"listen"`
+	// ClientID is the add-in's Entra application (client) id.
+	ClientID string `yaml:"clientId"`
+	// Tenants are the accepted tenant ids (tid).
+	Tenants []string `yaml:"tenants"`
+	// Scope must be in the token's scp.
+	Scope string `yaml:"scope"`
+	// OpenIDConfiguration is the issuer's discovery URL; {tenant} is the
+	// token's tid.
+	OpenIDConfiguration string `yaml:"openidConfiguration"`
+	// SmartAlert is the manifest's OnMessageSend SendMode: block
+	// (default) or softblock.
+	SmartAlert string `yaml:"smartAlert"`
+}
+
+// Verifier is the token verifier's configuration.
+func (h *HostedAddinConfig) Verifier() entra.Config {
+	return entra.Config{
+		BaseURL: h.BaseURL, ClientID: h.ClientID, Tenants: h.Tenants, Scope: h.Scope,
+		OpenIDConfiguration: h.OpenIDConfiguration,
+	}
+}
+
+func (h *HostedAddinConfig) check() error {
+	if h.OpenIDConfiguration == "" {
+		h.OpenIDConfiguration = entra.DefaultOpenIDConfiguration
+	}
+	if h.SmartAlert == "" {
+		h.SmartAlert = "block"
+	}
+	if h.SmartAlert != "block" && h.SmartAlert != "softblock" {
+		return fmt.Errorf("config: hostedAddin.smartAlert %q: use block or softblock", h.SmartAlert)
+	}
+	if h.Listen != "" {
+		if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+			return fmt.Errorf("config: hostedAddin.listen %q: %w", h.Listen, err)
+		}
+	}
+	if _, err := manifest.CheckOrigin(h.BaseURL); err != nil {
+		return fmt.Errorf("config: hostedAddin.baseURL: %w", err)
+	}
+	if _, err := entra.New(h.Verifier()); err != nil {
+		return fmt.Errorf("config: hostedAddin: %w", err)
+	}
+	return nil
 }
 
 // OrgConfig is the sender and its reply mailboxes.
@@ -297,6 +356,11 @@ func loadConfig(path string) (*Config, error) {
 	for _, a := range c.Audit.CheckpointTo {
 		if !strings.Contains(a, "@") {
 			return nil, fmt.Errorf("config: audit.checkpointTo %q is not an e-mail address", a)
+		}
+	}
+	if h := c.HostedAddin; h != nil {
+		if err := h.check(); err != nil {
+			return nil, err
 		}
 	}
 	if c.Audit.RetentionDays == 0 {

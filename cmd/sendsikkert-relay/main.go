@@ -7,6 +7,7 @@
 //	sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
 //	sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient R]
 //	sendsikkert-relay audit checkpoint|checkpoint-key --config relay.yaml
+//	sendsikkert-relay manifest --config relay.yaml --kind outlook|office
 //	sendsikkert-relay check --config relay.yaml
 //	sendsikkert-relay backup --config relay.yaml --to FILE
 //	sendsikkert-relay restore --config relay.yaml --from FILE
@@ -51,7 +52,8 @@ const usageText = `brug:
   sendsikkert-relay audit checkpoint-key --config relay.yaml   (den offentlige nøgle til kontrolpunkterne)
   sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient CPR/CVR] [--from 2026-01-01] [--to 2026-12-31]
   sendsikkert-relay inbound list --config relay.yaml [--state pending|delivered|quarantined] [--format text|json]
-  sendsikkert-relay usage --config relay.yaml --from 2026-11-01 --to 2026-12-01 [--by sender|replyMailbox|channel|month] [--format csv|json]`
+  sendsikkert-relay usage --config relay.yaml --from 2026-11-01 --to 2026-12-01 [--by sender|replyMailbox|channel|month] [--format csv|json]
+  sendsikkert-relay manifest --config relay.yaml --kind outlook|office`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -68,6 +70,8 @@ func main() {
 		code = revoke(args)
 	case "audit":
 		code = auditCmd(args)
+	case "manifest":
+		code = manifestCmd(args, os.Stdout, os.Stderr)
 	case "inbound":
 		code = inboundCmd(args)
 	case "usage":

@@ -87,6 +87,12 @@ func serve(args []string) int {
 		return 1
 	}
 	r := relayd.Assemble(rc)
+	stopHosted, err := hostedAddin(cfg, r.Server, e.auth, e.key, cert, log)
+	if err != nil {
+		log.Error("hostedAddin", "err", err)
+		return 1
+	}
+	defer stopHosted()
 	if rc.Partner != nil {
 		stopStatus, err := serveStatus(cfg.Beskedfordeler, cert, r.Server.HandlerFor(relay.AuthPartner), log)
 		if err != nil {

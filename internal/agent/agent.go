@@ -21,6 +21,7 @@ import (
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/door"
 	"sendsikkert/internal/health"
+	"sendsikkert/internal/hostedaddin"
 	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/keystore"
 	"sendsikkert/internal/localapi"
@@ -162,6 +163,22 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("made a new localhost CA; it must be trusted by this user's browsers and Office", "ca", filepath.Join(cfg.DataDir, "tls", certs.CACertFile), "fingerprint", id.CAFingerprint)
 	}
 	tlsServer := certs.NewServer(id, nil)
+	if !demo && enr == nil {
+		// No enrolment: if the relay offers the hosted add-in, the pages
+		// can enrol this PC with the clerk's Entra sign-in (zero-touch),
+		// and the agent starts against the relay once they have.
+		// Otherwise it runs "not enrolled" below: IT's one-time code
+		// (the window's Kom i gang, or sendsikkert enroll) is the way.
+		if _, err := fetchAddinConfig(ctx, cfg.RelayURL); err != nil {
+			log.Info("the relay offers no zero-touch enrolment", "relay", cfg.RelayURL, "err", err)
+		} else {
+			if err := awaitEnrolment(ctx, cfg, tlsServer, osUser, log); err != nil {
+				return err
+			}
+			log.Info("enrolled by the add-in; starting against the relay")
+			return Run(ctx, cfg)
+		}
+	}
 
 	db, err := openStore(cfg.DataDir, time.Now(), log)
 	if err != nil {
@@ -237,6 +254,10 @@ func Run(ctx context.Context, cfg Config) error {
 	api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: print.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
+	}
+	api.EnrollToken = enrollToken(cfg)
+	if cfg.RelayURL != "" {
+		api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL) }
 	}
 	api.Mailbox = link
 	api.Enrolled = func() bool {

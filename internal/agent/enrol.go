@@ -42,10 +42,15 @@ var ErrNotEnrolled = errors.New("agent: not enrolled with the relay")
 
 // Enroll joins this PC to the relay with a code from IT. The private key
 // is made here and kept in the OS keyring; there is no demo fallback.
-//
 // IT's policy supplies the relay's CA (RelayCA, the MSI's RELAYCA) when
 // serverCAFile is empty, and the proxy to the relay.
 func Enroll(ctx context.Context, dataDir, relayURL, code, serverCAFile string) (string, error) {
+	return EnrollWith(ctx, dataDir, relayURL, enroll.Request{Code: code}, serverCAFile)
+}
+
+// EnrollWith joins as Enroll does with the credential in cred: a code, or
+// an Entra ID access token (zero-touch enrolment).
+func EnrollWith(ctx context.Context, dataDir, relayURL string, cred enroll.Request, serverCAFile string) (string, error) {
 	store := keystore.NewKeyring(dataDir)
 	if err := store.Probe(); err != nil {
 		return "", err
@@ -64,7 +69,7 @@ func Enroll(ctx context.Context, dataDir, relayURL, code, serverCAFile string) (
 		}
 		roots, caPEM = r, b
 	}
-	dev, err := enroll.Join(ctx, relayURL, code, roots, via)
+	dev, err := enroll.JoinWith(ctx, relayURL, cred, roots, via)
 	if err != nil {
 		return "", err
 	}

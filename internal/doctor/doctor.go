@@ -174,7 +174,7 @@ func checkPort(ctx context.Context, e Env, ca *trust.CA) (agentState, Check) {
 			Status string `json:"status"`
 			Demo   bool   `json:"demo"`
 		}
-		if json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&h) == nil && h.Status == "ok" {
+		if json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&h) == nil && (h.Status == "ok" || h.Status == "not_enrolled") { // not_enrolled: waiting for zero-touch enrolment
 			if h.Demo {
 				return agentState{up: true, demo: true}, warn("port", "Agenten kører på port "+p+", men i DEMO-tilstand: intet når rigtige modtagere.", "The agent runs on port "+p+", but in DEMO mode: nothing reaches real recipients.")
 			}

@@ -22,8 +22,12 @@ import (
 
 // Request is the body of POST /v1/enroll.
 type Request struct {
-	Code string `json:"code"`
-	CSR  string `json:"csr"`
+	Code string `json:"code,omitempty"`
+	// AccessToken, in place of Code, is an Entra ID access token for the
+	// hosted add-in (zero-touch enrolment): the relay checks it as it
+	// checks the page API's tokens and enrols the token's user.
+	AccessToken string `json:"accessToken,omitempty"`
+	CSR         string `json:"csr"`
 }
 
 // Response answers an enrolment.
@@ -46,6 +50,15 @@ type Device struct {
 // system's). via, when given, is the proxy to the relay (proxy.For); without
 // it the environment's (HTTPS_PROXY).
 func Join(ctx context.Context, relayURL, code string, roots *x509.CertPool, via ...proxy.Func) (*Device, error) {
+	return JoinWith(ctx, relayURL, Request{Code: code}, roots, via...)
+}
+
+// JoinWith enrols as Join does with the credential in cred (Code or
+// AccessToken; CSR is made here).
+func JoinWith(ctx context.Context, relayURL string, cred Request, roots *x509.CertPool, via ...proxy.Func) (*Device, error) {
+	if (cred.Code == "") == (cred.AccessToken == "") {
+		return nil, errors.New("enroll: a code or an access token, not both")
+	}
 	if !strings.HasPrefix(relayURL, "https://") {
 		return nil, fmt.Errorf("enroll: the relay URL must be https://")
 	}
@@ -57,7 +70,8 @@ func Join(ctx context.Context, relayURL, code string, roots *x509.CertPool, via 
 	if err != nil {
 		return nil, err
 	}
-	body, _ := json.Marshal(Request{Code: code, CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))})
+	cred.CSR = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))
+	body, _ := json.Marshal(cred)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(relayURL, "/")+"/v1/enroll", bytes.NewReader(body))
 	if err != nil {
 		return nil, err

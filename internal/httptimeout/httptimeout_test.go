@@ -195,8 +195,10 @@ func TestBodyBelow64KiBPer30sIsCut(t *testing.T) {
 	t.Parallel()
 	addr, errs := serve(t, Default)
 	start := time.Now()
-	// 20 KiB every 10 s: 60 KiB per 30 s, just under the minimum.
-	go upload(addr, 10<<20, 20<<10, 10*time.Second)
+	// 20 KiB every 11 s: 60 KiB in the first 30 s, just under the
+	// minimum. (Every 10 s would put the fourth piece on the deadline's
+	// very instant, a race the test would lose or win by scheduling.)
+	go upload(addr, 10<<20, 20<<10, 11*time.Second)
 	select {
 	case err := <-errs:
 		d := time.Since(start)

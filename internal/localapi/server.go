@@ -21,6 +21,7 @@ import (
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/health"
+	"sendsikkert/internal/hostedaddin"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
 	"sendsikkert/internal/policy"
@@ -58,6 +59,13 @@ type Server struct {
 	// Enroll joins this PC to a relay with a code from IT (the window's
 	// first-run view); nil when the agent cannot.
 	Enroll func(ctx context.Context, relayURL, code string) (user string, err error)
+	// EnrollToken joins this PC to the relay from policy or --relay with
+	// an Entra ID access token (zero-touch enrolment), or reports
+	// ErrAlreadyEnrolled or ErrNoRelay; nil when the agent cannot.
+	EnrollToken func(ctx context.Context, accessToken string) (user string, err error)
+	// AddinConfig fetches the relay's /v1/addin-config (what the pages
+	// need for NAA); nil when there is no relay to ask.
+	AddinConfig func(ctx context.Context) (hostedaddin.AddinConfig, error)
 	// Policy is what IT has locked; it wins over the user's choices.
 	Policy policy.Policy
 	// Directory, when set, serves the Sikker Mail Portal's searches.
@@ -128,7 +136,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, NeedsRelay: true, Handler: s.createUpload},
 		{Pattern: "PUT /api/v1/uploads/{id}/{index}", MaxBody: upload.MaxSlice, Handler: s.putSlice},
 		{Pattern: "GET /api/v1/uploads/{id}", MaxBody: 1, Handler: s.getUpload},
-		{Pattern: "POST /api/v1/enroll", MaxBody: 4 << 10, Handler: s.enroll},
+		{Pattern: "POST /api/v1/enroll", MaxBody: 16 << 10, Handler: s.enroll},
+		{Pattern: "GET /api/v1/addin-config", MaxBody: 1, Handler: s.addinConfig},
 		{Pattern: "GET /api/v1/settings", MaxBody: 1, Handler: s.getSettings},
 		{Pattern: "PUT /api/v1/settings", MaxBody: 128 << 10, Handler: s.putSettings},
 		{Pattern: "PUT /api/v1/mailbox/secret", MaxBody: 16 << 10, Handler: s.putMailboxSecret},
@@ -204,11 +213,15 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+	pending := 0 // a PC waiting for enrolment has no outbox yet
+	if s.Outbox != nil {
+		pending = s.Outbox.Pending()
+	}
 	notEnrolled := ""
 	if s.Relay == nil && !s.Demo {
 		notEnrolled = NotEnrolledText
 	}
-	indexPage.Execute(w, map[string]any{"Token": s.Guard.Token, "Demo": s.Demo, "NotEnrolled": notEnrolled, "Version": s.Version, "Pending": s.Outbox.Pending()})
+	indexPage.Execute(w, map[string]any{"Token": s.Guard.Token, "Demo": s.Demo, "NotEnrolled": notEnrolled, "Version": s.Version, "Pending": pending})
 }
 
 // down stands in for the registry when the relay cannot be reached, so a
@@ -789,10 +802,15 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Relay string `json:"relay"`
-		Code  string `json:"code"`
+		Relay       string `json:"relay"`
+		Code        string `json:"code"`
+		AccessToken string `json:"accessToken"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Code == "" || !strings.HasPrefix(req.Relay, "https://") {
+	if err := json.NewDecoder(r.Body).Decode(&req); err == nil && req.AccessToken != "" && req.Code == "" {
+		s.enrollToken(w, r, req.Relay, req.AccessToken)
+		return
+	}
+	if req.Code == "" || !strings.HasPrefix(req.Relay, "https://") {
 		writeError(w, http.StatusBadRequest, "bad_enroll", "Skriv relæets adresse (https://…) og tilmeldingskoden fra IT.")
 		return
 	}

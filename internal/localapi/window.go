@@ -57,8 +57,9 @@ func (s *Server) fromWindow(r *http.Request) bool {
 // yet enrolled may be enrolled by the page's CSRF token (the guard checked
 // it) — the first-run view. Once enrolled, only the window may: a page
 // must never re-point the agent to a relay of someone's choosing.
-// Zero-touch enrolment from policy with an Entra token (the hosted add-in
-// issue) adds its own check here, for a not-yet-enrolled agent only.
+// Zero-touch enrolment with an Entra token adds its own rule behind this
+// one (enrollToken): only a not yet enrolled agent, only to the relay from
+// policy or --relay — so with a token even the window gets 409.
 func (s *Server) enrollAllowed(r *http.Request) bool {
 	if s.Enrolled != nil && s.Enrolled() {
 		return s.fromWindow(r)

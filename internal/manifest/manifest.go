@@ -43,6 +43,9 @@ func Outlook(origin string) ([]byte, error) {
 	base := o + PagesPath
 	err = outlook.Execute(&b, map[string]any{
 		"ID": OutlookID, "Version": version.Manifest(OutlookVersion), "Origin": o, "Base": base,
+		// The local add-in lets a mail go when the agent on this PC is not
+		// running, as it always has; the hosted one blocks by default.
+		"SendMode": string(SoftBlock),
 		// Resources of VersionOverrides 1.0 and 1.1; only 1.1 has runtimes.
 		"V10": map[string]any{"Base": base, "Runtime": false},
 		"V11": map[string]any{"Base": base, "Runtime": true},

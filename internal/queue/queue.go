@@ -17,8 +17,13 @@ import (
 // Message is the relay's record of one accepted message. The store keeps it
 // encrypted; it holds personal data.
 type Message struct {
-	ID             string               `json:"id"`
-	Sender         string               `json:"sender"`
+	ID string `json:"id"`
+	// Sender is the clerk as shown, in receipts and in the audit log: a
+	// device's user, or an Entra user's preferred_username.
+	Sender string `json:"sender"`
+	// SenderID, set for Entra users ("entra:TID/OID"), is who owns the
+	// message; empty for devices, whose Sender owns it.
+	SenderID       string               `json:"senderId,omitempty"`
 	IdempotencyKey string               `json:"idempotencyKey"`
 	Created        time.Time            `json:"created"`
 	Subject        string               `json:"subject"`
@@ -35,6 +40,14 @@ type Message struct {
 	Events      []relayapi.Event           `json:"events"`
 	Attempts    int                        `json:"attempts"`
 	NextAttempt time.Time                  `json:"nextAttempt"`
+}
+
+// Owner is who may see and revoke the message: SenderID, else Sender.
+func (m *Message) Owner() string {
+	if m.SenderID != "" {
+		return m.SenderID
+	}
+	return m.Sender
 }
 
 // RecipientState is one recipient of a message.

@@ -1,10 +1,13 @@
 package relay
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"sendsikkert/internal/entra"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -37,7 +40,7 @@ func TestOpenAPIMatchesRouteTable(t *testing.T) {
 	if len(doc.Security) != 2 || doc.Security[0]["mtls"] == nil || doc.Security[1]["bearer"] == nil {
 		t.Fatalf("document security %v, want mtls or bearer", doc.Security)
 	}
-	s := &Server{}
+	s := &Server{Entra: func(*http.Request) (entra.Principal, error) { return entra.Principal{}, errors.New("none") }}
 	withAllParts(s, http.NotFoundHandler())
 	routes := s.Routes()
 	served := map[string]bool{} // "get /path" of every documented operation a route serves
@@ -91,6 +94,13 @@ func TestOpenAPIMatchesRouteTable(t *testing.T) {
 					}
 					if op.Responses["403"] == nil {
 						t.Errorf("%s: the guard's 403 is not documented", key)
+					}
+				case AuthEntra:
+					if op.Security == nil || len(*op.Security) != 1 || (*op.Security)[0]["entra"] == nil {
+						t.Errorf("%s takes an Entra token; document security: [entra]", key)
+					}
+					if op.Responses["401"] == nil {
+						t.Errorf("%s: the guard's 401 is not documented", key)
 					}
 				default:
 					t.Errorf("%s: route declares no authentication", rt.Pattern)

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strconv"
 
+	"sendsikkert/internal/entra"
 	"sendsikkert/internal/relayapi"
 )
+
+var errNoEntra = &entra.Error{Kind: entra.Invalid, Reason: "this relay has no hostedAddin", Err: errors.New("no verifier")}
 
 // Auth is how a route's caller is authenticated. Every route declares
 // one, and the guard (Handler) enforces it before the route's handler
@@ -26,7 +31,11 @@ const (
 	// AuthPartner needs Beskedfordeler's pinned partner certificate
 	// (Serviceplatformen pushing Digital Post status messages).
 	AuthPartner
-	// The hosted add-in's Entra bearer token comes next.
+	// AuthEntra needs an Entra ID access token (the hosted add-in's pages,
+	// hostedAddin): the request's user is the token's preferred_username
+	// (shown, receipts, audit log) and its owner the token's tid and oid.
+	// Each user is rate limited.
+	AuthEntra
 )
 
 func (a Auth) String() string {
@@ -37,6 +46,8 @@ func (a Auth) String() string {
 		return "device"
 	case AuthPartner:
 		return "partner"
+	case AuthEntra:
+		return "entra"
 	}
 	return fmt.Sprintf("auth(%d)", int(a))
 }
@@ -56,12 +67,34 @@ type Guard struct {
 	// Partner accepts only Beskedfordeler's certificate: the shared
 	// partner check, partner.Gate.Admits.
 	Partner func(*http.Request) bool
+	// Entra verifies the bearer token of AuthEntra routes; nil refuses
+	// them all.
+	Entra func(*http.Request) (entra.Principal, error)
+	// Limit, when set, rate limits each AuthEntra user.
+	Limit *UserLimit
+	// Log gets refused tokens (English, never the token).
+	Log *slog.Logger
 }
 
 type userKey struct{}
+type ownerKey struct{}
 
-// User is the sender the guard authenticated a device route's request as.
+// User is the sender the guard authenticated a request as: a device's
+// user, or an Entra user's preferred_username.
 func User(r *http.Request) string { u, _ := r.Context().Value(userKey{}).(string); return u }
+
+// Owner is who owns what a request creates and may see it again: the
+// device's user, or "entra:TID/OID" for an Entra user (a username can be
+// renamed or reused; tid and oid cannot).
+func Owner(r *http.Request) string {
+	if o, ok := r.Context().Value(ownerKey{}).(string); ok {
+		return o
+	}
+	return User(r)
+}
+
+// EntraOwner is Owner for an Entra principal.
+func EntraOwner(p entra.Principal) string { return "entra:" + p.ID() }
 
 // Handler serves routes, each behind the check its Auth names. A route
 // with an Auth the guard does not know is refused to everyone.
@@ -95,6 +128,33 @@ func (g Guard) wrap(rt Route) http.Handler {
 				return
 			}
 			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+		})
+	case AuthEntra:
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g.Entra == nil {
+				entra.WriteError(w, errNoEntra)
+				return
+			}
+			p, err := g.Entra(r)
+			if err != nil {
+				if g.Log != nil {
+					g.Log.Info("bearer token refused", "path", r.URL.Path, "err", err)
+				}
+				entra.WriteError(w, err)
+				return
+			}
+			owner := EntraOwner(p)
+			if wait, ok := g.Limit.Allow(owner, r); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				WriteError(w, http.StatusTooManyRequests, &relayapi.Error{Code: "rate_limited", Message: "Du har sendt mange forespørgsler på kort tid. Vent et øjeblik, og prøv igen."})
+				return
+			}
+			user := p.Username
+			if user == "" {
+				user = owner
+			}
+			ctx := context.WithValue(context.WithValue(r.Context(), userKey{}, user), ownerKey{}, owner)
+			h.ServeHTTP(w, r.WithContext(ctx))
 		})
 	case AuthPartner:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,7 @@ import (
 // withAllParts sets every part another package serves to h, so that the
 // route table is complete.
 func withAllParts(s *Server, h http.Handler) {
-	s.Enrol, s.Metrics, s.AuditLog, s.Receipts, s.MailboxPages, s.StatusMessages = h, h, h, h, h, h
+	s.Enrol, s.Metrics, s.AuditLog, s.Receipts, s.MailboxPages, s.StatusMessages, s.AddinSite = h, h, h, h, h, h, h
 }
 
 // pathOf turns a route pattern into a request: {id} becomes an id, a
@@ -44,7 +44,7 @@ func pathOf(pattern string) (method, path string) {
 // handler runs, and that a device's credentials do not open a partner's
 // route.
 func TestEveryRouteIsGuarded(t *testing.T) {
-	s, _, _ := testRelay(t)
+	s, _, _ := pageRelay(t) // with the hosted add-in's page API
 	var reached atomic.Int32
 	sentinel := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) })
 	withAllParts(s, sentinel)
@@ -57,7 +57,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		kinds[rt.Auth]++
 		method, path := pathOf(rt.Pattern)
 		for _, token := range []string{"", "wrong", "tok"} {
-			if token == "tok" && rt.Auth != AuthPartner && rt.Auth != 0 {
+			if token == "tok" && (rt.Auth == AuthDevice || rt.Auth == AuthPublic) {
 				continue // a device's token opens device routes
 			}
 			reached.Store(0)
@@ -83,7 +83,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			}
 		}
 	}
-	if kinds[AuthPublic] != 4 || kinds[AuthDevice] != 10 || kinds[AuthPartner] != 1 || kinds[0] != 1 {
+	if kinds[AuthPublic] != 7 || kinds[AuthDevice] != 10 || kinds[AuthPartner] != 1 || kinds[AuthEntra] != 11 || kinds[0] != 1 {
 		t.Errorf("route table lacks kinds: %v", kinds)
 	}
 	// A device's credentials reach a device route.
@@ -142,4 +142,29 @@ func testLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, usage
 	}
 	c, _ := x509.ParseCertificate(der)
 	return c
+}
+
+// TestHandlerOfHostedListener: the hosted add-in's own listener serves its
+// pages and the page API, not the devices' API or other public routes.
+func TestHandlerOfHostedListener(t *testing.T) {
+	s, _, _ := pageRelay(t)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
+	withAllParts(s, page)
+	ts := httptest.NewServer(s.HandlerOf(func(r Route) bool {
+		return r.Auth == AuthEntra || r.Pattern == "GET /healthz" || r.Pattern == "/addin/"
+	}))
+	defer ts.Close()
+	for path, want := range map[string]int{"GET /addin/outlook/taskpane.html": 200, "GET /healthz": 200, "GET /api/v1/reply-mailboxes": 401,
+		"GET /v1/reply-mailboxes": 404, "POST /v1/enroll": 404, "GET /openapi.yaml": 404, "GET /metrics": 404, "GET /m/x": 404} {
+		method, p, _ := strings.Cut(path, " ")
+		req, _ := http.NewRequest(method, ts.URL+p, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 }

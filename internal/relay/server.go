@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,9 +20,11 @@ import (
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
+	"sendsikkert/internal/entra"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relayapi"
+	"sendsikkert/internal/upload"
 )
 
 // Server is the relay's HTTP API. Accepted messages go to Store, where
@@ -61,6 +64,20 @@ type Server struct {
 	// (POST /v1/messages/{id}/revoke); it reports how many recipients'
 	// copies it withdrew.
 	Revoke func(ctx context.Context, messageID string) (int, error)
+	// Entra, when set, verifies the hosted add-in's bearer tokens and
+	// turns on the page API (/api/v1/…, AuthEntra): the agent's local API
+	// paths and JSON, for pages served by the relay.
+	Entra func(*http.Request) (entra.Principal, error)
+	// Uploads, when set, keeps the hosted add-in's documents sent in
+	// slices (/api/v1/uploads, Del sikkert).
+	Uploads *upload.Store
+	// Limit rate limits each Entra user (NewUserLimit when nil).
+	Limit     *UserLimit
+	limitOnce sync.Once
+	// choices are Entra users' reply-mailbox choices (PUT
+	// /api/v1/reply-mailboxes), by owner.
+	choicesMu sync.Mutex
+	choices   map[string]relayapi.ReplyChoice
 
 	// Parts served by other packages, each on its route of the table when
 	// set: enrolment (POST /v1/enroll, its one-time code is the
@@ -73,6 +90,9 @@ type Server struct {
 	Receipts       http.Handler
 	MailboxPages   http.Handler
 	StatusMessages http.Handler
+	// AddinSite serves the hosted add-in's public parts (hostedAddin):
+	// its pages, the allowed-origins file and /v1/addin-config.
+	AddinSite http.Handler
 }
 
 // knownMobile looks a mobile number up: the configured function, else the
@@ -149,6 +169,7 @@ func (s *Server) Routes() []Route {
 		{"GET /v1/directory/domains", AuthDevice, http.HandlerFunc(s.domains)},
 		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
 	}
+	routes = append(routes, s.pageRoutes()...)
 	for _, p := range []struct {
 		pattern string
 		auth    Auth
@@ -161,6 +182,9 @@ func (s *Server) Routes() []Route {
 		{"GET /v1/messages/{id}/receipt", AuthDevice, s.Receipts},
 		{"/m/", AuthPublic, s.MailboxPages},
 		{"POST /beskedfordeler/PostStatusBeskedModtag", AuthPartner, s.StatusMessages},
+		{"/addin/", AuthPublic, s.AddinSite},
+		{"GET /.well-known/microsoft-officeaddins-allowed.json", AuthPublic, s.AddinSite},
+		{"GET /v1/addin-config", AuthPublic, s.AddinSite},
 	} {
 		if p.h != nil {
 			routes = append(routes, Route{p.pattern, p.auth, p.h})
@@ -169,7 +193,36 @@ func (s *Server) Routes() []Route {
 	return routes
 }
 
-func (s *Server) guard() Guard { return Guard{Device: s.Authenticate, Partner: s.Partner} }
+// pageRoutes are the page API for the hosted add-in: the paths and JSON of
+// the agent's local API (so the same pages work against either), answered
+// by the same handlers as the devices' API, for an Entra user.
+func (s *Server) pageRoutes() []Route {
+	if s.Entra == nil {
+		return nil
+	}
+	return []Route{
+		{"POST /api/v1/recipients/check", AuthEntra, http.HandlerFunc(s.check)},
+		{"POST /api/v1/messages", AuthEntra, http.HandlerFunc(s.submit)},
+		{"GET /api/v1/messages/{id}", AuthEntra, http.HandlerFunc(s.status)},
+		{"POST /api/v1/messages/{id}/revoke", AuthEntra, http.HandlerFunc(s.revoke)},
+		{"GET /api/v1/reply-mailboxes", AuthEntra, http.HandlerFunc(s.mailboxes)},
+		{"PUT /api/v1/reply-mailboxes", AuthEntra, http.HandlerFunc(s.setMailboxes)},
+		{"POST /api/v1/uploads", AuthEntra, http.HandlerFunc(s.createUpload)},
+		{"PUT /api/v1/uploads/{id}/{index}", AuthEntra, http.HandlerFunc(s.putSlice)},
+		{"GET /api/v1/uploads/{id}", AuthEntra, http.HandlerFunc(s.getUpload)},
+		{"GET /api/v1/directory/domains", AuthEntra, http.HandlerFunc(s.domains)},
+		{"GET /api/v1/directory/addressbook", AuthEntra, http.HandlerFunc(s.addressBook)},
+	}
+}
+
+func (s *Server) guard() Guard {
+	s.limitOnce.Do(func() {
+		if s.Limit == nil {
+			s.Limit = NewUserLimit()
+		}
+	})
+	return Guard{Device: s.Authenticate, Partner: s.Partner, Entra: s.Entra, Limit: s.Limit, Log: s.log()}
+}
 
 // Handler serves the whole route table.
 func (s *Server) Handler() http.Handler { return s.guard().Handler(s.Routes()) }
@@ -180,6 +233,18 @@ func (s *Server) HandlerFor(auths ...Auth) http.Handler {
 	var rs []Route
 	for _, r := range s.Routes() {
 		if slices.Contains(auths, r.Auth) {
+			rs = append(rs, r)
+		}
+	}
+	return s.guard().Handler(rs)
+}
+
+// HandlerOf serves the routes of the table keep chooses, behind the same
+// guard: a listener of its own (the hosted add-in's) offers nothing else.
+func (s *Server) HandlerOf(keep func(Route) bool) http.Handler {
+	var rs []Route
+	for _, r := range s.Routes() {
+		if keep(r) {
 			rs = append(rs, r)
 		}
 	}
@@ -270,15 +335,82 @@ func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, relayapi.MailboxChoices{
+	writeJSON(w, http.StatusOK, s.mailboxChoices(r))
+}
+
+// mailboxChoices is the organisation's reply mailboxes with its defaults
+// selected, or an Entra user's own choices where made.
+func (s *Server) mailboxChoices(r *http.Request) relayapi.MailboxChoices {
+	mc := relayapi.MailboxChoices{
 		Citizen: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCitizen},
 		Company: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCompany},
-	})
+	}
+	s.choicesMu.Lock()
+	c, ok := s.choices[Owner(r)]
+	s.choicesMu.Unlock()
+	if ok {
+		if hasMailbox(s.Org.ReplyMailboxes, c.Citizen) {
+			mc.Citizen.Selected = c.Citizen
+		}
+		if hasMailbox(s.Org.ReplyMailboxes, c.Company) {
+			mc.Company.Selected = c.Company
+		}
+	}
+	return mc
+}
+
+// setMailboxes remembers an Entra user's reply-mailbox choices (the
+// agent keeps a device user's on the PC). They live as long as the relay
+// process: a restart falls back to the organisation's defaults.
+func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
+	var req relayapi.ReplyChoice
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
+		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
+		return
+	}
+	for _, id := range []string{req.Citizen, req.Company} {
+		if id != "" && !hasMailbox(s.Org.ReplyMailboxes, id) {
+			WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_reply_mailbox", Message: "Postkassen »" + id + "« findes ikke."})
+			return
+		}
+	}
+	s.choicesMu.Lock()
+	if s.choices == nil {
+		s.choices = map[string]relayapi.ReplyChoice{}
+	}
+	c := s.choices[Owner(r)]
+	if req.Citizen != "" {
+		c.Citizen = req.Citizen
+	}
+	if req.Company != "" {
+		c.Company = req.Company
+	}
+	s.choices[Owner(r)] = c
+	s.choicesMu.Unlock()
+	writeJSON(w, http.StatusOK, s.mailboxChoices(r))
+}
+
+func hasMailbox(opts []relayapi.ReplyMailbox, id string) bool {
+	for _, o := range opts {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// senderID is what a message records as its owner besides Sender: the
+// Entra owner, or nothing for a device (whose user owns it).
+func senderID(r *http.Request) string {
+	if o := Owner(r); o != User(r) {
+		return o
+	}
+	return ""
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.Get(r.Context(), r.PathValue("id"))
-	if err != nil || m.Sender != User(r) {
+	if err != nil || m.Owner() != Owner(r) {
 		if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			s.log().Error("status lookup failed", "err", err)
 			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "store_unavailable", Message: "Relæets lager svarer ikke lige nu. Prøv igen om lidt."})
@@ -293,7 +425,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // revoke withdraws a message from the secure mailbox, for its sender only.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.Get(r.Context(), r.PathValue("id"))
-	if err != nil || m.Sender != User(r) {
+	if err != nil || m.Owner() != Owner(r) {
 		if err != nil && !errors.Is(err, queue.ErrNotFound) {
 			s.fail(w, "revoke lookup", err)
 			return
@@ -361,7 +493,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := &queue.Message{
-		ID: messageID(req.IdempotencyKey), Sender: user, IdempotencyKey: req.IdempotencyKey, Created: s.now().UTC(),
+		ID: messageID(req.IdempotencyKey), Sender: user, SenderID: senderID(r), IdempotencyKey: req.IdempotencyKey, Created: s.now().UTC(),
 		Subject: req.Subject, BodyHTML: req.BodyHTML, Reply: req.ReplyMailbox, Fallback: req.Fallback,
 	}
 	if req.ReadDeadline != nil {
@@ -397,11 +529,43 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if printing {
 		printable = s.Printable
 	}
+	var uploaded []blobstore.File
+	if req.UploadID != "" {
+		// A document sent in slices first (the hosted add-in's Del
+		// sikkert); devices' agents never send an uploadId on.
+		if Owner(r) == User(r) {
+			WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "no_uploads", Message: "Relæet kan ikke modtage dokumenter i dele."})
+			return
+		}
+		f, e, st := s.takeUpload(r, req.UploadID, printable)
+		if e != nil {
+			WriteError(w, st, e)
+			return
+		}
+		uploaded = append(uploaded, f)
+	}
 	files, apiErr, status := s.Store.Blobs().ReadAttachments(mr, printable, s.log())
+	if apiErr == nil && len(uploaded) > 0 {
+		// The sliced document counts against the same limits.
+		var total int64
+		for _, f := range append(files, uploaded...) {
+			total += f.Size
+		}
+		if len(files)+len(uploaded) > relayapi.MaxAttachments {
+			apiErr, status = relayapi.TooLarge(true), http.StatusRequestEntityTooLarge
+		} else if total > relayapi.MaxAttachmentBytes {
+			apiErr, status = relayapi.TooLarge(false), http.StatusRequestEntityTooLarge
+		}
+		if apiErr != nil {
+			s.removeBlobs(files)
+		}
+	}
 	if apiErr != nil {
+		s.removeBlobs(uploaded)
 		WriteError(w, status, apiErr)
 		return
 	}
+	files = append(uploaded, files...)
 	m.Attachments = files
 	if err := s.Store.Blobs().Sync(); err != nil {
 		s.removeBlobs(files)
@@ -433,6 +597,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.removeBlobs(files)
 		s.duplicate(w, r, id)
 		return
+	}
+	if len(uploaded) > 0 {
+		// The message holds the document now.
+		if err := s.Uploads.Delete(req.UploadID); err != nil {
+			s.log().Warn("upload not deleted after the send", "err", err)
+		}
 	}
 	for _, r := range m.Recipients {
 		if r.ID.Kind == recipient.KindEmail && s.Book != nil {

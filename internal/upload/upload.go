@@ -50,6 +50,9 @@ type Info struct {
 	ContentType string    `json:"contentType"`
 	Size        int64     `json:"size"`
 	Created     time.Time `json:"created"`
+	// Owner, on the relay (hosted add-in), is who may add to and use the
+	// upload; empty on the agent, which has one user.
+	Owner string `json:"owner,omitempty"`
 	// Slices maps index to its length.
 	Slices map[int]int64 `json:"slices"`
 }
@@ -127,12 +130,17 @@ func (s *Store) Get(id string) (*Info, error) {
 
 // Create starts an upload of size bytes.
 func (s *Store) Create(filename, contentType string, size int64) (*Info, error) {
+	return s.CreateFor("", filename, contentType, size)
+}
+
+// CreateFor starts an upload owned by owner.
+func (s *Store) CreateFor(owner, filename, contentType string, size int64) (*Info, error) {
 	if size < 0 || size > relayapi.MaxAttachmentBytes {
 		return nil, ErrTooLarge
 	}
 	var r [16]byte
 	rand.Read(r[:])
-	i := &Info{ID: hex.EncodeToString(r[:]), Filename: relayapi.CleanFilename(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Slices: map[int]int64{}}
+	i := &Info{ID: hex.EncodeToString(r[:]), Filename: relayapi.CleanFilename(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Owner: owner, Slices: map[int]int64{}}
 	if err := os.MkdirAll(filepath.Join(s.dir, i.ID), 0o700); err != nil {
 		return nil, err
 	}

@@ -246,6 +246,7 @@ tls: {cert: %s, key: %s}
 storeKey: file:%s
 smtp: {addr: %s, from: no-reply@kommune.test, caFile: %s}
 audit: {auditors: [revisor@kommune.test]}
+metrics: {listen: "127.0.0.1:0"}
 organisation:
   name: Test Kommune
   cvr: "11223344"

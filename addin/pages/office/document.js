@@ -3,7 +3,7 @@
 // it comes from Office; when the connection drops, the agent says which
 // slice it needs next and the upload goes on from there. The Office File
 // is always closed, whatever happens (Office allows only two open).
-import { AgentError, UNREACHABLE, agentBase, api, hasToken } from '../api.js';
+import { AgentError, UNREACHABLE, agentBase, api, authedFetch, hasToken } from '../api.js';
 
 export const MAX_BYTES = 104_333_312; // 99.5 MB, relay.MaxAttachmentBytes
 export const SLICE = 4 << 20; // Office's largest slice
@@ -81,22 +81,20 @@ async function slice(file, index) {
   }
 }
 
-function csrf() {
-  const m = document.querySelector('meta[name="sendsikkert-csrf"]');
-  return m ? m.content : '';
-}
-
 // putSlice sends one slice as the raw request body.
 async function putSlice(id, index, bytes) {
   let resp;
   try {
-    resp = await fetch(`${agentBase()}/api/v1/uploads/${encodeURIComponent(id)}/${index}`, {
+    // authedFetch: hosted, an expired token gets a fresh one and the
+    // same slice again, so the upload resumes where it was.
+    resp = await authedFetch(`${agentBase()}/api/v1/uploads/${encodeURIComponent(id)}/${index}`, {
       // A Blob, not the bytes: Chromium sends a typed-array body about ten
       // times slower (measured: 4 MB in 1.5–3 s against 0.15–0.3 s).
-      method: 'PUT', body: new Blob([bytes]), credentials: 'omit', cache: 'no-store',
-      headers: { 'X-Sendsikkert-CSRF': csrf(), 'Content-Type': 'application/octet-stream' },
+      method: 'PUT', body: new Blob([bytes]),
+      headers: { 'Content-Type': 'application/octet-stream' },
     });
   } catch (e) {
+    if (e instanceof AgentError) throw e;
     throw new AgentError(0, 'agent_unreachable', UNREACHABLE);
   }
   const data = await resp.json().catch(() => ({}));

@@ -7,7 +7,7 @@
 // mailbox once the clerk gives its mobile number; the clerk may add a read
 // deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
-import { api, AgentError, UNREACHABLE } from '../api.js';
+import { api, AgentError, hosted, NOT_READY, UNREACHABLE } from '../api.js';
 import { follow } from '../outlook/mail.js';
 import * as doc from './document.js';
 import { showAlert } from '../lines.js';
@@ -52,7 +52,7 @@ function renderCheck() {
 }
 
 function blockers() {
-  if (!state.agentOK) return ['Send sikkert-programmet svarer ikke.'];
+  if (!state.agentOK) return [NOT_READY];
   const why = [];
   const now = inputs();
   if (now.length === 0) return ['Skriv mindst én modtager.'];
@@ -107,6 +107,13 @@ function check() {
 // loadSignature shows the signature as text; it goes into the message as
 // the HTML the user saved in Send sikkert's settings.
 async function loadSignature() {
+  if (hosted()) {
+    // The signature lives in the agent's settings on a PC; the relay
+    // keeps none, so pages it serves add none.
+    state.signatureHtml = '';
+    $('signature').textContent = '(ingen signatur – den tilføjes kun af Send sikkert-programmet på en pc)';
+    return;
+  }
   const st = await api('GET', '/api/v1/settings');
   state.signatureHtml = st.signatureHtml || '';
   const text = new DOMParser().parseFromString(state.signatureHtml.replace(/<br\s*\/?>/gi, '\n').replace(/<\/p>/gi, '</p>\n'), 'text/html').body.textContent.trim();

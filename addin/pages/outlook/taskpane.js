@@ -2,6 +2,7 @@
 // retursvar mailboxes, send securely and follow the send to delivery.
 // Policy (who is secure, what may be sent) is decided by the agent; the
 // pane shows its answers and never sends unless they allow it.
+import { NOT_READY } from '../api.js';
 import * as mail from './mail.js';
 import { showAlert } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
@@ -41,7 +42,7 @@ function renderCheck() {
 // blockers lists why Send sikkert is not possible now (empty: it is).
 function blockers() {
   const why = [];
-  if (!state.agentOK) return ['Send sikkert-programmet svarer ikke.'];
+  if (!state.agentOK) return [NOT_READY];
   if (!state.report) return ['Modtagerne er ikke kontrolleret endnu.'];
   if (state.recipients.length === 0) why.push('Der er ingen modtagere.');
   const insecure = notSecure(state.report, $('fallback-print').checked);

@@ -52,6 +52,9 @@ type Authority struct {
 	pool    *x509.CertPool
 	Now     func() time.Time
 	CodeTTL time.Duration
+	// Token, when set (hostedAddin), checks an Entra ID access token for
+	// zero-touch enrolment and names its user; nil: codes only.
+	Token func(ctx context.Context, accessToken string) (user string, err error)
 
 	mu      sync.Mutex
 	revoked map[string]cacheEntry // serial → last answer, briefly cached
@@ -201,6 +204,39 @@ func (a *Authority) NewCode(ctx context.Context, user string) (string, time.Time
 // certificate names the user the code was made for, whatever the request
 // says.
 func (a *Authority) Enroll(ctx context.Context, code string, csrPEM []byte) (certPEM []byte, user string, err error) {
+	return a.enroll(ctx, csrPEM, func(tx *sql.Tx, now time.Time) (string, error) {
+		// Spend the code in the same statement that checks it, so two
+		// racing requests cannot both use it.
+		res, err := tx.ExecContext(ctx, a.db.Q(`UPDATE enroll_codes SET used = ? WHERE hash = ? AND used = 0 AND expires > ?`), now.Unix(), hashCode(code), now.Unix())
+		if err != nil {
+			return "", fmt.Errorf("enroll: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return "", ErrBadCode
+		}
+		var user string
+		if err := tx.QueryRowContext(ctx, a.db.Q(`SELECT user_name FROM enroll_codes WHERE hash = ?`), hashCode(code)).Scan(&user); err != nil {
+			return "", fmt.Errorf("enroll: %w", err)
+		}
+		return user, nil
+	})
+}
+
+// EnrollUser issues a device certificate for user without a code: the
+// caller has proved who user is another way (an Entra ID access token
+// checked by the relay, zero-touch enrolment).
+func (a *Authority) EnrollUser(ctx context.Context, user string, csrPEM []byte) (certPEM []byte, err error) {
+	if _, err := mail.ParseAddress(user); err != nil || strings.ContainsAny(user, "<> ") {
+		return nil, fmt.Errorf("enroll: user must be an e-mail address: %q", user)
+	}
+	user = strings.ToLower(user)
+	certPEM, _, err = a.enroll(ctx, csrPEM, func(*sql.Tx, time.Time) (string, error) { return user, nil })
+	return certPEM, err
+}
+
+// enroll checks the CSR, asks who (inside the transaction that records the
+// device) and signs.
+func (a *Authority) enroll(ctx context.Context, csrPEM []byte, who func(*sql.Tx, time.Time) (string, error)) (certPEM []byte, user string, err error) {
 	blk, _ := pem.Decode(csrPEM)
 	if blk == nil || blk.Type != "CERTIFICATE REQUEST" {
 		return nil, "", ErrBadCSR
@@ -218,17 +254,8 @@ func (a *Authority) Enroll(ctx context.Context, code string, csrPEM []byte) (cer
 		return nil, "", err
 	}
 	defer tx.Rollback()
-	// Spend the code in the same statement that checks it, so two racing
-	// requests cannot both use it.
-	res, err := tx.ExecContext(ctx, a.db.Q(`UPDATE enroll_codes SET used = ? WHERE hash = ? AND used = 0 AND expires > ?`), now.Unix(), hashCode(code), now.Unix())
-	if err != nil {
-		return nil, "", fmt.Errorf("enroll: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, "", ErrBadCode
-	}
-	if err := tx.QueryRowContext(ctx, a.db.Q(`SELECT user_name FROM enroll_codes WHERE hash = ?`), hashCode(code)).Scan(&user); err != nil {
-		return nil, "", fmt.Errorf("enroll: %w", err)
+	if user, err = who(tx, now); err != nil {
+		return nil, "", err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),

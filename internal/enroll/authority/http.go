@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/enroll"
+	"sendsikkert/internal/entra"
 )
 
 // Handler serves POST /v1/enroll. Failed attempts are limited per client
@@ -33,6 +34,10 @@ func (a *Authority) Handler(log *slog.Logger) http.Handler {
 			writeErr(w, http.StatusBadRequest, "bad_json", "Tilmeldingen kunne ikke læses.")
 			return
 		}
+		if req.AccessToken != "" {
+			a.enrollByToken(w, r, req, log)
+			return
+		}
 		cert, user, err := a.Enroll(r.Context(), req.Code, []byte(req.CSR))
 		switch {
 		case errors.Is(err, ErrBadCode):
@@ -52,6 +57,35 @@ func (a *Authority) Handler(log *slog.Logger) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(enroll.Response{Certificate: string(cert), CACertificate: string(a.CACertPEM()), User: user})
 	})
+}
+
+// enrollByToken is zero-touch enrolment: an Entra ID access token, checked
+// by Token as the page API checks it, in place of a one-time code. A
+// refused token is answered as the page API answers it (401 or 503).
+func (a *Authority) enrollByToken(w http.ResponseWriter, r *http.Request, req enroll.Request, log *slog.Logger) {
+	if a.Token == nil || req.Code != "" {
+		writeErr(w, http.StatusBadRequest, "token_enroll_off", "Relæet tilmelder kun pc'er med en kode fra IT.")
+		return
+	}
+	user, err := a.Token(r.Context(), req.AccessToken)
+	if err != nil {
+		log.Warn("enrolment refused: access token", "err", err)
+		entra.WriteError(w, err)
+		return
+	}
+	cert, err := a.EnrollUser(r.Context(), user, []byte(req.CSR))
+	switch {
+	case errors.Is(err, ErrBadCSR):
+		writeErr(w, http.StatusBadRequest, "bad_csr", "Certifikatanmodningen er ugyldig.")
+		return
+	case err != nil:
+		log.Error("enrolment failed", "err", err)
+		writeErr(w, http.StatusInternalServerError, "enroll", "Tilmeldingen mislykkedes. Prøv igen.")
+		return
+	}
+	log.Info("device enrolled by Entra token", "user", user)
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(enroll.Response{Certificate: string(cert), CACertificate: string(a.CACertPEM()), User: user})
 }
 
 // Authenticate names the sender of a request by its client certificate:

@@ -3,6 +3,7 @@ package addin
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ func TestCPRVectors(t *testing.T) {
 	var v struct {
 		Today string
 		Cases []struct {
-			Text string
-			CPR  bool
+			Text  string
+			CPR   bool
+			Found []string
 		}
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -38,6 +40,19 @@ func TestCPRVectors(t *testing.T) {
 	for _, c := range v.Cases {
 		if got := recipient.ContainsCPR(c.Text, today); got != c.CPR {
 			t.Errorf("ContainsCPR(%q) = %v, want %v", c.Text, got, c.CPR)
+		}
+		if c.Found == nil {
+			continue
+		}
+		var masked []string
+		for _, f := range recipient.FindCPR(c.Text, today) {
+			masked = append(masked, f.Masked)
+			if m := c.Text[f.Start:f.End]; m[:6]+"-xxxx" != f.Masked {
+				t.Errorf("FindCPR(%q): %q at %d:%d masks as %q", c.Text, m, f.Start, f.End, f.Masked)
+			}
+		}
+		if strings.Join(masked, ",") != strings.Join(c.Found, ",") {
+			t.Errorf("FindCPR(%q) = %v, want %v", c.Text, masked, c.Found)
 		}
 	}
 }

@@ -330,6 +330,23 @@ func (a *App) Messages(q string) (json.RawMessage, error) {
 	return out, err
 }
 
+// SetMobile corrects or (mobile "") removes the mobile number remembered
+// for an e-mail recipient of the secure mailbox (Indstillinger).
+func (a *App) SetMobile(email, mobile string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := a.call(http.MethodPut, "/api/v1/mobiles", map[string]string{"email": email, "mobile": mobile}, &out)
+	return out, err
+}
+
+// Facts has the agent ask the relay, in one batched query, which sends
+// were read or replied to since it last asked ("Læst", "Besvaret"); the
+// Log calls it while open and then reads the list again.
+func (a *App) Facts() (json.RawMessage, error) {
+	var out json.RawMessage
+	err := a.call(http.MethodGet, "/api/v1/messages/facts", nil, &out)
+	return out, err
+}
+
 // Message is one send's status and events.
 func (a *App) Message(id string) (json.RawMessage, error) {
 	var out json.RawMessage

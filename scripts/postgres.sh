@@ -5,7 +5,11 @@
 # (installed as the EXIT trap; a caller that sets its own trap calls it).
 # Installs Debian's postgresql when run as root and it is missing. Exports
 # SENDSIKKERT_PG_DSN for the relay's store tests and benchmarks; a
-# database given that way from outside is used as it is.
+# database given that way from outside is used as it is. Exports
+# SENDSIKKERT_PG_BIN (PostgreSQL's bin folder) for test/e2e's
+# TestFaultPostgresDown, which stops and starts a throwaway cluster of its
+# own with it (stopping this shared one would break the store tests that
+# run in parallel).
 stop_pg() { :; }
 if [ -z "${SENDSIKKERT_PG_DSN:-}" ]; then
   pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
@@ -16,6 +20,7 @@ if [ -z "${SENDSIKKERT_PG_DSN:-}" ]; then
     pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
   fi
   if [ -n "$pgbin" ]; then
+    export SENDSIKKERT_PG_BIN="$pgbin"
     pgdir=$(mktemp -d /tmp/sendsikkert-pg.XXXXXX)
     as_pg() { "$@"; }
     if [ "$(id -u)" = 0 ]; then

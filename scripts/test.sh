@@ -75,6 +75,18 @@ fi
 . scripts/cups.sh
 # ---- end PostgreSQL --------------------------------------------------------
 
+# ---- Relay fault tests (test/e2e/faults_test.go, issue 15) ------------------
+# They run in `go test ./...` below, with the real agent (enrolled, key in the
+# gnome-keyring) and the real relay: PostgreSQL stopped and started mid-send
+# (a throwaway cluster of their own, from SENDSIKKERT_PG_BIN above), the
+# SQLite store locked by a second process, the relay killed with SIGKILL, its
+# data folder a small tmpfs filled up (mount: root only), a damaged store
+# restored from a backup. About a minute in all.
+if [ "$(id -u)" != 0 ] && [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then
+  echo "!! not root: TestFaultRelayDiskFull cannot mount its tmpfs and fails (SENDSIKKERT_REQUIRE_TOOLS=1)"
+fi
+# ---- end relay fault tests ---------------------------------------------------
+
 # ---- Dovecot for the mailbox link tests (internal/mailbox) ----------------
 # scripts/dovecot.sh starts a throwaway Dovecot as the current user on
 # 127.0.0.1 (STARTTLS, test certificate; installs Debian's dovecot-imapd as

@@ -41,9 +41,31 @@ export function agentBase() {
   return configured && configured.content ? configured.content.replace(/\/$/, '') : window.location.origin;
 }
 
+let current = meta ? meta.content : '';
+
 function token() {
-  return meta ? meta.content : '';
+  return current;
 }
+
+// renewToken fetches the agent's current CSRF token. The agent makes a
+// new one at every start, so a pane left open across a restart holds a
+// stale one; the clerk should not have to reload the pane for that.
+// True when a new token was found.
+async function renewToken() {
+  try {
+    const resp = await fetch(agentBase() + '/csrf-token', { credentials: 'omit', cache: 'no-store' });
+    if (!resp.ok) return false;
+    const data = await resp.json();
+    if (!data.token || data.token === current) return false;
+    current = data.token;
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+// staleToken: the agent refused the token it gave out before a restart.
+const staleToken = (status, code) => !hosted() && status === 403 && code === 'bad_csrf';
 
 // hasToken reports whether this page has a way to authenticate: the
 // agent's key, or (hosted) the Entra sign-in.
@@ -131,6 +153,10 @@ export async function authHeaders({ fresh = false } = {}) {
 export async function authedFetch(url, init = {}) {
   const go = async (fresh) => fetch(url, { ...init, credentials: 'omit', cache: 'no-store', headers: { ...(init.headers || {}), ...(await authHeaders({ fresh })) } });
   let resp = await go(false);
+  if (resp.status === 403 && !hosted()) {
+    const data = await resp.clone().json().catch(() => ({}));
+    if (staleToken(resp.status, data.error) && await renewToken()) resp = await go(false);
+  }
   if (hosted() && resp.status === 401) {
     const data = await resp.clone().json().catch(() => ({}));
     if (data.error !== 'tenant_not_enabled') resp = await go(true);
@@ -210,6 +236,9 @@ export async function upload(path, form, onProgress) {
   try {
     return await uploadOnce(path, form, onProgress, await authHeaders());
   } catch (e) {
+    if (e instanceof AgentError && staleToken(e.status, e.code) && await renewToken()) {
+      return uploadOnce(path, form, onProgress, await authHeaders());
+    }
     if (!(hosted() && e instanceof AgentError && e.status === 401 && e.code !== 'tenant_not_enabled')) throw e;
     return uploadOnce(path, form, onProgress, await authHeaders({ fresh: true }));
   }

@@ -27,6 +27,16 @@ export function line(ok, text, extra) {
   return li;
 }
 
+// shownAs names a checked recipient: as typed when typed plainly, else by
+// its canonical form (221177-1212, 12345674) with how it was written
+// ("DK-12 34 56 74"), so the clerk sees the pasted number was understood.
+export function shownAs(res) {
+  const typed = (res.input || '').trim();
+  // Typed plainly (digits, dash, spaces) it is shown as typed.
+  if (!res.canonical || res.canonical === typed || /^[0-9 -]+$/.test(typed)) return typed;
+  return `${res.canonical} (skrevet »${typed}«)`;
+}
+
 // showAlert fills the pane's message bar (empty text hides it).
 export function showAlert(text, kind = 'error') {
   const a = document.getElementById('alert');

@@ -6,7 +6,8 @@
 // recipients and the content come from, what blocks a send, the send.
 import { api, agentBase, AgentError, UNREACHABLE } from './api.js';
 import { line, showAlert, fillPicker } from './lines.js';
-import { replyMailboxes, setReplyMailbox } from './outlook/mail.js';
+import { replyMailboxes, setReplyMailbox } from './replymailboxes.js';
+import { danishTime } from './status.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -18,6 +19,30 @@ export const $ = (id) => document.getElementById(id);
 // and write these fields.
 export function paneState(own) {
   return { agentOK: false, report: null, subjectCPR: false, sending: false, sent: false, key: null, mobiles: {}, ...own };
+}
+
+// setSendable turns the Send button on or off. Off is aria-disabled, not
+// disabled: the button stays in the tab order, so a keyboard or screen
+// reader user reaches it and hears why (#send-why is its description).
+// A click on it while off does nothing.
+export function setSendable(button, ok) {
+  button.disabled = false;
+  button.setAttribute('aria-disabled', String(!ok));
+}
+
+// sendable reports whether the Send button is on.
+export function sendable(button) {
+  return button.getAttribute('aria-disabled') !== 'true';
+}
+
+// focusResult moves focus to what a finished action led to: the message
+// bar when it shows something, else the element given.
+export function focusResult(fallback) {
+  const a = $('alert');
+  const target = a && !a.hidden ? a : fallback;
+  if (!target) return;
+  if (!target.hasAttribute('tabindex')) target.tabIndex = -1;
+  target.focus();
 }
 
 export function setState(name) {
@@ -193,7 +218,7 @@ export function showDelivery(st, texts = STATUS_TEXT) {
     const li = document.createElement('li');
     const t = document.createElement('time');
     t.dateTime = e.at;
-    t.textContent = new Date(e.at).toLocaleTimeString('da-DK', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    t.textContent = danishTime(e.at);
     li.append(t, ' ', e.what);
     return li;
   }));

@@ -4,6 +4,7 @@
 // decides who goes there (channel "securemailbox" in the check); the panes
 // only ask for these details and hand them on.
 import { line } from './lines.js';
+import { api } from './api.js';
 
 export const CHANNEL = 'securemailbox';
 
@@ -22,18 +23,64 @@ function el(tag, props = {}, ...children) {
 // direct-addressing list: with it, the message goes to a secure mailbox
 // and the one-time code to that number. mobiles is the pane's map
 // (lower-cased address → number); recheck runs the check again with it.
-function mobileForm(address, i, mobiles, recheck) {
+function mobileForm(address, i, mobiles, recheck, remember = false) {
   const key = address.toLowerCase();
   const input = el('input', { id: `mobile-${i}`, type: 'tel', autocomplete: 'off', placeholder: '+45 12 34 56 78', value: mobiles[key] || '' });
   const label = el('label', { htmlFor: input.id, textContent: `Mobilnummer til ${address} (til engangskoden)` });
   const btn = el('button', { type: 'button', textContent: 'Brug nummeret' });
-  btn.addEventListener('click', () => {
+  btn.addEventListener('click', async () => {
     const v = input.value.trim();
     if (v) mobiles[key] = v;
     else delete mobiles[key];
-    recheck();
+    if (remember && v) {
+      // A correction is remembered at once, not only at the next send.
+      try {
+        await api('PUT', '/api/v1/mobiles', { email: address, mobile: v });
+      } catch (e) {
+        // The number still goes with this send; the relay refuses a bad
+        // one at the check, in its own words.
+      }
+    }
+    await recheck();
+    // The line was drawn anew: focus goes to its verdict, not to the top.
+    const again = document.getElementById(`result-${i}`);
+    if (again) again.focus();
   });
   return el('li', { className: 'result mobile' }, label, input, btn);
+}
+
+// rememberedMobile offers, under a recipient reached through a remembered
+// mobile number, to correct it (the number form, prefilled with nothing:
+// only the masked number is known here) or to remove it from the
+// organisation's address book. Both check again.
+function rememberedMobile(address, i, mobiles, recheck) {
+  const key = address.toLowerCase();
+  const fix = el('button', { type: 'button', textContent: 'Ret nummer', id: `mobile-fix-${i}` });
+  const forget = el('button', { type: 'button', textContent: 'Glem nummeret', id: `mobile-forget-${i}` });
+  const out = el('p', { className: 'hint', id: `mobile-note-${i}` });
+  out.setAttribute('role', 'status');
+  const li = el('li', { className: 'result mobile' }, fix, ' ', forget, out);
+  fix.setAttribute('aria-label', `Ret nummer til ${address}`);
+  forget.setAttribute('aria-label', `Glem nummeret til ${address}`);
+  fix.addEventListener('click', () => {
+    const form = mobileForm(address, i, mobiles, recheck, true);
+    li.replaceWith(form);
+    form.querySelector('input').focus();
+  });
+  forget.addEventListener('click', async () => {
+    forget.disabled = true;
+    try {
+      await api('PUT', '/api/v1/mobiles', { email: address, mobile: '' });
+      delete mobiles[key];
+      await recheck();
+      const again = document.getElementById(`result-${i}`);
+      if (again) again.focus();
+    } catch (e) {
+      forget.disabled = false;
+      out.textContent = e.message || 'Nummeret kunne ikke glemmes.';
+    }
+  });
+  return li;
 }
 
 // resultLines is the check as lines in the clerks' words; an e-mail
@@ -42,8 +89,12 @@ function mobileForm(address, i, mobiles, recheck) {
 export function resultLines(results, who, mobiles, recheck) {
   const out = [];
   results.forEach((res, i) => {
-    out.push(line(res.secure, res.message, who(res, i)));
+    const li = line(res.secure, res.message, who(res, i));
+    li.id = `result-${i}`;
+    li.tabIndex = -1; // focus target after "Brug nummeret"
+    out.push(li);
     if (res.kind === 'email' && !res.secure) out.push(mobileForm(res.input, i, mobiles, recheck));
+    if (res.kind === 'email' && res.secure && res.channel === CHANNEL) out.push(rememberedMobile(res.input, i, mobiles, recheck));
   });
   return out;
 }

@@ -78,6 +78,13 @@ type Config struct {
 	// the relay, the recipient gets a link by mail and a code by SMS.
 	// Without it those addresses are not secure.
 	SecureMailbox *SecureMailboxConfig `yaml:"secureMailbox"`
+	// SmartAlert is the organisation's Smart Alert policy for every PC;
+	// a PC's own policy (ADMX) can only make it stricter.
+	SmartAlert struct {
+		// SendAnyway lets a clerk send an ordinary mail the Smart Alert
+		// stopped, after giving a reason that goes to the audit log.
+		SendAnyway bool `yaml:"sendAnyway"`
+	} `yaml:"smartAlert"`
 	// HostedAddin serves the add-in's pages and page API from the relay
 	// for new Outlook, Outlook on the web and Mac, signed in with Entra ID.
 	HostedAddin *HostedAddinConfig `yaml:"hostedAddin"`

@@ -35,6 +35,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/relayd"
 	"sendsikkert/internal/usage"
 )
@@ -168,7 +169,8 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	cfg, log := e.cfg, e.log
-	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version}
+	rc = relayd.Config{Printable: print.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version,
+		Policy: relayapi.OrgPolicy{SmartAlertSendAnyway: cfg.SmartAlert.SendAnyway}}
 	if e.meter != nil {
 		rc.Audit = e.meter
 	}

@@ -13,6 +13,7 @@ const words = {
     'log.subject': 'Subject', 'log.to': 'Recipients', 'log.status': 'Status', 'log.action': 'Action', 'set.relay': 'Relay address',
     'set.citizen': 'Digital Post reply mailbox – citizens', 'set.company': 'Digital Post reply mailbox – companies',
     'set.signature': 'Signature (HTML)', 'set.imap': 'Mailbox (IMAP)', 'set.language': 'Language', save: 'Save',
+    'set.mobiles': 'Remembered mobile number (secure mailbox)', 'set.mobileEmail': 'Recipient e-mail address', 'set.mobileNumber': 'New mobile number (empty: forget the number)', 'set.mobileSave': 'Correct the number', 'set.mobileForget': 'Forget the number',
     'fr.trust': "Trust Send sikkert's certificate", 'fr.enrol': "Enrol this PC with the organisation's relay",
     'fr.enrolhelp': 'Or run in a terminal:', 'fr.relay': 'Relay address', 'fr.code': 'Enrolment code from IT', 'fr.enrolbtn': 'Enrol',
     'fr.demo': 'Until then Send sikkert runs in demo mode: nothing reaches real recipients.',
@@ -178,30 +179,48 @@ const statusWords = {
   da: { queued: 'I kø', sending: 'Sendes', delivered: 'Leveret', printed: 'Sendt som brev', 'needs-fallback': 'Kræver et valg', failed: 'Mislykkedes', revoked: 'trukket tilbage', replied: 'Besvaret' },
   en: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', printed: 'Sent as a letter', 'needs-fallback': 'Needs a choice', failed: 'Failed', revoked: 'taken back', replied: 'Replied' },
 };
-// repliedText is "Besvaret 03-12-2026 09:05" for a send the recipient
-// answered (repliedAt from the relay, internal/outbox Item).
-function repliedText(m) {
-  if (!m.repliedAt) return '';
-  const d = new Date(m.repliedAt);
-  const p = (n) => String(n).padStart(2, '0');
-  return ` – ${statusWords[lang].replied} ${p(d.getDate())}-${p(d.getMonth() + 1)}-${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}`;
+// danishTime writes a time as clerks read it, in Danish local time:
+// "3. dec. 2026 kl. 14.05" (as the add-in panes do).
+const MONTHS = ['jan.', 'feb.', 'mar.', 'apr.', 'maj', 'jun.', 'jul.', 'aug.', 'sep.', 'okt.', 'nov.', 'dec.'];
+function danishTime(at) {
+  const d = new Date(at);
+  if (!at || Number.isNaN(d.getTime())) return '';
+  const p = {};
+  for (const x of new Intl.DateTimeFormat('da-DK', { timeZone: 'Europe/Copenhagen', year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d)) p[x.type] = x.value;
+  return `${Number(p.day)}. ${MONTHS[Number(p.month) - 1]} ${p.year} kl. ${p.hour}.${p.minute}`;
 }
+
+// statusText is the send's status, then the later facts: "Læst" and
+// "Besvaret" with their times (a delivered status is final for delivery).
 function statusText(m) {
   const w = statusWords[lang];
-  return (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '') + repliedText(m);
+  let s = (w[m.status] || m.status || '') + (m.revoked ? ' – ' + w.revoked : '');
+  if (m.read) s += ` · ${lang === 'en' ? 'Read' : 'Læst'} ${danishTime(m.read)}`;
+  if (m.repliedAt) s += ` · ${statusWords[lang].replied} ${danishTime(m.repliedAt)}`;
+  return s;
 }
 
 let logRows = [];
 let logSeq = 0;
+let factsTimer = null;
 async function showLog() {
   const seq = ++logSeq;
+  // While the Log is open, "Læst" and "Besvaret" are fetched in one batched
+  // question (the agent asks the relay at most every 20 seconds).
+  if (!factsTimer) {
+    factsTimer = setInterval(async () => {
+      if ($('view-log').hidden) { clearInterval(factsTimer); factsTimer = null; return; }
+      try { await App().Facts(); showLog(); } catch (e) { /* the Log still shows what it has */ }
+    }, 20_000);
+    App().Facts().then(() => { if (!$('view-log').hidden) showLog(); }).catch(() => {});
+  }
   const body = $('log-table').tBodies[0];
   body.replaceChildren();
   try {
     const r = await App().Messages($('log-q').value);
     if (seq !== logSeq) return;
     const msgs = r.messages || [];
-    logRows = msgs.map((m) => [m.created || '', m.subject || '', (m.recipients || []).join(', '),
+    logRows = msgs.map((m) => [danishTime(m.created), m.subject || '', (m.recipients || []).join(', '),
       statusText(m)]);
     msgs.forEach((m, i) => {
       const tr = row(logRows[i]);
@@ -318,6 +337,21 @@ async function saveSettings(ev) {
     problem(null);
   } catch (e) { problem(e); }
 }
+
+// A mobile number remembered for the secure mailbox can be corrected and
+// removed here as well as in the pane.
+async function saveMobile(ev, forget) {
+  if (ev) ev.preventDefault();
+  const out = $('m-saved');
+  try {
+    const r = await App().SetMobile($('m-email').value.trim(), forget ? '' : $('m-number').value.trim());
+    out.textContent = r.mobile ? `Gemt: ${r.mobile}` : 'Nummeret er glemt.';
+    problem(null);
+    report('settings', `mobile ${r.mobile ? 'changed' : 'removed'}`);
+  } catch (e) { out.textContent = ''; problem(e); }
+}
+$('mobile-form').addEventListener('submit', (ev) => saveMobile(ev, false));
+$('m-forget').addEventListener('click', () => saveMobile(null, true));
 
 // ---- Kom i gang ------------------------------------------------------------
 async function showFirstRun() {

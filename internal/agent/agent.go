@@ -294,6 +294,22 @@ func Run(ctx context.Context, cfg Config) error {
 		link.Run(ctx)
 		close(linkDone)
 	}()
+	// "Læst" and "Besvaret" for the Log and the tray: one batched
+	// question to the relay every 15 minutes while no page asks sooner.
+	go func() {
+		t := time.NewTicker(localapi.FactsInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := api.RefreshFacts(ctx, true); err != nil {
+					log.Warn("read/replied facts not fetched", "err", err)
+				}
+			}
+		}
+	}()
 	mode := ""
 	switch {
 	case demo:

@@ -19,6 +19,7 @@ import (
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/registry"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/relayd"
 	"sendsikkert/internal/securemailbox"
 	"sendsikkert/internal/tunnelmail"
@@ -74,6 +75,9 @@ type Options struct {
 	Log   *slog.Logger
 }
 
+// AuditFileName is the demo relay's audit log, under its folder.
+const AuditFileName = "audit.jsonl"
+
 // NewRelay assembles the demo relay (relayd.Assemble, as
 // sendsikkert-relay serve does): the demo register, the demo channels, and
 // the secure mailbox with messages kept encrypted in Dir/relay/securemailbox.db,
@@ -124,6 +128,10 @@ func NewRelay(ctx context.Context, o Options) (r *relayd.Relay, close func(), er
 			ExpiryDays: 30, Key: o.Key.Derive("demo-securemailbox-csrf").Raw(), Log: log.With("part", "securemailbox"),
 		},
 		Log: log, Version: "demo",
+		Audit: &AuditFile{Path: filepath.Join(o.Dir, AuditFileName)},
+		// The demo shows every feature: a clerk may send anyway what the
+		// Smart Alert stopped, with a reason in the (demo) audit log.
+		Policy: relayapi.OrgPolicy{SmartAlertSendAnyway: true},
 	})
 	return r, func() { db.Close(); store.Close() }, nil
 }

@@ -175,6 +175,13 @@ func MobileOf(ctx context.Context, b Book, address string) string {
 	return ""
 }
 
+// MobileSetter is a Book whose remembered mobile numbers can be corrected
+// and removed (mobile ""): a number once given for the secure mailbox is
+// not stuck there.
+type MobileSetter interface {
+	SetMobile(ctx context.Context, email, mobile string) error
+}
+
 // Book is the address book.
 type Book interface {
 	// Touch adds or refreshes an address seen in a send or a receive.
@@ -240,6 +247,20 @@ func (b *MemoryBook) Touch(_ context.Context, e Entry) error {
 		}
 	}
 	b.m[e.Email] = e
+	return nil
+}
+
+// SetMobile corrects or (with "") removes the remembered mobile number.
+func (b *MemoryBook) SetMobile(_ context.Context, email, mobile string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.m[email]
+	if !ok {
+		e = Entry{Email: email, LastSeen: time.Now()}
+	}
+	e.Mobile = mobile
+	b.m[email] = e
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/relayapi"
@@ -18,8 +19,12 @@ func mailAccount(raw json.RawMessage) (*settings.MailAccount, *relayapi.Error) {
 		return nil, nil
 	}
 	var a settings.MailAccount
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, &relayapi.Error{Code: "bad_mailbox", Message: "Postkassens indstillinger kunne ikke læses."}
+	if fe := decodeStrict(bytes.NewReader(raw), &a); fe != nil {
+		msg := "Postkassens indstillinger kunne ikke læses."
+		if fe.Field != "" {
+			msg = "Postkassens indstillinger kunne ikke læses: " + strings.Replace(fe.Message, "»"+fe.Field+"«", "»mailbox."+fe.Field+"«", 1)
+		}
+		return nil, &relayapi.Error{Code: "bad_mailbox", Message: msg}
 	}
 	a, err := mailbox.Normalize(a)
 	if err != nil {
@@ -43,7 +48,10 @@ func (s *Server) putMailboxSecret(w http.ResponseWriter, r *http.Request) {
 		Password *string `json:"password"`
 		Token    *string `json:"token"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || (req.Password == nil) == (req.Token == nil) {
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if (req.Password == nil) == (req.Token == nil) {
 		writeError(w, http.StatusBadRequest, "bad_json", "Angiv enten en adgangskode (password) eller et token (token).")
 		return
 	}

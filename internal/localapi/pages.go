@@ -32,6 +32,10 @@ func (s *Server) addinPage(w http.ResponseWriter, r *http.Request) {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	if name == launchEventJS {
+		b = s.withPolicy(r.Context(), b)
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	if strings.HasSuffix(name, ".html") {
 		b = bytes.ReplaceAll(b, csrfPlaceholder, []byte(`<meta name="sendsikkert-csrf" content="`+s.Guard.Token+`">`))
 		w.Header().Set("Cache-Control", "no-store")

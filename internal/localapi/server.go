@@ -96,6 +96,12 @@ type Server struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]cached
+	org     relayapi.OrgPolicy // the relay's policy as last told (smartalert.go)
+	orgAt   time.Time
+
+	factsMu    sync.Mutex // one changedSince query at a time (facts.go)
+	factsAsked time.Time
+	factsSince time.Time
 }
 
 type cached struct {
@@ -126,9 +132,13 @@ func (s *Server) Routes() []Route {
 	rs := []Route{
 		{Pattern: "GET /{$}", Handler: s.index},
 		{Pattern: "GET /healthz", Handler: s.healthz},
+		{Pattern: "GET /csrf-token", MaxBody: 1, Handler: s.csrfToken},
+		{Pattern: "POST /api/v1/smart-alert/override", MaxBody: 16 << 10, Handler: s.smartAlertOverride},
 		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, NeedsRelay: true, Handler: s.check},
 		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, NeedsRelay: true, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
+		{Pattern: "GET /api/v1/messages/facts", MaxBody: 1, Handler: s.facts},
+		{Pattern: "PUT /api/v1/mobiles", MaxBody: 4 << 10, Handler: s.setMobile},
 		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, NeedsRelay: true, Handler: s.status},
 		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, NeedsRelay: true, Handler: s.revoke}, // no body is read; "{}" is welcome
 		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, NeedsRelay: true, Handler: s.mailboxes},
@@ -234,8 +244,7 @@ func (down) Lookup(context.Context, recipient.ID) (recipient.Party, error) {
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	var req relayapi.CheckRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	if len(req.Recipients) > relayapi.MaxRecipients {
@@ -326,8 +335,25 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	if id, ok := s.Outbox.ByKey(req.IdempotencyKey); ok {
 		io.Copy(io.Discard, r.Body)
-		s.accepted(w, id)
+		s.accepted(w, relayapi.SubmitResponse{ID: id})
 		return
+	}
+	// One letter per recipient per send, and per draft.
+	var answer relayapi.SubmitResponse
+	req.Recipients, answer.Merged = recipient.Dedupe(req.Recipients, s.now())
+	if req.DraftID != "" {
+		sent, err := s.Outbox.SentInDraft(req.DraftID, s.now())
+		if err != nil {
+			s.Log.Error("outbox draft lookup failed", "err", err)
+			writeError(w, http.StatusInternalServerError, "outbox", "Send sikkert kunne ikke se, hvem kladden allerede er sendt til. Intet er sendt. Prøv igen.")
+			return
+		}
+		req.Recipients, answer.AlreadySent = recipient.Skip(req.Recipients, sent, s.now())
+		if len(req.Recipients) == 0 {
+			io.Copy(io.Discard, r.Body)
+			writeJSON(w, http.StatusOK, answer)
+			return
+		}
 	}
 	req.ReplyMailbox = s.replyMailboxes(req.ReplyMailbox, st)
 	checked, e := s.checkForSend(r.Context(), req.Recipients, req.Mobiles)
@@ -423,8 +449,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	for i, in := range req.Recipients {
 		masked[i] = recipient.Parse(in, s.now()).Masked()
 	}
-	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files))
-	s.accepted(w, id)
+	s.Log.Info("message queued", "id", id, "recipients", masked, "attachments", len(files), "merged", len(answer.Merged), "alreadySent", len(answer.AlreadySent))
+	answer.ID = id
+	s.accepted(w, answer)
 }
 
 // diskFull is what the clerk is told when this PC's disk is full.
@@ -467,8 +494,9 @@ func (s *Server) checkForSend(ctx context.Context, inputs []string, mobiles map[
 	return results, nil
 }
 
-func (s *Server) accepted(w http.ResponseWriter, id string) {
-	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: relayapi.StatusQueued})
+func (s *Server) accepted(w http.ResponseWriter, answer relayapi.SubmitResponse) {
+	answer.Status = relayapi.StatusQueued
+	writeJSON(w, http.StatusAccepted, answer)
 }
 
 // list is the window's Log: the user's sends, newest first.
@@ -657,8 +685,7 @@ func has(opts []relayapi.ReplyMailbox, id string) bool {
 
 func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 	var req relayapi.ReplyChoice
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	mc, ok := s.mailboxChoices(r.Context())
@@ -734,8 +761,11 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request) {
 		ContentType string `json:"contentType"`
 		Size        int64  `json:"size"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Size < 0 {
-		writeError(w, http.StatusBadRequest, "bad_json", "Forespørgslen kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Size < 0 {
+		writeJSON(w, http.StatusBadRequest, fieldError{Code: "bad_field", Field: "size", Message: "Feltet »size« kan ikke være negativt."})
 		return
 	}
 	info, err := s.Uploads.Create(req.Filename, req.ContentType, req.Size)
@@ -806,7 +836,10 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		Code        string `json:"code"`
 		AccessToken string `json:"accessToken"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err == nil && req.AccessToken != "" && req.Code == "" {
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.AccessToken != "" && req.Code == "" {
 		s.enrollToken(w, r, req.Relay, req.AccessToken)
 		return
 	}
@@ -855,6 +888,9 @@ type SettingsView struct {
 	// PolicyRelay is the relay IT's policy names (the MSI's RELAY): the
 	// window's Kom i gang page fills it in.
 	PolicyRelay string `json:"policyRelay,omitempty"`
+	// SmartAlertSendAnyway: the clerk may send anyway what the Smart
+	// Alert stopped, with a reason (the relay's policy and this PC's).
+	SmartAlertSendAnyway bool `json:"smartAlertSendAnyway"`
 	// Mailbox is the IMAP account of the mailbox link (null when none);
 	// its password or token never passes here (PUT /api/v1/mailbox/secret).
 	Mailbox *settings.MailAccount `json:"mailbox"`
@@ -869,7 +905,7 @@ func (s *Server) view(st settings.Settings) SettingsView {
 		lang = "da"
 	}
 	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: s.replyMailboxes(relayapi.ReplyChoice{}, st),
-		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlert == nil || *s.Policy.SmartAlert, PolicyRelay: s.Policy.RelayURL}
+		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlertOn(), PolicyRelay: s.Policy.RelayURL}
 	if v.Locked == nil {
 		v.Locked = []string{}
 	}
@@ -884,7 +920,9 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "settings", "Indstillingerne kunne ikke læses.")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(st))
+	v := s.view(st)
+	v.SmartAlertSendAnyway = s.smartAlertPolicy(r.Context()).SendAnyway
+	writeJSON(w, http.StatusOK, v)
 }
 
 // putSettings changes the fields present in the body.
@@ -895,8 +933,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		// Mailbox: absent leaves the account, null removes it.
 		Mailbox json.RawMessage `json:"mailbox"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "Indstillingerne kunne ikke læses.")
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	if req.SignatureHTML != nil && len(*req.SignatureHTML) > MaxSignature {

@@ -19,6 +19,9 @@ type Item struct {
 	// Revocable and Revoked: see Revocable.
 	Revocable bool `json:"revocable"`
 	Revoked   bool `json:"revoked"`
+	// Read is when the send was first read (the secure mailbox's
+	// "Læst"); RepliedAt when the recipient answered ("Besvaret").
+	Read *time.Time `json:"read,omitempty"`
 	// RepliedAt is when the recipient answered (Digital Post): the Log
 	// shows "Besvaret" with the time.
 	RepliedAt time.Time `json:"repliedAt,omitzero"`
@@ -46,6 +49,11 @@ func (o *Outbox) List(q string, limit int) ([]Item, error) {
 		}
 		st := o.StatusOf(e)
 		it := Item{ID: e.ID, Created: e.Created, Subject: e.Message.Subject, Recipients: e.Message.Recipients, Status: string(st.Status), RepliedAt: st.RepliedAt}
+		f := FactsOf(st)
+		it.Read = f.Read
+		if it.RepliedAt.IsZero() && f.Replied != nil {
+			it.RepliedAt = *f.Replied // the secure mailbox's reply
+		}
 		// Only a send the relay has can be taken back.
 		if e.RelayID != "" {
 			it.Revocable, it.Revoked = Revocable(st)

@@ -224,6 +224,9 @@ func (o *Outbox) Add(e *Entry) (id string, added bool, err error) {
 		if err := tx.Bucket(bucketKeys).Put(k, []byte(e.ID)); err != nil {
 			return err
 		}
+		if err := noteDraft(tx, e.Message.DraftID, e.ID); err != nil {
+			return err
+		}
 		return o.put(tx, e)
 	})
 	if err != nil {

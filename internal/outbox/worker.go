@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,6 +209,9 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 	if w.Handing != nil {
 		w.Handing(e.ID)
 	}
+	// Stamped when it leaves: the relay may receive and deliver it before
+	// its answer is back here, and the clerk reads the events in order.
+	sentAt := w.now().UTC()
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	resp, err := w.Relay.Submit(cctx, &msg, files)
 	cancel()
@@ -223,7 +227,11 @@ func (w *Worker) hand(ctx context.Context, e *Entry) {
 	case err == nil:
 		w.reached()
 		e.State, e.RelayID = StateHanded, resp.ID
-		e.Events = append(e.Events, relayapi.Event{At: w.now().UTC(), What: "Afleveret til relæet"})
+		e.Events = append(e.Events, relayapi.Event{At: sentAt, What: "Afleveret til relæet"})
+		if len(resp.AlreadySent) > 0 {
+			// Sent from this draft elsewhere (Outlook on the web) first.
+			e.Events = append(e.Events, relayapi.Event{At: sentAt, What: "Ikke sendt igen til " + strings.Join(resp.AlreadySent, ", ") + ": kladden er allerede sendt til dem."})
+		}
 		e.Attempts, e.NextAttempt = 0, w.now()
 		w.Log.Info("handed to relay", "id", e.ID, "relay_id", resp.ID)
 	case d.Outcome == Final:

@@ -39,6 +39,11 @@ type Policy struct {
 	IMAPServer string `json:"imapServer,omitempty"`
 	// SmartAlert turns the CPR Smart Alert on or off.
 	SmartAlert *bool `json:"smartAlert,omitempty"`
+	// SmartAlertSendAnyway false takes away "Send alligevel" on this PC
+	// even where the organisation's relay allows it; true leaves the
+	// relay's choice. It can only make the organisation's policy
+	// stricter, never looser.
+	SmartAlertSendAnyway *bool `json:"smartAlertSendAnyway,omitempty"`
 	// Source names where the policy came from, for the report.
 	Source string `json:"-"`
 }
@@ -46,7 +51,7 @@ type Policy struct {
 // Empty reports whether nothing is set.
 func (p Policy) Empty() bool {
 	return p.RelayURL == "" && p.RelayCA == "" && p.Proxy == "" && p.Port == 0 && len(p.AddinOrigins) == 0 && p.ReplyCitizen == "" &&
-		p.ReplyCompany == "" && p.PrintAdapter == "" && p.IMAPServer == "" && p.SmartAlert == nil
+		p.ReplyCompany == "" && p.PrintAdapter == "" && p.IMAPServer == "" && p.SmartAlert == nil && p.SmartAlertSendAnyway == nil
 }
 
 // Locked lists the settings the policy fixes, by their JSON names.
@@ -67,6 +72,7 @@ func (p Policy) Locked() []string {
 	add(p.PrintAdapter != "", "printAdapter")
 	add(p.IMAPServer != "", "imapServer")
 	add(p.SmartAlert != nil, "smartAlert")
+	add(p.SmartAlertSendAnyway != nil, "smartAlertSendAnyway")
 	return out
 }
 
@@ -120,6 +126,17 @@ func Parse(b []byte, source string) (Policy, error) {
 		return Policy{}, fmt.Errorf("policy %s: %w", source, err)
 	}
 	return p, nil
+}
+
+// SmartAlertOn reports whether the CPR Smart Alert runs: on unless IT
+// turned it off.
+func (p Policy) SmartAlertOn() bool { return p.SmartAlert == nil || *p.SmartAlert }
+
+// SendAnyway is whether a clerk on this PC may send anyway what the Smart
+// Alert stopped: only when the alert runs, the organisation allows it
+// (org, from the relay), and this PC's policy does not take it away.
+func (p Policy) SendAnyway(org bool) bool {
+	return p.SmartAlertOn() && org && (p.SmartAlertSendAnyway == nil || *p.SmartAlertSendAnyway)
 }
 
 // Load reads the machine's policy; an absent policy is an empty Policy

@@ -49,6 +49,33 @@ func TestRelayCAAndProxy(t *testing.T) {
 	}
 }
 
+// TestSendAnyway: the relay's policy is the organisation's; the PC's
+// policy can only make it stricter, and the off switch turns it all off.
+func TestSendAnyway(t *testing.T) {
+	on, off := true, false
+	tests := []struct {
+		alert, pc *bool
+		org, want bool
+	}{
+		{nil, nil, false, false},
+		{nil, nil, true, true},
+		{nil, &on, false, false}, // the PC cannot allow what the organisation does not
+		{nil, &on, true, true},
+		{nil, &off, true, false}, // the PC can take it away
+		{&off, nil, true, false}, // no alert, nothing to send anyway
+		{&on, nil, true, true},
+	}
+	for i, tt := range tests {
+		p := Policy{SmartAlert: tt.alert, SmartAlertSendAnyway: tt.pc}
+		if got := p.SendAnyway(tt.org); got != tt.want {
+			t.Errorf("%d: SendAnyway(%v) = %v, want %v", i, tt.org, got, tt.want)
+		}
+	}
+	if (Policy{SmartAlert: &off}).SmartAlertOn() || !(Policy{}).SmartAlertOn() {
+		t.Error("SmartAlertOn")
+	}
+}
+
 func TestReplyMailboxes(t *testing.T) {
 	tests := []struct {
 		pol          Policy

@@ -48,6 +48,10 @@ func load() (Policy, error) {
 		b := v != 0
 		p.SmartAlert = &b
 	}
+	if v, _, err := k.GetIntegerValue("SmartAlertSendAnyway"); err == nil {
+		b := v != 0
+		p.SmartAlertSendAnyway = &b
+	}
 	p.Source = `HKLM\` + Key
 	return p, p.Validate()
 }

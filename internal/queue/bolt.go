@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -83,6 +84,12 @@ func OpenBolt(dir string, key *vault.Key) (*BoltStore, error) {
 
 // IdempotencyHash is what stores index a sender's idempotency key by.
 func IdempotencyHash(sender, key string) []byte { return keyOf(sender, key) }
+
+// DraftHash is the key a store files a sender's draft under.
+func DraftHash(sender, draftID string) []byte { return keyOf(sender, "draft\x00"+draftID) }
+
+// bucketDrafts maps DraftHash to the draft's message ids, one a line.
+var bucketDrafts = []byte("drafts")
 
 func keyOf(sender, key string) []byte {
 	h := sha256.Sum256([]byte(sender + "\x00" + key))
@@ -179,12 +186,40 @@ func (s *BoltStore) Create(_ context.Context, m *Message) (string, bool, error) 
 		if err := tx.Bucket(bucketKeys).Put(k, []byte(m.ID)); err != nil {
 			return err
 		}
+		if m.DraftID != "" {
+			d, err := tx.CreateBucketIfNotExists(bucketDrafts)
+			if err != nil {
+				return err
+			}
+			dk := DraftHash(m.Sender, m.DraftID)
+			ids := string(d.Get(dk))
+			if ids != "" {
+				ids += "\n"
+			}
+			if err := d.Put(dk, []byte(ids+m.ID)); err != nil {
+				return err
+			}
+		}
 		return s.put(tx, m, nil)
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
 	}
 	return id, created, nil
+}
+
+// DraftMessages lists the sender's messages from a draft, oldest first.
+func (s *BoltStore) DraftMessages(_ context.Context, sender, draftID string) ([]string, error) {
+	var ids []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if d := tx.Bucket(bucketDrafts); d != nil {
+			if v := d.Get(DraftHash(sender, draftID)); len(v) > 0 {
+				ids = strings.Split(string(v), "\n")
+			}
+		}
+		return nil
+	})
+	return ids, err
 }
 
 func (s *BoltStore) ByKey(_ context.Context, sender, key string) (string, bool, error) {

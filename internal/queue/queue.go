@@ -23,13 +23,16 @@ type Message struct {
 	Sender string `json:"sender"`
 	// SenderID, set for Entra users ("entra:TID/OID"), is who owns the
 	// message; empty for devices, whose Sender owns it.
-	SenderID       string               `json:"senderId,omitempty"`
-	IdempotencyKey string               `json:"idempotencyKey"`
-	Created        time.Time            `json:"created"`
-	Subject        string               `json:"subject"`
-	BodyHTML       string               `json:"bodyHtml"`
-	Reply          relayapi.ReplyChoice `json:"reply"`
-	Fallback       string               `json:"fallback,omitempty"`
+	SenderID       string `json:"senderId,omitempty"`
+	IdempotencyKey string `json:"idempotencyKey"`
+	// DraftID names the draft the sender sent this from (an Outlook item,
+	// a document); the store finds a draft's messages by sender and it.
+	DraftID  string               `json:"draftId,omitempty"`
+	Created  time.Time            `json:"created"`
+	Subject  string               `json:"subject"`
+	BodyHTML string               `json:"bodyHtml"`
+	Reply    relayapi.ReplyChoice `json:"reply"`
+	Fallback string               `json:"fallback,omitempty"`
 	// ReadDeadline, when set, is when the sender wants to hear that a
 	// secure-mailbox recipient has not read the message.
 	ReadDeadline time.Time `json:"readDeadline,omitzero"`
@@ -125,6 +128,9 @@ type Store interface {
 	Create(ctx context.Context, m *Message) (id string, created bool, err error)
 	// ByKey finds a message by the sender's idempotency key.
 	ByKey(ctx context.Context, sender, key string) (id string, ok bool, err error)
+	// DraftMessages lists the messages the sender created from a draft
+	// (Message.DraftID), oldest first.
+	DraftMessages(ctx context.Context, sender, draftID string) ([]string, error)
 	Get(ctx context.Context, id string) (*Message, error)
 	// Update writes m back; it succeeds only while lease.Owner still holds
 	// m (ErrLeaseLost otherwise, ErrNotFound for an unknown id), and sets

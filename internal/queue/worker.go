@@ -125,10 +125,10 @@ func (s *Worker) follow(ctx context.Context, m *Message, r *RecipientState) bool
 	now := s.now().UTC()
 	switch st {
 	case delivery.Delivered:
-		r.Status, r.Message = relayapi.StatusDelivered, "Leveret som Digital Post."
+		r.Status, r.Message = relayapi.StatusDelivered, relayapi.SentText(r.Channel, relayapi.StatusDelivered, r.ID.Masked())+"."
 		m.Events = append(m.Events, relayapi.Event{At: now, Kind: relayapi.EventDelivered, What: "Leveret som Digital Post til " + r.ID.Masked()})
 	case delivery.Printed:
-		r.Status, r.Message = relayapi.StatusPrinted, "Brevet er udskrevet og sendt med posten."
+		r.Status, r.Message = relayapi.StatusPrinted, relayapi.SentText(r.Channel, relayapi.StatusPrinted, r.ID.Masked())+": brevet er udskrevet og sendt med posten."
 		m.Events = append(m.Events, relayapi.Event{At: now, Kind: relayapi.EventPrinted, What: "Sendt som brev til " + r.ID.Masked()})
 	case delivery.Failed:
 		r.Status, r.Message = relayapi.StatusFailed, "Digital Post kunne ikke levere forsendelsen."
@@ -215,6 +215,27 @@ func (s *Worker) Run(ctx context.Context) {
 	}
 }
 
+// A store failing for a moment (PostgreSQL restarted, SQLite locked by
+// another process, a full disk) must not cost an outcome the worker holds:
+// without its record the message waits out its lease and is delivered
+// again, and the clerk hears nothing for minutes. update retries the write
+// for up to persistRetryFor real time, within the lease.
+var persistRetryFirst, persistRetryFor = 500 * time.Millisecond, time.Minute
+
+func (s *Worker) update(ctx context.Context, m *Message, l Lease, leaseEnd time.Time) error {
+	giveUp := time.Now().Add(min(persistRetryFor, leaseEnd.Sub(s.now())/2))
+	for wait := persistRetryFirst; ; wait = min(2*wait, 10*time.Second) {
+		err := s.Store.Update(ctx, m, l)
+		if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		s.log().Warn("relay update failed, will retry", "id", m.ID, "in", wait, "err", err)
+		if !sched.SleepUntil(ctx, time.Now().Add(wait), nil) {
+			return err
+		}
+	}
+}
+
 // process delivers what is due of one message, which owner has claimed
 // until leaseEnd; false means its record could not be read or written. The
 // record is read after the claim, so a recipient whose delivery another
@@ -235,7 +256,7 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		if !release && !m.Done() {
 			l.Until = s.now().Add(s.lease())
 		}
-		if err := s.Store.Update(ctx, m, l); err != nil {
+		if err := s.update(ctx, m, l, leaseEnd); err != nil {
 			if errors.Is(err, ErrLeaseLost) {
 				s.log().Warn("relay lease lost; another instance has the message", "id", m.ID)
 				return false, true
@@ -313,26 +334,26 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			what, kind := "Leveret som Digital Post til "+r.ID.Masked(), relayapi.EventDelivered
 			switch {
 			case rec.Status == delivery.Printed:
-				r.Message = "Brevet er sendt til udskrivning og forsendelse via OneTooX."
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + ": brevet er sendt til udskrivning og forsendelse."
 				what, kind = "Sendt som brev via OneTooX til "+r.ID.Masked(), relayapi.EventPrinted
 			case r.Channel == recipient.ChannelTunnelmail:
-				r.Message = "Leveret med tvunget TLS (tunnelmail) til modtagerens mailserver."
-				what = "Leveret som tunnelmail til " + r.ID.Masked()
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + "."
+				what = "Sendt krypteret (tunnelmail) til " + r.ID.Masked()
 			case r.Channel == recipient.ChannelSecureMailbox:
-				r.Message = "Lagt i sikker mailboks; modtageren har fået besked på mail."
-				what = "Lagt i sikker mailboks til " + r.ID.Masked()
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + " (sikker mailboks)."
+				what = "Link til sikker mailboks sendt til " + r.ID.Masked()
 			default:
-				r.Message = "Leveret som Digital Post."
+				r.Message = relayapi.SentText(r.Channel, r.Status, r.ID.Masked()) + "."
 			}
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: kind, What: what})
 			s.log().Info("delivered", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
 			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), string(r.Status), m.ID)
 		case errors.Is(err, delivery.ErrPermanent) || m.Attempts+1 >= MaxAttempts:
-			r.Status, r.Message = relayapi.StatusFailed, "Forsendelsen kunne ikke leveres."
+			r.Status, r.Message = relayapi.StatusFailed, relayapi.FailText(r.Channel, errors.Is(err, delivery.ErrPermanent))
 			// A channel that can say why (tunnelmail's refusals) does so.
 			var why interface{ Why() string }
 			if errors.As(err, &why) {
-				r.Message += " " + why.Why()
+				r.Message = "Forsendelsen kunne ikke leveres. " + why.Why()
 			}
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: relayapi.EventFailed, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 			s.log().Error("delivery failed for good", "id", m.ID, "recipient", r.ID.Masked(), "err", err)

@@ -196,7 +196,7 @@ func TestDeliveryDecisions(t *testing.T) {
 		audit    string
 		done     bool
 	}{
-		{"delivered", 0, delivery.Receipt{Status: delivery.Delivered, Reference: "r"}, nil, relayapi.StatusDelivered, relayapi.EventDelivered, 0, "Leveret som Digital Post", "deliver:delivered", true},
+		{"delivered", 0, delivery.Receipt{Status: delivery.Delivered, Reference: "r"}, nil, relayapi.StatusDelivered, relayapi.EventDelivered, 0, "Sendt som Digital Post", "deliver:delivered", true},
 		{"printed", 0, delivery.Receipt{Status: delivery.Printed}, nil, relayapi.StatusPrinted, relayapi.EventPrinted, 0, "udskrivning", "deliver:printed", true},
 		{"accepted, followed", 0, delivery.Receipt{Status: delivery.Accepted, Reference: "ref-1"}, nil, relayapi.StatusSending, relayapi.EventAccepted, 15 * time.Second, "afventer kvittering", "accept:accepted", false},
 		{"transient, first", 0, delivery.Receipt{}, transient, relayapi.StatusQueued, "", 2 * time.Second, "", "", false},
@@ -755,5 +755,51 @@ func TestReplyMailboxContactPoint(t *testing.T) {
 		if got != tt.contact {
 			t.Errorf("%s %+v: contact point %q, want %q", tt.input, tt.reply, got, tt.contact)
 		}
+	}
+}
+
+// flakyStore fails its first fails Updates, as a database restarting.
+type flakyStore struct {
+	Store
+	fails *int
+}
+
+func (f flakyStore) Update(ctx context.Context, m *Message, l Lease) error {
+	if *f.fails > 0 {
+		*f.fails--
+		return errors.New("FATAL: terminating connection due to administrator command")
+	}
+	return f.Store.Update(ctx, m, l)
+}
+
+// TestOutcomeSurvivesAStoreBlip: the store fails the write of a delivery's
+// outcome a few times; the worker retries it instead of leaving the
+// message to wait out its lease and be delivered again (issue 15).
+func TestOutcomeSurvivesAStoreBlip(t *testing.T) {
+	defer func(first, total time.Duration) { persistRetryFirst, persistRetryFor = first, total }(persistRetryFirst, persistRetryFor)
+	persistRetryFirst, persistRetryFor = time.Millisecond, 5*time.Second
+	inner := openBolt(t)
+	c := newClock()
+	m := message(c.now(), "2211771212")
+	inner.Create(context.Background(), m)
+	deliveries := 0
+	fails := 0
+	w := newWorker(t, flakyStore{inner, &fails}, c, channelFunc(func(context.Context, *delivery.Delivery) (delivery.Receipt, error) {
+		deliveries++
+		fails = 3 // the store goes away right after the delivery
+		return delivery.Receipt{Status: delivery.Delivered}, nil
+	}))
+	pass(t, w)
+	if deliveries != 1 || fails != 0 {
+		t.Fatalf("deliveries %d, failures left %d", deliveries, fails)
+	}
+	if got := get(t, inner, m.ID); !got.Done() || got.Recipients[0].Status != relayapi.StatusDelivered {
+		t.Fatalf("outcome not recorded: %+v", got.Recipients)
+	}
+	// Nothing is due again: a later pass delivers nothing.
+	c.advance(DefaultLease + time.Minute)
+	pass(t, w)
+	if deliveries != 1 {
+		t.Fatalf("delivered %d times", deliveries)
 	}
 }

@@ -41,13 +41,17 @@ type Registry interface {
 
 // Result is one line of the check, in the shape the local API returns.
 type Result struct {
-	Input   string  `json:"input"`
-	Kind    Kind    `json:"kind"`
-	Valid   bool    `json:"valid"`
-	Name    string  `json:"name"`
-	Channel Channel `json:"channel"`
-	Secure  bool    `json:"secure"`
-	Message string  `json:"message"`
+	Input string `json:"input"`
+	// Canonical is the input in its plain form (221177-1212, 12345674,
+	// the lower-cased address), so a pasted "CVR-nr. 12 34 56 74" is
+	// answered as the number it is; empty when the input is invalid.
+	Canonical string  `json:"canonical,omitempty"`
+	Kind      Kind    `json:"kind"`
+	Valid     bool    `json:"valid"`
+	Name      string  `json:"name"`
+	Channel   Channel `json:"channel"`
+	Secure    bool    `json:"secure"`
+	Message   string  `json:"message"`
 }
 
 // Report is the whole check.
@@ -112,7 +116,7 @@ func checkOne(ctx context.Context, reg Registry, mail *Mail, id ID) Result {
 	case KindEmail:
 		return DecideMail(ctx, mail, id)
 	}
-	res.Valid = true
+	res.Valid, res.Canonical = true, id.Pretty()
 	p, err := reg.Lookup(ctx, id)
 	if err != nil {
 		res.Message = "Modtageren " + id.Pretty() + " kunne ikke slås op lige nu, så der kan ikke sendes sikkert. Prøv igen om lidt."
@@ -123,7 +127,7 @@ func checkOne(ctx context.Context, reg Registry, mail *Mail, id ID) Result {
 
 // Decide turns a register answer into a result line.
 func Decide(id ID, p Party) Result {
-	res := Result{Input: id.Input, Kind: id.Kind, Valid: true, Channel: ChannelNone}
+	res := Result{Input: id.Input, Canonical: id.Pretty(), Kind: id.Kind, Valid: true, Channel: ChannelNone}
 	what := "CPR-nummer"
 	if id.Kind == KindCVR {
 		what = "CVR-nummer"

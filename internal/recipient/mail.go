@@ -47,7 +47,7 @@ func (m *Mail) Mobile(ctx context.Context, address string) string {
 
 // DecideMail decides an e-mail recipient's channel.
 func DecideMail(ctx context.Context, mail *Mail, id ID) Result {
-	res := Result{Input: id.Input, Kind: id.Kind, Valid: true, Channel: ChannelNone}
+	res := Result{Input: id.Input, Canonical: id.Pretty(), Kind: id.Kind, Valid: true, Channel: ChannelNone}
 	domain := id.Value[strings.LastIndex(id.Value, "@")+1:]
 	if mail != nil && mail.Tunnelmail && mail.Direct != nil && mail.Direct(domain) {
 		res.Channel, res.Secure, res.Message = ChannelTunnelmail, true, "E-mailadressen "+id.Value+": "+MsgTunnelmail

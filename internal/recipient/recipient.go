@@ -33,15 +33,20 @@ type ID struct {
 	Reason string
 }
 
-// Parse recognises a recipient. Spaces anywhere are ignored, and so is a dash
-// after a CPR number's sixth digit. A CPR number whose date is impossible by
-// the century rules, or lies after now, is invalid; since 2007 the modulus 11
-// check is no validity test for CPR numbers, so it is not applied.
+// Parse recognises a recipient. It reads a field the way a clerk pastes
+// it: look-alike digits, dashes and spaces are folded (Fold); spaces
+// anywhere are ignored; a CPR number may have a dash after its sixth
+// digit or be written DD-MM-YY-SSSS; a CVR number may come as DK12345674,
+// DK-12345674, "CVR-nr. 12345674" or in groups. The rules themselves stay
+// strict: a CPR number whose date is impossible by the century rules, or
+// lies after now, is invalid, and so is a CVR number whose check digit does
+// not fit. Since 2007 the modulus 11 check is no validity test for CPR
+// numbers, so it is not applied.
 func Parse(input string, now time.Time) ID {
 	id := ID{Input: input, Kind: KindInvalid}
-	s := strings.Join(strings.Fields(input), "")
-	switch {
-	case strings.Contains(s, "@"):
+	folded := strings.TrimSpace(Fold(input))
+	if strings.Contains(folded, "@") {
+		s := strings.Join(strings.Fields(folded), "")
 		a, err := mail.ParseAddress(s)
 		if err != nil || a.Address != s || strings.Count(s, "@") != 1 || !strings.Contains(s[strings.Index(s, "@"):], ".") {
 			id.Reason = "er ikke en gyldig e-mailadresse."
@@ -49,24 +54,34 @@ func Parse(input string, now time.Time) ID {
 		}
 		id.Kind, id.Value = KindEmail, strings.ToLower(s)
 		return id
-	case len(s) == 11 && s[6] == '-' && digits(s[:6]) && digits(s[7:]):
-		s = s[:6] + s[7:]
 	}
+	s, kind, label := looseNumber(folded)
 	switch {
-	case len(s) == 10 && digits(s):
+	case kind == KindInvalid:
+		id.Reason = "er hverken et CPR-nummer, et CVR-nummer eller en e-mailadresse."
+		if label == KindCVR {
+			id.Reason = "er ikke et gyldigt CVR-nummer: det skal have 8 cifre."
+		} else if label == KindCPR {
+			id.Reason = "er ikke et gyldigt CPR-nummer: det skal have 10 cifre."
+		}
+	case label != "" && label != kind:
+		if label == KindCVR {
+			id.Reason = "er ikke et gyldigt CVR-nummer: det skal have 8 cifre."
+		} else {
+			id.Reason = "er ikke et gyldigt CPR-nummer: det skal have 10 cifre."
+		}
+	case kind == KindCPR:
 		if _, ok := BirthDate(s, now); !ok {
 			id.Reason = "er ikke et gyldigt CPR-nummer: datoen findes ikke."
 			return id
 		}
 		id.Kind, id.Value = KindCPR, s
-	case len(s) == 8 && digits(s):
+	case kind == KindCVR:
 		if !validCVR(s) {
 			id.Reason = "er ikke et gyldigt CVR-nummer: kontrolcifferet passer ikke."
 			return id
 		}
 		id.Kind, id.Value = KindCVR, s
-	default:
-		id.Reason = "er hverken et CPR-nummer, et CVR-nummer eller en e-mailadresse."
 	}
 	return id
 }
@@ -168,8 +183,9 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// Pretty is how a recipient is named back to the clerk: a CPR number with
-// its dash, others as normalised.
+// Pretty is how a recipient is named back to the clerk, its canonical
+// form: a CPR number with its dash (221177-1212), a CVR number as 8 digits,
+// an e-mail address lower-cased; an invalid input as typed.
 func (id ID) Pretty() string {
 	switch id.Kind {
 	case KindCPR:

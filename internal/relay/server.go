@@ -64,6 +64,9 @@ type Server struct {
 	// (POST /v1/messages/{id}/revoke); it reports how many recipients'
 	// copies it withdrew.
 	Revoke func(ctx context.Context, messageID string) (int, error)
+	// Policy is the organisation's policy for every clerk's PC
+	// (GET /v1/policy).
+	Policy relayapi.OrgPolicy
 	// Entra, when set, verifies the hosted add-in's bearer tokens and
 	// turns on the page API (/api/v1/…, AuthEntra): the agent's local API
 	// paths and JSON, for pages served by the relay.
@@ -168,6 +171,10 @@ func (s *Server) Routes() []Route {
 		{"POST /v1/messages/{id}/revoke", AuthDevice, http.HandlerFunc(s.revoke)},
 		{"GET /v1/directory/domains", AuthDevice, http.HandlerFunc(s.domains)},
 		{"GET /v1/directory/addressbook", AuthDevice, http.HandlerFunc(s.addressBook)},
+		{"GET /v1/policy", AuthDevice, http.HandlerFunc(s.policy)},
+		{"PUT /v1/directory/mobiles", AuthDevice, http.HandlerFunc(s.setMobile)},
+		{"POST /v1/messages/changes", AuthDevice, http.HandlerFunc(s.changes)},
+		{"POST /v1/audit/smart-alert-override", AuthDevice, http.HandlerFunc(s.smartAlertOverride)},
 	}
 	routes = append(routes, s.pageRoutes()...)
 	for _, p := range []struct {
@@ -486,6 +493,33 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.duplicate(w, r, id)
 		return
 	}
+	// One letter per recipient per send, and per draft — also a draft
+	// sent from classic Outlook and again from Outlook on the web.
+	var answer relayapi.SubmitResponse
+	req.Recipients, answer.Merged = recipient.Dedupe(req.Recipients, s.now())
+	var draftIDs []string
+	if req.DraftID != "" {
+		var sent map[string]bool
+		var err error
+		draftIDs, sent, err = s.sentInDraft(ctx, user, req.DraftID)
+		if err != nil {
+			s.fail(w, "draft lookup", err)
+			return
+		}
+		req.Recipients, answer.AlreadySent = recipient.Skip(req.Recipients, sent, s.now())
+		if len(req.Recipients) == 0 {
+			// Nothing new: the answer is the draft's latest message.
+			io.Copy(io.Discard, r.Body)
+			last, err := s.Store.Get(ctx, draftIDs[len(draftIDs)-1])
+			if err != nil {
+				s.fail(w, "draft message", err)
+				return
+			}
+			answer.ID, answer.Status = last.ID, last.Status().Status
+			writeJSON(w, http.StatusOK, answer)
+			return
+		}
+	}
 	mail := s.mail(req.Mobiles)
 	rep := recipient.CheckMail(ctx, s.Registry, mail, req.Recipients, s.now())
 	if e := relayapi.Unacceptable(rep.Results); e != nil {
@@ -493,7 +527,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := &queue.Message{
-		ID: messageID(req.IdempotencyKey), Sender: user, SenderID: senderID(r), IdempotencyKey: req.IdempotencyKey, Created: s.now().UTC(),
+		ID: messageID(req.IdempotencyKey), Sender: user, SenderID: senderID(r), IdempotencyKey: req.IdempotencyKey, DraftID: req.DraftID, Created: s.now().UTC(),
 		Subject: req.Subject, BodyHTML: req.BodyHTML, Reply: req.ReplyMailbox, Fallback: req.Fallback,
 	}
 	if req.ReadDeadline != nil {
@@ -615,7 +649,31 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if s.Queued != nil {
 		s.Queued()
 	}
-	writeJSON(w, http.StatusAccepted, relayapi.SubmitResponse{ID: id, Status: m.Status().Status})
+	answer.ID, answer.Status = id, m.Status().Status
+	writeJSON(w, http.StatusAccepted, answer)
+}
+
+// sentInDraft lists the sender's messages from a draft and the recipients
+// (recipient.ID.Key) they were accepted for: any state but failed or
+// needs-fallback.
+func (s *Server) sentInDraft(ctx context.Context, sender, draftID string) ([]string, map[string]bool, error) {
+	ids, err := s.Store.DraftMessages(ctx, sender, draftID)
+	if err != nil {
+		return nil, nil, err
+	}
+	sent := map[string]bool{}
+	for _, id := range ids {
+		m, err := s.Store.Get(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, rs := range m.Recipients {
+			if rs.Status.Accepted() {
+				sent[rs.ID.Key()] = true
+			}
+		}
+	}
+	return ids, sent, nil
 }
 
 // messageID keeps one id for a message end to end: a sender (the agent)

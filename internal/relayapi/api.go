@@ -35,7 +35,11 @@ type MessageRequest struct {
 	BodyHTML       string      `json:"bodyHtml"`
 	ReplyMailbox   ReplyChoice `json:"replyMailbox"`
 	IdempotencyKey string      `json:"idempotencyKey"`
-	Fallback       string      `json:"fallback,omitempty"`
+	// DraftID, optional, names the draft (the Outlook item or the
+	// document) the message is sent from; a second send of the same draft
+	// skips every recipient it was already accepted for (AlreadySent).
+	DraftID  string `json:"draftId,omitempty"`
+	Fallback string `json:"fallback,omitempty"`
 	// Mobiles are mobile numbers for e-mail recipients, by address (the
 	// secure mailbox's one-time code goes there).
 	Mobiles map[string]string `json:"mobiles,omitempty"`
@@ -74,8 +78,16 @@ type FileInfo struct {
 
 // SubmitResponse answers a submit.
 type SubmitResponse struct {
+	// ID is the new message; empty when every recipient was skipped as
+	// already sent for the draft (nothing new was sent).
 	ID     string `json:"id"`
-	Status Status `json:"status"`
+	Status Status `json:"status,omitempty"`
+	// AlreadySent names (canonical form) the recipients skipped because
+	// this draft was already accepted for them.
+	AlreadySent []string `json:"alreadySent,omitempty"`
+	// Merged are entries that named a recipient already on the list; the
+	// recipient gets one letter.
+	Merged []recipient.Merged `json:"merged,omitempty"`
 }
 
 // ReplyMailbox is a "Digitalpost retursvar" mailbox: where the recipient's
@@ -107,3 +119,11 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// MobileRequest corrects (or, with Mobile "", removes) the mobile number
+// remembered for an e-mail recipient. In the answer Mobile is masked
+// (+45xxxxxx78), or "" when removed.
+type MobileRequest struct {
+	Email  string `json:"email"`
+	Mobile string `json:"mobile"`
+}

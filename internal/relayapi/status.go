@@ -36,6 +36,12 @@ func (s Status) Final() bool {
 // or as a letter).
 func (s Status) Reached() bool { return s == StatusDelivered || s == StatusPrinted }
 
+// Accepted reports whether a copy in this state counts as sent for a
+// draft: anything but failed or waiting for a letter to be chosen — also
+// while it still waits in an outbox. A draft sent again skips recipients
+// whose copy is accepted, so no citizen gets the same letter twice.
+func (s Status) Accepted() bool { return s != StatusFailed && s != StatusNeedsFallback && s != "" }
+
 // Revocable reports whether a copy in this state can still be taken back
 // on a channel that keeps copies (the secure mailbox): only a delivered
 // copy waits there. Whether it was read, taken back or expired since is
@@ -109,4 +115,40 @@ func Summarize(rs []RecipientStatus) Status {
 		return StatusSending
 	}
 	return StatusQueued
+}
+
+// SentText is the true sentence for a copy that reached its recipient, by
+// the channel it went on: Digital Post, a letter, tunnelmail or the
+// secure mailbox never borrow each other's words. who names the
+// recipient (the address, for tunnelmail).
+func SentText(ch recipient.Channel, s Status, who string) string {
+	switch {
+	case s == StatusPrinted || ch == recipient.ChannelPrint:
+		return "Sendt som brev (OneTooX)"
+	case ch == recipient.ChannelTunnelmail:
+		return "Sendt krypteret til " + who + " (tunnelmail med tvunget TLS)"
+	case ch == recipient.ChannelSecureMailbox:
+		return "Link sendt — koden kommer på SMS"
+	}
+	return "Sendt som Digital Post"
+}
+
+// FailText is the reason given for a copy that failed for good when the
+// channel said nothing more (a channel that can say why adds it): who
+// refused it, or that it could not be reached however often it was tried,
+// and what the clerk can do. Never a failure without a reason.
+func FailText(ch recipient.Channel, refused bool) string {
+	who := map[recipient.Channel]string{
+		recipient.ChannelDigitalPost:   "Digital Post",
+		recipient.ChannelPrint:         "OneTooX (brevforsendelsen)",
+		recipient.ChannelTunnelmail:    "Modtagerens mailserver",
+		recipient.ChannelSecureMailbox: "Den sikre mailboks",
+	}[ch]
+	if who == "" {
+		who = "Leveringskanalen"
+	}
+	if refused {
+		return "Forsendelsen kunne ikke leveres: " + who + " afviste den. Send igen til de andre, eller kontakt IT."
+	}
+	return "Forsendelsen kunne ikke leveres: " + who + " kunne ikke nås, heller ikke efter mange forsøg. Send igen senere, eller kontakt IT."
 }

@@ -2,7 +2,10 @@ package relayapi
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"sendsikkert/internal/recipient"
 )
 
 func TestStatusRules(t *testing.T) {
@@ -76,6 +79,43 @@ func TestEventKinds(t *testing.T) {
 		EventMailboxLocked: false, EventMailboxReply: false, EventDelivered: false, "": false} {
 		if k.ClosesMailboxCopy() != closes {
 			t.Errorf("%q.ClosesMailboxCopy() = %v", k, !closes)
+		}
+	}
+}
+
+// TestSentText: each channel says what really happened; none borrows
+// Digital Post's words.
+func TestSentText(t *testing.T) {
+	tests := []struct {
+		ch   recipient.Channel
+		st   Status
+		want string
+	}{
+		{recipient.ChannelDigitalPost, StatusDelivered, "Sendt som Digital Post"},
+		{recipient.ChannelPrint, StatusPrinted, "Sendt som brev (OneTooX)"},
+		{recipient.ChannelDigitalPost, StatusPrinted, "Sendt som brev (OneTooX)"},
+		{recipient.ChannelTunnelmail, StatusDelivered, "Sendt krypteret til a@b.dk (tunnelmail med tvunget TLS)"},
+		{recipient.ChannelSecureMailbox, StatusDelivered, "Link sendt — koden kommer på SMS"},
+	}
+	for _, tt := range tests {
+		if got := SentText(tt.ch, tt.st, "a@b.dk"); got != tt.want {
+			t.Errorf("SentText(%s, %s) = %q, want %q", tt.ch, tt.st, got, tt.want)
+		}
+	}
+}
+
+// TestFailText: a failure always has a reason naming who refused or could
+// not be reached.
+func TestFailText(t *testing.T) {
+	for _, ch := range []recipient.Channel{recipient.ChannelDigitalPost, recipient.ChannelPrint, recipient.ChannelTunnelmail, recipient.ChannelSecureMailbox, recipient.ChannelNone} {
+		for _, refused := range []bool{true, false} {
+			got := FailText(ch, refused)
+			if !strings.HasPrefix(got, "Forsendelsen kunne ikke leveres: ") || len(got) < 60 {
+				t.Errorf("FailText(%s, %v) = %q", ch, refused, got)
+			}
+			if refused != strings.Contains(got, "afviste") {
+				t.Errorf("FailText(%s, %v) = %q", ch, refused, got)
+			}
 		}
 	}
 }

@@ -79,6 +79,9 @@ func Validate(req *MessageRequest, mailboxes []ReplyMailbox, now time.Time) *Err
 	if len(req.IdempotencyKey) > 200 {
 		return &Error{Code: "bad_idempotency_key", Message: "Idempotensnøglen er for lang."}
 	}
+	if len(req.DraftID) > 200 {
+		return &Error{Code: "bad_draft_id", Message: "Kladdens id er for langt."}
+	}
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relay"
+	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/securemailbox"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// relay.Server): enrolment, metrics, the audit log, receipts and
 	// Beskedfordeler's status messages (which needs Partner).
 	Enrol, Metrics, AuditLog, Receipts, StatusMessages http.Handler
+	// Policy is the organisation's policy for every clerk's PC (Smart
+	// Alert's "Send alligevel").
+	Policy relayapi.OrgPolicy
 	// FollowInterval and Lease tune the worker (tests); zero keeps the
 	// defaults.
 	FollowInterval time.Duration
@@ -86,7 +90,7 @@ func Assemble(c Config) *Relay {
 	s := &relay.Server{
 		Store: c.Store, Registry: c.Registry, Org: c.Org, Channels: channels, Printable: c.Printable,
 		Authenticate: c.Authenticate, Partner: c.Partner, Audit: c.Audit, Log: log, Version: c.Version,
-		Domains: c.Domains, Book: c.Book, Queued: w.Wake,
+		Domains: c.Domains, Book: c.Book, Queued: w.Wake, Policy: c.Policy,
 		Enrol: c.Enrol, Metrics: c.Metrics, AuditLog: c.AuditLog, Receipts: c.Receipts, StatusMessages: c.StatusMessages,
 	}
 	if mb := c.Mailbox; mb != nil {

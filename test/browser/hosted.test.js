@@ -113,7 +113,7 @@ test('hosted: signed in through NAA, check, send with an attachment, delivered',
   await page.click('#send');
   await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
   assert.equal(await page.getAttribute('body', 'data-state'), 'delivered');
-  assert.match(await page.textContent('#delivery'), /Leveret som Digital Post/);
+  assert.match(await page.textContent('#delivery'), /Sendt som Digital Post/);
   await chromium.screenshot(page, 'hosted/delivered');
   const fresh = memoFiles().filter((f) => !before.has(f));
   assert.equal(fresh.length, 1, 'one MeMo file');

@@ -98,6 +98,22 @@
     (handlers[type] || []).forEach(function (h) { h(args || { type: type }); });
   };
 
+  // Custom properties live with the item: kept in this origin's
+  // localStorage so the pane and the Smart Alert (another page) see the
+  // same ones, as they do in Outlook.
+  var PROPS = '__sendsikkertCustomProps';
+  function props() { try { return JSON.parse(localStorage.getItem(PROPS) || '{}'); } catch (e) { return {}; } }
+  item.setValue('loadCustomPropertiesAsync', function () {
+    var cb = lastArg(arguments);
+    var mine = props();
+    later(cb, ok({
+      get: function (k) { return mine[k]; },
+      set: function (k, v) { mine[k] = v; },
+      remove: function (k) { delete mine[k]; },
+      saveAsync: function (done) { localStorage.setItem(PROPS, JSON.stringify(mine)); calls.push({ call: 'customPropsSave', value: JSON.parse(JSON.stringify(mine)) }); later(done, ok()); },
+    }));
+  });
+
   // roamingSettings live with the mailbox, not the pc: kept in this
   // origin's localStorage so a reload (or a second pane) sees them.
   var ROAM = '__sendsikkertRoaming';
@@ -117,6 +133,7 @@
     MailboxEnums: {
       ItemNotificationMessageType: { ProgressIndicator: 'progressIndicator', InformationalMessage: 'informationalMessage', ErrorMessage: 'errorMessage', InsightMessage: 'insightMessage' },
       ActionType: { ShowTaskPane: 'showTaskPane' },
+      SendModeOverride: { PromptUser: 'promptUser' },
       AttachmentType: { File: 'file', Item: 'item', Cloud: 'cloud' },
       AttachmentContentFormat: { Base64: 'base64', Url: 'url', Eml: 'eml', ICalendar: 'iCalendar' },
     },

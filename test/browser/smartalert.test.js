@@ -9,7 +9,10 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { Agent, launch, openPage, repo } from './harness.js';
 
-const MESSAGE = 'Mailen ser ud til at indeholde et CPR-nummer. Brug Send sikkert.';
+// The demo relay allows sending anyway (smartAlert.sendAnyway), so from
+// Mailbox 1.14 the alert says how.
+const ANYWAY = ' Skal den sendes alligevel, så skriv begrundelsen i Send sikkert først.';
+const inBody = (masked, anyway = ANYWAY) => `Mailen ser ud til at indeholde et CPR-nummer: ${masked} i brødteksten. Brug Send sikkert.${anyway}`;
 let agent, context;
 
 before(async () => {
@@ -38,7 +41,9 @@ test('detector agrees with Go on the shared CPR vectors', () => {
   const today = new Date(y, m - 1, d, 12);
   for (const c of v.cases) {
     assert.equal(sandbox.SendsikkertCPR.containsCPR(c.text, today), c.cpr, JSON.stringify(c.text));
+    if (c.found) assert.deepEqual(Array.from(sandbox.SendsikkertCPR.findCPR(c.text, today), (f) => f.masked), c.found, JSON.stringify(c.text));
   }
+  assert.ok(v.cases.filter((c) => !c.cpr).length >= 30 && v.cases.filter((c) => c.cpr).length >= 15, 'a table of positive and negative examples');
 });
 
 // send runs the OnMessageSend handler on a compose item and returns what
@@ -60,7 +65,8 @@ async function send(item, mailbox) {
 test('body with 221177-1212 → blocked, with a button to the pane', async () => {
   const { opts } = await send({ to: ['karen@example.dk'], subject: 'Hej', bodyHtml: '<p>Vedr. borger 221177-1212, se bilag.</p>' });
   assert.equal(opts.allowEvent, false);
-  assert.equal(opts.errorMessage, MESSAGE);
+  assert.equal(opts.errorMessage, inBody('221177-xxxx'), 'names what it found, masked, and where');
+  assert.equal(opts.sendModeOverride, 'promptUser', 'the demo organisation allows "Send alligevel"');
   assert.equal(opts.commandId, 'sendsikkertCheckButton');
   assert.equal(opts.cancelLabel, 'Åbn Send sikkert');
 });
@@ -68,7 +74,7 @@ test('body with 221177-1212 → blocked, with a button to the pane', async () =>
 test('2211771212 in an attachment name → blocked', async () => {
   const { opts } = await send({ to: ['a@example.dk'], subject: 'Bilag', bodyHtml: '<p>Se bilag.</p>', attachments: [{ name: 'journal_2211771212.pdf', base64: 'eA==', size: 1 }] });
   assert.equal(opts.allowEvent, false);
-  assert.equal(opts.errorMessage, MESSAGE);
+  assert.equal(opts.errorMessage, 'Mailen ser ud til at indeholde et CPR-nummer: 221177-xxxx i filnavnet »journal_221177-xxxx.pdf«. Brug Send sikkert.' + ANYWAY);
 });
 
 test('CPR in the subject → blocked', async () => {
@@ -79,8 +85,9 @@ test('CPR in the subject → blocked', async () => {
 test('before Mailbox 1.14: blocked without commandId (not supported there)', async () => {
   const { opts } = await send({ to: ['a@example.dk'], subject: 'x', bodyHtml: '<p>221177-1212</p>' }, '1.12');
   assert.equal(opts.allowEvent, false);
-  assert.equal(opts.errorMessage, MESSAGE);
+  assert.equal(opts.errorMessage, inBody('221177-xxxx', ''));
   assert.equal(opts.commandId, undefined);
+  assert.equal(opts.sendModeOverride, undefined);
 });
 
 test('Ring 22 11 77 12 and Faktura 3102991234 (31 Feb) → allowed', async () => {

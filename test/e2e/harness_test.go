@@ -29,6 +29,9 @@ import (
 var agentBin, relayBin string
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(lockerEnv); path != "" {
+		os.Exit(holdSQLiteLock(path)) // the second process of TestFaultSQLiteLocked
+	}
 	dir, err := os.MkdirTemp("", "sendsikkert-e2e-")
 	if err != nil {
 		panic(err)

@@ -104,6 +104,26 @@ async function putSlice(id, index, bytes) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const DRAFT = 'sendsikkertDraftId';
+
+// draftId is this document's id for Send sikkert, kept in the document's
+// own settings so it stays the same across sends: the agent and the relay
+// send a document to each recipient once. '' where Office keeps none.
+export async function draftId() {
+  try {
+    const s = Office.context.document.settings;
+    let id = s.get(DRAFT);
+    if (!id) {
+      id = 'draft-' + crypto.randomUUID();
+      s.set(DRAFT, id);
+      await new Promise((resolve) => s.saveAsync(() => resolve()));
+    }
+    return id;
+  } catch (e) {
+    return '';
+  }
+}
+
 // share reads the document in the chosen format and uploads it in slices.
 // onProgress(sent, total) after each slice. Returns the upload's id and
 // the file's name and size. Throws OfficeError or AgentError.

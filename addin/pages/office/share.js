@@ -8,13 +8,13 @@
 // deadline and a security question for it.
 // What is secure is decided by the agent; the pane only shows its answers.
 import { api, AgentError, hosted, NOT_READY, UNREACHABLE } from '../api.js';
-import { follow } from '../outlook/mail.js';
+import { follow, outcome, sendNotes, watchFacts } from '../status.js';
 import * as doc from './document.js';
-import { showAlert } from '../lines.js';
+import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
   $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, exemptOf, showSummary, notSecure,
-  ReplyPickers, notSent, progress, STATUS_TEXT, showDelivery,
+  ReplyPickers, notSent, progress, STATUS_TEXT, showDelivery, setSendable, sendable, focusResult,
 } from '../pane.js';
 
 const state = paneState({
@@ -46,7 +46,7 @@ function letter() {
 
 function renderCheck() {
   const rep = state.report;
-  $('recipients').replaceChildren(...resultLines(rep.results, (r) => r.input, state.mobiles, check));
+  $('recipients').replaceChildren(...resultLines(rep.results, shownAs, state.mobiles, check));
   sm.update(rep.results);
   showSummary(rep, 'dokumentet', state.sending || state.sent);
 }
@@ -69,7 +69,7 @@ function blockers() {
 function updateSend() {
   const busy = state.sending || state.sent || state.confirming;
   const why = busy ? [] : blockers();
-  $('send').disabled = busy || why.length > 0;
+  setSendable($('send'), !busy && why.length === 0);
   $('send-why').textContent = why.join(' ');
   sm.disabled = busy;
   // A letter is always a PDF: only PDF can be printed and posted.
@@ -142,6 +142,7 @@ function format() {
 // start: a letter needs the clerk's confirmation first; a Digital Post
 // share goes at once.
 function start() {
+  if (!sendable($('send'))) return; // off: #send-why says why
   // A deadline of today can pass while the pane stands open.
   if (sm.showProblem() || blockers().length) {
     updateSend();
@@ -201,34 +202,45 @@ async function share() {
       idempotencyKey: state.key, uploadId: up.uploadId,
     };
     if (letter()) message.fallback = 'print';
+    const draft = await doc.draftId();
+    if (draft) message.draftId = draft;
     if (Object.keys(state.mobiles).length) message.mobiles = state.mobiles;
     Object.assign(message, fields);
     const form = new FormData();
     form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
     const res = await api('POST', '/api/v1/messages', form);
+    const notes = sendNotes(res);
+    if (!res.id) {
+      // The document had reached every recipient before: nothing new sent.
+      state.sending = false;
+      state.sent = true;
+      progress(100, 'Intet nyt sendt');
+      showAlert(notes + ' Der er ikke sendt noget nyt.', 'info');
+      setState('already-sent');
+      return;
+    }
     progress(100, 'Overført. Afventer levering …');
     setState('sent');
     const st = await follow(res.id, (s) => showDelivery(s, DELIVERY_TEXT));
     state.sending = false;
     const printed = st.recipients.filter((r) => r.status === 'printed');
-    if (st.status === 'delivered' || st.status === 'printed') {
+    const out = outcome(st, `»${up.filename}«`);
+    if (out.kind === 'success') {
       state.sent = true;
-      progress(100, printed.length ? 'Sendt' : 'Leveret');
-      showAlert(printed.length === st.recipients.length
-        ? `»${up.filename}« er sendt som brev via OneTooX.`
-        : printed.length
-          ? `»${up.filename}« er delt sikkert som Digital Post. Modtagere, der er fritaget for Digital Post, får det som brev via OneTooX.`
-          : `»${up.filename}« er delt sikkert og leveret som Digital Post.`, 'success');
+      progress(100, 'Sendt');
+      showAlert([out.text, notes].filter(Boolean).join(' '), 'success');
       setState(printed.length ? 'printed' : 'delivered');
+      watchFacts(res.id, $('delivery'));
     } else {
       state.key = null;
-      showAlert('Dokumentet blev ikke leveret til alle modtagere. Se status herunder.', 'error');
+      showAlert([out.text, notes].filter(Boolean).join(' '), 'error');
       setState('failed');
     }
   } catch (e) {
     notSent(e, state, agentAbsent, e instanceof doc.OfficeError ? 'office-error' : 'not-sent');
   } finally {
     updateSend();
+    focusResult($('progress'));
   }
 }
 

@@ -6,13 +6,24 @@
  * the web load it from commands.html. The task pane loads it too, for the
  * detector (SendsikkertCPR).
  *
- * The rules are those of internal/recipient.ContainsCPR and BirthDate in
+ * The rules are those of internal/recipient.FindCPR and BirthDate in
  * Go, kept in step by addin/testdata/cpr-vectors.json, which both test.
  */
 (function (root) {
   'use strict';
 
   var MESSAGE = 'Mailen ser ud til at indeholde et CPR-nummer. Brug Send sikkert.';
+  // The organisation's Smart Alert policy, filled in by the agent that
+  // serves this file (internal/localapi, from the relay's policy made
+  // stricter by the PC's ADMX policy): smartAlert false turns the check off
+  // (ADMX), sendAnyway true lets the clerk send anyway (Outlook's "Send
+  // alligevel" button, and a reason recorded through the pane). Served any
+  // other way, the safe default stands: on, and no sending anyway.
+  var POLICY = {"smartAlert":true,"sendAnyway":false}; // sendsikkert:policy
+  // The custom property the pane sets once the clerk has given a reason to
+  // send anyway; the next ordinary send goes through and removes it.
+  var OVERRIDE = 'sendsikkertOverride';
+  var OVERRIDE_MS = 30 * 60 * 1000;
   var UNREADABLE = 'Send sikkert kunne ikke kontrollere mailen for CPR-numre. Prøv at sende igen, eller brug Send sikkert.';
   // The compose button that opens the task pane (manifest control id).
   var PANE_COMMAND = 'sendsikkertCheckButton';
@@ -59,27 +70,106 @@
   // start, which matters for a 1 MB body); the date decides.
   var CANDIDATE = /(^|[^0-9])(?:[0-2][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}[- ]?[0-9]{4}(?![0-9])/g;
   function containsCPR(text, now) {
-    if (!text) { return false; }
+    return findCPR(text, now).length > 0;
+  }
+
+  // Words that, right before a number, say it is no CPR number (the
+  // labels of internal/recipient.otherLabels, matched the same way).
+  var LABELS = ['+45', '0045',
+    'tlf', 'tlf.nr', 'tlfnr', 'telefon', 'telefonnr', 'telefonnummer', 'mobil', 'mobilnr', 'mobilnummer', 'fax',
+    'reg.nr', 'reg. nr', 'regnr', 'reg', 'konto', 'kontonr', 'kontonummer',
+    'kr', 'dkk', 'eur',
+    'faktura', 'fakturanr', 'fakturanummer', 'ordre', 'ordrenr', 'ordrenummer'];
+  var SEPARATORS = ' \t.:#-\u00a0';
+
+  function digitAt(s, i) { var c = s.charCodeAt(i); return c >= 48 && c <= 57; }
+  function letterAt(s, i) { var c = s.charCodeAt(i); return (c >= 65 && c <= 90) || (c >= 97 && c <= 122); }
+  function lowerAscii(s) { return s.replace(/[A-Z]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) + 32); }); }
+
+  // saysOtherwise: the text around the number at text[start:end] says it
+  // is something else (Go: saysOtherwise).
+  function saysOtherwise(text, start, end) {
+    var p, n, i, l, after;
+    if (start >= 2 && (text.charAt(start - 1) === '-' || text.charAt(start - 1) === '/')) {
+      n = 0;
+      for (p = start - 2; p >= 0 && digitAt(text, p); p--) { n++; }
+      if (n === 2 || n === 4) { return true; }
+    }
+    p = start;
+    while (p > 0 && SEPARATORS.indexOf(text.charAt(p - 1)) >= 0) { p--; }
+    for (i = 0; i < LABELS.length; i++) {
+      l = LABELS[i];
+      if (p >= l.length && lowerAscii(text.slice(p - l.length, p)) === l) {
+        var first = l.charAt(0);
+        var alnum = (first >= 'a' && first <= 'z') || (first >= '0' && first <= '9');
+        var at = p - l.length;
+        if (at === 0 || !alnum || !(letterAt(text, at - 1) || digitAt(text, at - 1))) { return true; }
+      }
+    }
+    if (text.charAt(end) === ',' && digitAt(text, end + 1)) { return true; }
+    after = end;
+    while (text.charAt(after) === ' ') { after++; }
+    if (text.slice(after, after + 2) === ',-') { return true; }
+    var tail = lowerAscii(text.slice(after, after + 3));
+    if ((tail.slice(0, 2) === 'kr' && !letterAt(text, after + 2)) || (tail === 'dkk' && !letterAt(text, after + 3))) { return true; }
+    return false;
+  }
+
+  // findCPR lists the CPR numbers in text, masked (DDMMYY-xxxx), with
+  // where they start and end (Go: recipient.FindCPR).
+  function findCPR(text, now) {
+    var out = [];
+    if (!text) { return out; }
     var today = todayKey(now || new Date());
     var re = new RegExp(CANDIDATE.source, 'g');
     var m;
     while ((m = re.exec(text)) !== null) {
       var at = m.index + m[1].length, end = m.index + m[0].length;
-      if (dateOK(text, at, text.charCodeAt(end - 4) - 48, today)) { return true; }
+      if (dateOK(text, at, text.charCodeAt(end - 4) - 48, today) && !saysOtherwise(text, at, end)) {
+        out.push({ start: at, end: end, masked: text.slice(at, at + 6) + '-xxxx' });
+        re.lastIndex = end;
+        continue;
+      }
       // A candidate can begin right after this one's first character.
       re.lastIndex = at + 1;
     }
-    return false;
+    return out;
+  }
+
+  // findings lists what an ordinary send would carry: each CPR number
+  // found, masked, and where — "i emnet", "i brødteksten", or in the name
+  // of an attachment (shown with the number masked).
+  function findings(subject, body, attachmentNames, now) {
+    now = now || new Date();
+    var out = [], i, j, f, name;
+    f = findCPR(subject, now);
+    for (j = 0; j < f.length; j++) { out.push({ masked: f[j].masked, where: 'emnet', text: 'i emnet' }); }
+    f = findCPR(body, now);
+    for (j = 0; j < f.length; j++) { out.push({ masked: f[j].masked, where: 'brødteksten', text: 'i brødteksten' }); }
+    for (i = 0; attachmentNames && i < attachmentNames.length; i++) {
+      name = attachmentNames[i] || '';
+      f = findCPR(name, now);
+      for (j = f.length - 1; j >= 0; j--) { name = name.slice(0, f[j].start) + f[j].masked + name.slice(f[j].end); }
+      for (j = 0; j < f.length; j++) { out.push({ masked: f[j].masked, where: 'vedhæftet filnavn', text: 'i filnavnet »' + name + '«' }); }
+    }
+    return out;
   }
 
   // decide: true when an ordinary send must be stopped.
   function decide(subject, body, attachmentNames, now) {
-    now = now || new Date();
-    if (containsCPR(subject, now) || containsCPR(body, now)) { return true; }
-    for (var i = 0; attachmentNames && i < attachmentNames.length; i++) {
-      if (containsCPR(attachmentNames[i], now)) { return true; }
-    }
-    return false;
+    return findings(subject, body, attachmentNames, now).length > 0;
+  }
+
+  // alertText words the alert: what was found, masked, and where (at most
+  // three, then how many more), within Outlook's 500 characters.
+  function alertText(found, sendAnyway) {
+    var shown = [], i;
+    for (i = 0; i < found.length && i < 3; i++) { shown.push(found[i].masked + ' ' + found[i].text); }
+    var list = shown.join(', ');
+    if (found.length > 3) { list += ' og ' + (found.length - 3) + ' mere'; }
+    var text = 'Mailen ser ud til at indeholde ' + (found.length === 1 ? 'et CPR-nummer: ' : 'CPR-numre: ') + list + '. Brug Send sikkert.';
+    if (sendAnyway) { text += ' Skal den sendes alligevel, så skriv begrundelsen i Send sikkert først.'; }
+    return text.length > 500 ? text.slice(0, 497) + '…' : text;
   }
 
   function supported(version) {
@@ -90,26 +180,58 @@
     }
   }
 
-  function block(event, message) {
+  function block(event, message, sendAnyway) {
     var opts = { allowEvent: false, errorMessage: message };
     if (supported('1.14')) {
       opts.cancelLabel = 'Åbn Send sikkert';
       opts.commandId = PANE_COMMAND;
+      if (sendAnyway && Office.MailboxEnums && Office.MailboxEnums.SendModeOverride) {
+        // Outlook's own "Send alligevel" button; the add-in is not told
+        // when it is pressed, so the reason is taken in the pane.
+        opts.sendModeOverride = Office.MailboxEnums.SendModeOverride.PromptUser;
+      }
     }
     event.completed(opts);
   }
 
+  // withOverride calls next(true) when the clerk has given a reason in the
+  // pane for sending this item anyway (and removes that permission: it is
+  // for the next send only), else next(false).
+  function withOverride(item, next) {
+    if (!POLICY.sendAnyway || !item.loadCustomPropertiesAsync) { next(false); return; }
+    item.loadCustomPropertiesAsync(function (r) {
+      if (r.status !== Office.AsyncResultStatus.Succeeded) { next(false); return; }
+      var props = r.value, at = Date.parse(props.get(OVERRIDE) || '');
+      if (!(at > 0) || Math.abs(Date.now() - at) > OVERRIDE_MS) { next(false); return; }
+      props.remove(OVERRIDE);
+      props.saveAsync(function () { next(true); });
+    });
+  }
+
   // onMessageSendHandler runs on every ordinary Send.
   function onMessageSendHandler(event) {
+    if (POLICY.smartAlert === false) {
+      event.completed({ allowEvent: true });
+      return;
+    }
     var item = Office.context.mailbox.item;
+    withOverride(item, function (allowed) {
+      if (allowed) { event.completed({ allowEvent: true }); return; }
+      scan(event, item);
+    });
+  }
+
+  function scan(event, item) {
     var failed = function () { block(event, UNREADABLE); };
     item.subject.getAsync(function (s) {
       if (s.status !== Office.AsyncResultStatus.Succeeded) { failed(); return; }
       item.body.getAsync(Office.CoercionType.Text, function (b) {
         if (b.status !== Office.AsyncResultStatus.Succeeded) { failed(); return; }
         var finish = function (names) {
-          if (decide(s.value, b.value, names, new Date())) {
-            block(event, MESSAGE);
+          var found = findings(s.value, b.value, names, new Date());
+          if (found.length) {
+            var anyway = POLICY.sendAnyway && supported('1.14');
+            block(event, alertText(found, anyway), anyway);
           } else {
             event.completed({ allowEvent: true });
           }
@@ -125,7 +247,10 @@
     });
   }
 
-  root.SendsikkertCPR = { containsCPR: containsCPR, birthDate: birthDate, decide: decide, MESSAGE: MESSAGE };
+  root.SendsikkertCPR = {
+    containsCPR: containsCPR, findCPR: findCPR, findings: findings, birthDate: birthDate, decide: decide,
+    alertText: alertText, MESSAGE: MESSAGE, POLICY: POLICY, OVERRIDE: OVERRIDE,
+  };
   root.onMessageSendHandler = onMessageSendHandler;
   if (typeof Office !== 'undefined' && Office.actions && Office.actions.associate) {
     Office.actions.associate('onMessageSendHandler', onMessageSendHandler);

@@ -1,11 +1,10 @@
 // The compose item, read through Office.js, and the secure send built on
 // the agent's API. Shared by the task pane and the Send sikkert command.
-import { api, upload } from '../api.js';
+import { upload } from '../api.js';
 
 export const LIMITS = { files: 10, bytes: 104_333_312 }; // relay.MaxAttachments, MaxAttachmentBytes
 
 const FIELDS = [['to', 'Til'], ['cc', 'Cc'], ['bcc', 'Bcc']];
-const ROAMING = { citizen: 'sendsikkert.replyCitizen', company: 'sendsikkert.replyCompany' };
 
 export function item() {
   return Office.context.mailbox.item;
@@ -52,6 +51,25 @@ export function subject() {
   return call(item().subject.getAsync.bind(item().subject));
 }
 
+export function bodyText() {
+  return call(item().body.getAsync.bind(item().body), Office.CoercionType.Text);
+}
+
+// customProperties loads the item's custom properties (they stay with the
+// draft: the Smart Alert's permission to send anyway, the draft's id);
+// null where Outlook has none.
+export async function customProperties() {
+  const it = item();
+  if (!it.loadCustomPropertiesAsync) return null;
+  const props = await call(it.loadCustomPropertiesAsync.bind(it));
+  return {
+    get: (k) => props.get(k),
+    set: (k, v) => props.set(k, v),
+    remove: (k) => props.remove(k),
+    save: () => call(props.saveAsync.bind(props)),
+  };
+}
+
 export function bodyHtml() {
   return call(item().body.getAsync.bind(item().body), Office.CoercionType.Html);
 }
@@ -83,6 +101,14 @@ export function formatSize(n) {
   if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1).replace('.', ',') + ' MB';
   if (n >= 1024) return Math.round(n / 1024) + ' kB';
   return n + ' byte';
+}
+
+// attachmentNames lists the names of all the draft's attachments, as the
+// Smart Alert sees them.
+export async function attachmentNames() {
+  if (!supported('1.8') || !item().getAttachmentsAsync) return [];
+  const list = await call(item().getAttachmentsAsync.bind(item()));
+  return list.map((a) => a.name || '');
 }
 
 // attachments lists the draft's files with the problems that stop a send.
@@ -132,61 +158,37 @@ async function fileBlob(a) {
   }
 }
 
-// Reply mailbox choices: the agent remembers them; Office roamingSettings
-// mirror them so the choice follows the user to another pc.
-export function roamingChoice() {
-  try {
-    const rs = Office.context.roamingSettings;
-    return { citizen: rs.get(ROAMING.citizen) || '', company: rs.get(ROAMING.company) || '' };
-  } catch (e) {
-    return { citizen: '', company: '' };
-  }
-}
+const DRAFT = 'sendsikkertDraftId';
 
-export function saveRoamingChoice(choice) {
+// draftId is this Outlook item's id for Send sikkert, kept in its custom
+// properties so it stays the same across sends, panes and restarts: the
+// agent and the relay use it to send a draft to each recipient once.
+// '' where Outlook keeps no custom properties.
+export async function draftId() {
   try {
-    const rs = Office.context.roamingSettings;
-    if (choice.citizen) rs.set(ROAMING.citizen, choice.citizen);
-    if (choice.company) rs.set(ROAMING.company, choice.company);
-    rs.saveAsync(() => {});
-  } catch (e) {
-    // Roaming is a convenience; the agent keeps the choice either way.
-  }
-}
-
-// replyMailboxes loads the pickers' options and settles the choice: the
-// roamed one wins when the agent offers it (and the agent learns it).
-export async function replyMailboxes() {
-  const mc = await api('GET', '/api/v1/reply-mailboxes');
-  const roamed = roamingChoice();
-  const pick = {};
-  for (const kind of ['citizen', 'company']) {
-    const g = mc[kind];
-    if (roamed[kind] && g.options.some((o) => o.id === roamed[kind]) && roamed[kind] !== g.selected) {
-      pick[kind] = roamed[kind];
-      g.selected = roamed[kind];
+    const props = await customProperties();
+    if (!props) return '';
+    let id = props.get(DRAFT);
+    if (!id) {
+      id = newKey().replace(/^outlook-/, 'draft-');
+      props.set(DRAFT, id);
+      await props.save();
     }
+    return id;
+  } catch (e) {
+    return '';
   }
-  if (pick.citizen || pick.company) {
-    await api('PUT', '/api/v1/reply-mailboxes', pick).catch(() => {});
-  }
-  saveRoamingChoice({ citizen: mc.citizen.selected, company: mc.company.selected });
-  return mc;
 }
 
-export async function setReplyMailbox(kind, id) {
-  const mc = await api('PUT', '/api/v1/reply-mailboxes', { [kind]: id });
-  saveRoamingChoice({ [kind]: id });
-  return mc;
-}
-
-// send uploads the draft as one secure message and returns its id.
+// send uploads the draft as one secure message and returns the agent's
+// answer: the message id (none when the draft had reached every recipient
+// before), alreadySent and merged.
 // fields are the message's further fields (the secure mailbox's
 // readDeadline and securityQuestion). onProgress(phase, sent, total):
 // phase "read" while files come from Outlook, "upload" while bytes go to
 // the agent.
 export async function send({ inputs, reply, fallback, mobiles, fields, idempotencyKey, onProgress }) {
-  const [subj, html, att] = await Promise.all([subject(), bodyHtml(), attachments()]);
+  const [subj, html, att, draft] = await Promise.all([subject(), bodyHtml(), attachments(), draftId()]);
   if (att.problems.length) throw new Error(att.problems.join(' '));
   const files = [];
   for (let i = 0; i < att.files.length; i++) {
@@ -195,25 +197,13 @@ export async function send({ inputs, reply, fallback, mobiles, fields, idempoten
   }
   const message = { recipients: inputs, subject: subj, bodyHtml: html, replyMailbox: reply, idempotencyKey };
   if (fallback) message.fallback = fallback;
+  if (draft) message.draftId = draft;
   if (mobiles && Object.keys(mobiles).length) message.mobiles = mobiles;
   Object.assign(message, fields);
   const form = new FormData();
   form.append('message', new Blob([JSON.stringify(message)], { type: 'application/json' }));
   for (const f of files) form.append('attachment', f.blob, f.name);
-  const res = await upload('/api/v1/messages', form, (sent, total) => onProgress && onProgress('upload', sent, total));
-  return res.id;
-}
-
-export const FINAL = ['delivered', 'printed', 'failed', 'needs-fallback'];
-
-// follow polls a message's status until it is final; onStatus sees each.
-export async function follow(id, onStatus, intervalMs = 700) {
-  for (;;) {
-    const st = await api('GET', '/api/v1/messages/' + encodeURIComponent(id));
-    onStatus(st);
-    if (FINAL.includes(st.status)) return st;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return upload('/api/v1/messages', form, (sent, total) => onProgress && onProgress('upload', sent, total));
 }
 
 export function newKey() {

@@ -4,11 +4,14 @@
 // pane shows its answers and never sends unless they allow it.
 import { NOT_READY } from '../api.js';
 import * as mail from './mail.js';
-import { showAlert } from '../lines.js';
+import { follow, outcome, sendNotes, watchFacts } from '../status.js';
+import { offerOverride } from './override.js';
+import { api, hosted } from '../api.js';
+import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
   $, paneState, setState, greetAgent, showAgentAbsent, checkRecipients, showSummary, notSecure,
-  ReplyPickers, notSent, progress, showDelivery,
+  ReplyPickers, notSent, progress, showDelivery, setSendable, sendable, focusResult,
 } from '../pane.js';
 
 const state = paneState({
@@ -24,8 +27,8 @@ function agentAbsent(message) {
   updateSend();
 }
 
-function pretty(r) {
-  return r.label + ': ' + r.input;
+function pretty(r, res) {
+  return r.label + ': ' + shownAs(res);
 }
 
 function renderCheck() {
@@ -33,7 +36,7 @@ function renderCheck() {
   list.replaceChildren();
   const rep = state.report;
   if (!rep) return;
-  const who = (res, i) => (state.recipients[i] ? pretty(state.recipients[i]) : res.input);
+  const who = (res, i) => (state.recipients[i] ? pretty(state.recipients[i], res) : shownAs(res));
   list.append(...resultLines(rep.results, who, state.mobiles, check));
   sm.update(rep.results);
   showSummary(rep, 'mailen', state.sending || state.sent);
@@ -57,7 +60,7 @@ function blockers() {
 function updateSend() {
   const why = state.sending || state.sent ? [] : blockers();
   const ok = !state.sending && !state.sent && why.length === 0;
-  $('send').disabled = !ok;
+  setSendable($('send'), ok);
   $('send-why').textContent = why.join(' ');
   sm.disabled = state.sending || state.sent;
 }
@@ -109,6 +112,7 @@ function check() {
 }
 
 async function sendSecure() {
+  if (!sendable($('send'))) return; // off: #send-why says why
   // A deadline of today can pass while the pane stands open.
   if (sm.showProblem() || blockers().length) {
     updateSend();
@@ -122,7 +126,7 @@ async function sendSecure() {
   $('progress').hidden = false;
   progress(0, 'Henter mailen fra Outlook …');
   try {
-    const id = await mail.send({
+    const res = await mail.send({
       inputs: state.recipients.map((r) => r.input),
       reply: reply.chosen(),
       fallback: $('fallback-print').checked ? 'print' : '',
@@ -134,28 +138,40 @@ async function sendSecure() {
         else progress(total ? Math.round((sent / total) * 100) : 0, 'Overfører til Send sikkert …');
       },
     });
+    const notes = sendNotes(res);
+    if (!res.id) {
+      // The draft had reached every recipient before: nothing new sent.
+      state.sending = false;
+      state.sent = true;
+      progress(100, 'Intet nyt sendt');
+      showAlert(notes + ' Der er ikke sendt noget nyt. Du kan lukke kladden.', 'info');
+      $('close-draft').hidden = false;
+      setState('already-sent');
+      return;
+    }
     progress(100, 'Overført. Afventer levering …');
     $('progress').scrollIntoView({ block: 'nearest' });
-    const st = await mail.follow(id, showDelivery);
+    const st = await follow(res.id, showDelivery);
     state.sending = false;
-    if (st.status === 'delivered') {
+    const out = outcome(st, 'Mailen');
+    if (out.kind === 'success') {
       state.sent = true;
-      progress(100, 'Leveret');
-      const printed = st.recipients.some((r) => r.status === 'printed');
-      showAlert(printed
-        ? 'Mailen er sendt. Modtagere, der er fritaget for Digital Post, får den som brev via OneTooX. Du kan lukke kladden.'
-        : 'Mailen er sendt sikkert og leveret som Digital Post. Du kan lukke kladden.', 'success');
+      progress(100, 'Sendt');
+      showAlert([out.text, notes, 'Du kan lukke kladden.'].filter(Boolean).join(' '), 'success');
       $('close-draft').hidden = false;
       setState('delivered');
+      watchFacts(res.id, $('delivery'));
     } else {
+      // Sent again, the draft goes only to those it did not reach.
       state.key = null;
-      showAlert('Forsendelsen blev ikke leveret til alle modtagere. Se status herunder.', 'error');
+      showAlert([out.text, notes].filter(Boolean).join(' '), 'error');
       setState('failed');
     }
   } catch (e) {
     notSent(e, state, agentAbsent);
   } finally {
     updateSend();
+    focusResult($('progress'));
   }
 }
 
@@ -196,6 +212,17 @@ async function start() {
   }
   wire();
   await check();
+  if (new URLSearchParams(window.location.search).get('send') === '1' && state.agentOK) {
+    // Opened by the Send sikkert button: the recipients are shown before
+    // anything is sent, and one press sends.
+    showAlert('Se modtagerne og hvordan de nås herunder. Intet er sendt endnu: tryk Send sikkert for at sende.', 'info');
+    if (sendable($('send'))) $('send').focus();
+  }
+  // The Smart Alert's "Åbn Send sikkert" leads here: offer to send anyway
+  // with a reason where the organisation allows it.
+  // (The agent's settings say whether; pages hosted by the relay have no
+  // agent to record the reason, so they do not offer it.)
+  if (!hosted()) await api('GET', '/api/v1/settings').then(offerOverride).catch(() => {});
 }
 
 if (typeof Office === 'undefined') {

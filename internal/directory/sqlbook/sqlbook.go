@@ -69,3 +69,15 @@ func (b *Book) Search(ctx context.Context, q, letter string, limit int) ([]direc
 	mem := directory.NewMemoryBook(all...)
 	return mem.Search(ctx, q, letter, limit)
 }
+
+// SetMobile corrects (or, with "", removes) the mobile number the book
+// remembers for an address; an address it does not know is added.
+func (b *Book) SetMobile(ctx context.Context, email, mobile string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	_, err := b.db.ExecContext(ctx, b.db.Q(`INSERT INTO address_book (email, name, description, last_seen, mobile) VALUES (?, '', '', ?, ?)
+		ON CONFLICT (email) DO UPDATE SET mobile = excluded.mobile`), email, time.Now().UnixNano(), mobile)
+	if err != nil {
+		return fmt.Errorf("directory: set mobile: %w", err)
+	}
+	return nil
+}

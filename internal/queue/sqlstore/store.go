@@ -160,6 +160,11 @@ func (s *SQLStore) init(ctx context.Context) error {
 			lease_owner TEXT NOT NULL DEFAULT '',
 			lease_until BIGINT NOT NULL DEFAULT 0)`,
 		`CREATE INDEX IF NOT EXISTS relay_messages_queue ON relay_messages (next_attempt) WHERE done = 0`,
+		`CREATE TABLE IF NOT EXISTS relay_drafts (
+			draft_key ` + blob + ` NOT NULL,
+			message_id TEXT NOT NULL,
+			created BIGINT NOT NULL,
+			PRIMARY KEY (draft_key, message_id))`,
 		`CREATE TABLE IF NOT EXISTS relay_blob_chunks (
 			blob TEXT NOT NULL,
 			seq INTEGER NOT NULL,
@@ -226,6 +231,12 @@ func (s *SQLStore) Create(ctx context.Context, m *queue.Message) (string, bool, 
 		m.ID, queue.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt))
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 1 {
+			if m.DraftID != "" {
+				if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO relay_drafts (draft_key, message_id, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+					queue.DraftHash(m.Sender, m.DraftID), m.ID, nanos(m.Created)); err != nil {
+					return "", false, fmt.Errorf("relay store: create %s: draft: %w", m.ID, err)
+				}
+			}
 			return m.ID, true, nil
 		}
 	}
@@ -242,6 +253,24 @@ func (s *SQLStore) Create(ctx context.Context, m *queue.Message) (string, bool, 
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, queue.ErrIDTaken)
 	}
 	return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
+}
+
+// DraftMessages lists the sender's messages from a draft, oldest first.
+func (s *SQLStore) DraftMessages(ctx context.Context, sender, draftID string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT message_id FROM relay_drafts WHERE draft_key = ? ORDER BY created, message_id`), queue.DraftHash(sender, draftID))
+	if err != nil {
+		return nil, fmt.Errorf("relay store: draft: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("relay store: draft: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 func (s *SQLStore) ByKey(ctx context.Context, sender, key string) (string, bool, error) {

@@ -370,9 +370,22 @@ type TrustStatus struct {
 	Message     string        `json:"message"`
 }
 
+// servingCA is the CA whose certificate answers on the port: the machine
+// door's where a door runs (it ends TLS for every user; on Windows the
+// door service trusts it machine-wide, so no user is asked), else the
+// agent's own.
+func (a *App) servingCA() (trust.CA, error) {
+	if a.DoorCAFile != "" {
+		if ca, err := trust.LoadCA(a.DoorCAFile); err == nil {
+			return ca, nil
+		}
+	}
+	return trust.LoadCA(a.CAFile)
+}
+
 // TrustStatus reads the user's trust stores.
 func (a *App) TrustStatus() TrustStatus {
-	ca, err := trust.LoadCA(a.CAFile)
+	ca, err := a.servingCA()
 	if err != nil {
 		return TrustStatus{Message: "Send sikkerts certifikat findes ikke endnu."}
 	}
@@ -392,7 +405,7 @@ func (a *App) TrustStatus() TrustStatus {
 // InstallTrust puts the agent's CA into the user's trust stores (the fix
 // the Status view offers) and returns the new status.
 func (a *App) InstallTrust() (TrustStatus, error) {
-	ca, err := trust.LoadCA(a.CAFile)
+	ca, err := a.servingCA()
 	if err != nil {
 		return TrustStatus{}, &Error{Code: "no_ca", Message: "Send sikkerts certifikat findes ikke endnu."}
 	}

@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"sendsikkert/internal/agent"
+	"sendsikkert/internal/certs"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/trust"
+	"sendsikkert/internal/vault"
 )
 
 // startAgent runs a real agent in demo mode in this process.
@@ -229,5 +231,26 @@ func TestWindowEnrolsEnrolledAgent(t *testing.T) {
 	_, err = win.Enroll("https://127.0.0.1:1", "ABCD-EFGH")
 	if e, ok := err.(*Error); !ok || e.Code != "enroll_failed" {
 		t.Fatalf("with the window's token: %v", err)
+	}
+}
+
+// Behind the door the certificate to trust is the machine door's CA, not
+// the agent's own.
+func TestServingCAIsTheDoors(t *testing.T) {
+	_, data := startAgent(t)
+	doorState := t.TempDir()
+	key, _ := vault.New(vault.NewRandomKey())
+	id, err := certs.LoadOrCreate(filepath.Join(doorState, "tls"), key, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &App{CAFile: filepath.Join(data, "tls", "ca.crt"), DoorCAFile: filepath.Join(doorState, "tls", certs.CACertFile)}
+	ca, err := a.servingCA()
+	if err != nil || certs.Fingerprint(ca.Cert.Raw) != id.CAFingerprint {
+		t.Fatalf("serving CA: %v", err)
+	}
+	a.DoorCAFile = filepath.Join(t.TempDir(), "no-door.crt")
+	if ca, err := a.servingCA(); err != nil || certs.Fingerprint(ca.Cert.Raw) == id.CAFingerprint {
+		t.Fatalf("without a door: %v", err)
 	}
 }

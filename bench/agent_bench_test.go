@@ -113,8 +113,11 @@ func cpuTicks(pid int) float64 {
 }
 
 // BenchmarkIdleRSS: the headless demo agent after start-up, one check and
-// ten quiet seconds. Goal: ≤ 20 MiB.
+// ten quiet seconds, against a bare Go HTTPS server (bench/testdata/
+// bareserver) after one GET and the same quiet, in the same run. Goal:
+// ≤ 10 MiB and ≤ 1.25 × the bare server. RSS and PSS (smaps_rollup).
 func BenchmarkIdleRSS(b *testing.B) {
+	bareRSS, barePSS := bareServerIdle(b)
 	a := start(b)
 	a.check(b, []string{"2211771212"})
 	time.Sleep(2 * time.Second)
@@ -123,9 +126,58 @@ func BenchmarkIdleRSS(b *testing.B) {
 	time.Sleep(10 * time.Second)
 	cpu := (cpuTicks(pid) - t0) / 100 / 10 * 100
 	rss := procKiB(pid, "VmRSS") / 1024
+	pss := pssKiB(pid) / 1024
 	b.ReportMetric(rss, "idle-RSS-MiB")
+	b.ReportMetric(pss, "idle-PSS-MiB")
 	b.ReportMetric(cpu, "idle-CPU-%")
-	fmt.Printf("idle RSS %.1f MiB, idle CPU %.2f %% over 10 s\n", rss, cpu)
+	fmt.Printf("idle RSS %.1f MiB (PSS %.1f MiB), idle CPU %.2f %% over 10 s; bare Go HTTPS server RSS %.1f MiB (PSS %.1f MiB)\n", rss, pss, cpu, bareRSS, barePSS)
+	ratio := rss / bareRSS
+	tableRow("agent idle RSS (demo build: -tags nodemo not on main yet)", "≤ 10 MiB, ≤ 1.25 ×", fmt.Sprintf("%.1f MiB (PSS %.1f)", rss, pss), fmt.Sprintf("bare HTTPS %.1f MiB (PSS %.1f)", bareRSS, barePSS), ratio, rss <= 10 && ratio <= 1.25)
+}
+
+// bareServerIdle builds and starts the bare HTTPS server, GETs once, lets
+// it sit 12 s and returns its RSS and PSS in MiB.
+func bareServerIdle(b *testing.B) (rss, pss float64) {
+	bin := filepath.Join(b.TempDir(), "bareserver")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/bareserver")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build bare server: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	line := make([]byte, 64)
+	n, _ := out.Read(line)
+	addr := strings.TrimSpace(string(line[:n]))
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := c.Get("https://" + addr + "/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	time.Sleep(12 * time.Second)
+	return procKiB(cmd.Process.Pid, "VmRSS") / 1024, pssKiB(cmd.Process.Pid) / 1024
+}
+
+// pssKiB is the process's proportional set size (shared pages divided
+// among the processes that map them).
+func pssKiB(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "Pss:") {
+			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return v
+		}
+	}
+	return -1
 }
 
 // call sends a request to the agent's local API as the add-in does (with
@@ -274,6 +326,16 @@ func BenchmarkSend99MB(b *testing.B) {
 		resp.Body.Close()
 		fastest(&rawBest, time.Since(t))
 	}
+	// The other half of the durable design's limit: writing the same bytes
+	// to a file and fsyncing it.
+	var syncBest time.Duration
+	for range 3 {
+		t := time.Now()
+		if err := copySynced(path, filepath.Join(b.TempDir(), "copy")); err != nil {
+			b.Fatal(err)
+		}
+		fastest(&syncBest, time.Since(t))
+	}
 	a := start(b)
 	a.check(b, []string{"2211771212"})
 	time.Sleep(time.Second)
@@ -302,4 +364,34 @@ func BenchmarkSend99MB(b *testing.B) {
 	fmt.Printf("99.5 MB: raw upload %.0f MB/s (%v); agent accepted %.0f MB/s (%v, ratio %.2f); delivered as MeMo %.0f MB/s (%v, ratio %.2f); agent RSS idle %.1f MiB, peak %.1f MiB (+%.1f MiB)\n",
 		mbs(rawBest), rawBest.Round(time.Millisecond), mbs(acceptBest), acceptBest.Round(time.Millisecond), float64(rawBest)/float64(acceptBest),
 		mbs(deliverBest), deliverBest.Round(time.Millisecond), float64(rawBest)/float64(deliverBest), idle/1024, peak/1024, (peak-idle)/1024)
+	// A durable design uploads twice (clerk to agent, agent to relay) and
+	// writes durably twice (the agent's outbox, the relay's blob store).
+	limit := 2*rawBest + 2*syncBest
+	ratio := float64(limit) / float64(deliverBest)
+	fmt.Printf("99.5 MB: fsync'd write %.0f MB/s (%v); durable limit 2 × upload + 2 × fsync'd write = %v; delivered %v\n",
+		mbs(syncBest), syncBest.Round(time.Millisecond), limit.Round(time.Millisecond), deliverBest.Round(time.Millisecond))
+	tableRow("99.5 MB share delivered (demo agent and relay)", "≥ 0.5 ×", fmt.Sprintf("%v", deliverBest.Round(time.Millisecond)), fmt.Sprintf("2×upload %v + 2×fsync %v", rawBest.Round(time.Millisecond), syncBest.Round(time.Millisecond)), ratio, ratio >= 0.5)
+}
+
+// copySynced copies src to dst and fsyncs dst.
+func copySynced(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(dst)
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

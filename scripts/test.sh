@@ -46,6 +46,10 @@ CGO_ENABLED=0 go vet ./...
 echo "== cross-build for Windows"
 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/...
 
+echo "== the shipped build (-tags nodemo): no demo code, --demo refused"
+go build -tags nodemo -o /dev/null ./cmd/sendsikkert
+go test -count=1 -tags nodemo -run 'NoDemo|Usage|Version' ./cmd/sendsikkert
+
 # ---- Windows installer (build/windows): makensis on Linux ------------------
 echo "== Windows installer (makensis)"
 if [ ! -d cmd/sendsikkert-window ]; then

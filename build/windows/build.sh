@@ -4,16 +4,35 @@
 # sign binaries and installer with osslsigncode.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-version="${VERSION:-$(git describe --tags --always 2>/dev/null || echo 0.1.0)}"
-nsis_version="$(echo "$version" | grep -Eo '^[0-9]+\.[0-9]+\.[0-9]+' || echo 0.1.0)"
+# ONE version string, MAJOR.MINOR.PATCH (what an MSI ProductVersion can
+# carry): VERSION, or the latest vX.Y.Z tag, or 1.0.0. It goes into every
+# exe (-X sendsikkert/internal/version.String, shown by --version, /healthz
+# and both manifests' <Version>), their version resources (.syso from
+# versionres), the MSI's ProductVersion and the NSIS installer.
+version="${VERSION:-$(git describe --tags --abbrev=0 --match 'v[0-9]*.[0-9]*.[0-9]*' 2>/dev/null | sed 's/^v//' || true)}"
+version="${version:-1.0.0}"
+if ! echo "$version" | grep -Eq '^[0-9]{1,5}\.[0-9]{1,5}\.[0-9]{1,5}$'; then
+  echo "build.sh: VERSION must be MAJOR.MINOR.PATCH, not $version" >&2; exit 1
+fi
+nsis_version="$version"
 out=bin/windows
 mkdir -p "$out"
-GOOS=windows GOARCH=amd64 go build -ldflags "-X main.version=$version" -o "$out/sendsikkert.exe" ./cmd/sendsikkert
+ldflags="-H=windowsgui -X sendsikkert/internal/version.String=$version"
+# The version resources, linked by go build for windows/amd64 only, and
+# removed again so the tree stays clean.
+sysos=(cmd/sendsikkert/rsrc_windows_amd64.syso cmd/sendsikkert-window/rsrc_windows_amd64.syso)
+trap 'rm -f "${sysos[@]}"' EXIT
+go run ./build/windows/versionres -version "$version" -name sendsikkert.exe -description "Send sikkert" -out "${sysos[0]}"
+go run ./build/windows/versionres -version "$version" -name sendsikkert-window.exe -description "Send sikkert – vindue" -out "${sysos[1]}"
+# The shipped agent: no demo relay at all (-tags nodemo), and a
+# GUI-subsystem program (-H=windowsgui) so autostart opens no console; its
+# subcommands attach to the console they are run from.
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags nodemo -ldflags "$ldflags" -o "$out/sendsikkert.exe" ./cmd/sendsikkert
 if [ -d cmd/sendsikkert-window ]; then
   # The Wails tags make the real window (without them Wails builds a stub
   # that only says it was built wrong); -H=windowsgui: no console window.
   # Wails needs no cgo on Windows.
-  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production -ldflags "-H=windowsgui -X main.version=$version" \
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags desktop,production,nodemo -ldflags "$ldflags" \
     -o "$out/sendsikkert-window.exe" ./cmd/sendsikkert-window
 else
   echo "cmd/sendsikkert-window missing" >&2; exit 1

@@ -2,6 +2,7 @@
 //
 //	sendsikkert-relay serve --config relay.yaml
 //	sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
+//	sendsikkert-relay enroll-code --config relay.yaml --csv users.csv
 //	sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
 //	sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
 //	sendsikkert-relay audit export --config relay.yaml [--user U] [--recipient R]
@@ -44,6 +45,7 @@ const usageText = `brug:
   sendsikkert-relay backup --config relay.yaml --to FILE       (SQLite; PostgreSQL: pg_dump)
   sendsikkert-relay restore --config relay.yaml --from FILE    (relæet skal være stoppet)
   sendsikkert-relay enroll-code --config relay.yaml --user anna@kommune.dk
+  sendsikkert-relay enroll-code --config relay.yaml --csv brugere.csv > koder.csv   (én kode pr. bruger; CSV ud: user,code,expires)
   sendsikkert-relay revoke --config relay.yaml --user anna@kommune.dk
   sendsikkert-relay audit verify --config relay.yaml [--checkpoint FILE]
   sendsikkert-relay audit checkpoint --config relay.yaml       (skriv og send et kontrolpunkt nu)
@@ -186,19 +188,6 @@ func withEnv(config string, run func(context.Context, *env) int) int {
 	}
 	defer database.CloseCleanly(e.db, e.cfg.Database, e.cfg.Data, storeName)
 	return run(ctx, e)
-}
-
-func enrollCode(args []string) int {
-	return userCmd("enroll-code", args, func(ctx context.Context, e *env, user string) error {
-		code, expires, err := e.auth.NewCode(ctx, user)
-		if err != nil {
-			return err
-		}
-		e.audit.Record(ctx, "admin", "enroll-code", zeroID, "", strings.ToLower(user), "")
-		fmt.Println(code)
-		fmt.Fprintf(os.Stderr, "Engangskode til %s, gyldig til %s. Brugeren kører: sendsikkert enroll --relay https://… --code %s\n", user, expires.Format("02-01-2006 15:04"), code)
-		return nil
-	})
 }
 
 func revoke(args []string) int {

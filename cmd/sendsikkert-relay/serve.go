@@ -194,6 +194,11 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	rc.Store = inbound.IndexingStore{Store: store, Index: e.inbound}
+	// The store, the index and the audit log share cfg.Database
+	// (relay.sqlite in the data folder, or the PostgreSQL database): a
+	// submit's message, index rows and audit rows are one commit. A bbolt
+	// store is apart from them.
+	rc.AuditInStore = cfg.Database != "bolt"
 	if rc.Registry, err = e.registry(); err != nil {
 		return rc, closeAll, err
 	}

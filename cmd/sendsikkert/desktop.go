@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sendsikkert/internal/policy"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -159,4 +161,32 @@ func agentAnswers(url, caFile, doorCAFile string) bool {
 	defer resp.Body.Close()
 	var h struct{ Status string }
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "ok"
+}
+
+// showPolicyProblem keeps a tray icon that says IT's policy is invalid
+// (a wrong RELAY in a silent install, a typo in a GPO) until the clerk
+// quits, or chooses Prøv igen after IT fixed it: then it reports true and
+// the agent starts. Without a tray it reports false at once.
+func showPolicyProblem(perr error, log *slog.Logger) bool {
+	if !tray.Shown() {
+		return false
+	}
+	fixed := false
+	t := &tray.Tray{Log: log}
+	t.Quit = t.Stop
+	t.Failed("IT's politik for Send sikkert er ugyldig – kontakt IT", tray.Notice{
+		Title: "Send sikkert kan ikke starte",
+		Body:  "IT's politik for Send sikkert er ugyldig: " + perr.Error() + ". Kontakt IT.",
+	})
+	go func() {
+		for range t.Retry() {
+			if _, err := policy.Load(); err == nil {
+				fixed = true
+				t.Stop()
+				return
+			}
+		}
+	}()
+	t.Run()
+	return fixed
 }

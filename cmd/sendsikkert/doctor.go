@@ -1,6 +1,13 @@
 package main
 
 import (
+	"path/filepath"
+
+	"sendsikkert/internal/certs"
+	"sendsikkert/internal/door"
+
+	"sendsikkert/internal/proxy"
+
 	"context"
 	"crypto/tls"
 	"flag"
@@ -27,12 +34,15 @@ func doctorCmd(args []string) int {
 	if perr == nil && pol.Port != 0 {
 		*port = pol.Port
 	}
+	via, _ := proxy.For(pol.Proxy)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	checks := doctor.Run(ctx, doctor.Env{
 		DataDir: *data, Port: *port, Policy: pol, PolicyErr: perr,
-		Keyring:   func() error { return keystore.NewKeyring(*data).Probe() },
-		Enrolment: func() (string, *tls.Config, bool, error) { return agent.Enrolled(*data) },
+		Keyring:    func() error { return keystore.NewKeyring(*data).Probe() },
+		Enrolment:  func() (string, *tls.Config, bool, error) { return agent.Enrolled(*data) },
+		Proxy:      via,
+		DoorCAFile: filepath.Join(door.DefaultStateDir, "tls", certs.CACertFile),
 	})
 	if doctor.Write(os.Stdout, checks, *lang) {
 		return 1

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sendsikkert/internal/policy"
+
 	"context"
 	"errors"
 	"flag"
@@ -18,10 +20,15 @@ func enrollCmd(args []string) int {
 	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
 	relayURL := fs.String("relay", "", "the organisation's relay, https://…")
 	code := fs.String("code", "", "the one-time code from IT")
-	relayCA := fs.String("relay-ca", "", "CA certificate (PEM) that signed the relay's server certificate; default: the system's")
+	relayCA := fs.String("relay-ca", "", "CA certificate (PEM) that signed the relay's server certificate; default: IT's policy RelayCA, else the system's")
 	data := fs.String("data", agent.DefaultDataDir(), "per-user data folder")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *relayURL == "" { // the MSI's RELAY, or IT's policy
+		if pol, err := policy.Load(); err == nil {
+			*relayURL = pol.RelayURL
+		}
 	}
 	if *relayURL == "" || *code == "" {
 		fmt.Fprintln(os.Stderr, "brug: sendsikkert enroll --relay https://relæ.kommune.dk --code KODE")
@@ -31,9 +38,13 @@ func enrollCmd(args []string) int {
 	defer cancel()
 	user, err := agent.Enroll(ctx, *data, *relayURL, *code, *relayCA)
 	var refused *enroll.RefusedError
+	var badCA *agent.RelayCAError
 	switch {
 	case errors.As(err, &refused):
 		fmt.Fprintln(os.Stderr, "Tilmeldingen blev afvist:", refused.Message)
+		return 1
+	case errors.As(err, &badCA):
+		fmt.Fprintln(os.Stderr, "Tilmeldingen mislykkedes:", badCA.Danish()+".")
 		return 1
 	case errors.Is(err, keystore.ErrUnavailable):
 		fmt.Fprintln(os.Stderr, "Tilmeldingen kræver systemets nøglering, som ikke kan nås eller er låst. Lås nøgleringen op, og prøv igen.")

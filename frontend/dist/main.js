@@ -359,6 +359,10 @@ async function showFirstRun() {
     const o = await App().Overview();
     showTrust($('fr-trust'), o.trust);
     $('fr-demo').hidden = !o.agent.demo;
+    // The relay IT set (policy, the installer's RELAY): filled in, so the
+    // clerk only types the code.
+    const relay = o.settings && o.settings.policyRelay;
+    if (relay && !$('fr-relay').value) $('fr-relay').value = relay;
     report('firstrun', `trusted=${o.trust.trusted}`);
   } catch (e) { problem(e); report('firstrun', 'error'); }
 }

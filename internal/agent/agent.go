@@ -16,7 +16,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"sendsikkert/internal/certs"
@@ -80,8 +79,11 @@ func DefaultDataDir() string {
 type Agent struct {
 	Config Config
 	Demo   bool
-	Outbox *outbox.Outbox
-	API    *localapi.Server
+	// NotEnrolled, when set, says in Danish why the agent has no relay
+	// and refuses sends (the tray's status line).
+	NotEnrolled string
+	Outbox      *outbox.Outbox
+	API         *localapi.Server
 	// Store says whether secrets live in the OS keyring.
 	Store keystore.Store
 	// Mailbox is the IMAP mailbox link (marked copies, receipts); its
@@ -90,6 +92,9 @@ type Agent struct {
 	// Health is what is wrong now (/healthz "problems", the tray).
 	Health *health.Board
 }
+
+// ProblemNotEnrolled is the board's code for an agent without a relay.
+const ProblemNotEnrolled = "not_enrolled"
 
 // ErrKeyring is returned when the OS keyring is needed but unreachable.
 var ErrKeyring = errors.New("agent: OS keyring unavailable")
@@ -112,13 +117,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("agent: who am I: %w", err)
 	}
-	// A relay is configured by the flag or by an enrolment; without one
-	// (or with --demo, which wins) the agent runs the demo relay.
-	enr, err := loadEnrolment(cfg.DataDir)
-	if err != nil && !errors.Is(err, ErrNotEnrolled) {
-		return err
+	// Demo only when asked for with --demo; without it and without an
+	// enrolment the agent runs "not enrolled": it serves the add-in and
+	// the window's Kom i gang page, and refuses sends.
+	demo := cfg.Demo
+	if demo && !DemoBuilt {
+		return ErrNoDemo
 	}
-	demo := cfg.Demo || (cfg.RelayURL == "" && enr == nil)
+	var enr *enrolment
+	if !demo {
+		e, err := loadEnrolment(cfg.DataDir)
+		if err != nil && !errors.Is(err, ErrNotEnrolled) {
+			return err
+		}
+		enr = e
+	}
 	store, err := keystore.Open(cfg.DataDir, demo)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrKeyring, err)
@@ -151,18 +164,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	tlsServer := certs.NewServer(id, nil)
 	if !demo && enr == nil {
-		// A relay but no enrolment: if the relay offers the hosted add-in,
-		// the pages can enrol this PC with the clerk's Entra sign-in
-		// (zero-touch); otherwise IT's one-time code is the only way.
+		// No enrolment: if the relay offers the hosted add-in, the pages
+		// can enrol this PC with the clerk's Entra sign-in (zero-touch),
+		// and the agent starts against the relay once they have.
+		// Otherwise it runs "not enrolled" below: IT's one-time code
+		// (the window's Kom i gang, or sendsikkert enroll) is the way.
 		if _, err := fetchAddinConfig(ctx, cfg.RelayURL); err != nil {
 			log.Info("the relay offers no zero-touch enrolment", "relay", cfg.RelayURL, "err", err)
-			return ErrNotEnrolled
+		} else {
+			if err := awaitEnrolment(ctx, cfg, tlsServer, osUser, log); err != nil {
+				return err
+			}
+			log.Info("enrolled by the add-in; starting against the relay")
+			return Run(ctx, cfg)
 		}
-		if err := awaitEnrolment(ctx, cfg, tlsServer, osUser, log); err != nil {
-			return err
-		}
-		log.Info("enrolled by the add-in; starting against the relay")
-		return Run(ctx, cfg)
 	}
 
 	db, err := openStore(cfg.DataDir, time.Now(), log)
@@ -189,6 +204,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	done := make(chan struct{})
 	var client *relayclient.Client
+	var notEnrolled string // why, in Danish, when there is no relay
 	if demo {
 		log.Warn("DEMO MODE: using the embedded demo relay; messages go to " + filepath.Join(cfg.DataDir, "demo") + ", nothing reaches real recipients")
 		c, stop, err := startDemoRelay(ctx, cfg.DataDir, key, cfg.Policy.PrintAdapter, log)
@@ -198,24 +214,25 @@ func Run(ctx context.Context, cfg Config) error {
 		defer stop()
 		client = c
 	} else {
-		if enr == nil {
-			return ErrNotEnrolled
-		}
-		if cfg.RelayURL != "" && strings.TrimRight(cfg.RelayURL, "/") != enr.URL {
-			return fmt.Errorf("%w: enrolled with %s, not %s", ErrNotEnrolled, enr.URL, cfg.RelayURL)
-		}
-		tlsCfg, err := enr.clientTLS(cfg.DataDir, store)
+		c, why, err := enr.client(cfg, store, log)
 		if err != nil {
 			return err
 		}
-		client = &relayclient.Client{BaseURL: enr.URL, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}
-		log.Info("using the organisation's relay", "relay", enr.URL, "user", enr.User)
+		client, notEnrolled = c, why
+	}
+	// The relay's parts for the local API and the mailbox link: left nil
+	// (not a typed nil) when not enrolled, so they answer "not enrolled".
+	var relay localapi.Relay
+	var dir localapi.Directory
+	var statuses mailbox.StatusGetter
+	if client != nil {
+		relay, dir, statuses = client, client, client
 	}
 
 	// The mailbox link: a marked copy of every delivered send, receipts
 	// and replies followed. It runs beside the worker and never holds up
 	// a send.
-	link, err := mailbox.Open(mailbox.Config{DB: db, Outbox: ob, Settings: st, Secrets: store, Relay: client, Dir: filepath.Join(cfg.DataDir, "mailbox"), Log: log})
+	link, err := mailbox.Open(mailbox.Config{DB: db, Outbox: ob, Settings: st, Secrets: store, Relay: statuses, Dir: filepath.Join(cfg.DataDir, "mailbox"), Log: log})
 	if err != nil {
 		return err
 	}
@@ -234,7 +251,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: letter.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: client, Directory: client, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+	api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: letter.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
 		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
 	}
@@ -247,7 +264,7 @@ func Run(ctx context.Context, cfg Config) error {
 		e, _ := loadEnrolment(cfg.DataDir)
 		return e != nil
 	}
-	a := &Agent{Config: cfg, Demo: demo, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
+	a := &Agent{Config: cfg, Demo: demo, NotEnrolled: notEnrolled, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
 
 	// Headers in 10 s, at least 64 KiB of body per 30 s (see httptimeout).
 	srv := httptimeout.Server("", api.Handler(), log)
@@ -259,13 +276,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := serve(ctx, cfg, srv, osUser, log); err != nil {
 		return err
 	}
-	worker := &outbox.Worker{Outbox: ob, Relay: client, Handing: link.Retain, Log: log, Health: board}
-	board.Source(worker.Problems)
 	board.Source(ob.Problems)
-	go func() {
-		worker.Run(ctx)
-		close(done)
-	}()
+	if client != nil {
+		worker := &outbox.Worker{Outbox: ob, Relay: client, Handing: link.Retain, Log: log, Health: board}
+		board.Source(worker.Problems)
+		go func() {
+			worker.Run(ctx)
+			close(done)
+		}()
+	} else {
+		close(done) // nothing may be sent: no worker
+		// Told on the board: /healthz "problems", the tray, the window.
+		board.Set(health.Problem{Code: ProblemNotEnrolled, Message: "Send sikkert sender intet: " + notEnrolled})
+	}
 	linkDone := make(chan struct{})
 	go func() {
 		link.Run(ctx)
@@ -288,8 +311,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}()
 	mode := ""
-	if demo {
+	switch {
+	case demo:
 		mode = " (DEMO)"
+	case client == nil:
+		mode = " (NOT ENROLLED: sends are refused until this PC is enrolled with the organisation's relay)"
 	}
 	log.Info("Send sikkert agent ready"+mode, "url", "https://localhost:"+strconv.Itoa(cfg.Port), "data", cfg.DataDir, "keyring", store.Secure(), "pending", ob.Pending())
 	if cfg.Ready != nil {
@@ -325,6 +351,10 @@ func serve(ctx context.Context, cfg Config, srv *http.Server, self peer.User, lo
 	if !door.IsNoDoor(err) {
 		return fmt.Errorf("agent: the door on port %d: %w", cfg.Port, err)
 	}
+	// Said in the log on purpose: on an installed PC the door service
+	// should own the port; an administrator reading this knows it is not
+	// running.
+	log.Warn("no door service answers on this port; the agent binds it itself with its own certificate", "port", cfg.Port, "detail", err)
 	if !peer.Supported {
 		log.Warn("this platform cannot tell which user opens a loopback connection; other local users are not refused")
 	}

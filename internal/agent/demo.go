@@ -1,3 +1,5 @@
+//go:build !nodemo
+
 package agent
 
 import (
@@ -20,6 +22,10 @@ import (
 	"sendsikkert/internal/relayclient"
 	"sendsikkert/internal/vault"
 )
+
+// DemoBuilt says this build carries the demo relay; the shipped build
+// (-tags nodemo) does not, and refuses --demo.
+const DemoBuilt = true
 
 // startDemoRelay runs the relay in-process on its own loopback listener,
 // so the agent reaches it through the same client and HTTP API as a real

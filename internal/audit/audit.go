@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/database"
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 )
 
@@ -83,8 +84,12 @@ type Log struct {
 	db   *database.DB
 	key  []byte
 	sign ed25519.PrivateKey
-	mu   sync.Mutex
-	Now  func() time.Time
+	// mu is held by the one appender at a time (a group commit's leader,
+	// Purge, RecordRestore); qmu guards the rows waiting for it.
+	mu    sync.Mutex
+	qmu   sync.Mutex
+	queue []*pending
+	Now   func() time.Time
 }
 
 // Open prepares the tables. key (32 bytes, from the relay's store key)
@@ -205,36 +210,104 @@ func (l *Log) rowHash(e *Entry) string {
 // Record appends a row. id is the full recipient (masked before it is
 // stored); it may be zero for rows without a recipient.
 func (l *Log) Record(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error {
-	e := Entry{At: l.Now().UTC(), User: user, Action: action, Channel: channel, Outcome: outcome, MessageID: messageID}
-	if id.Kind != "" {
-		e.Recipient, e.recipientHash = id.Masked(), l.RecipientHash(id)
+	return l.RecordAll(ctx, []queue.AuditRow{{User: user, Action: action, ID: id, Channel: channel, Outcome: outcome, MessageID: messageID}})
+}
+
+// RecordAll appends rows in one transaction, which it may share with the
+// rows of concurrent callers (a group commit): each caller returns once
+// the commit holding its rows is durable, and every caller of a commit
+// that failed gets its error.
+func (l *Log) RecordAll(ctx context.Context, rows []queue.AuditRow) error {
+	if len(rows) == 0 {
+		return nil
 	}
-	return l.inTx(ctx, func(tx *sql.Tx, head int64) error {
-		return l.appendTx(ctx, tx, &e, head+1)
+	p := &pending{entries: l.entries(rows), done: make(chan error, 1)}
+	l.qmu.Lock()
+	l.queue = append(l.queue, p)
+	l.qmu.Unlock()
+	// Whoever holds mu commits everything queued so far, ours included
+	// unless a commit under the previous holder already took it.
+	l.mu.Lock()
+	select {
+	case err := <-p.done:
+		l.mu.Unlock()
+		return err
+	default:
+	}
+	l.qmu.Lock()
+	batch := l.queue
+	l.queue = nil
+	l.qmu.Unlock()
+	var all []Entry
+	for _, b := range batch {
+		all = append(all, b.entries...)
+	}
+	// The batch is everyone's: one caller going away must not fail it.
+	bctx := context.WithoutCancel(ctx)
+	err := l.inTxLocked(bctx, func(tx *sql.Tx, head int64, prev string) error {
+		return l.appendAll(bctx, tx, all, head, prev)
 	})
+	for _, b := range batch {
+		b.done <- err
+	}
+	l.mu.Unlock()
+	return <-p.done
+}
+
+// pending is one caller's rows waiting for a group commit.
+type pending struct {
+	entries []Entry
+	done    chan error
+}
+
+// RecordTx appends rows inside tx, a transaction on the log's own
+// database that a store opened for the change the rows record: one commit
+// makes both durable. It takes the head's lock (PostgreSQL: the row lock;
+// SQLite: tx holds the write lock from BEGIN), not the log's mutex, which
+// an appender may hold while it waits for the database's lock.
+func (l *Log) RecordTx(ctx context.Context, tx *sql.Tx, rows []queue.AuditRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	head, prev, err := l.lockHead(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return l.appendAll(ctx, tx, l.entries(rows), head, prev)
+}
+
+func (l *Log) entries(rows []queue.AuditRow) []Entry {
+	now := l.Now().UTC()
+	es := make([]Entry, len(rows))
+	for i, r := range rows {
+		e := Entry{At: now, User: r.User, Action: r.Action, Channel: r.Channel, Outcome: r.Outcome, MessageID: r.MessageID}
+		if r.ID.Kind != "" {
+			e.Recipient, e.recipientHash = r.ID.Masked(), l.RecipientHash(r.ID)
+		}
+		es[i] = e
+	}
+	return es
 }
 
 // inTx runs f in a transaction that holds the head's lock; head is the
 // number of the last row.
-func (l *Log) inTx(ctx context.Context, f func(tx *sql.Tx, head int64) error) error {
+func (l *Log) inTx(ctx context.Context, f func(tx *sql.Tx, head int64, prev string) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.inTxLocked(ctx, f)
+}
+
+func (l *Log) inTxLocked(ctx context.Context, f func(tx *sql.Tx, head int64, prev string) error) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	defer tx.Rollback()
-	// PostgreSQL: the row lock orders appends from several instances;
-	// SQLite: the transaction holds the write lock from BEGIN.
-	lock := `SELECT seq FROM audit_head WHERE id = 1`
-	if l.db.Postgres {
-		lock += ` FOR UPDATE`
+	head, prev, err := l.lockHead(ctx, tx)
+	if err != nil {
+		return err
 	}
-	var head int64
-	if err := tx.QueryRowContext(ctx, lock).Scan(&head); err != nil {
-		return fmt.Errorf("audit: head: %w", err)
-	}
-	if err := f(tx, head); err != nil {
+	if err := f(tx, head, prev); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -243,18 +316,78 @@ func (l *Log) inTx(ctx context.Context, f func(tx *sql.Tx, head int64) error) er
 	return nil
 }
 
+// lockHead reads the head (the last row's number and hash) under its
+// lock. PostgreSQL: the row lock orders appends from several instances;
+// SQLite: the transaction holds the write lock from BEGIN.
+func (l *Log) lockHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
+	lock := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	if l.db.Postgres {
+		lock += ` FOR UPDATE`
+	}
+	var head int64
+	var hash string
+	if err := tx.QueryRowContext(ctx, lock).Scan(&head, &hash); err != nil {
+		return 0, "", fmt.Errorf("audit: head: %w", err)
+	}
+	return head, hash, nil
+}
+
 // appendTx appends e as row seq after the head and moves the keyed head.
 func (l *Log) appendTx(ctx context.Context, tx *sql.Tx, e *Entry, seq int64) error {
 	if err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_head WHERE id = 1`).Scan(&e.prev); err != nil {
 		return fmt.Errorf("audit: head: %w", err)
 	}
 	e.Seq = seq
+	if err := l.insert(ctx, tx, e); err != nil {
+		return err
+	}
+	return l.moveHead(ctx, tx, e)
+}
+
+// appendAll appends es as rows head+1… after prev (the head's hash) in
+// one go: few statements, the head moved once.
+func (l *Log) appendAll(ctx context.Context, tx *sql.Tx, es []Entry, head int64, prev string) error {
+	for i := range es {
+		e := &es[i]
+		e.Seq, e.prev = head+1+int64(i), prev
+		e.hash = l.rowHash(e)
+		prev = e.hash
+	}
+	// Several rows per INSERT (a group commit's, a check's): one round
+	// trip to PostgreSQL each, within SQLite's limit on parameters.
+	const per = 64
+	for len(es) > 0 {
+		n := min(len(es), per)
+		q := `INSERT INTO audit_log (seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, detail, prev_hash, hash) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?,?,?,?,?,?,?,?,?,?,?,?),`, n), ",")
+		args := make([]any, 0, 12*n)
+		for _, e := range es[:n] {
+			args = append(args, e.Seq, e.At.UnixNano(), e.User, e.Action, e.Recipient, e.recipientHash, e.Channel, e.Outcome, e.MessageID, e.Detail, e.prev, e.hash)
+		}
+		if _, err := tx.ExecContext(ctx, l.db.Q(q), args...); err != nil {
+			return fmt.Errorf("audit: insert: %w", err)
+		}
+		last := &es[n-1]
+		es = es[n:]
+		if len(es) == 0 {
+			return l.moveHead(ctx, tx, last)
+		}
+	}
+	return nil
+}
+
+// insert hashes e (its Seq and prev set) and inserts it.
+func (l *Log) insert(ctx context.Context, tx *sql.Tx, e *Entry) error {
 	e.hash = l.rowHash(e)
 	_, err := tx.ExecContext(ctx, l.db.Q(`INSERT INTO audit_log (seq, at, user_name, action, recipient, recipient_hash, channel, outcome, message_id, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
 		e.Seq, e.At.UnixNano(), e.User, e.Action, e.Recipient, e.recipientHash, e.Channel, e.Outcome, e.MessageID, e.Detail, e.prev, e.hash)
 	if err != nil {
 		return fmt.Errorf("audit: insert: %w", err)
 	}
+	return nil
+}
+
+func (l *Log) moveHead(ctx context.Context, tx *sql.Tx, e *Entry) error {
 	if _, err := tx.ExecContext(ctx, l.db.Q(`UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`), e.Seq, e.hash, l.headMAC(e.Seq, e.hash)); err != nil {
 		return fmt.Errorf("audit: head: %w", err)
 	}
@@ -476,7 +609,7 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 // and the last one's hash, which the first remaining row follows.
 func (l *Log) Purge(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := l.inTx(ctx, func(tx *sql.Tx, head int64) error {
+	err := l.inTx(ctx, func(tx *sql.Tx, head int64, _ string) error {
 		var to sql.NullInt64
 		if err := tx.QueryRowContext(ctx, l.db.Q(`SELECT MAX(seq) FROM audit_log WHERE at < ? AND seq < ?`), before.UnixNano(), head).Scan(&to); err != nil {
 			return fmt.Errorf("audit: purge: %w", err)
@@ -512,7 +645,7 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (int64, error) {
 // head nothing was lost, and the record says so.
 func (l *Log) RecordRestore(ctx context.Context, user string, backupTakenAt time.Time, lostTo int64) (RestoreDetail, error) {
 	var d RestoreDetail
-	err := l.inTx(ctx, func(tx *sql.Tx, head int64) error {
+	err := l.inTx(ctx, func(tx *sql.Tx, head int64, _ string) error {
 		d = RestoreDetail{BackupTakenAt: backupTakenAt.UTC(), LostFrom: head + 1, LostTo: max(lostTo, head)}
 		detail, _ := json.Marshal(d)
 		outcome := fmt.Sprintf("restored from backup taken at %s; rows %d–%d after it are gone", d.BackupTakenAt.Format(time.RFC3339), d.LostFrom, d.LostTo)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers "sqlite"
 )
@@ -39,7 +40,17 @@ func Open(ctx context.Context, dsn, dataDir, name string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("database: %w", err)
 		}
-		if err := db.PingContext(ctx); err != nil {
+		// database/sql keeps 2 idle connections by default: at a few
+		// hundred lookups a second (each an audit commit and perhaps a
+		// device check) the rest would be closed and reopened all the
+		// time, each a new backend process whose prepared statements
+		// (pgx caches them per connection) start cold. Sized like the
+		// store's pool, and within PostgreSQL's default 100 connections
+		// for a few instances.
+		db.SetMaxIdleConns(16)
+		db.SetMaxOpenConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		if err := WarmPool(ctx, db, 8); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("database: connect to PostgreSQL: %w", err)
 		}
@@ -59,12 +70,41 @@ func Open(ctx context.Context, dsn, dataDir, name string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	// database/sql keeps 2 idle connections by default: under a few
+	// hundred lookups a second the rest would be closed and reopened, each
+	// reopening the file and reading its schema again. Not capped: a
+	// transaction of one part may read through another's handle.
+	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database: open %s: %w", path, err)
 	}
 	os.Chmod(path, 0o600)
 	return &DB{DB: db}, nil
+}
+
+// WarmPool opens n connections to PostgreSQL and leaves them idle in the
+// pool: a relay that has just started would otherwise open one (a new
+// backend process, its authentication) for each of the first concurrent
+// requests, and its first second of lookups would wait on that.
+func WarmPool(ctx context.Context, db *sql.DB, n int) error {
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		if err := c.PingContext(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SQLiteURIPath escapes a file path for a "file:" URI: a folder named

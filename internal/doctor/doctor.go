@@ -14,6 +14,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +47,14 @@ type Env struct {
 	// Enrolment returns the relay URL, the device's TLS config for it,
 	// and whether this PC is enrolled.
 	Enrolment func() (url string, cfg *tls.Config, enrolled bool, err error)
-	Timeout   time.Duration
+	// Proxy is the way to the relay the agent takes (proxy.For); nil:
+	// direct.
+	Proxy func(*http.Request) (*url.URL, error)
+	// DoorCAFile is the machine door's CA (door.DefaultStateDir/tls). When
+	// it exists the door serves the port with it, so it is the certificate
+	// Office must trust and the one the agent answers with.
+	DoorCAFile string
+	Timeout    time.Duration
 }
 
 func ok(name, da, en string) Check { return Check{Name: name, OK: true, Da: da, En: en} }
@@ -67,10 +76,13 @@ func Run(ctx context.Context, e Env) []Check {
 	if ca != nil {
 		out = append(out, checkTrust(e, *ca))
 	}
-	agentUp, portCheck := checkPort(ctx, e, ca)
+	agent, portCheck := checkPort(ctx, e, ca)
 	out = append(out, portCheck)
-	out = append(out, checkAddin(ctx, e, ca, agentUp))
-	out = append(out, checkRelay(ctx, e))
+	out = append(out, checkAddin(ctx, e, ca, agent.up))
+	if e.Policy.RelayCA != "" {
+		out = append(out, checkRelayCA(e))
+	}
+	out = append(out, checkRelay(ctx, e, agent))
 	return out
 }
 
@@ -94,6 +106,14 @@ func checkKeyring(e Env) Check {
 }
 
 func checkCA(e Env) (*trust.CA, Check) {
+	if e.DoorCAFile != "" {
+		if ca, err := trust.LoadCA(e.DoorCAFile); err == nil {
+			if time.Now().After(ca.Cert.NotAfter) {
+				return &ca, bad("certificate", "Maskinens Send sikkert-CA (dør-tjenesten) er udløbet. Genstart tjenesten SendsikkertDoor.", "The machine's Send sikkert CA (the door service) has expired. Restart the SendsikkertDoor service.")
+			}
+			return &ca, ok("certificate", "Maskinens Send sikkert-CA fra dør-tjenesten findes ("+ca.Fingerprint()[:16]+"…).", "The machine's Send sikkert CA from the door service exists ("+ca.Fingerprint()[:16]+"…).")
+		}
+	}
 	ca, err := trust.LoadCA(trust.CAFile(e.DataDir))
 	if err != nil {
 		return nil, bad("certificate", "Agentens certifikat findes ikke endnu. Start Send sikkert én gang, så det bliver lavet.",
@@ -138,7 +158,13 @@ func agentClient(ca *trust.CA, timeout time.Duration) *http.Client {
 
 // checkPort: the port must be free (agent not running) or answered by our
 // agent; another program on it blocks the add-in.
-func checkPort(ctx context.Context, e Env, ca *trust.CA) (bool, Check) {
+// agentState is what the running agent's /healthz said.
+type agentState struct {
+	up   bool
+	demo bool // started with --demo on purpose
+}
+
+func checkPort(ctx context.Context, e Env, ca *trust.CA) (agentState, Check) {
 	p := strconv.Itoa(e.Port)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://localhost:"+p+"/healthz", nil)
 	resp, err := agentClient(ca, e.Timeout).Do(req)
@@ -148,19 +174,19 @@ func checkPort(ctx context.Context, e Env, ca *trust.CA) (bool, Check) {
 			Status string `json:"status"`
 			Demo   bool   `json:"demo"`
 		}
-		if json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&h) == nil && h.Status == "ok" {
+		if json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&h) == nil && (h.Status == "ok" || h.Status == "not_enrolled") { // not_enrolled: waiting for zero-touch enrolment
 			if h.Demo {
-				return true, warn("port", "Agenten kører på port "+p+", men i DEMO-tilstand: intet når rigtige modtagere.", "The agent runs on port "+p+", but in DEMO mode: nothing reaches real recipients.")
+				return agentState{up: true, demo: true}, warn("port", "Agenten kører på port "+p+", men i DEMO-tilstand: intet når rigtige modtagere.", "The agent runs on port "+p+", but in DEMO mode: nothing reaches real recipients.")
 			}
-			return true, ok("port", "Agenten kører på port "+p+".", "The agent runs on port "+p+".")
+			return agentState{up: true}, ok("port", "Agenten kører på port "+p+".", "The agent runs on port "+p+".")
 		}
 	}
 	ln, lerr := net.Listen("tcp", "127.0.0.1:"+p)
 	if lerr == nil {
 		ln.Close()
-		return false, bad("port", "Agenten kører ikke (port "+p+" er ledig). Start Send sikkert.", "The agent is not running (port "+p+" is free). Start Send sikkert.")
+		return agentState{}, bad("port", "Agenten kører ikke (port "+p+" er ledig). Start Send sikkert.", "The agent is not running (port "+p+" is free). Start Send sikkert.")
 	}
-	return false, bad("port", "Port "+p+" bruges af et andet program. Stop det, eller vælg en anden port ved politik.", "Port "+p+" is used by another program. Stop it or set another port by policy.")
+	return agentState{}, bad("port", "Port "+p+" bruges af et andet program. Stop det, eller vælg en anden port ved politik.", "Port "+p+" is used by another program. Stop it or set another port by policy.")
 }
 
 func checkAddin(ctx context.Context, e Env, ca *trust.CA, agentUp bool) Check {
@@ -182,7 +208,22 @@ func checkAddin(ctx context.Context, e Env, ca *trust.CA, agentUp bool) Check {
 	return ok("addin", "Tilføjelsens sider svarer.", "The add-in pages answer.")
 }
 
-func checkRelay(ctx context.Context, e Env) Check {
+// checkRelayCA: the relay CA IT named (policy RelayCA, the MSI's RELAYCA)
+// is a readable PEM file with a certificate. A wrong path is the most
+// likely typo in a silent install, and it must be named exactly.
+func checkRelayCA(e Env) Check {
+	p := e.Policy.RelayCA
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return bad("relayca", "Relæets CA-fil "+p+" (politik RelayCA / installationens RELAYCA) findes ikke eller kan ikke læses: "+err.Error()+". Kontakt IT.", "The relay CA file "+p+" (policy RelayCA / the installer's RELAYCA) is missing or unreadable: "+err.Error()+". Contact IT.")
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return bad("relayca", "Relæets CA-fil "+p+" (politik RelayCA / installationens RELAYCA) indeholder intet PEM-certifikat. Kontakt IT.", "The relay CA file "+p+" (policy RelayCA / the installer's RELAYCA) holds no PEM certificate. Contact IT.")
+	}
+	return ok("relayca", "Relæets CA-fil "+p+" kan bruges.", "The relay CA file "+p+" is usable.")
+}
+
+func checkRelay(ctx context.Context, e Env, agent agentState) Check {
 	url, cfg, enrolled, err := e.Enrolment()
 	if err != nil {
 		return bad("relay", "Tilmeldingen til relæet kan ikke læses: "+err.Error(), "The relay enrolment cannot be read: "+err.Error())
@@ -191,9 +232,15 @@ func checkRelay(ctx context.Context, e Env) Check {
 		if e.Policy.RelayURL != "" {
 			return bad("relay", "IT har valgt relæet "+e.Policy.RelayURL+", men pc'en er ikke tilmeldt. Kør 'sendsikkert enroll'.", "IT set the relay "+e.Policy.RelayURL+" but this PC is not enrolled. Run 'sendsikkert enroll'.")
 		}
-		return warn("relay", "Ingen relæ: Send sikkert kører i DEMO-tilstand.", "No relay: Send sikkert runs in DEMO mode.")
+		if agent.demo { // asked for with --demo: a warning, not a fault
+			return warn("relay", "Ingen relæ: Send sikkert kører i DEMO-tilstand (startet med --demo).", "No relay: Send sikkert runs in DEMO mode (started with --demo).")
+		}
+		return bad("relay", "Send sikkert er ikke tilmeldt organisationens relæ: intet kan sendes sikkert fra denne pc. Kontakt IT for en tilmelding (sendsikkert enroll eller Kom i gang i Send sikkert-vinduet).", "Send sikkert is not enrolled with the organisation's relay: nothing can be sent securely from this PC. Contact IT to enrol it (sendsikkert enroll or the window's Kom i gang page).")
 	}
-	hc := &http.Client{Timeout: e.Timeout, Transport: &http.Transport{TLSClientConfig: cfg}}
+	if e.Policy.RelayURL != "" && strings.TrimRight(e.Policy.RelayURL, "/") != strings.TrimRight(url, "/") {
+		return bad("relay", "Pc'en er tilmeldt relæet "+url+", men IT's politik (eller installationens RELAY) siger "+e.Policy.RelayURL+". Agenten sender ikke, før pc'en er tilmeldt det relæ, IT har valgt. Kontakt IT.", "This PC is enrolled with the relay "+url+", but IT's policy (or the installer's RELAY) says "+e.Policy.RelayURL+". The agent sends nothing until the PC is enrolled with that relay. Contact IT.")
+	}
+	hc := &http.Client{Timeout: e.Timeout, Transport: &http.Transport{Proxy: e.Proxy, TLSClientConfig: cfg}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(url, "/")+"/v1/recipients/check", strings.NewReader(`{"recipients":[]}`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,6 +150,22 @@ func TestEachFailure(t *testing.T) {
 			e.Policy = policy.Policy{RelayURL: "https://relay.kommune.dk"}
 			e.Enrolment = func() (string, *tls.Config, bool, error) { return "", nil, false, nil }
 		}},
+		{"not enrolled, no policy, agent not in demo", "relay", func(t *testing.T, e *Env) {
+			e.Enrolment = func() (string, *tls.Config, bool, error) { return "", nil, false, nil }
+		}},
+		{"enrolled with another relay than the policy's", "relay", func(t *testing.T, e *Env) {
+			r := fakeRelay(t, 200)
+			e.Policy = policy.Policy{RelayURL: "https://relay.kommune.dk"}
+			e.Enrolment = func() (string, *tls.Config, bool, error) { return r.url, r.cfg, true, nil }
+		}},
+		{"relay CA file missing", "relayca", func(t *testing.T, e *Env) {
+			e.Policy = policy.Policy{RelayCA: filepath.Join(t.TempDir(), "relay-ca.crt")}
+		}},
+		{"relay CA file holds no certificate", "relayca", func(t *testing.T, e *Env) {
+			p := filepath.Join(t.TempDir(), "relay-ca.crt")
+			os.WriteFile(p, []byte("C:\\not a certificate"), 0o644)
+			e.Policy = policy.Policy{RelayCA: p}
+		}},
 		{"invalid policy", "policy", func(t *testing.T, e *Env) { e.PolicyErr = errors.New("port 80 must be 1024–65535") }},
 	}
 	for _, tt := range tests {
@@ -180,5 +197,24 @@ func TestDemoIsAWarning(t *testing.T) {
 	}
 	if c := find(checks, "port"); c.OK || c.Blocking || !strings.Contains(c.En, "DEMO") {
 		t.Fatalf("port: %+v", c)
+	}
+}
+
+// TestBehindTheDoor: where the door service owns the port it answers with
+// the machine CA, not the agent's own; doctor checks and trusts that one.
+func TestBehindTheDoor(t *testing.T) {
+	e := healthy(t)
+	doorState := t.TempDir()
+	e.Port = fakeAgent(t, doorState, false) // the door, with its machine CA
+	if c := find(Run(context.Background(), e), "port"); c.OK {
+		t.Fatal("premise: the agent's own CA should not verify the door")
+	}
+	e.DoorCAFile = filepath.Join(doorState, "tls", certs.CACertFile)
+	var buf bytes.Buffer
+	if Write(&buf, Run(context.Background(), e), "en") {
+		t.Fatalf("behind the door:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "door service") {
+		t.Fatalf("the door's CA not named:\n%s", buf.String())
 	}
 }

@@ -62,6 +62,11 @@ type Config struct {
 	Log          *slog.Logger
 	// Ready, when set, is called once the door listens.
 	Ready func(*Door)
+	// Trust is the machine-wide trust store for the door's CA; nil is the
+	// platform's (LocalMachine\Root on Windows, none elsewhere).
+	Trust MachineTrust
+	// Now is the clock of the certificate series; nil is time.Now.
+	Now func() time.Time
 }
 
 // Door is a running door.
@@ -75,6 +80,10 @@ type Door struct {
 	ctls map[net.Conn]struct{}
 	// CAFile is the machine CA users' trust stores need.
 	CAFile string
+
+	server *certs.Server // the current leaf, renewed while running
+	tlsDir string
+	sealer certs.Sealer
 }
 
 // agent is one registered agent.
@@ -97,6 +106,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.AgentTimeout == 0 {
 		cfg.AgentTimeout = 90 * time.Second
+	}
+	if cfg.Trust == nil {
+		cfg.Trust = defaultTrust()
 	}
 	if len(cfg.Hosts) == 0 {
 		cfg.Hosts = []string{"127.0.0.1", "::1"}
@@ -150,6 +162,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	go d.serveControl(ctl)
+	go d.renewLoop(ctx)
 	d.log.Info("Send sikkert door ready", "port", cfg.Port, "control", controlPath(cfg.RunDir, cfg.Port), "ca", d.CAFile)
 	if cfg.Ready != nil {
 		cfg.Ready(d)
@@ -194,15 +207,20 @@ func (d *Door) machineTLS() (*tls.Config, error) {
 	if err := os.MkdirAll(tlsDir, 0o755); err != nil {
 		return nil, err
 	}
-	id, err := certs.LoadOrCreate(tlsDir, key.Derive("tls"), time.Now())
+	d.tlsDir, d.sealer = tlsDir, key.Derive("tls")
+	id, err := certs.LoadOrCreate(tlsDir, d.sealer, d.now())
 	if err != nil {
 		return nil, fmt.Errorf("door: machine certificate: %w", err)
 	}
 	d.CAFile = filepath.Join(tlsDir, certs.CACertFile)
 	if id.Created {
-		d.log.Info("made a new machine CA; users' browsers and Office must trust it", "ca", d.CAFile, "fingerprint", id.CAFingerprint)
+		d.log.Info("made a new machine CA (its private key is destroyed after signing)", "ca", d.CAFile, "fingerprint", id.CAFingerprint, "reason", id.Reason)
 	}
-	return certs.NewServer(id, nil).TLSConfig(), nil
+	if err := d.trustCA(id); err != nil {
+		return nil, err
+	}
+	d.server = certs.NewServer(id, d.cfg.Now)
+	return d.server.TLSConfig(), nil
 }
 
 func loadOrCreateKey(path string) ([]byte, error) {

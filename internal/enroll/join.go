@@ -1,6 +1,8 @@
 package enroll
 
 import (
+	"sendsikkert/internal/proxy"
+
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -45,14 +47,15 @@ type Device struct {
 // Join enrols this device: it makes a P-256 key here, sends a request
 // signed by it together with code, and returns the key and the signed
 // certificate. roots verify the relay's server certificate (nil: the
-// system's).
-func Join(ctx context.Context, relayURL, code string, roots *x509.CertPool) (*Device, error) {
-	return JoinWith(ctx, relayURL, Request{Code: code}, roots)
+// system's). via, when given, is the proxy to the relay (proxy.For); without
+// it the environment's (HTTPS_PROXY).
+func Join(ctx context.Context, relayURL, code string, roots *x509.CertPool, via ...proxy.Func) (*Device, error) {
+	return JoinWith(ctx, relayURL, Request{Code: code}, roots, via...)
 }
 
 // JoinWith enrols as Join does with the credential in cred (Code or
 // AccessToken; CSR is made here).
-func JoinWith(ctx context.Context, relayURL string, cred Request, roots *x509.CertPool) (*Device, error) {
+func JoinWith(ctx context.Context, relayURL string, cred Request, roots *x509.CertPool, via ...proxy.Func) (*Device, error) {
 	if (cred.Code == "") == (cred.AccessToken == "") {
 		return nil, errors.New("enroll: a code or an access token, not both")
 	}
@@ -74,7 +77,11 @@ func JoinWith(ctx context.Context, relayURL string, cred Request, roots *x509.Ce
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+	var through proxy.Func = http.ProxyFromEnvironment
+	if len(via) > 0 {
+		through = via[0]
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: through, TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("enroll: relay unreachable: %w", err)

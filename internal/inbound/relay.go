@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,37 @@ func (s IndexingStore) Create(ctx context.Context, m *queue.Message) (string, bo
 		}
 	}
 	return s.Store.Create(ctx, m)
+}
+
+// CreateWith stores m, its index rows and also's work (the submit's audit
+// rows) in one transaction; the index must be in the store's database.
+func (s IndexingStore) CreateWith(ctx context.Context, m *queue.Message, also func(*sql.Tx) error) (string, bool, error) {
+	ts, ok := s.Store.(queue.TxStore)
+	if !ok {
+		return "", false, fmt.Errorf("inbound: create %s: the store has no transactions to share", m.ID)
+	}
+	return ts.CreateWith(ctx, m, func(tx *sql.Tx) error {
+		for _, r := range m.Recipients {
+			if r.MemoUUID != "" {
+				if err := s.Index.RememberSentTx(ctx, tx, r.MemoUUID, m.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
+	})
+}
+
+// UpdateWith is the store's.
+func (s IndexingStore) UpdateWith(ctx context.Context, m *queue.Message, lease queue.Lease, also func(*sql.Tx) error) error {
+	ts, ok := s.Store.(queue.TxStore)
+	if !ok {
+		return fmt.Errorf("inbound: update %s: the store has no transactions to share", m.ID)
+	}
+	return ts.UpdateWith(ctx, m, lease, also)
 }
 
 // RelayBlobs keeps received messages in the relay's encrypted blobs.

@@ -224,7 +224,19 @@ func (s *Store) List(ctx context.Context, state string) ([]Row, error) {
 // RememberSent indexes the MeMo messageUUID of one recipient's copy of a
 // sent message under the relay's id for it.
 func (s *Store) RememberSent(ctx context.Context, memoUUID, messageID string) error {
-	_, err := s.db.ExecContext(ctx, s.db.Q(`INSERT INTO inbound_sent (memo_uuid, message_id) VALUES (?, ?) ON CONFLICT (memo_uuid) DO NOTHING`),
+	return s.rememberSent(ctx, s.db, memoUUID, messageID)
+}
+
+// RememberSentTx is RememberSent in tx, a transaction on the index's own
+// database (the relay store's, creating the message).
+func (s *Store) RememberSentTx(ctx context.Context, tx *sql.Tx, memoUUID, messageID string) error {
+	return s.rememberSent(ctx, tx, memoUUID, messageID)
+}
+
+func (s *Store) rememberSent(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, memoUUID, messageID string) error {
+	_, err := ex.ExecContext(ctx, s.db.Q(`INSERT INTO inbound_sent (memo_uuid, message_id) VALUES (?, ?) ON CONFLICT (memo_uuid) DO NOTHING`),
 		normUUID(memoUUID), messageID)
 	if err != nil {
 		return fmt.Errorf("inbound: remember sent: %w", err)

@@ -94,7 +94,10 @@ type Route struct {
 	// MaxBody bounds the request body; the message upload enforces its own
 	// limits while streaming.
 	MaxBody int64
-	Handler http.HandlerFunc
+	// NeedsRelay: the handler asks the relay or queues work for it; while
+	// the agent is not enrolled the route answers 503 not_enrolled.
+	NeedsRelay bool
+	Handler    http.HandlerFunc
 }
 
 // Wrap applies the guard to h, which serves the route r.

@@ -74,10 +74,13 @@ type Server struct {
 	// Directory, when set, serves the Sikker Mail Portal's searches.
 	Directory Directory
 	Settings  *settings.Store
-	Demo      bool
-	Version   string
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Demo: the relay is the embedded demo relay. Relay nil means not
+	// enrolled: every route that needs the relay answers 503 not_enrolled,
+	// and nothing is queued.
+	Demo    bool
+	Version string
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Extra routes (add-in pages, later issues) go through the same guard.
 	Extra []Route
 	// Mailbox, when set, is the IMAP mailbox link (account in the
@@ -134,16 +137,16 @@ func (s *Server) Routes() []Route {
 		{Pattern: "GET /healthz", Handler: s.healthz},
 		{Pattern: "GET /csrf-token", MaxBody: 1, Handler: s.csrfToken},
 		{Pattern: "POST /api/v1/smart-alert/override", MaxBody: 16 << 10, Handler: s.smartAlertOverride},
-		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, Handler: s.check},
-		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, Handler: s.submit},
+		{Pattern: "POST /api/v1/recipients/check", MaxBody: 64 << 10, NeedsRelay: true, Handler: s.check},
+		{Pattern: "POST /api/v1/messages", MaxBody: relayapi.MaxAttachmentBytes + relayapi.MaxMessagePart + 1<<20, NeedsRelay: true, Handler: s.submit},
 		{Pattern: "GET /api/v1/messages", MaxBody: 1, Handler: s.list},
 		{Pattern: "GET /api/v1/messages/facts", MaxBody: 1, Handler: s.facts},
 		{Pattern: "PUT /api/v1/mobiles", MaxBody: 4 << 10, Handler: s.setMobile},
-		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, Handler: s.status},
-		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, Handler: s.revoke}, // no body is read; "{}" is welcome
-		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, Handler: s.mailboxes},
-		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, Handler: s.setMailboxes},
-		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, Handler: s.createUpload},
+		{Pattern: "GET /api/v1/messages/{id}", MaxBody: 1, NeedsRelay: true, Handler: s.status},
+		{Pattern: "POST /api/v1/messages/{id}/revoke", MaxBody: 1 << 10, NeedsRelay: true, Handler: s.revoke}, // no body is read; "{}" is welcome
+		{Pattern: "GET /api/v1/reply-mailboxes", MaxBody: 1, NeedsRelay: true, Handler: s.mailboxes},
+		{Pattern: "PUT /api/v1/reply-mailboxes", MaxBody: 4 << 10, NeedsRelay: true, Handler: s.setMailboxes},
+		{Pattern: "POST /api/v1/uploads", MaxBody: 4 << 10, NeedsRelay: true, Handler: s.createUpload},
 		{Pattern: "PUT /api/v1/uploads/{id}/{index}", MaxBody: upload.MaxSlice, Handler: s.putSlice},
 		{Pattern: "GET /api/v1/uploads/{id}", MaxBody: 1, Handler: s.getUpload},
 		{Pattern: "POST /api/v1/enroll", MaxBody: 16 << 10, Handler: s.enroll},
@@ -152,8 +155,8 @@ func (s *Server) Routes() []Route {
 		{Pattern: "PUT /api/v1/settings", MaxBody: 128 << 10, Handler: s.putSettings},
 		{Pattern: "PUT /api/v1/mailbox/secret", MaxBody: 16 << 10, Handler: s.putMailboxSecret},
 		{Pattern: "GET /api/v1/mailbox/status", MaxBody: 1, Handler: s.mailboxStatus},
-		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, Handler: s.domains},
-		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, Handler: s.addressBook},
+		{Pattern: "GET /api/v1/directory/domains", MaxBody: 1, NeedsRelay: true, Handler: s.domains},
+		{Pattern: "GET /api/v1/directory/addressbook", MaxBody: 1, NeedsRelay: true, Handler: s.addressBook},
 		{Pattern: "GET /addin/{path...}", MaxBody: 1, Handler: s.addinPage},
 		{Pattern: "GET /addin/outlook.xml", MaxBody: 1, Handler: s.outlookManifest},
 		{Pattern: "GET /addin/office.xml", MaxBody: 1, Handler: s.officeManifest},
@@ -165,6 +168,9 @@ func (s *Server) Routes() []Route {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.Routes() {
+		if rt.NeedsRelay && s.Relay == nil {
+			rt.Handler = s.notEnrolled
+		}
 		mux.Handle(rt.Pattern, s.Guard.Wrap(rt))
 	}
 	// Unknown paths get the guard too, then a JSON 404.
@@ -174,10 +180,19 @@ func (s *Server) Handler() http.Handler {
 	return s.Guard.Outer(mux)
 }
 
+// NotEnrolledText is what a clerk reads when the agent has no relay.
+const NotEnrolledText = "Send sikkert er ikke tilmeldt organisationens relæ på denne pc, så intet kan sendes sikkert herfra. Kontakt IT, og bed om at få pc'en tilmeldt (eller om en tilmeldingskode til Kom i gang i Send sikkert-vinduet)."
+
+// notEnrolled answers every route that needs the relay while the agent is
+// not enrolled: nothing is checked, queued or sent.
+func (s *Server) notEnrolled(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusServiceUnavailable, "not_enrolled", NotEnrolledText)
+}
+
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	// "status" stays "ok" while the agent serves: problems are things a
 	// person must know of, not a reason to restart it.
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "outbox": s.Outbox.Pending(), "user": s.User, "problems": s.Health.List()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version, "demo": s.Demo, "enrolled": s.Relay != nil && !s.Demo, "outbox": s.Outbox.Pending(), "user": s.User, "problems": s.Health.List()})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
@@ -197,6 +212,7 @@ dt{font-weight:600}dd{margin:0 0 .75rem 0}
 <body>
 <h1>Send sikkert kører</h1>
 {{if .Demo}}<p class="demo"><strong>DEMO</strong> – Send sikkert kører i demotilstand. Intet sendes til rigtige modtagere; Digital Post og breve lægges i en mappe på denne pc.</p>{{end}}
+{{if .NotEnrolled}}<p class="demo"><strong>Ikke tilmeldt</strong> – {{.NotEnrolled}}</p>{{end}}
 <dl>
 <dt>Version</dt><dd>{{.Version}}</dd>
 <dt>Forsendelser i udbakken</dt><dd>{{.Pending}}</dd>
@@ -214,7 +230,11 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	if s.Outbox != nil {
 		pending = s.Outbox.Pending()
 	}
-	indexPage.Execute(w, map[string]any{"Token": s.Guard.Token, "Demo": s.Demo, "Version": s.Version, "Pending": pending})
+	notEnrolled := ""
+	if s.Relay == nil && !s.Demo {
+		notEnrolled = NotEnrolledText
+	}
+	indexPage.Execute(w, map[string]any{"Token": s.Guard.Token, "Demo": s.Demo, "NotEnrolled": notEnrolled, "Version": s.Version, "Pending": pending})
 }
 
 // down stands in for the registry when the relay cannot be reached, so a
@@ -897,6 +917,9 @@ type SettingsView struct {
 	Locked []string `json:"locked"`
 	// SmartAlert is false only when IT turned the CPR Smart Alert off.
 	SmartAlert bool `json:"smartAlert"`
+	// PolicyRelay is the relay IT's policy names (the MSI's RELAY): the
+	// window's Kom i gang page fills it in.
+	PolicyRelay string `json:"policyRelay,omitempty"`
 	// SmartAlertSendAnyway: the clerk may send anyway what the Smart
 	// Alert stopped, with a reason (the relay's policy and this PC's).
 	SmartAlertSendAnyway bool `json:"smartAlertSendAnyway"`
@@ -914,7 +937,7 @@ func (s *Server) view(st settings.Settings) SettingsView {
 		lang = "da"
 	}
 	v := SettingsView{SignatureHTML: st.SignatureHTML, Language: lang, ReplyMailbox: s.replyMailboxes(relayapi.ReplyChoice{}, st),
-		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlertOn()}
+		Demo: s.Demo, Locked: s.Policy.Locked(), SmartAlert: s.Policy.SmartAlertOn(), PolicyRelay: s.Policy.RelayURL}
 	if v.Locked == nil {
 		v.Locked = []string{}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"sendsikkert/internal/version"
 )
 
 // OutlookHostedID and OfficeHostedID are the hosted add-ins' ids. They
@@ -88,7 +90,7 @@ func OutlookHosted(origin string, h Hosted) ([]byte, error) {
 	var b bytes.Buffer
 	base := o + PagesPath
 	err = outlook.Execute(&b, map[string]any{
-		"ID": OutlookHostedID, "Version": OutlookVersion, "Origin": o, "Base": base, "SendMode": string(h.SendMode),
+		"ID": OutlookHostedID, "Version": version.Manifest(OutlookVersion), "Origin": o, "Base": base, "SendMode": string(h.SendMode),
 		"V10":    map[string]any{"Base": base, "Runtime": false},
 		"V11":    map[string]any{"Base": base, "Runtime": true},
 		"WebApp": web,
@@ -108,7 +110,7 @@ func OfficeHosted(origin string, h Hosted) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	err = office.Execute(&b, map[string]any{
-		"ID": OfficeHostedID, "Version": OfficeVersion, "Origin": o, "Base": o + PagesPath, "Hosts": OfficeHosts,
+		"ID": OfficeHostedID, "Version": version.Manifest(OfficeVersion), "Origin": o, "Base": o + PagesPath, "Hosts": OfficeHosts,
 		"WebApp": web,
 	})
 	if err != nil {

@@ -4,6 +4,8 @@
 package manifest
 
 import (
+	"sendsikkert/internal/version"
+
 	"bytes"
 	_ "embed"
 	"fmt"
@@ -19,6 +21,7 @@ const OutlookID = "5f0d8a8e-3c2b-4d7a-9a5e-2b8c6f1e4d93"
 // OutlookVersion is the Outlook manifest's version. Bump it whenever the
 // manifest or its icons change, so Office fetches them anew; a test holds
 // a fingerprint of the content and fails when one changes without the other.
+// A release build carries its release version instead (version.Manifest).
 const OutlookVersion = "1.0.1.0"
 
 // PagesPath is where the add-in's pages live below an origin.
@@ -39,7 +42,7 @@ func Outlook(origin string) ([]byte, error) {
 	var b bytes.Buffer
 	base := o + PagesPath
 	err = outlook.Execute(&b, map[string]any{
-		"ID": OutlookID, "Version": OutlookVersion, "Origin": o, "Base": base,
+		"ID": OutlookID, "Version": version.Manifest(OutlookVersion), "Origin": o, "Base": base,
 		// The local add-in lets a mail go when the agent on this PC is not
 		// running, as it always has; the hosted one blocks by default.
 		"SendMode": string(SoftBlock),

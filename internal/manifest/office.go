@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"sendsikkert/internal/version"
+
 	"bytes"
 	_ "embed"
 	"fmt"
@@ -13,7 +15,8 @@ const OfficeID = "c1b7e3f4-6a2d-4e8b-9f15-3d7a0c2e5b61"
 
 // OfficeVersion is the Office manifest's version; bump it whenever the
 // manifest or its icons change (TestOfficeVersionBumped holds a
-// fingerprint, updated with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1).
+// fingerprint, updated with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1). A
+// release build carries its release version instead (version.Manifest).
 const OfficeVersion = "1.0.0.0"
 
 // OfficeHosts are the VersionOverrides host types that get the Del
@@ -34,7 +37,7 @@ func Office(origin string) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	err = office.Execute(&b, map[string]any{
-		"ID": OfficeID, "Version": OfficeVersion, "Origin": o, "Base": o + PagesPath, "Hosts": OfficeHosts,
+		"ID": OfficeID, "Version": version.Manifest(OfficeVersion), "Origin": o, "Base": o + PagesPath, "Hosts": OfficeHosts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("manifest: office: %w", err)

@@ -133,7 +133,7 @@ func Open(db *bolt.DB, dir string, key *vault.Key) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEntries, bucketKeys, bucketQueue} {
+		for _, b := range [][]byte{bucketEntries, bucketKeys, bucketQueue, bucketByTime, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -143,11 +143,15 @@ func Open(db *bolt.DB, dir string, key *vault.Key) (*Outbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: init: %w", err)
 	}
-	return &Outbox{
+	o := &Outbox{
 		db: db, key: key.Derive("outbox/records"),
 		blobs: blobstore.Store{Dir: filepath.Join(dir, "blobs"), Key: key.Derive("outbox/blobs")},
 		wake:  make(chan struct{}, 1),
-	}, nil
+	}
+	if err := db.Update(o.buildTimeIndex); err != nil {
+		return nil, fmt.Errorf("outbox: time index: %w", err)
+	}
+	return o, nil
 }
 
 // Blobs is where attachments wait for the relay.
@@ -197,6 +201,9 @@ func (o *Outbox) put(tx *bolt.Tx, e *Entry) error {
 		return err
 	}
 	if err := tx.Bucket(bucketEntries).Put([]byte(e.ID), sealed); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketByTime).Put(timeKey(e), nil); err != nil {
 		return err
 	}
 	q := tx.Bucket(bucketQueue)

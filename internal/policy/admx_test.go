@@ -64,7 +64,7 @@ func TestADMX(t *testing.T) {
 		}
 	}
 	sort.Strings(values)
-	want := []string{"AddinOrigins", "IMAPServer", "Port", "PrintAdapter", "RelayURL", "ReplyCitizen", "ReplyCompany", "SmartAlert", "SmartAlertSendAnyway"}
+	want := []string{"AddinOrigins", "IMAPServer", "Port", "PrintAdapter", "Proxy", "RelayCA", "RelayURL", "ReplyCitizen", "ReplyCompany", "SmartAlert", "SmartAlertSendAnyway"}
 	if len(values) != len(want) {
 		t.Fatalf("values %v, want %v", values, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 )
 
@@ -16,6 +17,14 @@ import (
 type Policy struct {
 	// RelayURL is the organisation's relay (https://…).
 	RelayURL string `json:"relayUrl,omitempty"`
+	// RelayCA is the path of a PEM file with the CA of the relay's server
+	// certificate (the MSI's RELAYCA), when the system does not trust it.
+	// A missing or bad file does not make the policy invalid: the agent
+	// starts, and doctor and the tray say what is wrong with it.
+	RelayCA string `json:"relayCa,omitempty"`
+	// Proxy is the proxy to the relay (http://host:port), or "DIRECT";
+	// it wins over HTTPS_PROXY and the system's proxy settings.
+	Proxy string `json:"proxy,omitempty"`
 	// Port is the agent's loopback port.
 	Port int `json:"port,omitempty"`
 	// AddinOrigins are extra origins allowed to call the agent (pages
@@ -41,7 +50,7 @@ type Policy struct {
 
 // Empty reports whether nothing is set.
 func (p Policy) Empty() bool {
-	return p.RelayURL == "" && p.Port == 0 && len(p.AddinOrigins) == 0 && p.ReplyCitizen == "" &&
+	return p.RelayURL == "" && p.RelayCA == "" && p.Proxy == "" && p.Port == 0 && len(p.AddinOrigins) == 0 && p.ReplyCitizen == "" &&
 		p.ReplyCompany == "" && p.PrintAdapter == "" && p.IMAPServer == "" && p.SmartAlert == nil && p.SmartAlertSendAnyway == nil
 }
 
@@ -54,6 +63,8 @@ func (p Policy) Locked() []string {
 		}
 	}
 	add(p.RelayURL != "", "relayUrl")
+	add(p.RelayCA != "", "relayCa")
+	add(p.Proxy != "", "proxy")
 	add(p.Port != 0, "port")
 	add(len(p.AddinOrigins) > 0, "addinOrigins")
 	add(p.ReplyCitizen != "", "replyCitizen")
@@ -73,6 +84,15 @@ func (p Policy) Validate() error {
 		u, err := url.Parse(p.RelayURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			errs = append(errs, fmt.Errorf("relayUrl %q must be an https:// URL", p.RelayURL))
+		}
+	}
+	if p.RelayCA != "" && !filepath.IsAbs(p.RelayCA) && !strings.HasPrefix(p.RelayCA, `\\`) && !(len(p.RelayCA) > 2 && p.RelayCA[1] == ':') {
+		errs = append(errs, fmt.Errorf("relayCa %q must be a full path", p.RelayCA))
+	}
+	if p.Proxy != "" && p.Proxy != "DIRECT" {
+		u, err := url.Parse(p.Proxy)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("proxy %q must be http://host:port or DIRECT", p.Proxy))
 		}
 	}
 	if p.Port != 0 && (p.Port < 1024 || p.Port > 65535) {

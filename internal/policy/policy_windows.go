@@ -28,6 +28,8 @@ func load() (Policy, error) {
 		return v
 	}
 	p.RelayURL = str("RelayURL")
+	p.RelayCA = str("RelayCA")
+	p.Proxy = str("Proxy")
 	p.ReplyCitizen = str("ReplyCitizen")
 	p.ReplyCompany = str("ReplyCompany")
 	p.PrintAdapter = str("PrintAdapter")

@@ -25,8 +25,11 @@ type Worker struct {
 	// Channels by recipient channel; a recipient whose channel has none
 	// fails.
 	Channels map[recipient.Channel]delivery.Channel
-	// Audit, when set, records every delivery outcome.
-	Audit Auditor
+	// Audit, when set, records every delivery outcome; AuditInStore says
+	// it is kept in Store's own database, so an outcome's row commits with
+	// the record that persists it.
+	Audit        Auditor
+	AuditInStore bool
 	// OnDone, when set, is called once a message is final (receipts).
 	OnDone func(*Message)
 	// Follower, when set, tells what became of deliveries a channel only
@@ -81,13 +84,13 @@ func (s *Worker) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (s *Worker) audit(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) {
+// audit notes an outcome's row; it is written with the next persist of
+// the message (see process).
+func (s *Worker) audit(rows *[]AuditRow, user, action string, id recipient.ID, channel, outcome, messageID string) {
 	if s.Audit == nil {
 		return
 	}
-	if err := s.Audit.Record(ctx, user, action, id, channel, outcome, messageID); err != nil {
-		s.log().Error("audit record failed", "action", action, "err", err)
-	}
+	*rows = append(*rows, AuditRow{User: user, Action: action, ID: id, Channel: channel, Outcome: outcome, MessageID: messageID})
 }
 
 // MaxAttempts bounds retries of a delivery that keeps failing; with the
@@ -113,7 +116,7 @@ func followInterval(age time.Duration) time.Duration {
 
 // follow asks the Follower about a recipient a channel accepted, and
 // reports whether its status changed.
-func (s *Worker) follow(ctx context.Context, m *Message, r *RecipientState) bool {
+func (s *Worker) follow(ctx context.Context, m *Message, r *RecipientState, rows *[]AuditRow) bool {
 	if s.Follower == nil || r.Reference == "" {
 		return false
 	}
@@ -139,7 +142,7 @@ func (s *Worker) follow(ctx context.Context, m *Message, r *RecipientState) bool
 		}
 		return false
 	}
-	s.audit(ctx, m.Sender, string(st), r.ID, string(r.Channel), string(r.Status), m.ID)
+	s.audit(rows, m.Sender, string(st), r.ID, string(r.Channel), string(r.Status), m.ID)
 	s.log().Info("delivery status", "id", m.ID, "recipient", r.ID.Masked(), "status", r.Status)
 	if f, ok := s.Follower.(interface{ Forget(string) error }); ok {
 		f.Forget(r.Reference)
@@ -222,10 +225,20 @@ func (s *Worker) Run(ctx context.Context) {
 // for up to persistRetryFor real time, within the lease.
 var persistRetryFirst, persistRetryFor = 500 * time.Millisecond, time.Minute
 
-func (s *Worker) update(ctx context.Context, m *Message, l Lease, leaseEnd time.Time) error {
+func (s *Worker) update(ctx context.Context, m *Message, l Lease, leaseEnd time.Time, rows []AuditRow) error {
+	j := Journal{Store: s.Store, Audit: s.Audit, Joint: s.AuditInStore}
+	if _, _, joint := j.joint(); !joint || len(rows) == 0 {
+		// Apart from the store the rows go first, once, whatever the
+		// retries below do; jointly they ride in each attempt, rolled
+		// back with a failed one.
+		if err := j.Record(ctx, rows); err != nil {
+			s.log().Error("audit record failed", "id", m.ID, "err", err)
+		}
+		rows = nil
+	}
 	giveUp := time.Now().Add(min(persistRetryFor, leaseEnd.Sub(s.now())/2))
 	for wait := persistRetryFirst; ; wait = min(2*wait, 10*time.Second) {
-		err := s.Store.Update(ctx, m, l)
+		_, err := j.Update(ctx, m, l, rows)
 		if err == nil || errors.Is(err, ErrLeaseLost) || ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
 			return err
 		}
@@ -251,12 +264,17 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 	// the lease (another instance took over after it expired) is not an
 	// unreadable record: the caller stops without holding the message off.
 	held := true
+	// rows are the audit rows of outcomes not yet persisted: they commit
+	// with the record (or, with the log elsewhere, just before it).
+	var rows []AuditRow
 	persist := func(release bool) (ok, readable bool) {
 		l := Lease{Owner: owner}
 		if !release && !m.Done() {
 			l.Until = s.now().Add(s.lease())
 		}
-		if err := s.update(ctx, m, l, leaseEnd); err != nil {
+		err := s.update(ctx, m, l, leaseEnd, rows)
+		rows = nil
+		if err != nil {
 			if errors.Is(err, ErrLeaseLost) {
 				s.log().Warn("relay lease lost; another instance has the message", "id", m.ID)
 				return false, true
@@ -273,7 +291,7 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 		r := &m.Recipients[i]
 		if r.Status == relayapi.StatusSending {
 			// The channel accepted it earlier; ask what became of it.
-			if s.follow(ctx, m, r) {
+			if s.follow(ctx, m, r, &rows) {
 				if ok, readable := persist(false); !ok {
 					return readable
 				}
@@ -327,7 +345,7 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			r.Message = "Modtaget af Digital Post – afventer kvittering for levering."
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: relayapi.EventAccepted, What: "Afleveret til Digital Post for " + r.ID.Masked() + " – afventer kvittering"})
 			s.log().Info("accepted by channel", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
-			s.audit(ctx, m.Sender, "accept", r.ID, string(r.Channel), "accepted", m.ID)
+			s.audit(&rows, m.Sender, "accept", r.ID, string(r.Channel), "accepted", m.ID)
 			waiting = true
 		case err == nil:
 			r.Status, r.Reference = relayapi.Status(rec.Status), rec.Reference
@@ -347,7 +365,7 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			}
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: kind, What: what})
 			s.log().Info("delivered", "id", m.ID, "recipient", r.ID.Masked(), "channel", r.Channel, "ref", rec.Reference)
-			s.audit(ctx, m.Sender, "deliver", r.ID, string(r.Channel), string(r.Status), m.ID)
+			s.audit(&rows, m.Sender, "deliver", r.ID, string(r.Channel), string(r.Status), m.ID)
 		case errors.Is(err, delivery.ErrPermanent) || m.Attempts+1 >= MaxAttempts:
 			r.Status, r.Message = relayapi.StatusFailed, relayapi.FailText(r.Channel, errors.Is(err, delivery.ErrPermanent))
 			// A channel that can say why (tunnelmail's refusals) does so.
@@ -357,7 +375,7 @@ func (s *Worker) process(ctx context.Context, id, owner string, leaseEnd time.Ti
 			}
 			m.Events = append(m.Events, relayapi.Event{At: s.now().UTC(), Kind: relayapi.EventFailed, What: "Levering til " + r.ID.Masked() + " mislykkedes"})
 			s.log().Error("delivery failed for good", "id", m.ID, "recipient", r.ID.Masked(), "err", err)
-			s.audit(ctx, m.Sender, "fail", r.ID, string(r.Channel), string(relayapi.StatusFailed), m.ID)
+			s.audit(&rows, m.Sender, "fail", r.ID, string(r.Channel), string(relayapi.StatusFailed), m.ID)
 		default:
 			failed = true
 			s.log().Warn("delivery failed, will retry", "id", m.ID, "recipient", r.ID.Masked(), "attempt", m.Attempts+1, "err", err)

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,10 +50,12 @@ type Server struct {
 	Now     func() time.Time
 	Version string
 	// Audit, when set, records every lookup and submit (the LOG module).
-	// A lookup that cannot be recorded is refused (503); a submit's record
-	// is written after the message is stored, and a failure there is
-	// logged, not refused.
+	// A lookup or submit that cannot be recorded is refused (503).
 	Audit queue.Auditor
+	// AuditInStore says Audit (and Book, when it is the SQL address book)
+	// is kept in Store's own database: a submit's message, audit rows and
+	// address-book rows then commit in one transaction.
+	AuditInStore bool
 	// Queued, when set, is told of every message accepted (the worker's
 	// Wake), so that delivery starts at once.
 	Queued func()
@@ -112,15 +115,17 @@ func (s *Server) knownMobile() func(ctx context.Context, address string) string 
 	return func(ctx context.Context, address string) string { return directory.MobileOf(ctx, s.Book, address) }
 }
 
+// audit records one row, logging a failure.
 func (s *Server) audit(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error {
-	if s.Audit == nil {
-		return nil
-	}
-	err := s.Audit.Record(ctx, user, action, id, channel, outcome, messageID)
+	err := s.journal().Record(ctx, []queue.AuditRow{{User: user, Action: action, ID: id, Channel: channel, Outcome: outcome, MessageID: messageID}})
 	if err != nil {
 		s.log().Error("audit record failed", "action", action, "err", err)
 	}
 	return err
+}
+
+func (s *Server) journal() queue.Journal {
+	return queue.Journal{Store: s.Store, Audit: s.Audit, Joint: s.AuditInStore}
 }
 
 // DeviceAuth names the sender of a device's request. It returns an error
@@ -284,11 +289,16 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := recipient.CheckMail(r.Context(), s.Registry, s.mail(req.Mobiles), req.Recipients, s.now())
+	// One transaction for all the recipients (shared with concurrent
+	// checks), and the answer only once it is durable.
+	rows := make([]queue.AuditRow, 0, len(rep.Results))
 	for _, res := range rep.Results {
-		if err := s.audit(r.Context(), User(r), "lookup", recipient.Parse(res.Input, s.now()), string(res.Channel), lookupOutcome(res), ""); err != nil {
-			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
-			return
-		}
+		rows = append(rows, queue.AuditRow{User: User(r), Action: "lookup", ID: recipient.Parse(res.Input, s.now()), Channel: string(res.Channel), Outcome: lookupOutcome(res)})
+	}
+	if err := s.journal().Record(r.Context(), rows); err != nil {
+		s.log().Error("audit record failed", "action", "lookup", "err", err)
+		WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så opslaget er ikke foretaget. Prøv igen."})
+		return
 	}
 	for i := range rep.Results {
 		// A channel this relay cannot deliver on is not secure here.
@@ -622,19 +632,47 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	for _, n := range body.Notes {
 		m.Events = append(m.Events, relayapi.Event{At: m.Created, Kind: relayapi.EventBodyChanged, What: n})
 	}
-	// Recorded before the message is kept: what the log cannot record does
-	// not happen (the sender tries again with the same key).
-	for _, r := range m.Recipients {
-		if err := s.audit(ctx, user, "submit", r.ID, string(r.Channel), string(r.Status), m.ID); err != nil {
-			s.removeBlobs(files)
-			WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så forsendelsen er ikke modtaget. Den bliver sendt igen om lidt."})
-			return
+	// The submit's rows and the message commit together (one fsync) when
+	// the log is in the store's database; otherwise the rows go first:
+	// what the log cannot record does not happen (the sender tries again
+	// with the same key).
+	rows := func(m *queue.Message) []queue.AuditRow {
+		rows := make([]queue.AuditRow, 0, len(m.Recipients))
+		for _, r := range m.Recipients {
+			rows = append(rows, queue.AuditRow{User: user, Action: "submit", ID: r.ID, Channel: string(r.Channel), Outcome: string(r.Status), MessageID: m.ID})
+		}
+		return rows
+	}
+	// Every send keeps the address book current, with the mobile number
+	// the clerk gave, so the next send needs none: in the same commit when
+	// the book is in the store's database.
+	var touchTx func(*sql.Tx) error
+	if bt, ok := s.Book.(interface {
+		TouchTx(context.Context, *sql.Tx, directory.Entry) error
+	}); ok {
+		touchTx = func(tx *sql.Tx) error {
+			for _, r := range m.Recipients {
+				if r.ID.Kind == recipient.KindEmail {
+					if err := bt.TouchTx(ctx, tx, directory.Entry{Email: r.ID.Value, Mobile: r.Party.Mobile, LastSeen: s.now()}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		}
 	}
-	id, created, err := s.Store.Create(ctx, m)
+	j := s.journal()
+	id, created, touched, auditErr, err := j.Create(ctx, m, rows, touchTx)
 	if errors.Is(err, queue.ErrIDTaken) {
 		m.ID = uuid.NewString()
-		id, created, err = s.Store.Create(ctx, m)
+		id, created, touched, auditErr, err = j.Create(ctx, m, rows, touchTx)
+	}
+	touched = touched && touchTx != nil
+	if auditErr != nil {
+		s.log().Error("audit record failed", "action", "submit", "err", auditErr)
+		s.removeBlobs(files)
+		WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "audit", Message: "Relæets log kan ikke skrives, så forsendelsen er ikke modtaget. Den bliver sendt igen om lidt."})
+		return
 	}
 	if err != nil {
 		s.removeBlobs(files)
@@ -654,9 +692,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, r := range m.Recipients {
-		if r.ID.Kind == recipient.KindEmail && s.Book != nil {
-			// Every send keeps the address book current, with the mobile
-			// number the clerk gave, so the next send needs none.
+		if r.ID.Kind == recipient.KindEmail && s.Book != nil && !touched {
 			s.Book.Touch(ctx, directory.Entry{Email: r.ID.Value, Mobile: r.Party.Mobile, LastSeen: s.now()})
 		}
 	}

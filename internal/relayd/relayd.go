@@ -35,7 +35,11 @@ type Config struct {
 	Authenticate relay.DeviceAuth
 	Partner      func(*http.Request) bool
 	// Audit, when set, records lookups, submits and delivery outcomes.
-	Audit queue.Auditor
+	// AuditInStore says it is kept in Store's own database (the relay's one
+	// SQLite file or PostgreSQL database): a change and its rows then
+	// commit in one transaction.
+	Audit        queue.Auditor
+	AuditInStore bool
 	// Domains and Book answer the Sikker Mail Portal's lists.
 	Domains *directory.Domains
 	Book    directory.Book
@@ -84,12 +88,12 @@ func Assemble(c Config) *Relay {
 		channels[k] = v
 	}
 	w := &queue.Worker{
-		Store: c.Store, Org: c.Org, Channels: channels, Audit: c.Audit, OnDone: c.OnDone,
+		Store: c.Store, Org: c.Org, Channels: channels, Audit: c.Audit, AuditInStore: c.AuditInStore, OnDone: c.OnDone,
 		Follower: c.Follower, FollowInterval: c.FollowInterval, Lease: c.Lease, Log: log,
 	}
 	s := &relay.Server{
 		Store: c.Store, Registry: c.Registry, Org: c.Org, Channels: channels, Printable: c.Printable,
-		Authenticate: c.Authenticate, Partner: c.Partner, Audit: c.Audit, Log: log, Version: c.Version,
+		Authenticate: c.Authenticate, Partner: c.Partner, Audit: c.Audit, AuditInStore: c.AuditInStore, Log: log, Version: c.Version,
 		Domains: c.Domains, Book: c.Book, Queued: w.Wake, Policy: c.Policy,
 		Enrol: c.Enrol, Metrics: c.Metrics, AuditLog: c.AuditLog, Receipts: c.Receipts, StatusMessages: c.StatusMessages,
 	}

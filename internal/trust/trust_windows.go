@@ -96,3 +96,60 @@ func (userRoot) Trusted(ca CA) (bool, error) {
 	n, err := matching(store, ca, nil)
 	return n > 0, err
 }
+
+// MachineRoot is LocalMachine\Root: trusted by every user of the PC and
+// writable only by administrators and SYSTEM, with no prompt. The door
+// service (SYSTEM) installs its machine CA there.
+type MachineRoot struct{}
+
+func (MachineRoot) Name() string { return `Windows LocalMachine\Root` }
+
+func openMachineRoot() (windows.Handle, error) {
+	name, err := windows.UTF16PtrFromString("ROOT")
+	if err != nil {
+		return 0, err
+	}
+	h, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM_W, 0, 0,
+		windows.CERT_SYSTEM_STORE_LOCAL_MACHINE, uintptr(unsafe.Pointer(name)))
+	if err != nil {
+		return 0, fmt.Errorf("open LocalMachine Root (not SYSTEM or an administrator?): %w", err)
+	}
+	return h, nil
+}
+
+func (MachineRoot) Install(ca CA) error {
+	store, err := openMachineRoot()
+	if err != nil {
+		return err
+	}
+	defer windows.CertCloseStore(store, 0)
+	ctx, err := windows.CertCreateCertificateContext(windows.X509_ASN_ENCODING|windows.PKCS_7_ASN_ENCODING, &ca.Cert.Raw[0], uint32(len(ca.Cert.Raw)))
+	if err != nil {
+		return fmt.Errorf("certificate context: %w", err)
+	}
+	defer windows.CertFreeCertificateContext(ctx)
+	if err := windows.CertAddCertificateContextToStore(store, ctx, windows.CERT_STORE_ADD_REPLACE_EXISTING, nil); err != nil {
+		return fmt.Errorf("add to LocalMachine Root: %w", err)
+	}
+	return nil
+}
+
+func (MachineRoot) Remove(ca CA) error {
+	store, err := openMachineRoot()
+	if err != nil {
+		return err
+	}
+	defer windows.CertCloseStore(store, 0)
+	_, err = matching(store, ca, windows.CertDeleteCertificateFromStore)
+	return err
+}
+
+func (MachineRoot) Trusted(ca CA) (bool, error) {
+	store, err := openMachineRoot()
+	if err != nil {
+		return false, err
+	}
+	defer windows.CertCloseStore(store, 0)
+	n, err := matching(store, ca, nil)
+	return n > 0, err
+}

@@ -2,7 +2,10 @@ package usage
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
+	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 )
 
@@ -27,11 +30,52 @@ type Meter struct {
 	Count func(name string, labels ...string)
 }
 
+// RecordAll writes the rows in one transaction (when the log can), then
+// counts them.
+func (m Meter) RecordAll(ctx context.Context, rows []queue.AuditRow) error {
+	ta, ok := m.Auditor.(queue.TxAuditor)
+	if !ok {
+		for _, r := range rows {
+			if err := m.Record(ctx, r.User, r.Action, r.ID, r.Channel, r.Outcome, r.MessageID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := ta.RecordAll(ctx, rows); err != nil {
+		return err
+	}
+	m.Committed(rows)
+	return nil
+}
+
+// RecordTx writes the rows in a store's transaction; they are counted by
+// Committed, once that transaction has committed.
+func (m Meter) RecordTx(ctx context.Context, tx *sql.Tx, rows []queue.AuditRow) error {
+	ta, ok := m.Auditor.(queue.TxAuditor)
+	if !ok {
+		return fmt.Errorf("usage: the audit log cannot write in a store's transaction")
+	}
+	return ta.RecordTx(ctx, tx, rows)
+}
+
+// Committed counts rows now in the log.
+func (m Meter) Committed(rows []queue.AuditRow) {
+	for _, r := range rows {
+		m.count(r.Action, r.Channel, r.Outcome)
+	}
+}
+
 // Record writes the row, then counts it.
 func (m Meter) Record(ctx context.Context, user, action string, id recipient.ID, channel, outcome, messageID string) error {
 	if err := m.Auditor.Record(ctx, user, action, id, channel, outcome, messageID); err != nil {
 		return err
 	}
+	m.count(action, channel, outcome)
+	return nil
+}
+
+func (m Meter) count(action, channel, outcome string) {
 	switch action {
 	case ActionAccept, ActionDeliver:
 		// The worker writes one of the two per letter, never both.
@@ -49,5 +93,4 @@ func (m Meter) Record(ctx context.Context, user, action string, id recipient.ID,
 			m.Count(MetricReplies, "channel="+DigitalPost)
 		}
 	}
-	return nil
 }

@@ -98,7 +98,7 @@ func startAgent(t *testing.T, data string, port int, args ...string) *agentProc 
 func startAgentWith(t *testing.T, data string, port int, demo bool, args ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{t: t, data: data, port: port, base: "https://localhost:" + strconv.Itoa(port), log: &bytes.Buffer{}, exited: make(chan struct{})}
-	all := append([]string{"--headless", "--data", data, "--port", strconv.Itoa(port)}, args...)
+	all := append([]string{"--headless", "--data", data, "--port", strconv.Itoa(port), "--log-dir", filepath.Join(data, "logs")}, args...)
 	if demo {
 		all = append(all, "--demo")
 	}

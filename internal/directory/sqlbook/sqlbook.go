@@ -4,6 +4,7 @@ package sqlbook
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -28,11 +29,24 @@ func Open(ctx context.Context, db *database.DB) (*Book, error) {
 }
 
 func (b *Book) Touch(ctx context.Context, e directory.Entry) error {
+	return b.touch(ctx, b.db, e)
+}
+
+// TouchTx is Touch in tx, a transaction on the book's own database (the
+// relay's store, creating the message that names the address), so a
+// submit is one commit.
+func (b *Book) TouchTx(ctx context.Context, tx *sql.Tx, e directory.Entry) error {
+	return b.touch(ctx, tx, e)
+}
+
+func (b *Book) touch(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, e directory.Entry) error {
 	e.Email = strings.ToLower(strings.TrimSpace(e.Email))
 	if e.LastSeen.IsZero() {
 		e.LastSeen = time.Now()
 	}
-	_, err := b.db.ExecContext(ctx, b.db.Q(`INSERT INTO address_book (email, name, description, last_seen, mobile) VALUES (?, ?, ?, ?, ?)
+	_, err := ex.ExecContext(ctx, b.db.Q(`INSERT INTO address_book (email, name, description, last_seen, mobile) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (email) DO UPDATE SET
 			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE address_book.name END,
 			description = CASE WHEN excluded.description <> '' THEN excluded.description ELSE address_book.description END,

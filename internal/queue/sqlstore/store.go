@@ -126,6 +126,10 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 		db.Close()
 		return nil, err
 	}
+	if err := database.WarmPool(ctx, db, 8); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("relay store: connect: %w", err)
+	}
 	return s, nil
 }
 
@@ -222,23 +226,46 @@ func (s *SQLStore) seal(m *queue.Message) ([]byte, int, error) {
 }
 
 func (s *SQLStore) Create(ctx context.Context, m *queue.Message) (string, bool, error) {
+	return s.CreateWith(ctx, m, nil)
+}
+
+// CreateWith is Create with also run in its transaction once the message
+// is inserted (the audit rows of the submit), so one commit makes both
+// durable.
+func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*sql.Tx) error) (string, bool, error) {
 	sealed, done, err := s.seal(m)
 	if err != nil {
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO relay_messages (id, idem_key, record, done, next_attempt)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
-		m.ID, queue.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt))
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 1 {
-			if m.DraftID != "" {
-				if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO relay_drafts (draft_key, message_id, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
-					queue.DraftHash(m.Sender, m.DraftID), m.ID, nanos(m.Created)); err != nil {
-					return "", false, fmt.Errorf("relay store: create %s: draft: %w", m.ID, err)
-				}
-			}
-			return m.ID, true, nil
+	created, err := s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO relay_messages (id, idem_key, record, done, next_attempt)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
+			m.ID, queue.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt))
+		if err != nil {
+			return false, err
 		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return false, nil
+		}
+		if m.DraftID != "" {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO relay_drafts (draft_key, message_id, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+				queue.DraftHash(m.Sender, m.DraftID), m.ID, nanos(m.Created)); err != nil {
+				return false, fmt.Errorf("draft: %w", err)
+			}
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	if err == nil && created {
+		return m.ID, true, nil
+	}
+	if err != nil && also != nil && !isConstraint(err) {
+		// Not the insert's conflict: the audit rows or the commit failed.
+		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
 	}
 	// The key was used (perhaps by a concurrent request that won), or the
 	// insert failed: on the id, if another message has it.
@@ -253,6 +280,28 @@ func (s *SQLStore) Create(ctx context.Context, m *queue.Message) (string, bool, 
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, queue.ErrIDTaken)
 	}
 	return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
+}
+
+// inTx runs f in a transaction, committed when f says so and rolled back
+// otherwise.
+func (s *SQLStore) inTx(ctx context.Context, f func(*sql.Tx) (bool, error)) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	ok, err := f(tx)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// isConstraint reports whether err is a uniqueness violation (the id of
+// another message).
+func isConstraint(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint") || strings.Contains(msg, "SQLSTATE 23505")
 }
 
 // DraftMessages lists the sender's messages from a draft, oldest first.
@@ -298,6 +347,13 @@ func (s *SQLStore) Get(ctx context.Context, id string) (*queue.Message, error) {
 }
 
 func (s *SQLStore) Update(ctx context.Context, m *queue.Message, lease queue.Lease) error {
+	return s.UpdateWith(ctx, m, lease, nil)
+}
+
+// UpdateWith is Update with also run in its transaction once the record
+// is written (the audit rows of a delivery), so one commit makes both
+// durable; without the lease neither is written.
+func (s *SQLStore) UpdateWith(ctx context.Context, m *queue.Message, lease queue.Lease, also func(*sql.Tx) error) error {
 	sealed, done, err := s.seal(m)
 	if err != nil {
 		return fmt.Errorf("relay store: update %s: %w", m.ID, err)
@@ -306,14 +362,36 @@ func (s *SQLStore) Update(ctx context.Context, m *queue.Message, lease queue.Lea
 	if lease.Until.IsZero() {
 		owner = ""
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE relay_messages SET record = ?, done = ?, next_attempt = ?, lease_owner = ?, lease_until = ?
+	update := func(ex interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}) (bool, error) {
+		res, err := ex.ExecContext(ctx, s.q(`UPDATE relay_messages SET record = ?, done = ?, next_attempt = ?, lease_owner = ?, lease_until = ?
 		WHERE id = ? AND lease_owner = ?`),
-		sealed, done, nanos(m.NextAttempt), owner, nanos(lease.Until), m.ID, lease.Owner)
+			sealed, done, nanos(m.NextAttempt), owner, nanos(lease.Until), m.ID, lease.Owner)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	}
+	var ok bool
+	if also == nil {
+		// One statement is its own transaction.
+		ok, err = update(s.db)
+	} else {
+		ok, err = s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
+			ok, err := update(tx)
+			if err != nil || !ok {
+				return false, err
+			}
+			return true, also(tx)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("relay store: update %s: %w", m.ID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return err
+	if ok {
+		return nil
 	}
 	if !s.exists(ctx, m.ID) {
 		return fmt.Errorf("relay store: update %s: %w", m.ID, queue.ErrNotFound)

@@ -1,0 +1,7 @@
+//go:build !windows
+
+package proxy
+
+// system: outside Windows the environment (HTTPS_PROXY) is the system's
+// proxy setting; desktop proxy settings (GNOME, macOS) are not read.
+func system() (Func, string) { return nil, "" }

@@ -28,58 +28,62 @@ func sqlitePaths(cfg *Config) (dbPath, blobDir string, err error) {
 	return dbPath, filepath.Join(cfg.Data, "blobs"), nil
 }
 
+// sqliteCommand parses the flags of backup and restore (--config and the
+// file flag named file) and names the SQLite relay's database and blob
+// folder; cfg is nil when the command must end with code.
+func sqliteCommand(name, file, help string, args []string) (cfg *configAt, dbPath, blobDir, path string, code int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	config := fs.String("config", "relay.yaml", "configuration file")
+	fs.StringVar(&path, file, "", help)
+	if err := fs.Parse(args); err != nil || path == "" {
+		fmt.Fprintln(os.Stderr, usageText)
+		return nil, "", "", "", 2
+	}
+	c, err := loadConfig(*config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
+		return nil, "", "", "", 1
+	}
+	if dbPath, blobDir, err = sqlitePaths(c); err != nil {
+		fmt.Fprintf(os.Stderr, "sendsikkert-relay %s: %v\n", name, err)
+		return nil, "", "", "", 1
+	}
+	return &configAt{Config: c, path: *config}, dbPath, blobDir, path, 0
+}
+
+// configAt is a loaded configuration and the file it came from.
+type configAt struct {
+	*Config
+	path string
+}
+
 // backupCmd is `sendsikkert-relay backup --config relay.yaml --to FILE`: a
 // consistent online backup of a running SQLite relay (database snapshot
 // and encrypted attachments in one file).
 func backupCmd(args []string) int {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	config := fs.String("config", "relay.yaml", "configuration file")
-	to := fs.String("to", "", "the backup file to write")
-	if err := fs.Parse(args); err != nil || *to == "" {
-		fmt.Fprintln(os.Stderr, usageText)
-		return 2
+	cfg, dbPath, blobDir, to, code := sqliteCommand("backup", "to", "the backup file to write", args)
+	if cfg == nil {
+		return code
 	}
-	cfg, err := loadConfig(*config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
-		return 1
-	}
-	dbPath, blobDir, err := sqlitePaths(cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay backup:", err)
-		return 1
-	}
-	m, err := backup.Take(context.Background(), dbPath, blobDir, *to, time.Now())
+	m, err := backup.Take(context.Background(), dbPath, blobDir, to, time.Now())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay backup:", err)
 		return 1
 	}
 	fmt.Printf("Sikkerhedskopi skrevet til %s: %d forsendelser, %d bilag, LOG-modulet til og med række %d, taget %s.\n",
-		*to, m.Messages, m.Blobs, m.AuditSeq, m.TakenAt.Format(time.RFC3339))
+		to, m.Messages, m.Blobs, m.AuditSeq, m.TakenAt.Format(time.RFC3339))
 	return 0
 }
 
 // restoreCmd is `sendsikkert-relay restore --config relay.yaml --from FILE`.
 func restoreCmd(args []string) int {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	config := fs.String("config", "relay.yaml", "configuration file")
-	from := fs.String("from", "", "the backup file to restore")
-	if err := fs.Parse(args); err != nil || *from == "" {
-		fmt.Fprintln(os.Stderr, usageText)
-		return 2
+	cfg, dbPath, blobDir, from, code := sqliteCommand("restore", "from", "the backup file to restore", args)
+	if cfg == nil {
+		return code
 	}
 	ctx := context.Background()
-	cfg, err := loadConfig(*config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay:", err)
-		return 1
-	}
-	dbPath, blobDir, err := sqlitePaths(cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sendsikkert-relay restore:", err)
-		return 1
-	}
-	rep, err := backup.Restore(ctx, *from, dbPath, blobDir, time.Now())
+	config := cfg.path
+	rep, err := backup.Restore(ctx, from, dbPath, blobDir, time.Now())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay restore:", err)
 		return 1
@@ -91,7 +95,7 @@ func restoreCmd(args []string) int {
 	if cps, err := audit.ReadCheckpoints(cfg.Audit.CheckpointDir); err == nil && len(cps) > 0 {
 		lostTo = max(lostTo, cps[len(cps)-1].Seq)
 	}
-	e, err := open(ctx, *config, "")
+	e, err := open(ctx, config, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sendsikkert-relay restore: the restored database:", err)
 		return 1

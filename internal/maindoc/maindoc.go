@@ -303,8 +303,10 @@ func setSrc(n *html.Node, v string) {
 
 var (
 	cssImport   = regexp.MustCompile(`(?is)@import[^;]*;?`)
-	cssFontFace = regexp.MustCompile(`(?is)@font-face\s*\{[^}]*\}`)
-	cssURL      = regexp.MustCompile(`(?is)url\s*\([^)]*\)`)
+	// An unclosed url( or block runs to the end of the sheet, as CSS
+	// parsers read it (found by FuzzPrepare): it still loads.
+	cssFontFace = regexp.MustCompile(`(?is)@font-face\s*\{[^}]*\}?`)
+	cssURL      = regexp.MustCompile(`(?is)url\s*\([^)]*\)?`)
 	cssActive   = regexp.MustCompile(`(?is)expression\s*\(|behavior\s*:|-moz-binding\s*:|javascript:`)
 )
 

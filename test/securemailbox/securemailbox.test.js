@@ -88,7 +88,7 @@ async function waitMail(to, ...contains) {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (fs.existsSync(dir)) {
-      for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.eml'))) {
+      for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.eml') && !f.startsWith('.'))) {
         const m = fs.readFileSync(path.join(dir, f), 'utf8');
         if (m.includes('To: <' + to + '>') && contains.every((c) => m.includes(c))) return m;
       }
@@ -106,7 +106,7 @@ async function notification() {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (fs.existsSync(dir)) {
-      for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort()) {
+      for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.eml') && !f.startsWith('.')).sort()) {
         const m = fs.readFileSync(path.join(dir, f), 'utf8');
         const link = /http:\/\/127\.0\.0\.1:\d+\/m\/[A-Za-z0-9_-]+/.exec(m);
         if (link && m.includes('To: <borger@gmail.com>') && !used.has(link[0])) {

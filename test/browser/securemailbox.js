@@ -19,7 +19,7 @@ export async function notificationLink(data, address, timeout = 30_000) {
   const deadline = Date.now() + timeout;
   for (;;) {
     if (fs.existsSync(dir)) {
-      for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.eml')).sort()) {
+      for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.eml') && !n.startsWith('.')).sort()) {
         const m = fs.readFileSync(path.join(dir, f), 'utf8');
         const link = /http:\/\/127\.0\.0\.1:\d+\/m\/[A-Za-z0-9_-]+/.exec(m);
         if (link && m.includes(`To: <${address}>`)) return link[0];

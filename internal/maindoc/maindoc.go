@@ -302,7 +302,7 @@ func setSrc(n *html.Node, v string) {
 }
 
 var (
-	cssImport   = regexp.MustCompile(`(?is)@import[^;]*;?`)
+	cssImport = regexp.MustCompile(`(?is)@import[^;]*;?`)
 	// An unclosed url( or block runs to the end of the sheet, as CSS
 	// parsers read it (found by FuzzPrepare): it still loads.
 	cssFontFace = regexp.MustCompile(`(?is)@font-face\s*\{[^}]*\}?`)

@@ -108,9 +108,8 @@ func Take(ctx context.Context, dbPath, blobDir, out string, now time.Time) (Mani
 		_, err = io.Copy(tw, src)
 		return err
 	}
-	man, _ := json.MarshalIndent(m, "", "  ")
 	m.Blobs = len(blobs)
-	man, _ = json.MarshalIndent(m, "", "  ")
+	man, _ := json.MarshalIndent(m, "", "  ")
 	err = tw.WriteHeader(&tar.Header{Name: manifestName, Mode: 0o600, Size: int64(len(man)), ModTime: m.TakenAt})
 	if err == nil {
 		_, err = tw.Write(man)

@@ -117,9 +117,8 @@ func Restore(ctx context.Context, from, dbPath, blobDir string, now time.Time) (
 		rep.ReplacedDir = replaced
 	}
 	os.Remove(dbPath + ".open") // the old store's crash marker, if any
-	if err := os.Rename(staged, dbPath); err != nil {
-		return rep, fmt.Errorf("backup: %w", err)
-	}
+	// The blobs first: a restore cut short leaves no database without its
+	// attachments, and the store check then refuses to start on it.
 	stagedBlobs := filepath.Join(stage, "blobs")
 	if _, err := os.Stat(stagedBlobs); err == nil {
 		if err := os.Rename(stagedBlobs, blobDir); err != nil {
@@ -127,6 +126,9 @@ func Restore(ctx context.Context, from, dbPath, blobDir string, now time.Time) (
 		}
 	} else if err := os.MkdirAll(blobDir, 0o700); err != nil {
 		return rep, err
+	}
+	if err := os.Rename(staged, dbPath); err != nil {
+		return rep, fmt.Errorf("backup: %w", err)
 	}
 	return rep, vault.SyncDir(dataDir)
 }

@@ -175,6 +175,9 @@ func (p *preparer) element(parent, c *html.Node) {
 		if c.FirstChild != nil && c.FirstChild.Type == html.TextNode {
 			c.FirstChild.Data = CleanCSS(c.FirstChild.Data)
 		}
+		// The sheet's own attributes pass the same allowlist: <style
+		// onload> runs as surely as <p onclick>.
+		p.attributes(c)
 		return
 	case c.DataAtom == atom.Img:
 		if !p.image(c) {

@@ -92,6 +92,7 @@ func TestPrepareFragment(t *testing.T) {
 		{`<custom-tag>indhold</custom-tag>`, `indhold`},
 		{`<a href="mailto:a@b.dk">skriv</a>`, `<a href="mailto:a@b.dk">skriv</a>`},
 		{`<a href="data:text/html,x">x</a>`, `<a>x</a>`},
+		{`<style onload="x()" media="print">p{}</style>`, `<style>p{}</style>`},
 		{`<span style="font-weight:bold;behavior:url(x.htc)">f</span>`, `<span style="font-weight:bold;x-removed:none">f</span>`},
 		{`<table background="https://x/y.png"><tr><td>c</td></tr></table>`, `<table><tbody><tr><td>c</td></tr></tbody></table>`},
 	}

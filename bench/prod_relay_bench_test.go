@@ -46,7 +46,13 @@ type prodRelay struct {
 	url    string
 	client *http.Client
 	store  *sqlstore.SQLStore
-	close  func()
+	// code makes a one-time enrolment code for user, as
+	// `sendsikkert-relay enroll-code` does.
+	code func(user string) string
+	// caPEM is the CA of the relay's server certificate (the agent's
+	// --relay-ca).
+	caPEM []byte
+	close func()
 }
 
 // relayKey is the store key of every relay of the run: a PostgreSQL
@@ -85,7 +91,8 @@ func startProdRelay(b *testing.B, dsn, dir string) *prodRelay {
 		Store: st, Registry: reg, Org: queue.DemoOrganisation(),
 		Channels:     map[recipient.Channel]delivery.Channel{recipient.ChannelDigitalPost: nopChannel{}},
 		Authenticate: auth.Authenticate(relay.ErrUnauthenticated), Audit: al, AuditInStore: true,
-		Log: slog.New(slog.DiscardHandler),
+		Enrol: auth.Handler(slog.New(slog.DiscardHandler)),
+		Log:   slog.New(slog.DiscardHandler),
 	}
 	ts := httptest.NewUnstartedServer(srv.Handler())
 	ts.TLS = &tls.Config{ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: auth.ClientCAs()}
@@ -110,6 +117,14 @@ func startProdRelay(b *testing.B, dsn, dir string) *prodRelay {
 	tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
 	tr.MaxIdleConnsPerHost = 256
 	return &prodRelay{url: ts.URL, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, store: st.(*sqlstore.SQLStore),
+		code: func(user string) string {
+			c, _, err := auth.NewCode(ctx, user)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return c
+		},
+		caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}),
 		close: func() { ts.Close(); st.Close(); db.Close() }}
 }
 

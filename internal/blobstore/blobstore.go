@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +28,15 @@ type Store struct {
 	// Backend, when set, keeps blobs somewhere else than files in Dir
 	// (the database of a store shared by several relay instances).
 	Backend Backend
+
+	// Small, when set (with Dir, without Backend), keeps a blob of at
+	// most SmallMax bytes there instead of in a file of its own: in the
+	// relay's SQLite database, where it rides on the WAL sync of the
+	// message that names it, so a small submit costs one fsync instead of
+	// three (the file, its folder, the commit). A larger blob spills to a
+	// file in Dir as it is written.
+	Small    Backend
+	SmallMax int
 }
 
 // Backend stores encrypted blobs by name.
@@ -61,6 +71,9 @@ func (b Store) Create() (name string, w Writer, err error) {
 	if b.Backend != nil {
 		w, err = b.Backend.Create(b.Key, name)
 		return name, w, err
+	}
+	if b.Small != nil && b.SmallMax > 0 {
+		return name, &smallFirst{b: b, name: name}, nil
 	}
 	w, err = createBlobFile(b.Key, filepath.Join(b.Dir, name), []byte(name))
 	if err != nil {
@@ -135,6 +148,12 @@ func (b Store) Open(name string) (io.ReadCloser, error) {
 	if b.Backend != nil {
 		return b.Backend.Open(b.Key, name)
 	}
+	if b.Small != nil {
+		r, err := b.Small.Open(b.Key, name)
+		if !errors.Is(err, os.ErrNotExist) {
+			return r, err
+		}
+	}
 	return b.Key.OpenFile(filepath.Join(b.Dir, name), []byte(name))
 }
 
@@ -146,16 +165,103 @@ func (b Store) Remove(names ...string) {
 		}
 		if b.Backend != nil {
 			b.Backend.Remove(n)
-		} else {
-			os.Remove(filepath.Join(b.Dir, n))
+			continue
 		}
+		if b.Small != nil {
+			b.Small.Remove(n)
+		}
+		os.Remove(filepath.Join(b.Dir, n))
 	}
 }
 
-// Sync makes committed blob names durable.
+// Syncer is a Small backend whose commits wait for a later sync: Sync
+// makes every blob committed so far durable.
+type Syncer interface{ Sync() error }
+
+// Sync makes committed blobs durable: their names in Dir, and what Small
+// holds (its own sync, when it has one).
 func (b Store) Sync() error {
 	if b.Backend != nil {
 		return nil
 	}
+	if s, ok := b.Small.(Syncer); ok {
+		if err := s.Sync(); err != nil {
+			return fmt.Errorf("blobstore: sync: %w", err)
+		}
+	}
 	return vault.SyncDir(b.Dir)
+}
+
+// SyncNames is Sync for the committed blobs names only, for a caller
+// whose next step is a synchronous commit to Small's database of the
+// record that names them (the relay's submit): the folder is synced when
+// one of them is a file, and nothing is when each is kept in Small — that
+// commit makes them durable.
+func (b Store) SyncNames(names ...string) error {
+	if b.Backend != nil {
+		return nil
+	}
+	for _, n := range names {
+		if !validBlobName(n) {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(b.Dir, n)); err == nil || b.Small == nil {
+			return vault.SyncDir(b.Dir)
+		}
+	}
+	return nil
+}
+
+// smallFirst holds a blob's content in memory while it is at most
+// SmallMax bytes; at Commit it goes to Small. Past SmallMax it spills to
+// a blob file and goes on there.
+type smallFirst struct {
+	b    Store
+	name string
+	buf  []byte
+	file *blobFile
+}
+
+func (w *smallFirst) Write(p []byte) (int, error) {
+	if w.file != nil {
+		return w.file.Write(p)
+	}
+	if len(w.buf)+len(p) <= w.b.SmallMax {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	f, err := createBlobFile(w.b.Key, filepath.Join(w.b.Dir, w.name), []byte(w.name))
+	if err != nil {
+		return 0, err
+	}
+	w.file = f
+	if _, err := f.Write(w.buf); err != nil {
+		return 0, err
+	}
+	w.buf = nil
+	return f.Write(p)
+}
+
+func (w *smallFirst) Commit() error {
+	if w.file != nil {
+		return w.file.Commit()
+	}
+	sw, err := w.b.Small.Create(w.b.Key, w.name)
+	if err != nil {
+		return fmt.Errorf("blobstore: commit blob %s: %w", w.name, err)
+	}
+	if _, err := sw.Write(w.buf); err != nil {
+		sw.Abort()
+		return fmt.Errorf("blobstore: commit blob %s: %w", w.name, err)
+	}
+	w.buf = nil
+	return sw.Commit()
+}
+
+func (w *smallFirst) Abort() {
+	if w.file != nil {
+		w.file.Abort()
+		return
+	}
+	w.buf = nil
 }

@@ -623,7 +623,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	// idempotent, and case systems call the relay directly).
 	body := maindoc.Prepare(m.BodyHTML, inline)
 	m.BodyHTML = body.HTML
-	if err := s.Store.Blobs().Sync(); err != nil {
+	blobs := make([]string, len(files))
+	for i, f := range files {
+		blobs[i] = f.Blob
+	}
+	if err := s.Store.Blobs().SyncNames(blobs...); err != nil {
 		s.removeBlobs(files)
 		s.fail(w, "sync blobs", err)
 		return

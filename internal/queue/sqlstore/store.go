@@ -42,6 +42,10 @@ type SQLStore struct {
 	key   *vault.Key
 	blobs blobstore.Store
 	lock  *os.File // SQLite: held while open
+	// blobDB writes a SQLite relay's small blobs without syncing
+	// (sqlBlobs.Create); nil on PostgreSQL.
+	blobDB *sql.DB
+	path   string // SQLite: the database file
 }
 
 // OpenStore opens the relay's store named by database: empty for the
@@ -87,11 +91,19 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 		lock.Close()
 		return nil, fmt.Errorf("relay store: open %s: %w", path, err)
 	}
-	s := &SQLStore{db: db, key: key.Derive("relay/records"), blobs: blobstore.Store{Dir: blobDir, Key: key.Derive("relay/blobs")}, lock: lock}
+	s := &SQLStore{db: db, key: key.Derive("relay/records"), lock: lock, path: path}
 	if err := s.init(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	// Small blobs' rows commit without a sync of their own: the message's
+	// synchronous=FULL commit that follows syncs the WAL they are in.
+	s.blobDB, err = sql.Open("sqlite", strings.Replace(dsn, "synchronous(FULL)", "synchronous(NORMAL)", 1))
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("relay store: open %s: %w", path, err)
+	}
+	s.blobs = blobstore.Store{Dir: blobDir, Key: key.Derive("relay/blobs"), Small: &sqlBlobs{s: s, db: s.blobDB}, SmallMax: smallBlobMax}
 	if _, err := db.ExecContext(ctx, `UPDATE relay_messages SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''`); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("relay store: drop stale leases: %w", err)
@@ -477,6 +489,9 @@ func (s *SQLStore) Blobs() blobstore.Store { return s.blobs }
 
 func (s *SQLStore) Close() error {
 	err := s.db.Close()
+	if s.blobDB != nil {
+		s.blobDB.Close()
+	}
 	if s.lock != nil {
 		s.lock.Close()
 	}

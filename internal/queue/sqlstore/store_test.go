@@ -476,3 +476,79 @@ func mustSeal(t *testing.T, m *queue.Message) []byte {
 	}
 	return b
 }
+
+// A SQLite relay keeps a blob of up to smallBlobMax bytes in its database
+// (one fsync per submit instead of three) and a larger one as a file; both
+// read back, from a reopened store too, and Remove removes either.
+func TestSQLiteSmallBlobsInDatabase(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *SQLStore {
+		s, err := OpenStore(context.Background(), "", dir, testKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.(*SQLStore)
+	}
+	s := open()
+	sizes := []int{0, 64 << 10, smallBlobMax, smallBlobMax + 1, 3 * smallBlobMax}
+	names := make([]string, len(sizes))
+	contents := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		contents[i] = make([]byte, n)
+		rand.Read(contents[i])
+		name, w, err := s.Blobs().Create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Written in pieces, as a multipart part arrives.
+		for p := contents[i]; len(p) > 0; {
+			k := min(len(p), 10_000)
+			if _, err := w.Write(p[:k]); err != nil {
+				t.Fatal(err)
+			}
+			p = p[k:]
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		names[i] = name
+		_, statErr := os.Stat(filepath.Join(dir, "blobs", name))
+		if file := statErr == nil; file != (n > smallBlobMax) {
+			t.Errorf("%d bytes: kept as a file %v", n, file)
+		}
+	}
+	if err := s.Blobs().Sync(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open()
+	defer s.Close()
+	for i, name := range names {
+		rc, err := s.Blobs().Open(name)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", sizes[i], err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, contents[i]) {
+			t.Fatalf("%d bytes: read back %d, %v", sizes[i], len(got), err)
+		}
+		s.Blobs().Remove(name)
+		if rc, err := s.Blobs().Open(name); err == nil {
+			rc.Close()
+			t.Errorf("%d bytes: removed blob opens", sizes[i])
+		}
+	}
+	var rows int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM relay_blob_chunks`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("%d blob rows left, %v", rows, err)
+	}
+	// An aborted small blob leaves nothing.
+	name, w, _ := s.Blobs().Create()
+	w.Write([]byte("half"))
+	w.Abort()
+	if rc, err := s.Blobs().Open(name); err == nil {
+		rc.Close()
+		t.Error("aborted small blob exists")
+	}
+}

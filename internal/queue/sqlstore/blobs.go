@@ -42,25 +42,13 @@ const smallBlobMax = 256 << 10
 // instead of two. A blob whose message never commits is an orphan, as a
 // blob file is.
 func (b *sqlBlobs) Create(key *vault.Key, name string) (blobstore.Writer, error) {
-	ctx := context.Background()
-	db := b.db
-	if db == nil {
-		db = b.s.db
+	w := &sqlBlobWriter{s: b.s, db: b.db, name: name}
+	if w.db == nil {
+		w.db = b.s.db
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("relay: blob %s: %w", name, err)
-	}
-	if b.s.pg {
-		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			tx.Rollback()
-			return nil, fmt.Errorf("relay: blob %s: %w", name, err)
-		}
-	}
-	w := &sqlBlobWriter{s: b.s, tx: tx, name: name}
+	var err error
 	w.enc, err = key.NewWriter(&w.rows, []byte(name))
 	if err != nil {
-		tx.Rollback()
 		return nil, err
 	}
 	w.rows.flush = w.insert
@@ -105,9 +93,13 @@ func (r *rowBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// sqlBlobWriter writes a blob's rows. A blob of one row (up to
+// blobRowSize, most attachments) is one INSERT, its own transaction; a
+// longer one opens a transaction at its first row and commits at the end.
 type sqlBlobWriter struct {
 	s    *SQLStore
-	tx   *sql.Tx
+	db   *sql.DB
+	tx   *sql.Tx // from the first of several rows
 	name string
 	enc  io.WriteCloser
 	rows rowBuffer
@@ -116,7 +108,22 @@ type sqlBlobWriter struct {
 }
 
 func (w *sqlBlobWriter) insert(data []byte) error {
-	_, err := w.tx.Exec(w.s.q(`INSERT INTO relay_blob_chunks (blob, seq, data) VALUES (?, ?, ?)`), w.name, w.seq, data)
+	ctx := context.Background()
+	if w.tx == nil {
+		tx, err := w.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("relay: blob %s: %w", w.name, err)
+		}
+		if w.db == w.s.db && w.s.pg {
+			// The store's own pool syncs its commits.
+			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("relay: blob %s: %w", w.name, err)
+			}
+		}
+		w.tx = tx
+	}
+	_, err := w.tx.ExecContext(ctx, w.s.q(`INSERT INTO relay_blob_chunks (blob, seq, data) VALUES (?, ?, ?)`), w.name, w.seq, data)
 	w.seq++
 	return err
 }
@@ -126,14 +133,24 @@ func (w *sqlBlobWriter) Write(p []byte) (int, error) { return w.enc.Write(p) }
 func (w *sqlBlobWriter) Commit() error {
 	w.done = true
 	err := w.enc.Close()
-	if err == nil && w.rows.buf.Len() > 0 {
-		err = w.insert(w.rows.buf.Bytes())
-	}
-	if err == nil {
-		err = w.tx.Commit()
+	switch {
+	case err != nil:
+	case w.tx == nil && w.db != w.s.db:
+		// One row: one statement, one round trip, through the pool
+		// that commits unsynced.
+		_, err = w.db.ExecContext(context.Background(), w.s.q(`INSERT INTO relay_blob_chunks (blob, seq, data) VALUES (?, ?, ?)`), w.name, 0, w.rows.buf.Bytes())
+	default:
+		if w.rows.buf.Len() > 0 || w.tx == nil {
+			err = w.insert(w.rows.buf.Bytes())
+		}
+		if err == nil {
+			err = w.tx.Commit()
+		}
 	}
 	if err != nil {
-		w.tx.Rollback()
+		if w.tx != nil {
+			w.tx.Rollback()
+		}
 		return fmt.Errorf("relay: commit blob %s: %w", w.name, err)
 	}
 	return nil
@@ -142,7 +159,9 @@ func (w *sqlBlobWriter) Commit() error {
 func (w *sqlBlobWriter) Abort() {
 	if !w.done {
 		w.done = true
-		w.tx.Rollback()
+		if w.tx != nil {
+			w.tx.Rollback()
+		}
 	}
 }
 

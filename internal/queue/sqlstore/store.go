@@ -103,6 +103,9 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 		s.Close()
 		return nil, fmt.Errorf("relay store: open %s: %w", path, err)
 	}
+	// One writer: blob inserts queue here rather than in SQLite's busy
+	// handler, which sleeps.
+	s.blobDB.SetMaxOpenConns(1)
 	s.blobs = blobstore.Store{Dir: blobDir, Key: key.Derive("relay/blobs"), Small: &sqlBlobs{s: s, db: s.blobDB}, SmallMax: smallBlobMax}
 	if _, err := db.ExecContext(ctx, `UPDATE relay_messages SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''`); err != nil {
 		s.Close()
@@ -132,14 +135,24 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 	db.SetMaxIdleConns(16)
 	db.SetMaxOpenConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records")}
-	s.blobs = blobstore.Store{Key: key.Derive("relay/blobs"), Backend: &sqlBlobs{s: s}}
+	// Blob rows commit unsynced through a pool of their own: the
+	// synchronous commit of the message that names them flushes the WAL
+	// they are in (sqlBlobs.Create), and a one-row blob is one statement.
+	bcfg := cfg.Copy()
+	bcfg.RuntimeParams["synchronous_commit"] = "off"
+	blobDB := stdlib.OpenDB(*bcfg)
+	blobDB.SetMaxIdleConns(8)
+	blobDB.SetMaxOpenConns(16)
+	blobDB.SetConnMaxIdleTime(5 * time.Minute)
+	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records"), blobDB: blobDB}
+	s.blobs = blobstore.Store{Key: key.Derive("relay/blobs"), Backend: &sqlBlobs{s: s, db: blobDB}}
 	if err := s.init(ctx); err != nil {
 		db.Close()
+		blobDB.Close()
 		return nil, err
 	}
 	if err := database.WarmPool(ctx, db, 8); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("relay store: connect: %w", err)
 	}
 	return s, nil

@@ -89,9 +89,13 @@ type Log struct {
 	mu    sync.Mutex
 	qmu   sync.Mutex
 	queue []*pending
-	// head is the head as this log's last group commit left it (under
-	// mu): on PostgreSQL the next group commit appends after it in one
-	// statement, conditional on the head being still there (appendFast).
+	// head is where this log's last append left the head, a hint (under
+	// hmu, never held across a database call): on PostgreSQL the next
+	// append goes after it in one statement, conditional on the head being
+	// still there (appendFast). An append whose transaction rolled back
+	// leaves a wrong hint, which only costs the next append the locked
+	// path.
+	hmu  sync.Mutex
 	head struct {
 		known bool
 		seq   int64
@@ -252,14 +256,13 @@ func (l *Log) RecordAll(ctx context.Context, rows []queue.AuditRow) error {
 	}
 	// The batch is everyone's: one caller going away must not fail it.
 	bctx := context.WithoutCancel(ctx)
-	err := l.appendFast(bctx, all)
+	err := l.appendFast(bctx, l.db, all)
 	if errors.Is(err, errStaleHead) {
 		err = l.inTxLocked(bctx, func(tx *sql.Tx, head int64, prev string) error {
 			return l.appendAll(bctx, tx, all, head, prev)
 		})
 		if err == nil {
-			last := all[len(all)-1]
-			l.head.known, l.head.seq, l.head.hash = true, last.Seq, last.hash
+			l.hint(&all[len(all)-1])
 		}
 	}
 	for _, b := range batch {
@@ -277,21 +280,29 @@ var errStaleHead = errors.New("audit: head moved")
 // fastRows bounds the rows appendFast takes in its one statement.
 const fastRows = 64
 
-// appendFast appends es (under mu) after the head the last group commit
-// left, on PostgreSQL in one round trip instead of five (BEGIN, the
-// head's lock, INSERT, the head's UPDATE, COMMIT): one statement whose
-// UPDATE moves the head only if it is still where this log left it, and
-// whose INSERT adds the rows only if the UPDATE did. A statement is its
-// own transaction, so both or neither happen; the UPDATE takes the head's
-// row lock, so a concurrent appender waits and then finds the head moved.
-func (l *Log) appendFast(ctx context.Context, es []Entry) error {
-	if !l.db.Postgres || !l.head.known || len(es) > fastRows {
+// appendFast appends es after the head where this log last left it, on
+// PostgreSQL in one round trip instead of five (BEGIN, the head's lock,
+// INSERT, the head's UPDATE, COMMIT; inside a store's transaction three):
+// one statement whose UPDATE moves the head only if it is still there,
+// and whose INSERT adds the rows only if the UPDATE did. Alone (ex is the
+// database) the statement is its own transaction; in tx it is part of it.
+// Both or neither happen; the UPDATE takes the head's row lock, so a
+// concurrent appender waits and then finds the head moved. errStaleHead:
+// nothing changed.
+func (l *Log) appendFast(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, es []Entry) error {
+	l.hmu.Lock()
+	known, seq, prev := l.head.known, l.head.seq, l.head.hash
+	l.head.known = false
+	l.hmu.Unlock()
+	if !l.db.Postgres || !known || len(es) > fastRows {
 		return errStaleHead
 	}
-	prev := l.head.hash
+	headSeq, headHash := seq, prev
 	for i := range es {
 		e := &es[i]
-		e.Seq, e.prev = l.head.seq+1+int64(i), prev
+		e.Seq, e.prev = seq+1+int64(i), prev
 		e.hash = l.rowHash(e)
 		prev = e.hash
 	}
@@ -301,19 +312,21 @@ func (l *Log) appendFast(ctx context.Context, es []Entry) error {
 		SELECT v.* FROM (VALUES ` + strings.TrimSuffix(strings.Repeat(`(?::bigint,?::bigint,?,?,?,?,?,?,?,?,?,?),`, len(es)), ",") + `) AS v
 		WHERE EXISTS (SELECT 1 FROM up)`
 	args := make([]any, 0, 5+12*len(es))
-	args = append(args, last.Seq, last.hash, l.headMAC(last.Seq, last.hash), l.head.seq, l.head.hash)
+	args = append(args, last.Seq, last.hash, l.headMAC(last.Seq, last.hash), headSeq, headHash)
 	for _, e := range es {
 		args = append(args, e.Seq, e.At.UnixNano(), e.User, e.Action, e.Recipient, e.recipientHash, e.Channel, e.Outcome, e.MessageID, e.Detail, e.prev, e.hash)
 	}
-	l.head.known = false
-	res, err := l.db.ExecContext(ctx, l.db.Q(q), args...)
+	res, err := ex.ExecContext(ctx, l.db.Q(q), args...)
 	if err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != int64(len(es)) {
+		if n != 0 {
+			return fmt.Errorf("audit: append: %d of %d rows", n, len(es))
+		}
 		return errStaleHead
 	}
-	l.head.known, l.head.seq, l.head.hash = true, last.Seq, last.hash
+	l.hint(last)
 	return nil
 }
 
@@ -332,11 +345,28 @@ func (l *Log) RecordTx(ctx context.Context, tx *sql.Tx, rows []queue.AuditRow) e
 	if len(rows) == 0 {
 		return nil
 	}
+	es := l.entries(rows)
+	err := l.appendFast(ctx, tx, es)
+	if !errors.Is(err, errStaleHead) {
+		return err
+	}
+	// The statement changed nothing (the head was elsewhere): tx goes on.
 	head, prev, err := l.lockHead(ctx, tx)
 	if err != nil {
 		return err
 	}
-	return l.appendAll(ctx, tx, l.entries(rows), head, prev)
+	if err := l.appendAll(ctx, tx, es, head, prev); err != nil {
+		return err
+	}
+	l.hint(&es[len(es)-1])
+	return nil
+}
+
+// hint keeps e, just appended, as where the head is.
+func (l *Log) hint(e *Entry) {
+	l.hmu.Lock()
+	l.head.known, l.head.seq, l.head.hash = true, e.Seq, e.hash
+	l.hmu.Unlock()
 }
 
 func (l *Log) entries(rows []queue.AuditRow) []Entry {

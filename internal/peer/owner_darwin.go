@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -22,11 +23,18 @@ const Supported = true
 // inspect other users' processes at all, so it could only ever answer
 // "not found" for the very users it must name.
 func tcpOwner(server, client netip.AddrPort) (User, error) {
-	buf, err := unix.SysctlRaw("net.inet.tcp.pcblist_n")
-	if err != nil {
-		return "", fmt.Errorf("peer: sysctl net.inet.tcp.pcblist_n: %w", err)
+	for try := 1; ; try++ {
+		buf, err := unix.SysctlRaw("net.inet.tcp.pcblist_n")
+		// The size asked first has room for an eighth more sockets; a
+		// list that outgrew even that is asked for again.
+		if errors.Is(err, unix.ENOMEM) && try < 3 {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("peer: sysctl net.inet.tcp.pcblist_n: %w", err)
+		}
+		return pcbListOwner(buf, client, server)
 	}
-	return pcbListOwner(buf, client, server)
 }
 
 // Self is the user this process runs as.

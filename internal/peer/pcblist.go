@@ -101,17 +101,18 @@ func pcbListOwner(buf []byte, client, server netip.AddrPort) (User, error) {
 	}
 	off := roundUp8(int(hdrLen))
 	var (
-		cur   *pcb
+		cur   pcb
+		in    bool // cur holds a group being read
 		found bool
 		uid   uint32
 	)
 	// finish judges the group just read.
 	finish := func(at int) error {
-		if cur == nil {
+		if !in {
 			return nil
 		}
 		p := cur
-		cur = nil
+		in = false
 		if !p.haveSocket {
 			return pcbListErr(at, "a PCB without its socket record")
 		}
@@ -166,9 +167,9 @@ func pcbListOwner(buf []byte, client, server netip.AddrPort) (User, error) {
 			if len(rec) < inpMinSize {
 				return "", pcbListErr(off, fmt.Sprintf("an xinpcb_n of %d bytes", len(rec)))
 			}
-			cur = readInpcb(rec)
+			cur, in = readInpcb(rec), true
 		case xsoSocket:
-			if cur == nil || cur.haveSocket {
+			if !in || cur.haveSocket {
 				return "", pcbListErr(off, "a socket record outside a PCB")
 			}
 			if len(rec) < soMinSize {
@@ -178,7 +179,7 @@ func pcbListOwner(buf []byte, client, server netip.AddrPort) (User, error) {
 			cur.live = binary.LittleEndian.Uint64(rec[soHandle:]) != 0
 			cur.uid = binary.LittleEndian.Uint32(rec[soUID:])
 		case xsoTcpcb:
-			if cur == nil || cur.haveTCP {
+			if !in || cur.haveTCP {
 				return "", pcbListErr(off, "a TCP record outside a PCB")
 			}
 			if len(rec) < tcpMinSize {
@@ -202,8 +203,8 @@ func pcbListOwner(buf []byte, client, server netip.AddrPort) (User, error) {
 }
 
 // readInpcb reads a PCB's two ends; rec holds at least inpMinSize bytes.
-func readInpcb(rec []byte) *pcb {
-	p := &pcb{}
+func readInpcb(rec []byte) pcb {
+	var p pcb
 	vflag := rec[inpVflag]
 	lport := binary.BigEndian.Uint16(rec[inpLport:])
 	fport := binary.BigEndian.Uint16(rec[inpFport:])

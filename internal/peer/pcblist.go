@@ -123,16 +123,17 @@ func pcbListOwner(buf []byte, client, server netip.AddrPort) (User, error) {
 			return nil
 		}
 		if found && uid != p.uid {
-			return fmt.Errorf("peer: pcblist_n: two sockets on %s→%s, uid %d and %d", client, server, uid, p.uid)
+			return fmt.Errorf("peer: pcblist_n: two sockets on %s->%s, uid %d and %d", client, server, uid, p.uid)
 		}
 		found, uid = true, p.uid
 		return nil
 	}
 	for {
 		if off >= len(buf) {
-			// The kernel closes a non-empty list with a second xinpgen;
-			// without it the list was cut short.
-			if count != 0 || off > len(buf) {
+			// The kernel closes a non-empty list with a second xinpgen
+			// and writes only the header for an empty one; anything else
+			// was cut short.
+			if count != 0 || off != roundUp8(int(hdrLen)) {
 				return "", pcbListErr(off, "no closing record")
 			}
 			break

@@ -242,6 +242,12 @@ func TestPCBListRefusesDoubt(t *testing.T) {
 			return append(b, xinpgen(1)...)
 		}(),
 		"a zero-length record": append(xinpgen(1), make([]byte, 32)...),
+		"an empty list with a PCB": func() []byte {
+			b := pcbList(sock{local: cli4, foreign: srv4, uid: 501})
+			b = b[:len(b)-tInpgenLen]               // no closing record,
+			binary.LittleEndian.PutUint32(b[4:], 0) // and a count of 0
+			return b
+		}(),
 		"a record longer than the list": func() []byte {
 			b := bytes.Clone(good)
 			binary.LittleEndian.PutUint32(b[xinpgenSize:], 1<<31)

@@ -194,6 +194,9 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	rc.Store = inbound.IndexingStore{Store: store, Index: e.inbound}
+	// The hosted add-in's users' reply-mailbox choices live beside the
+	// messages, shared by every instance of the store.
+	rc.Choices, _ = store.(queue.ReplyChoices)
 	// The store, the index and the audit log share cfg.Database
 	// (relay.sqlite in the data folder, or the PostgreSQL database): a
 	// submit's message, index rows and audit rows are one commit. A bbolt

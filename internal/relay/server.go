@@ -77,7 +77,8 @@ type Server struct {
 	// paths and JSON, for pages served by the relay.
 	Entra func(*http.Request) (entra.Principal, error)
 	// Uploads, when set, keeps the hosted add-in's documents sent in
-	// slices (/api/v1/uploads, Del sikkert).
+	// slices (/api/v1/uploads, Del sikkert); in the relay's store
+	// (upload.OpenShared) so that every instance sees them.
 	Uploads *upload.Store
 	// Limit rate limits each Entra user (NewUserLimit when nil).
 	Limit     *UserLimit

@@ -179,6 +179,10 @@ func (s *SQLStore) init(ctx context.Context) error {
 			citizen TEXT NOT NULL,
 			company TEXT NOT NULL,
 			updated BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS relay_uploads (
+			id TEXT PRIMARY KEY,
+			record ` + blob + ` NOT NULL,
+			created BIGINT NOT NULL)`,
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

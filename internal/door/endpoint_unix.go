@@ -16,13 +16,6 @@ import (
 	"sendsikkert/internal/privdir"
 )
 
-// DefaultRunDir holds the doors' control sockets: a folder only root can
-// write, so no user can put a socket there and pose as the door.
-const DefaultRunDir = "/run/sendsikkert"
-
-// DefaultStateDir holds the door's machine certificate.
-const DefaultStateDir = "/var/lib/sendsikkert-door"
-
 // machineUsers: the account a door runs as when it is installed.
 var machineUsers = map[peer.User]bool{"0": true}
 

@@ -7,7 +7,8 @@
 // local user, who can simply read the page that carries the token. The
 // only answer is to ask the OS who opened the connection, before a single
 // byte is read or written: Linux's /proc/net/tcp{,6}, Windows'
-// GetExtendedTcpTable and the owning process's token.
+// GetExtendedTcpTable and the owning process's token, macOS's sysctl
+// net.inet.tcp.pcblist_n.
 package peer
 
 import (

@@ -98,7 +98,7 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 			part.Close()
 			return bail(&relayapi.Error{Code: "not_printable", Message: "Bilaget »" + name + "« kan ikke udskrives. Kun PDF-filer og billeder (JPEG, PNG) kan følge et brev via OneTooX. Gem det som PDF, og vedhæft det igen."}, http.StatusBadRequest)
 		}
-		blob, f, err := b.Create()
+		blob, f, err := b.CreateSmall()
 		if err != nil {
 			part.Close()
 			log.Error("create blob failed", "err", err)

@@ -29,12 +29,12 @@ type Store struct {
 	// (the database of a store shared by several relay instances).
 	Backend Backend
 
-	// Small, when set (with Dir, without Backend), keeps a blob of at
-	// most SmallMax bytes there instead of in a file of its own: in the
-	// relay's SQLite database, where it rides on the WAL sync of the
-	// message that names it, so a small submit costs one fsync instead of
-	// three (the file, its folder, the commit). A larger blob spills to a
-	// file in Dir as it is written.
+	// Small, when set (with Dir, without Backend), keeps a submit's
+	// attachment (ReadAttachments) of at most SmallMax bytes there instead
+	// of in a file of its own: in the relay's SQLite database, where it
+	// rides on the WAL sync of the message that names it, so a small
+	// submit costs one fsync instead of three (the file, its folder, the
+	// commit). A larger one spills to a file in Dir as it is written.
 	Small    Backend
 	SmallMax int
 }
@@ -72,14 +72,25 @@ func (b Store) Create() (name string, w Writer, err error) {
 		w, err = b.Backend.Create(b.Key, name)
 		return name, w, err
 	}
-	if b.Small != nil && b.SmallMax > 0 {
-		return name, &smallFirst{b: b, name: name}, nil
-	}
 	w, err = createBlobFile(b.Key, filepath.Join(b.Dir, name), []byte(name))
 	if err != nil {
 		return "", nil, err
 	}
 	return name, w, nil
+}
+
+// CreateSmall is Create for a submit's attachments (ReadAttachments): a
+// blob of at most SmallMax bytes goes to Small when its writer commits.
+// Only for callers that hold no transaction of Small's database (SQLite's
+// one writer would wait for itself); every other blob is Create's file.
+func (b Store) CreateSmall() (string, Writer, error) {
+	if b.Backend != nil || b.Small == nil || b.SmallMax <= 0 {
+		return b.Create()
+	}
+	var r [16]byte
+	rand.Read(r[:])
+	name := hex.EncodeToString(r[:])
+	return name, &smallFirst{b: b, name: name}, nil
 }
 
 // blobFile writes an encrypted blob straight under its final name. No

@@ -477,9 +477,11 @@ func mustSeal(t *testing.T, m *queue.Message) []byte {
 	return b
 }
 
-// A SQLite relay keeps a blob of up to smallBlobMax bytes in its database
-// (one fsync per submit instead of three) and a larger one as a file; both
-// read back, from a reopened store too, and Remove removes either.
+// A SQLite relay keeps a submit's attachment (CreateSmall) of up to
+// smallBlobMax bytes in its database (one fsync per submit instead of
+// three) and a larger one as a file; both read back, from a reopened store
+// too, and Remove removes either. Other blobs (Create) stay files: their
+// writers may hold a transaction of the database.
 func TestSQLiteSmallBlobsInDatabase(t *testing.T) {
 	dir := t.TempDir()
 	open := func() *SQLStore {
@@ -496,7 +498,7 @@ func TestSQLiteSmallBlobsInDatabase(t *testing.T) {
 	for i, n := range sizes {
 		contents[i] = make([]byte, n)
 		rand.Read(contents[i])
-		name, w, err := s.Blobs().Create()
+		name, w, err := s.Blobs().CreateSmall()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,8 +545,20 @@ func TestSQLiteSmallBlobsInDatabase(t *testing.T) {
 	if err := s.DB().QueryRow(`SELECT count(*) FROM relay_blob_chunks`).Scan(&rows); err != nil || rows != 0 {
 		t.Errorf("%d blob rows left, %v", rows, err)
 	}
+	// Create makes a file whatever the size.
+	plain, w, err := s.Blobs().Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("small"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blobs", plain)); err != nil {
+		t.Errorf("Create's small blob is not a file: %v", err)
+	}
 	// An aborted small blob leaves nothing.
-	name, w, _ := s.Blobs().Create()
+	name, w, _ := s.Blobs().CreateSmall()
 	w.Write([]byte("half"))
 	w.Abort()
 	if rc, err := s.Blobs().Open(name); err == nil {

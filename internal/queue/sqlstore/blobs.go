@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"sendsikkert/internal/blobstore"
@@ -22,25 +23,145 @@ const blobRowSize = 1 << 20
 // one transaction, so a half-written blob never exists.
 type sqlBlobs struct {
 	s *SQLStore
-	// db writes the blobs: on SQLite a second pool on the same file whose
-	// commits do not sync (synchronous=NORMAL), nil for the store's own.
+	// db writes the blobs: on PostgreSQL a pool whose commits do not
+	// wait for the disk (synchronous_commit=off); nil for the store's own.
 	db *sql.DB
 }
 
 // Small blobs of a SQLite relay, below this, are kept in its database
 // rather than as files (blobstore.Store.Small): a 64 KiB attachment costs
-// a WAL append instead of a file's and a folder's fsync.
+// a part of the message's commit instead of a file's and a folder's fsync.
 const smallBlobMax = 256 << 10
 
-// create starts a blob's transaction. It commits without waiting for the
-// disk: on PostgreSQL with synchronous_commit off, on SQLite through a
-// pool with synchronous=NORMAL (WAL mode). In both the WAL is one
-// sequence, so the synchronous commit of the message that names the blob
-// (Create, which comes after) flushes the blob's rows too; a checkpoint in
-// between syncs the WAL first and the database file after. The blob is
-// thus durable by the time the message is acknowledged, for one WAL flush
-// instead of two. A blob whose message never commits is an orphan, as a
-// blob file is.
+// heldBlobs is a SQLite relay's blobstore.Store.Small: a submit's small
+// attachment, encrypted, is held in memory when its writer commits and
+// inserted in the transaction that creates the message naming it
+// (CreateWith), so message and attachments are durable in one commit. A
+// submit that fails removes what it held (Remove); a crash loses only
+// what no message names yet, acknowledged to nobody.
+type heldBlobs struct {
+	s    *SQLStore
+	mu   sync.Mutex
+	held map[string][]byte
+}
+
+func (h *heldBlobs) Create(key *vault.Key, name string) (blobstore.Writer, error) {
+	w := &heldWriter{h: h, name: name}
+	var err error
+	w.enc, err = key.NewWriter(&w.buf, []byte(name))
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+type heldWriter struct {
+	h    *heldBlobs
+	name string
+	buf  bytes.Buffer
+	enc  io.WriteCloser
+}
+
+func (w *heldWriter) Write(p []byte) (int, error) { return w.enc.Write(p) }
+
+func (w *heldWriter) Commit() error {
+	if err := w.enc.Close(); err != nil {
+		return fmt.Errorf("relay: commit blob %s: %w", w.name, err)
+	}
+	w.h.mu.Lock()
+	w.h.held[w.name] = w.buf.Bytes()
+	w.h.mu.Unlock()
+	return nil
+}
+
+func (w *heldWriter) Abort() {}
+
+// Open reads a held blob from memory, any other from its rows.
+func (h *heldBlobs) Open(key *vault.Key, name string) (io.ReadCloser, error) {
+	h.mu.Lock()
+	data, ok := h.held[name]
+	h.mu.Unlock()
+	if !ok {
+		return (&sqlBlobs{s: h.s}).Open(key, name)
+	}
+	dec, err := key.NewReader(bytes.NewReader(data), []byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("relay: blob %s: %w", name, err)
+	}
+	return io.NopCloser(dec), nil
+}
+
+func (h *heldBlobs) Remove(name string) {
+	h.mu.Lock()
+	_, ok := h.held[name]
+	delete(h.held, name)
+	h.mu.Unlock()
+	if !ok {
+		(&sqlBlobs{s: h.s}).Remove(name)
+	}
+}
+
+// Sync (blobstore.Store.Sync, for a caller that commits no message) makes
+// what is held durable on its own: rows inserted in a synchronous commit.
+func (h *heldBlobs) Sync() error {
+	h.mu.Lock()
+	names := make([]string, 0, len(h.held))
+	for n := range h.held {
+		names = append(names, n)
+	}
+	h.mu.Unlock()
+	if len(names) == 0 {
+		return nil
+	}
+	ctx := context.Background()
+	tx, err := h.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("relay: sync blobs: %w", err)
+	}
+	defer tx.Rollback()
+	if err := h.insertTx(ctx, tx, names); err != nil {
+		return fmt.Errorf("relay: sync blobs: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("relay: sync blobs: %w", err)
+	}
+	h.forget(names)
+	return nil
+}
+
+// insertTx inserts the held blobs among names in tx (the others are
+// files, or rows already). A concurrent Sync may have inserted one
+// already: the same bytes, kept once.
+func (h *heldBlobs) insertTx(ctx context.Context, tx *sql.Tx, names []string) error {
+	for _, n := range names {
+		h.mu.Lock()
+		data, ok := h.held[n]
+		h.mu.Unlock()
+		if !ok {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, h.s.q(`INSERT INTO relay_blob_chunks (blob, seq, data) VALUES (?, 0, ?) ON CONFLICT DO NOTHING`), n, data); err != nil {
+			return fmt.Errorf("blob %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// forget drops names, committed as rows, from what is held.
+func (h *heldBlobs) forget(names []string) {
+	h.mu.Lock()
+	for _, n := range names {
+		delete(h.held, n)
+	}
+	h.mu.Unlock()
+}
+
+// Create starts a blob. Its rows commit without waiting for the disk
+// (synchronous_commit off): PostgreSQL's WAL is one sequence, so the
+// synchronous commit of the message that names the blob (Create, which
+// comes after) flushes the blob's rows too. The blob is thus durable by
+// the time the message is acknowledged, for one WAL flush instead of two.
+// A blob whose message never commits is an orphan, as a blob file is.
 func (b *sqlBlobs) Create(key *vault.Key, name string) (blobstore.Writer, error) {
 	w := &sqlBlobWriter{s: b.s, db: b.db, name: name}
 	if w.db == nil {
@@ -53,28 +174,6 @@ func (b *sqlBlobs) Create(key *vault.Key, name string) (blobstore.Writer, error)
 	}
 	w.rows.flush = w.insert
 	return w, nil
-}
-
-// Sync makes the small blobs committed so far durable without a commit
-// of the caller's (blobstore.Store.Sync, for callers whose record is not
-// in this database): an fsync of the WAL they are in. A checkpoint that
-// moved them on has synced the database file already.
-func (b *sqlBlobs) Sync() error {
-	if b.db == nil || b.s.path == "" {
-		return nil // PostgreSQL: Create syncs nothing for later
-	}
-	f, err := os.OpenFile(b.s.path+"-wal", os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil // checkpointed and closed
-	}
-	if err != nil {
-		return fmt.Errorf("relay: sync blobs: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("relay: sync blobs: %w", err)
-	}
-	return nil
 }
 
 // rowBuffer gathers encrypted bytes and hands them on a row at a time.

@@ -42,10 +42,11 @@ type SQLStore struct {
 	key   *vault.Key
 	blobs blobstore.Store
 	lock  *os.File // SQLite: held while open
-	// blobDB writes a SQLite relay's small blobs without syncing
-	// (sqlBlobs.Create); nil on PostgreSQL.
+	// blobDB writes PostgreSQL's blob rows, unsynced (sqlBlobs.Create).
 	blobDB *sql.DB
-	path   string // SQLite: the database file
+	// held: a SQLite relay's small attachments until the message that
+	// names them is created.
+	held *heldBlobs
 }
 
 // OpenStore opens the relay's store named by database: empty for the
@@ -91,22 +92,13 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 		lock.Close()
 		return nil, fmt.Errorf("relay store: open %s: %w", path, err)
 	}
-	s := &SQLStore{db: db, key: key.Derive("relay/records"), lock: lock, path: path}
+	s := &SQLStore{db: db, key: key.Derive("relay/records"), lock: lock}
 	if err := s.init(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
-	// Small blobs' rows commit without a sync of their own: the message's
-	// synchronous=FULL commit that follows syncs the WAL they are in.
-	s.blobDB, err = sql.Open("sqlite", strings.Replace(dsn, "synchronous(FULL)", "synchronous(NORMAL)", 1))
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("relay store: open %s: %w", path, err)
-	}
-	// One writer: blob inserts queue here rather than in SQLite's busy
-	// handler, which sleeps.
-	s.blobDB.SetMaxOpenConns(1)
-	s.blobs = blobstore.Store{Dir: blobDir, Key: key.Derive("relay/blobs"), Small: &sqlBlobs{s: s, db: s.blobDB}, SmallMax: smallBlobMax}
+	s.held = &heldBlobs{s: s, held: map[string][]byte{}}
+	s.blobs = blobstore.Store{Dir: blobDir, Key: key.Derive("relay/blobs"), Small: s.held, SmallMax: smallBlobMax}
 	if _, err := db.ExecContext(ctx, `UPDATE relay_messages SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''`); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("relay store: drop stale leases: %w", err)
@@ -287,6 +279,11 @@ func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*
 				return false, fmt.Errorf("draft: %w", err)
 			}
 		}
+		if s.held != nil {
+			if err := s.held.insertTx(ctx, tx, blobNames(m)); err != nil {
+				return false, err
+			}
+		}
 		if also != nil {
 			if err := also(tx); err != nil {
 				return false, err
@@ -295,6 +292,9 @@ func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*
 		return true, nil
 	})
 	if err == nil && created {
+		if s.held != nil {
+			s.held.forget(blobNames(m))
+		}
 		return m.ID, true, nil
 	}
 	if err != nil && also != nil && !isConstraint(err) {
@@ -314,6 +314,14 @@ func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, queue.ErrIDTaken)
 	}
 	return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
+}
+
+func blobNames(m *queue.Message) []string {
+	names := make([]string, len(m.Attachments))
+	for i, f := range m.Attachments {
+		names[i] = f.Blob
+	}
+	return names
 }
 
 // inTx runs f in a transaction, committed when f says so and rolled back

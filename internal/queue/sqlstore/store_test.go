@@ -566,3 +566,69 @@ func TestSQLiteSmallBlobsInDatabase(t *testing.T) {
 		t.Error("aborted small blob exists")
 	}
 }
+
+// A submit's small attachment is held until the message naming it is
+// created, then committed with it: after Create (no Sync) it is a row,
+// read back by a reopened store; one whose submit failed and was removed
+// leaves nothing.
+func TestSQLiteSmallBlobCommitsWithMessage(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func() *SQLStore {
+		s, err := OpenStore(ctx, "", dir, testKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.(*SQLStore)
+	}
+	s := open()
+	content := make([]byte, 64<<10)
+	rand.Read(content)
+	blob := func() string {
+		name, w, err := s.Blobs().CreateSmall()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(content)
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	kept, dropped := blob(), blob()
+	rows := func() (n int) {
+		s.DB().QueryRow(`SELECT count(*) FROM relay_blob_chunks`).Scan(&n)
+		return n
+	}
+	if n := rows(); n != 0 {
+		t.Fatalf("%d rows before the message", n)
+	}
+	m := newMessage("held-1", time.Now())
+	m.Attachments = []blobstore.File{{FileInfo: relayapi.FileInfo{Filename: "a.pdf", Size: int64(len(content))}, Blob: kept}}
+	if _, created, err := s.Create(ctx, m); err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	if n := rows(); n != 1 {
+		t.Fatalf("%d rows after the message, want its attachment's 1", n)
+	}
+	s.Blobs().Remove(dropped) // its submit failed
+	s.Close()
+	s = open()
+	defer s.Close()
+	rc, err := s.Blobs().Open(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, content) {
+		t.Fatalf("read back %d bytes", len(got))
+	}
+	if rc, err := s.Blobs().Open(dropped); err == nil {
+		rc.Close()
+		t.Fatal("removed held blob opens")
+	}
+	if n := rows(); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}

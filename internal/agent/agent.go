@@ -174,7 +174,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// enrolled in this process once the PC has joined (see enrolled below).
 	zeroTouch := false
 	if !demo && enr == nil {
-		if _, err := fetchAddinConfig(ctx, cfg.RelayURL); err != nil {
+		if _, err := fetchAddinConfig(ctx, cfg.RelayURL, cfg.Policy.Proxy); err != nil {
 			log.Info("the relay offers no zero-touch enrolment", "relay", cfg.RelayURL, "err", err)
 		} else {
 			zeroTouch = true
@@ -298,7 +298,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return user, err
 		}
 		if cfg.RelayURL != "" {
-			api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL) }
+			api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL, cfg.Policy.Proxy) }
 		}
 		api.Mailbox = link
 		api.Enrolled = func() bool {

@@ -13,12 +13,14 @@ import (
 	"sendsikkert/internal/enroll"
 	"sendsikkert/internal/hostedaddin"
 	"sendsikkert/internal/localapi"
+	"sendsikkert/internal/proxy"
 )
 
 // fetchAddinConfig asks relayURL for its hosted add-in config (GET
-// /v1/addin-config, public). The relay is reached with the system's roots:
-// this PC holds no credential for it yet.
-func fetchAddinConfig(ctx context.Context, relayURL string) (hostedaddin.AddinConfig, error) {
+// /v1/addin-config, public). The relay is reached with the system's roots
+// (this PC holds no credential for it yet), through the proxy the relay
+// client uses (IT's policy, HTTPS_PROXY, the system's).
+func fetchAddinConfig(ctx context.Context, relayURL, policyProxy string) (hostedaddin.AddinConfig, error) {
 	if !strings.HasPrefix(relayURL, "https://") {
 		return hostedaddin.AddinConfig{}, fmt.Errorf("agent: relay %q is not https", relayURL)
 	}
@@ -28,7 +30,8 @@ func fetchAddinConfig(ctx context.Context, relayURL string) (hostedaddin.AddinCo
 	if err != nil {
 		return hostedaddin.AddinConfig{}, err
 	}
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}).Do(req)
+	via, _ := proxy.For(policyProxy)
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: via, TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}).Do(req)
 	if err != nil {
 		return hostedaddin.AddinConfig{}, fmt.Errorf("agent: addin-config: %w", err)
 	}

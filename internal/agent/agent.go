@@ -298,7 +298,9 @@ func Run(ctx context.Context, cfg Config) error {
 			return user, err
 		}
 		if cfg.RelayURL != "" {
-			api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL, cfg.Policy.Proxy) }
+			api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) {
+				return fetchAddinConfig(ctx, cfg.RelayURL, cfg.Policy.Proxy)
+			}
 		}
 		api.Mailbox = link
 		api.Enrolled = func() bool {

@@ -96,6 +96,10 @@ type Agent struct {
 	Health *health.Board
 }
 
+// enrolmentPoll is how often an agent without an enrolment looks for one
+// made by another process (sendsikkert enroll).
+const enrolmentPoll = 3 * time.Second
+
 // ProblemNotEnrolled is the board's code for an agent without a relay.
 const ProblemNotEnrolled = "not_enrolled"
 
@@ -376,28 +380,50 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(a)
 	}
+	// takeUp goes on enrolled: the relay client, the worker, the enrolled
+	// API behind the same listener. An agent that is enrolled already (the
+	// window may enrol it again) keeps its relay until it is restarted.
+	takeUpEnrolment := func() {
+		if client != nil || demo {
+			return
+		}
+		c := enrolledNow(cfg, store, board, log)
+		if c == nil {
+			return
+		}
+		client = c
+		relays.set(c)
+		api = newAPI(c)
+		current.Store(api)
+		handler.set(api.Handler())
+		startWorker(c)
+		a = &Agent{Config: cfg, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
+		log.Info("Send sikkert agent enrolled and sending through the relay; no restart needed", "url", "https://localhost:"+strconv.Itoa(cfg.Port))
+		if cfg.Ready != nil {
+			cfg.Ready(a)
+		}
+	}
+	// `sendsikkert enroll` in a console is another process: while this
+	// agent has no enrolment it looks for the one that process leaves.
+	var appeared <-chan time.Time
+	if client == nil && !demo && enr == nil {
+		t := time.NewTicker(enrolmentPoll)
+		defer t.Stop()
+		appeared = t.C
+	}
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case reply := <-joined:
-			// An enrolled agent enrolled again (only the window may) goes
-			// on with the relay it started with until it is restarted.
-			if client == nil && !demo {
-				if c := enrolledNow(cfg, store, board, log); c != nil {
-					client = c
-					relays.set(c)
-					api = newAPI(c)
-					current.Store(api)
-					handler.set(api.Handler())
-					startWorker(c)
-					a = &Agent{Config: cfg, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
-					log.Info("Send sikkert agent enrolled and sending through the relay; no restart needed", "url", "https://localhost:"+strconv.Itoa(cfg.Port))
-					if cfg.Ready != nil {
-						cfg.Ready(a)
-					}
-				}
-			}
+			takeUpEnrolment()
 			close(reply)
+			appeared = nil
+		case <-appeared:
+			if _, err := loadEnrolment(cfg.DataDir); !errors.Is(err, ErrNotEnrolled) {
+				log.Info("an enrolment appeared (sendsikkert enroll); taking it up")
+				takeUpEnrolment()
+				appeared = nil
+			}
 		}
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,5 +93,45 @@ func TestEnrolWithoutRestart(t *testing.T) {
 	var again map[string]string
 	if code := a.call("POST", "/api/v1/enroll", map[string]string{"relay": r.url, "code": r.code(t, "eva@kommune.test")}, &again); code != 403 || again["error"] != "enroll_window_only" {
 		t.Fatalf("page re-enrolling: %d %v", code, again)
+	}
+}
+
+// TestEnrolFromConsoleWhileRunning: `sendsikkert enroll` in a console is
+// another process; the running, not enrolled agent takes its enrolment up
+// within seconds and sends, without a restart.
+func TestEnrolFromConsoleWhileRunning(t *testing.T) {
+	if os.Getenv("SENDSIKKERT_REAL_KEYRING") != "1" {
+		t.Skip("enrolment keeps the device key in the OS keyring; set SENDSIKKERT_REAL_KEYRING=1 under gnome-keyring (scripts/test.sh does)")
+	}
+	r := startRelay(t)
+	t.Setenv("SSL_CERT_FILE", filepath.Join(filepath.Dir(r.config), "ca.crt"))
+	data := t.TempDir()
+	a := startAgentWith(t, data, freePort(t), false, "--relay", r.url)
+	out, err := exec.Command(agentBin, "enroll", "--data", data, "--relay", r.url, "--code", r.code(t, "eva@kommune.test")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "om få sekunder") {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var h map[string]any
+		if code := a.call("GET", "/healthz", nil, &h); code == 200 && h["enrolled"] == true {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running agent did not take up the enrolment")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	code, res := a.send(map[string]any{"recipients": []string{"2211771212"}, "subject": "Efter tilmelding i konsollen", "bodyHtml": "<p>Hej</p>", "idempotencyKey": "cli-1"})
+	if code != 202 {
+		t.Fatalf("send: %d %v", code, res)
+	}
+	if st := a.waitFinal(res["id"].(string), time.Minute); st.Status != "delivered" {
+		t.Fatalf("status: %+v", st)
+	}
+	select {
+	case <-a.exited:
+		t.Fatal("the agent exited")
+	default:
 	}
 }

@@ -231,8 +231,27 @@ func checkRelayCA(e Env) Check {
 
 // checkProxy says which way to the relay was chosen; whether it works is
 // the relay line's to say.
+// The relay's own answer (a PAC script may send it elsewhere than the
+// source's proxy, or direct) is added when the relay is known.
 func checkProxy(e Env) Check {
-	return ok("proxy", "Vej til relæet: "+e.ProxySource.Danish()+".", "Way to the relay: "+e.ProxySource.String()+".")
+	da, en := "Vej til relæet: "+e.ProxySource.Danish(), "Way to the relay: "+e.ProxySource.String()
+	relay := e.Policy.RelayURL
+	if e.Enrolment != nil {
+		if u, _, _, err := e.Enrolment(); err == nil && u != "" {
+			relay = u
+		}
+	}
+	if req, err := http.NewRequest(http.MethodGet, relay, nil); err == nil && relay != "" && e.Proxy != nil {
+		switch via, err := e.Proxy(req); {
+		case err != nil:
+			da, en = da+"; for "+relay+": fejl ("+err.Error()+")", en+"; for "+relay+": error ("+err.Error()+")"
+		case via == nil:
+			da, en = da+"; "+relay+" nås direkte", en+"; "+relay+" is reached directly"
+		default:
+			da, en = da+"; "+relay+" nås gennem "+via.Redacted(), en+"; "+relay+" is reached through "+via.Redacted()
+		}
+	}
+	return ok("proxy", da+".", en+".")
 }
 
 func checkRelay(ctx context.Context, e Env, agent agentState) Check {

@@ -232,4 +232,13 @@ func TestProxyLine(t *testing.T) {
 	if c := find(Run(context.Background(), e), "proxy"); !strings.Contains(c.Da, "direkte") || !strings.Contains(c.En, "direct") {
 		t.Fatalf("%+v", c)
 	}
+	// What the proxy says for the enrolled relay (a PAC script's answer).
+	e.ProxySource = proxy.Source{Kind: proxy.PAC, Detail: "http://pac.kommune.dk/proxy.pac"}
+	e.Proxy = proxy.Static("proxy3.kommune.dk:3128", "")
+	relay := "https://relay.kommune.test:8443"
+	e.Policy.RelayURL = relay
+	e.Enrolment = func() (string, *tls.Config, bool, error) { return "", nil, false, nil }
+	if c := find(Run(context.Background(), e), "proxy"); !strings.Contains(c.En, relay+" is reached through http://proxy3.kommune.dk:3128") || !strings.Contains(c.Da, relay+" nås gennem http://proxy3.kommune.dk:3128") {
+		t.Fatalf("%+v", c)
+	}
 }

@@ -141,6 +141,16 @@ func (b Bypass) Bypassed(host string) bool {
 	return false
 }
 
+// PACFetchable says whether WinHTTP can fetch a PAC script from u: http
+// and https only (file:// and UNC paths it refuses). Empty is no script.
+func PACFetchable(u string) bool {
+	if u == "" {
+		return true
+	}
+	p, err := url.Parse(strings.TrimSpace(u))
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
+}
+
 // Static is a fixed proxy list with its bypass list as a proxy choice for
 // https requests, or nil when the list names no proxy for https.
 func Static(list, bypass string) Func {

@@ -49,10 +49,20 @@ type Source struct {
 	// Detail is the proxy (credentials redacted), the variable's name or
 	// the PAC script's URL.
 	Detail string
+	// IgnoredPAC is a PAC script URL in the user's settings that cannot
+	// be used (file://: WinHTTP refuses it), so the next source serves.
+	IgnoredPAC string
 }
 
 // String is the English sentence for logs and doctor --lang en.
 func (s Source) String() string {
+	if s.IgnoredPAC != "" {
+		return s.text() + "; the PAC script " + s.IgnoredPAC + " is ignored (WinHTTP takes PAC scripts over http(s) only)"
+	}
+	return s.text()
+}
+
+func (s Source) text() string {
 	switch s.Kind {
 	case Policy:
 		return "policy: " + s.Detail
@@ -74,6 +84,13 @@ func (s Source) String() string {
 
 // Danish is the same for doctor's Danish report.
 func (s Source) Danish() string {
+	if s.IgnoredPAC != "" {
+		return s.danish() + "; PAC-scriptet " + s.IgnoredPAC + " bruges ikke (WinHTTP henter kun PAC-scripts over http(s))"
+	}
+	return s.danish()
+}
+
+func (s Source) danish() string {
 	switch s.Kind {
 	case Policy:
 		return "IT's politik: " + s.Detail

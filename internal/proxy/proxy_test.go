@@ -128,3 +128,26 @@ func FuzzStatic(f *testing.F) {
 		}
 	})
 }
+
+func TestPACFetchable(t *testing.T) {
+	for u, want := range map[string]bool{
+		"":                                  true,
+		"http://pac.kommune.dk/proxy.pac":   true,
+		"https://pac.kommune.dk/proxy.pac":  true,
+		"file:///C:/proxy.pac":              false,
+		"file://server/share/proxy.pac":     false,
+		`\\server\share\proxy.pac`:          false,
+		"C:\\proxy.pac":                     false,
+		"ftp://pac.kommune.dk/proxy.pac":    false,
+		"http:///proxy.pac":                 false,
+		" http://pac.kommune.dk/proxy.pac ": true,
+	} {
+		if got := PACFetchable(u); got != want {
+			t.Errorf("PACFetchable(%q) = %v", u, got)
+		}
+	}
+	s := Source{Kind: WinHTTP, Detail: "p:1", IgnoredPAC: "file:///C:/proxy.pac"}
+	if !strings.Contains(s.String(), "netsh winhttp") || !strings.Contains(s.String(), "file:///C:/proxy.pac is ignored") || !strings.Contains(s.Danish(), "bruges ikke") {
+		t.Errorf("%q / %q", s, s.Danish())
+	}
+}

@@ -76,10 +76,11 @@ func take(p *uint16) string {
 // system is the user's proxy settings, then the machine's WinHTTP proxy.
 func system() (Func, Source) {
 	machine, machineSource := machineProxy()
-	if f, src := userProxy(machine); f != nil {
-		return f, src
+	f, src := userProxy(machine)
+	if f == nil {
+		f, src = machine, Source{Kind: machineSource.Kind, Detail: machineSource.Detail, IgnoredPAC: src.IgnoredPAC}
 	}
-	return machine, machineSource
+	return f, src
 }
 
 // userProxy reads the user's settings (Internet Options, GPO) through
@@ -97,6 +98,12 @@ func userProxy(fallback Func) (Func, Source) {
 	}
 	autoConfig, fixed, bypass := take(c.autoConfigURL), take(c.proxy), take(c.proxyBypass)
 	static := Static(fixed, bypass)
+	ignored := ""
+	if !PACFetchable(autoConfig) {
+		// WinHTTP would fail on it at every request; Windows' own
+		// fallback (the fixed proxy) serves, and doctor says why.
+		ignored, autoConfig = autoConfig, ""
+	}
 	if autoConfig != "" || c.autoDetect != 0 {
 		next := static
 		if next == nil {
@@ -106,12 +113,12 @@ func userProxy(fallback Func) (Func, Source) {
 		if autoConfig != "" {
 			return pac.proxy, Source{Kind: PAC, Detail: autoConfig}
 		}
-		return pac.proxy, Source{Kind: AutoDetect}
+		return pac.proxy, Source{Kind: AutoDetect, IgnoredPAC: ignored}
 	}
 	if static != nil {
-		return static, Source{Kind: WinINet, Detail: fixed}
+		return static, Source{Kind: WinINet, Detail: fixed, IgnoredPAC: ignored}
 	}
-	return nil, Source{}
+	return nil, Source{IgnoredPAC: ignored}
 }
 
 // machineProxy is the WinHTTP default proxy (netsh winhttp set proxy),

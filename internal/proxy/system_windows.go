@@ -181,8 +181,9 @@ type pacProxy struct {
 }
 
 type pacAnswer struct {
-	proxy *url.URL // nil: DIRECT
-	until time.Time
+	proxy  *url.URL // nil: DIRECT
+	failed bool     // no script or it failed: the fallback serves
+	until  time.Time
 }
 
 const pacTTL = 5 * time.Minute
@@ -196,25 +197,28 @@ func (p *pacProxy) proxy(r *http.Request) (*url.URL, error) {
 	p.mu.Lock()
 	a, ok := p.cache[key]
 	p.mu.Unlock()
-	if ok && time.Now().Before(a.until) {
-		return a.proxy, nil
+	if !ok || !time.Now().Before(a.until) {
+		// Go's transport asks for every request, and a WPAD search on a
+		// network without one takes seconds: answers and failures alike
+		// are kept pacTTL.
+		u, err := p.evaluate(r.URL)
+		a = pacAnswer{proxy: u, failed: err != nil, until: time.Now().Add(pacTTL)}
+		p.mu.Lock()
+		if p.cache == nil {
+			p.cache = map[string]pacAnswer{}
+		}
+		p.cache[key] = a
+		p.mu.Unlock()
 	}
-	u, err := p.evaluate(r.URL)
-	if err != nil {
+	if a.failed {
 		// No script, or it failed: Windows goes on with the fixed
-		// settings, and so do we (not cached: the script may come back).
+		// settings, and so do we.
 		if p.fallback != nil {
 			return p.fallback(r)
 		}
 		return nil, nil
 	}
-	p.mu.Lock()
-	if p.cache == nil {
-		p.cache = map[string]pacAnswer{}
-	}
-	p.cache[key] = pacAnswer{proxy: u, until: time.Now().Add(pacTTL)}
-	p.mu.Unlock()
-	return u, nil
+	return a.proxy, nil
 }
 
 func (p *pacProxy) open() {

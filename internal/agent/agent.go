@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// the agent serves only what that needs. Otherwise it runs "not
 	// enrolled": IT's one-time code (the window's Kom i gang, or
 	// sendsikkert enroll) is the way. Either way the agent goes on
-	// enrolled in this process once the PC has joined (see enrolled below).
+	// enrolled in this process once the PC has joined (takeUpEnrolment).
 	zeroTouch := false
 	if !demo && enr == nil {
 		if _, err := fetchAddinConfig(ctx, cfg.RelayURL, cfg.Policy.Proxy); err != nil {
@@ -380,7 +380,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(a)
 	}
-	// takeUp goes on enrolled: the relay client, the worker, the enrolled
+	// takeUpEnrolment goes on enrolled: the relay client, the worker, the enrolled
 	// API behind the same listener. An agent that is enrolled already (the
 	// window may enrol it again) keeps its relay until it is restarted.
 	takeUpEnrolment := func() {

@@ -25,3 +25,7 @@ func MeMoExamples() string { return filepath.Join(Dir(), "memo", "examples") }
 
 // Fjernprint is the ForsendelseI schema for physical post through SF1601.
 func Fjernprint() string { return filepath.Join(Dir(), "fjernprint", "ForsendelseI.xsd") }
+
+// OfficeAddin is Microsoft's Office add-in manifest schema (OfficeApp 1.1,
+// importing the VersionOverrides schemas beside it).
+func OfficeAddin() string { return filepath.Join(Dir(), "officeaddin", "OfficeAppManifestV1_1.xsd") }

@@ -55,15 +55,20 @@ func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, key *
 		return p.Username, nil
 	}
 	rs.AddinSite = site.Handler()
-	// Del sikkert's documents in slices: kept by this instance, sealed
-	// with the store key, dropped after a day unless sent.
-	db, err := bolt.Open(filepath.Join(cfg.Data, "hosted-uploads.db"), 0o600, &bolt.Options{Timeout: 3 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("hosted uploads: %w", err)
-	}
-	if rs.Uploads, err = upload.Open(db, filepath.Join(cfg.Data, "hosted-uploads"), key); err != nil {
-		db.Close()
-		return nil, err
+	// Del sikkert's documents in slices: in the relay's store when it is
+	// SQL (relayConfig), else kept by this instance in a bbolt file.
+	// Sealed with the store key, dropped after a day unless sent.
+	closeDB := func() {}
+	if rs.Uploads == nil {
+		db, err := bolt.Open(filepath.Join(cfg.Data, "hosted-uploads.db"), 0o600, &bolt.Options{Timeout: 3 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("hosted uploads: %w", err)
+		}
+		if rs.Uploads, err = upload.Open(db, filepath.Join(cfg.Data, "hosted-uploads"), key); err != nil {
+			db.Close()
+			return nil, err
+		}
+		closeDB = func() { db.Close() }
 	}
 	done := make(chan struct{})
 	go func() {
@@ -78,7 +83,7 @@ func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, key *
 			}
 		}
 	}()
-	closeUploads := func() { close(done); db.Close() }
+	closeUploads := func() { close(done); closeDB() }
 	if h.Listen == "" {
 		log.Info("hosted add-in on the relay's listener", "origin", site.Origin())
 		return closeUploads, nil

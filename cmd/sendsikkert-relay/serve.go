@@ -38,6 +38,7 @@ import (
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/relayd"
+	"sendsikkert/internal/upload"
 	"sendsikkert/internal/usage"
 )
 
@@ -194,6 +195,16 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	rc.Store = inbound.IndexingStore{Store: store, Index: e.inbound}
+	// The hosted add-in's users' reply-mailbox choices live beside the
+	// messages, shared by every instance of the store.
+	rc.Choices, _ = store.(queue.ReplyChoices)
+	// The hosted add-in's documents in slices: states and slices in the
+	// store (its database and blobs), so that on PostgreSQL any instance
+	// takes any slice and sends any upload. A bbolt store has none; the
+	// hosted add-in then keeps them per instance (hostedAddin).
+	if sq, ok := store.(*sqlstore.SQLStore); ok && cfg.HostedAddin != nil {
+		rc.Uploads = upload.OpenShared(sq.Uploads(), sq.Blobs(), e.key)
+	}
 	// The store, the index and the audit log share cfg.Database
 	// (relay.sqlite in the data folder, or the PostgreSQL database): a
 	// submit's message, index rows and audit rows are one commit. A bbolt

@@ -22,7 +22,7 @@ const OutlookID = "5f0d8a8e-3c2b-4d7a-9a5e-2b8c6f1e4d93"
 // manifest or its icons change, so Office fetches them anew; a test holds
 // a fingerprint of the content and fails when one changes without the other.
 // A release build carries its release version instead (version.Manifest).
-const OutlookVersion = "1.0.1.0"
+const OutlookVersion = "1.0.2.0"
 
 // PagesPath is where the add-in's pages live below an origin.
 const PagesPath = "/addin"

@@ -17,7 +17,7 @@ const OfficeID = "c1b7e3f4-6a2d-4e8b-9f15-3d7a0c2e5b61"
 // manifest or its icons change (TestOfficeVersionBumped holds a
 // fingerprint, updated with SENDSIKKERT_UPDATE_MANIFEST_VERSION=1). A
 // release build carries its release version instead (version.Manifest).
-const OfficeVersion = "1.0.0.0"
+const OfficeVersion = "1.0.1.0"
 
 // OfficeHosts are the VersionOverrides host types that get the Del
 // sikkert button: Word, Excel, PowerPoint.

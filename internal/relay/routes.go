@@ -93,6 +93,13 @@ func Owner(r *http.Request) string {
 	return User(r)
 }
 
+// entraCaller reports whether the request's caller is an Entra user (the
+// hosted add-in), not a device.
+func entraCaller(r *http.Request) bool {
+	_, ok := r.Context().Value(ownerKey{}).(string)
+	return ok
+}
+
 // EntraOwner is Owner for an Entra principal.
 func EntraOwner(p entra.Principal) string { return "entra:" + p.ID() }
 

@@ -77,15 +77,18 @@ type Server struct {
 	// paths and JSON, for pages served by the relay.
 	Entra func(*http.Request) (entra.Principal, error)
 	// Uploads, when set, keeps the hosted add-in's documents sent in
-	// slices (/api/v1/uploads, Del sikkert).
+	// slices (/api/v1/uploads, Del sikkert); in the relay's store
+	// (upload.OpenShared) so that every instance sees them.
 	Uploads *upload.Store
 	// Limit rate limits each Entra user (NewUserLimit when nil).
 	Limit     *UserLimit
 	limitOnce sync.Once
-	// choices are Entra users' reply-mailbox choices (PUT
-	// /api/v1/reply-mailboxes), by owner.
-	choicesMu sync.Mutex
-	choices   map[string]relayapi.ReplyChoice
+	// Choices keeps Entra users' reply-mailbox choices (PUT
+	// /api/v1/reply-mailboxes) in the relay's store, so that a restart or
+	// another instance behind the load balancer keeps them. When nil, Store
+	// is asked (a store that keeps them); a relay with neither cannot save
+	// a choice and says so.
+	Choices queue.ReplyChoices
 
 	// Parts served by other packages, each on its route of the table when
 	// set: enrolment (POST /v1/enroll, its one-time code is the
@@ -354,33 +357,58 @@ func (s *Server) addressBook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) mailboxes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.mailboxChoices(r))
+	mc, err := s.mailboxChoices(r)
+	if err != nil {
+		s.fail(w, "reply choice", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, mc)
+}
+
+// choices is where Entra users' reply-mailbox choices are kept, nil when
+// nowhere.
+func (s *Server) choices() queue.ReplyChoices {
+	if s.Choices != nil {
+		return s.Choices
+	}
+	c, _ := s.Store.(queue.ReplyChoices)
+	return c
+}
+
+// savedChoice is an Entra user's saved reply-mailbox choice; zero for a
+// device's user (the agent keeps that choice on the PC) and where nothing
+// is saved.
+func (s *Server) savedChoice(r *http.Request) (relayapi.ReplyChoice, error) {
+	c := s.choices()
+	if c == nil || !entraCaller(r) {
+		return relayapi.ReplyChoice{}, nil
+	}
+	return c.ReplyChoice(r.Context(), Owner(r))
 }
 
 // mailboxChoices is the organisation's reply mailboxes with its defaults
-// selected, or an Entra user's own choices where made.
-func (s *Server) mailboxChoices(r *http.Request) relayapi.MailboxChoices {
+// selected, or an Entra user's own choices where made (and still offered).
+func (s *Server) mailboxChoices(r *http.Request) (relayapi.MailboxChoices, error) {
 	mc := relayapi.MailboxChoices{
 		Citizen: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCitizen},
 		Company: relayapi.MailboxGroup{Options: s.Org.ReplyMailboxes, Selected: s.Org.DefaultCompany},
 	}
-	s.choicesMu.Lock()
-	c, ok := s.choices[Owner(r)]
-	s.choicesMu.Unlock()
-	if ok {
-		if hasMailbox(s.Org.ReplyMailboxes, c.Citizen) {
-			mc.Citizen.Selected = c.Citizen
-		}
-		if hasMailbox(s.Org.ReplyMailboxes, c.Company) {
-			mc.Company.Selected = c.Company
-		}
+	c, err := s.savedChoice(r)
+	if err != nil {
+		return mc, err
 	}
-	return mc
+	if hasMailbox(s.Org.ReplyMailboxes, c.Citizen) {
+		mc.Citizen.Selected = c.Citizen
+	}
+	if hasMailbox(s.Org.ReplyMailboxes, c.Company) {
+		mc.Company.Selected = c.Company
+	}
+	return mc, nil
 }
 
-// setMailboxes remembers an Entra user's reply-mailbox choices (the
-// agent keeps a device user's on the PC). They live as long as the relay
-// process: a restart falls back to the organisation's defaults.
+// setMailboxes saves an Entra user's reply-mailbox choices (the agent
+// keeps a device user's on the PC) in the relay's store before it
+// answers.
 func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 	var req relayapi.ReplyChoice
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
@@ -393,20 +421,21 @@ func (s *Server) setMailboxes(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.choicesMu.Lock()
-	if s.choices == nil {
-		s.choices = map[string]relayapi.ReplyChoice{}
+	store := s.choices()
+	if store == nil {
+		WriteError(w, http.StatusServiceUnavailable, &relayapi.Error{Code: "no_reply_choices", Message: "Relæet kan ikke gemme dit valg af postkasse. Kontakt IT."})
+		return
 	}
-	c := s.choices[Owner(r)]
-	if req.Citizen != "" {
-		c.Citizen = req.Citizen
+	if _, err := store.SetReplyChoice(r.Context(), Owner(r), req); err != nil {
+		s.fail(w, "set reply choice", err)
+		return
 	}
-	if req.Company != "" {
-		c.Company = req.Company
+	mc, err := s.mailboxChoices(r)
+	if err != nil {
+		s.fail(w, "reply choice", err)
+		return
 	}
-	s.choices[Owner(r)] = c
-	s.choicesMu.Unlock()
-	writeJSON(w, http.StatusOK, s.mailboxChoices(r))
+	writeJSON(w, http.StatusOK, mc)
 }
 
 func hasMailbox(opts []relayapi.ReplyMailbox, id string) bool {
@@ -537,6 +566,20 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if e := relayapi.Unacceptable(rep.Results); e != nil {
 		WriteError(w, http.StatusBadRequest, e)
 		return
+	}
+	// A hosted page that names no reply mailbox gets its user's saved
+	// choice, as the agent fills in its user's (the worker falls back to
+	// the organisation's default).
+	saved, err := s.savedChoice(r)
+	if err != nil {
+		s.fail(w, "reply choice", err)
+		return
+	}
+	if req.ReplyMailbox.Citizen == "" && hasMailbox(s.Org.ReplyMailboxes, saved.Citizen) {
+		req.ReplyMailbox.Citizen = saved.Citizen
+	}
+	if req.ReplyMailbox.Company == "" && hasMailbox(s.Org.ReplyMailboxes, saved.Company) {
+		req.ReplyMailbox.Company = saved.Company
 	}
 	m := &queue.Message{
 		ID: messageID(req.IdempotencyKey), Sender: user, SenderID: senderID(r), IdempotencyKey: req.IdempotencyKey, DraftID: req.DraftID, Created: s.now().UTC(),

@@ -13,10 +13,10 @@ import (
 
 // The hosted add-in's uploads: Del sikkert sends a document in 4 MB slices
 // (Office's getFileAsync), and a message names it by uploadId — the agent's
-// local API, on the relay, for the upload's owner only. Each relay instance
-// keeps its own uploads: behind a load balancer, route a user's page API
-// calls to one instance (session affinity on the Authorization header's
-// user is not needed; affinity by client address or cookie is enough).
+// local API, on the relay, for the upload's owner only. sendsikkert-relay
+// serve keeps them in its SQL store (upload.OpenShared): on PostgreSQL
+// every instance behind the load balancer sees every upload, so no
+// affinity is needed.
 
 func uploadView(i *upload.Info) map[string]any {
 	return map[string]any{"id": i.ID, "size": i.Size, "received": i.Received(), "next": i.Next(), "complete": i.Complete()}

@@ -19,6 +19,7 @@ import (
 	"sendsikkert/internal/relay"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/securemailbox"
+	"sendsikkert/internal/upload"
 )
 
 // Config is what a relay is made of.
@@ -43,6 +44,12 @@ type Config struct {
 	// Domains and Book answer the Sikker Mail Portal's lists.
 	Domains *directory.Domains
 	Book    directory.Book
+	// Choices keeps the hosted add-in's users' reply-mailbox choices in
+	// the relay's store (relay.Server.Choices); when nil, Store is asked.
+	Choices queue.ReplyChoices
+	// Uploads, when set, keeps the hosted add-in's documents sent in
+	// slices (relay.Server.Uploads).
+	Uploads *upload.Store
 	// Follower, when set, tells what became of deliveries a channel only
 	// accepted (Digital Post's status messages).
 	Follower delivery.Follower
@@ -94,7 +101,7 @@ func Assemble(c Config) *Relay {
 	s := &relay.Server{
 		Store: c.Store, Registry: c.Registry, Org: c.Org, Channels: channels, Printable: c.Printable,
 		Authenticate: c.Authenticate, Partner: c.Partner, Audit: c.Audit, AuditInStore: c.AuditInStore, Log: log, Version: c.Version,
-		Domains: c.Domains, Book: c.Book, Queued: w.Wake, Policy: c.Policy,
+		Domains: c.Domains, Book: c.Book, Queued: w.Wake, Policy: c.Policy, Choices: c.Choices, Uploads: c.Uploads,
 		Enrol: c.Enrol, Metrics: c.Metrics, AuditLog: c.AuditLog, Receipts: c.Receipts, StatusMessages: c.StatusMessages,
 	}
 	if mb := c.Mailbox; mb != nil {

@@ -12,10 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,6 +53,9 @@ type Info struct {
 	Owner string `json:"owner,omitempty"`
 	// Slices maps index to its length.
 	Slices map[int]int64 `json:"slices"`
+	// Refs maps index to the slice's blob, for slices kept in a blob
+	// store (OpenShared); files are named by index instead.
+	Refs map[int]string `json:"refs,omitempty"`
 }
 
 // Received is the sum of the slices' lengths.
@@ -83,17 +83,34 @@ func (i *Info) Complete() bool {
 
 var bucket = []byte("uploads")
 
-// Store keeps uploads: their state in the agent's database, slices as
-// encrypted files.
-type Store struct {
-	db  *bolt.DB
-	dir string
-	key *vault.Key
-	mu  sync.Mutex
-	Now func() time.Time
+// Records keeps uploads' states, sealed, by id: the agent's bbolt
+// database, or the relay's SQL store, where every instance behind the load
+// balancer reaches the same upload.
+type Records interface {
+	// Create adds a new record.
+	Create(id string, sealed []byte) error
+	// Get returns a record, ErrNotFound when there is none.
+	Get(id string) ([]byte, error)
+	// Update replaces a record with what f makes of it, atomically against
+	// every other Update of it (also from another instance); an error from
+	// f leaves the record as it was and is returned.
+	Update(id string, f func(sealed []byte) ([]byte, error)) error
+	// Delete forgets a record; IDs lists them all.
+	Delete(id string) error
+	IDs() ([]string, error)
 }
 
-// Open prepares the store in dir.
+// Store keeps uploads: their state in Records, slices as encrypted files
+// in a folder (the agent) or as blobs of the relay's blob store (shared by
+// its instances).
+type Store struct {
+	records Records
+	slices  slices
+	key     *vault.Key
+	Now     func() time.Time
+}
+
+// Open prepares the store: states in db, slices as files in dir.
 func Open(db *bolt.DB, dir string, key *vault.Key) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
@@ -101,32 +118,35 @@ func Open(db *bolt.DB, dir string, key *vault.Key) (*Store, error) {
 	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucket); return err }); err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
-	return &Store{db: db, dir: dir, key: key.Derive("uploads"), Now: time.Now}, nil
+	k := key.Derive("uploads")
+	return &Store{records: boltRecords{db}, slices: fileSlices{dir: dir, key: k}, key: k, Now: time.Now}, nil
 }
 
-func (s *Store) put(i *Info) error {
-	sealed, err := s.key.SealJSON(i, []byte(i.ID))
-	if err != nil {
-		return err
-	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte(i.ID), sealed) })
+// OpenShared prepares a store whose states are in records and whose
+// slices are blobs in blobs: with the relay's PostgreSQL store, a clerk's
+// slices may reach any instance, and the message that names the upload
+// may be sent to another.
+func OpenShared(records Records, blobs blobstore.Store, key *vault.Key) *Store {
+	return &Store{records: records, slices: blobSlices{blobs}, key: key.Derive("uploads"), Now: time.Now}
 }
 
-// Get returns an upload's state.
-func (s *Store) Get(id string) (*Info, error) {
-	var sealed []byte
-	s.db.View(func(tx *bolt.Tx) error {
-		sealed = append([]byte(nil), tx.Bucket(bucket).Get([]byte(id))...)
-		return nil
-	})
-	if len(sealed) == 0 {
-		return nil, ErrNotFound
-	}
+func (s *Store) seal(i *Info) ([]byte, error) { return s.key.SealJSON(i, []byte(i.ID)) }
+
+func (s *Store) open(id string, sealed []byte) (*Info, error) {
 	var i Info
 	if err := s.key.OpenJSON(sealed, []byte(id), &i); err != nil {
 		return nil, fmt.Errorf("upload %s: %w", id, err)
 	}
 	return &i, nil
+}
+
+// Get returns an upload's state.
+func (s *Store) Get(id string) (*Info, error) {
+	sealed, err := s.records.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.open(id, sealed)
 }
 
 // Create starts an upload of size bytes.
@@ -142,17 +162,17 @@ func (s *Store) CreateFor(owner, filename, contentType string, size int64) (*Inf
 	var r [16]byte
 	rand.Read(r[:])
 	i := &Info{ID: hex.EncodeToString(r[:]), Filename: attachment.CleanName(filename, 0), ContentType: relayapi.ContentType(contentType, filename), Size: size, Created: s.Now().UTC(), Owner: owner, Slices: map[int]int64{}}
-	if err := os.MkdirAll(filepath.Join(s.dir, i.ID), 0o700); err != nil {
+	if err := s.slices.prepare(i.ID); err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	sealed, err := s.seal(i)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.put(i); err != nil {
-		return nil, err
+	if err := s.records.Create(i.ID, sealed); err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
 	}
 	return i, nil
-}
-
-func (s *Store) slicePath(id string, index int) string {
-	return filepath.Join(s.dir, id, strconv.Itoa(index))
 }
 
 // Put stores slice index, replacing an earlier copy (a retried slice).
@@ -163,7 +183,7 @@ func (s *Store) Put(id string, index int, body io.Reader) (*Info, error) {
 	if _, err := s.Get(id); err != nil {
 		return nil, err
 	}
-	f, err := s.key.Create(s.slicePath(id, index), []byte(id+"/"+strconv.Itoa(index)))
+	ref, f, err := s.slices.create(id, index)
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
@@ -176,28 +196,50 @@ func (s *Store) Put(id string, index int, body io.Reader) (*Info, error) {
 		f.Abort()
 		return nil, ErrBadSlice
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, err := s.Get(id)
+	// The slice is committed inside the record's update, once its size
+	// is known to fit: before it is recorded (a crash leaves at worst an
+	// unrecorded slice the pane sends again), and never over a recorded
+	// slice the size check refuses.
+	var out *Info
+	var old string
+	committed := false
+	err = s.records.Update(id, func(sealed []byte) ([]byte, error) {
+		i, err := s.open(id, sealed)
+		if err != nil {
+			return nil, err
+		}
+		if i.Received()-i.Slices[index]+n > i.Size {
+			return nil, ErrTooLarge
+		}
+		if !committed {
+			if err := f.Commit(); err != nil {
+				return nil, err
+			}
+			committed = true
+		}
+		old = i.Refs[index]
+		i.Slices[index] = n
+		if ref != "" {
+			if i.Refs == nil {
+				i.Refs = map[int]string{}
+			}
+			i.Refs[index] = ref
+		}
+		out = i
+		return s.seal(i)
+	})
 	if err != nil {
-		f.Abort()
+		if !committed {
+			f.Abort()
+		} else if ref != "" {
+			s.slices.remove(id, ref)
+		}
 		return nil, err
 	}
-	old := i.Slices[index]
-	if i.Received()-old+n > i.Size {
-		f.Abort()
-		return nil, ErrTooLarge
+	if old != "" && old != ref {
+		s.slices.remove(id, old)
 	}
-	// Persist the slice before recording it: a crash leaves at worst an
-	// unrecorded slice the pane sends again.
-	if err := f.Commit(); err != nil {
-		return nil, err
-	}
-	i.Slices[index] = n
-	if err := s.put(i); err != nil {
-		return nil, err
-	}
-	return i, nil
+	return out, nil
 }
 
 // RefusedError is Take's answer for a document Digital Post would not
@@ -225,7 +267,7 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 		idx = append(idx, n)
 	}
 	sort.Ints(idx)
-	content := &sliceReader{s: s, id: id, idx: idx}
+	content := &sliceReader{s: s, info: i, idx: idx}
 	defer content.Close()
 	d, body, err := attachment.Prepare(i.Filename, i.ContentType, content, 0, s.Now())
 	if err != nil {
@@ -256,11 +298,11 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 // sliceReader reads an upload's slices in order, opening each when it is
 // reached; a slice that cannot be read back is ErrDamaged.
 type sliceReader struct {
-	s   *Store
-	id  string
-	idx []int
-	n   int // the slice being read
-	cur io.ReadCloser
+	s    *Store
+	info *Info
+	idx  []int
+	n    int // the slice being read
+	cur  io.ReadCloser
 }
 
 func (r *sliceReader) Read(p []byte) (int, error) {
@@ -271,7 +313,7 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 			}
 			r.n = r.idx[0]
 			r.idx = r.idx[1:]
-			rc, err := r.s.key.OpenFile(r.s.slicePath(r.id, r.n), []byte(r.id+"/"+strconv.Itoa(r.n)))
+			rc, err := r.s.slices.open(r.info.ID, r.n, r.info.Refs[r.n])
 			if err != nil {
 				return 0, fmt.Errorf("%w: slice %d: %w", ErrDamaged, r.n, err)
 			}
@@ -302,21 +344,27 @@ func (r *sliceReader) Close() error {
 
 // Delete forgets an upload and its slices.
 func (s *Store) Delete(id string) error {
-	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Delete([]byte(id)) })
-	return os.RemoveAll(filepath.Join(s.dir, id))
+	var refs []string
+	if i, err := s.Get(id); err == nil {
+		for _, r := range i.Refs {
+			refs = append(refs, r)
+		}
+	}
+	if err := s.records.Delete(id); err != nil {
+		return fmt.Errorf("upload: delete %s: %w", id, err)
+	}
+	s.slices.remove(id, refs...)
+	return s.slices.drop(id)
 }
 
 // Expire drops uploads older than TTL.
 func (s *Store) Expire() {
-	var ids []string
-	s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucket).ForEach(func(k, _ []byte) error {
-			ids = append(ids, string(k))
-			return nil
-		})
-	})
+	ids, err := s.records.IDs()
+	if err != nil {
+		return
+	}
 	for _, id := range ids {
-		if i, err := s.Get(id); err != nil || s.Now().Sub(i.Created) > TTL {
+		if i, err := s.Get(id); err != nil && !errors.Is(err, ErrNotFound) || err == nil && s.Now().Sub(i.Created) > TTL {
 			s.Delete(id)
 		}
 	}

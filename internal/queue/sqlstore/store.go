@@ -174,6 +174,15 @@ func (s *SQLStore) init(ctx context.Context) error {
 			seq INTEGER NOT NULL,
 			data ` + blob + ` NOT NULL,
 			PRIMARY KEY (blob, seq))`,
+		`CREATE TABLE IF NOT EXISTS relay_reply_choices (
+			owner TEXT PRIMARY KEY,
+			citizen TEXT NOT NULL,
+			company TEXT NOT NULL,
+			updated BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS relay_uploads (
+			id TEXT PRIMARY KEY,
+			record ` + blob + ` NOT NULL,
+			created BIGINT NOT NULL)`,
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

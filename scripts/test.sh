@@ -150,7 +150,8 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
   home=$(mktemp -d)
   trap 'rm -rf "$home"; stop_pg' EXIT
   HOME="$home" SENDSIKKERT_REAL_KEYRING=1 dbus-run-session -- sh -c \
-    'echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec go test -count=1 -timeout 20m ./...' 2>&1 \
+    'echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && "$0" && exec go test -count=1 -timeout 20m ./...' \
+    "$PWD/scripts/keyring-wait.sh" 2>&1 \
     | grep -v 'Failed to set fd limit'
 else
   if [ -n "${SENDSIKKERT_REQUIRE_TOOLS:-}" ]; then echo "dbus-run-session and gnome-keyring are required"; exit 1; fi

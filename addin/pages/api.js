@@ -172,8 +172,9 @@ let enrolling = null;
 
 // enrolAgent is the classic pages' first use on a PC whose agent waits for
 // enrolment: the clerk's Entra token goes to the agent, which enrols to
-// the relay IT chose and restarts; the pane then reloads for the new
-// agent's CSRF token. Once per page.
+// the relay IT chose and goes on enrolled in the same process (same port,
+// same CSRF token); the pane then reloads to leave the waiting view. Once
+// per page.
 function enrolAgent() {
   enrolling ??= (async () => {
     const tok = await accessToken();

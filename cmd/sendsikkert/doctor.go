@@ -34,15 +34,16 @@ func doctorCmd(args []string) int {
 	if perr == nil && pol.Port != 0 {
 		*port = pol.Port
 	}
-	via, _ := proxy.For(pol.Proxy)
+	via, source := proxy.For(pol.Proxy)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	checks := doctor.Run(ctx, doctor.Env{
 		DataDir: *data, Port: *port, Policy: pol, PolicyErr: perr,
-		Keyring:    func() error { return keystore.NewKeyring(*data).Probe() },
-		Enrolment:  func() (string, *tls.Config, bool, error) { return agent.Enrolled(*data) },
-		Proxy:      via,
-		DoorCAFile: filepath.Join(door.DefaultStateDir, "tls", certs.CACertFile),
+		Keyring:     func() error { return keystore.NewKeyring(*data).Probe() },
+		Enrolment:   func() (string, *tls.Config, bool, error) { return agent.Enrolled(*data) },
+		Proxy:       via,
+		ProxySource: source,
+		DoorCAFile:  filepath.Join(door.DefaultStateDir, "tls", certs.CACertFile),
 	})
 	if doctor.Write(os.Stdout, checks, *lang) {
 		return 1

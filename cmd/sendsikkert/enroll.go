@@ -53,6 +53,8 @@ func enrollCmd(args []string) int {
 		fmt.Fprintln(os.Stderr, "Tilmeldingen mislykkedes:", err)
 		return 1
 	}
-	fmt.Printf("Denne pc er tilmeldt relæet %s som %s. Start Send sikkert igen for at bruge det.\n", *relayURL, user)
+	// A running agent that was not enrolled takes it up within seconds; an
+	// enrolled one changes relay at its next start.
+	fmt.Printf("Denne pc er tilmeldt relæet %s som %s. En Send sikkert, der kører uden tilmelding, bruger det om få sekunder; ellers fra næste start.\n", *relayURL, user)
 	return 0
 }

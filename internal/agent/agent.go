@@ -16,6 +16,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"sendsikkert/internal/certs"
@@ -53,7 +55,8 @@ type Config struct {
 	// Policy is what IT has locked (already applied to the fields above).
 	Policy policy.Policy
 	Log    *slog.Logger
-	// Ready, when set, is called once the API listens.
+	// Ready, when set, is called once the API listens, and again with the
+	// new Agent when the PC enrols while the agent runs (no restart).
 	Ready func(*Agent)
 	// OnChange, when set, hears every change of a send's status (the tray:
 	// icon, outbox count, desktop notices). It must not block.
@@ -92,6 +95,10 @@ type Agent struct {
 	// Health is what is wrong now (/healthz "problems", the tray).
 	Health *health.Board
 }
+
+// enrolmentPoll is how often an agent without an enrolment looks for one
+// made by another process (sendsikkert enroll).
+const enrolmentPoll = 3 * time.Second
 
 // ProblemNotEnrolled is the board's code for an agent without a relay.
 const ProblemNotEnrolled = "not_enrolled"
@@ -163,20 +170,18 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("made a new localhost CA; it must be trusted by this user's browsers and Office", "ca", filepath.Join(cfg.DataDir, "tls", certs.CACertFile), "fingerprint", id.CAFingerprint)
 	}
 	tlsServer := certs.NewServer(id, nil)
+	// No enrolment: if the relay offers the hosted add-in, the pages can
+	// enrol this PC with the clerk's Entra sign-in (zero-touch); until then
+	// the agent serves only what that needs. Otherwise it runs "not
+	// enrolled": IT's one-time code (the window's Kom i gang, or
+	// sendsikkert enroll) is the way. Either way the agent goes on
+	// enrolled in this process once the PC has joined (takeUpEnrolment).
+	zeroTouch := false
 	if !demo && enr == nil {
-		// No enrolment: if the relay offers the hosted add-in, the pages
-		// can enrol this PC with the clerk's Entra sign-in (zero-touch),
-		// and the agent starts against the relay once they have.
-		// Otherwise it runs "not enrolled" below: IT's one-time code
-		// (the window's Kom i gang, or sendsikkert enroll) is the way.
-		if _, err := fetchAddinConfig(ctx, cfg.RelayURL); err != nil {
+		if _, err := fetchAddinConfig(ctx, cfg.RelayURL, cfg.Policy.Proxy); err != nil {
 			log.Info("the relay offers no zero-touch enrolment", "relay", cfg.RelayURL, "err", err)
 		} else {
-			if err := awaitEnrolment(ctx, cfg, tlsServer, osUser, log); err != nil {
-				return err
-			}
-			log.Info("enrolled by the add-in; starting against the relay")
-			return Run(ctx, cfg)
+			zeroTouch = true
 		}
 	}
 
@@ -202,7 +207,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan struct{})
+	// The worker, the mailbox link and the facts ticker; all end with ctx.
+	var background sync.WaitGroup
 	var client *relayclient.Client
 	var notEnrolled string // why, in Danish, when there is no relay
 	if demo {
@@ -220,19 +226,17 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		client, notEnrolled = c, why
 	}
-	// The relay's parts for the local API and the mailbox link: left nil
-	// (not a typed nil) when not enrolled, so they answer "not enrolled".
-	var relay localapi.Relay
-	var dir localapi.Directory
-	var statuses mailbox.StatusGetter
+	// The relay the mailbox link asks about a receipt: none until the PC
+	// is enrolled (the link then leaves the status to the worker's poll).
+	relays := &relaySwitch{}
 	if client != nil {
-		relay, dir, statuses = client, client, client
+		relays.set(client)
 	}
 
 	// The mailbox link: a marked copy of every delivered send, receipts
 	// and replies followed. It runs beside the worker and never holds up
 	// a send.
-	link, err := mailbox.Open(mailbox.Config{DB: db, Outbox: ob, Settings: st, Secrets: store, Relay: statuses, Dir: filepath.Join(cfg.DataDir, "mailbox"), Log: log})
+	link, err := mailbox.Open(mailbox.Config{DB: db, Outbox: ob, Settings: st, Secrets: store, Relay: relays, Dir: filepath.Join(cfg.DataDir, "mailbox"), Log: log})
 	if err != nil {
 		return err
 	}
@@ -244,6 +248,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
+	// One guard and one window credential for the life of the process:
+	// a page or window that holds them keeps working when the agent
+	// enrols and its API changes behind the same listener.
 	guard := &localapi.Guard{Port: cfg.Port, Token: localapi.NewToken(), Allowed: cfg.AllowedOrigins}
 	// The window's own credential: in a file only this user can read,
 	// never in a page, so a page cannot re-point an enrolled agent.
@@ -251,23 +258,76 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: letter.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
-	api.Enroll = func(ctx context.Context, relayURL, code string) (string, error) {
-		return Enroll(ctx, cfg.DataDir, relayURL, code, "")
+	// An enrolment made through this agent (the window's code, the
+	// pages' Entra token) is taken up here before its answer goes back,
+	// so the page's next request already reaches the enrolled agent.
+	joined := make(chan chan struct{})
+	takeUp := func(rctx context.Context) {
+		reply := make(chan struct{})
+		select {
+		case joined <- reply:
+		case <-rctx.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-reply:
+		case <-rctx.Done():
+		case <-ctx.Done():
+		}
 	}
-	api.EnrollToken = enrollToken(cfg)
-	if cfg.RelayURL != "" {
-		api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) { return fetchAddinConfig(ctx, cfg.RelayURL) }
+	newAPI := func(client *relayclient.Client) *localapi.Server {
+		// The relay's parts: left nil (not a typed nil) when not
+		// enrolled, so they answer "not enrolled".
+		var relay localapi.Relay
+		var dir localapi.Directory
+		if client != nil {
+			relay, dir = client, client
+		}
+		api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: letter.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+		api.Enroll = func(rctx context.Context, relayURL, code string) (string, error) {
+			user, err := Enroll(rctx, cfg.DataDir, relayURL, code, "")
+			if err == nil {
+				takeUp(rctx)
+			}
+			return user, err
+		}
+		join := enrollToken(cfg)
+		api.EnrollToken = func(rctx context.Context, token string) (string, error) {
+			user, err := join(rctx, token)
+			if err == nil {
+				takeUp(rctx)
+			}
+			return user, err
+		}
+		if cfg.RelayURL != "" {
+			api.AddinConfig = func(ctx context.Context) (hostedaddin.AddinConfig, error) {
+				return fetchAddinConfig(ctx, cfg.RelayURL, cfg.Policy.Proxy)
+			}
+		}
+		api.Mailbox = link
+		api.Enrolled = func() bool {
+			e, _ := loadEnrolment(cfg.DataDir)
+			return e != nil
+		}
+		return api
 	}
-	api.Mailbox = link
-	api.Enrolled = func() bool {
-		e, _ := loadEnrolment(cfg.DataDir)
-		return e != nil
+	api := newAPI(client)
+	var current atomic.Pointer[localapi.Server]
+	current.Store(api)
+	handler := &handlerSwitch{}
+	if zeroTouch && client == nil {
+		// While waiting for zero-touch enrolment: the pages, the relay's
+		// add-in config and the enrolment, nothing else.
+		handler.set(api.UnenrolledHandler())
+	} else {
+		handler.set(api.Handler())
 	}
 	a := &Agent{Config: cfg, Demo: demo, NotEnrolled: notEnrolled, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
 
 	// Headers in 10 s, at least 64 KiB of body per 30 s (see httptimeout).
-	srv := httptimeout.Server("", api.Handler(), log)
+	srv := httptimeout.Server("", handler, log)
 	srv.TLSConfig = tlsServer.TLSConfig()
 	srv.IdleTimeout = 2 * time.Minute
 	srv.MaxHeaderBytes = 64 << 10
@@ -277,26 +337,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	board.Source(ob.Problems)
-	if client != nil {
-		worker := &outbox.Worker{Outbox: ob, Relay: client, Handing: link.Retain, Log: log, Health: board}
+	startWorker := func(c *relayclient.Client) {
+		worker := &outbox.Worker{Outbox: ob, Relay: c, Handing: link.Retain, Log: log, Health: board}
 		board.Source(worker.Problems)
-		go func() {
-			worker.Run(ctx)
-			close(done)
-		}()
-	} else {
-		close(done) // nothing may be sent: no worker
-		// Told on the board: /healthz "problems", the tray, the window.
-		board.Set(health.Problem{Code: ProblemNotEnrolled, Message: "Send sikkert sender intet: " + notEnrolled})
+		background.Go(func() { worker.Run(ctx) })
 	}
-	linkDone := make(chan struct{})
-	go func() {
-		link.Run(ctx)
-		close(linkDone)
-	}()
+	if client != nil {
+		startWorker(client)
+	} else {
+		// Nothing may be sent: no worker. Told on the board: /healthz
+		// "problems", the tray, the window.
+		board.Set(health.Problem{Code: ProblemNotEnrolled, Message: "Send sikkert sender intet: " + notEnrolled})
+		if zeroTouch {
+			log.Warn("not enrolled: waiting for zero-touch enrolment from the add-in (Entra sign-in) or the window's Kom i gang", "relay", cfg.RelayURL, "port", cfg.Port)
+		}
+	}
+	background.Go(func() { link.Run(ctx) })
 	// "Læst" and "Besvaret" for the Log and the tray: one batched
 	// question to the relay every 15 minutes while no page asks sooner.
-	go func() {
+	background.Go(func() {
 		t := time.NewTicker(localapi.FactsInterval)
 		defer t.Stop()
 		for {
@@ -304,12 +363,12 @@ func Run(ctx context.Context, cfg Config) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := api.RefreshFacts(ctx, true); err != nil {
+				if err := current.Load().RefreshFacts(ctx, true); err != nil {
 					log.Warn("read/replied facts not fetched", "err", err)
 				}
 			}
 		}
-	}()
+	})
 	mode := ""
 	switch {
 	case demo:
@@ -321,14 +380,79 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(a)
 	}
-	<-ctx.Done()
+	// takeUpEnrolment goes on enrolled: the relay client, the worker, the enrolled
+	// API behind the same listener. An agent that is enrolled already (the
+	// window may enrol it again) keeps its relay until it is restarted.
+	takeUpEnrolment := func() {
+		if client != nil || demo {
+			return
+		}
+		c := enrolledNow(cfg, store, board, log)
+		if c == nil {
+			return
+		}
+		client = c
+		relays.set(c)
+		api = newAPI(c)
+		current.Store(api)
+		handler.set(api.Handler())
+		startWorker(c)
+		a = &Agent{Config: cfg, Outbox: ob, API: api, Store: store, Mailbox: link, Health: board}
+		log.Info("Send sikkert agent enrolled and sending through the relay; no restart needed", "url", "https://localhost:"+strconv.Itoa(cfg.Port))
+		if cfg.Ready != nil {
+			cfg.Ready(a)
+		}
+	}
+	// `sendsikkert enroll` in a console is another process: while this
+	// agent has no enrolment it looks for the one that process leaves.
+	var appeared <-chan time.Time
+	if client == nil && !demo && enr == nil {
+		t := time.NewTicker(enrolmentPoll)
+		defer t.Stop()
+		appeared = t.C
+	}
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case reply := <-joined:
+			takeUpEnrolment()
+			close(reply)
+			appeared = nil
+		case <-appeared:
+			if _, err := loadEnrolment(cfg.DataDir); !errors.Is(err, ErrNotEnrolled) {
+				log.Info("an enrolment appeared (sendsikkert enroll); taking it up")
+				takeUpEnrolment()
+				appeared = nil
+			}
+		}
+	}
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	srv.Shutdown(sctx)
-	<-done
-	<-linkDone
+	background.Wait()
 	log.Info("Send sikkert agent stopped")
 	return nil
+}
+
+// enrolledNow is the relay client for the enrolment just made while the
+// agent ran, or nil when it cannot be used (then the board says why).
+func enrolledNow(cfg Config, store keystore.Store, board *health.Board, log *slog.Logger) *relayclient.Client {
+	e, err := loadEnrolment(cfg.DataDir)
+	if err != nil {
+		log.Error("the enrolment just made cannot be read; sends stay refused until the agent is restarted", "err", err)
+		return nil
+	}
+	c, why, err := e.client(cfg, store, log)
+	if err != nil {
+		log.Error("the enrolment just made cannot be used; sends stay refused until the agent is restarted", "err", err)
+		return nil
+	}
+	if c == nil {
+		board.Set(health.Problem{Code: ProblemNotEnrolled, Message: "Send sikkert sender intet: " + why})
+		return nil
+	}
+	board.Clear(ProblemNotEnrolled)
+	return c
 }
 
 // serve puts the local API where the add-in reaches it. When a door owns

@@ -197,7 +197,7 @@ func (e *enrolment) client(cfg Config, store keystore.Store, log *slog.Logger) (
 		return nil, "", err
 	}
 	via, source := proxy.For(cfg.Policy.Proxy)
-	log.Info("using the organisation's relay", "relay", e.URL, "user", e.User, "proxy", source)
+	log.Info("using the organisation's relay", "relay", e.URL, "user", e.User, "proxy", source.String())
 	return &relayclient.Client{BaseURL: e.URL, HTTP: &http.Client{Transport: &http.Transport{Proxy: via, TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}}, "", nil
 }
 

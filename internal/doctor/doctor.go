@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"sendsikkert/internal/policy"
+	"sendsikkert/internal/proxy"
 	"sendsikkert/internal/trust"
 )
 
@@ -50,6 +51,10 @@ type Env struct {
 	// Proxy is the way to the relay the agent takes (proxy.For); nil:
 	// direct.
 	Proxy func(*http.Request) (*url.URL, error)
+	// ProxySource says where Proxy came from (policy, HTTPS_PROXY, the
+	// user's settings or PAC, the machine's WinHTTP proxy, none): the
+	// "proxy" line, so an administrator sees which setting won.
+	ProxySource proxy.Source
 	// DoorCAFile is the machine door's CA (door.DefaultStateDir/tls). When
 	// it exists the door serves the port with it, so it is the certificate
 	// Office must trust and the one the agent answers with.
@@ -82,6 +87,7 @@ func Run(ctx context.Context, e Env) []Check {
 	if e.Policy.RelayCA != "" {
 		out = append(out, checkRelayCA(e))
 	}
+	out = append(out, checkProxy(e))
 	out = append(out, checkRelay(ctx, e, agent))
 	return out
 }
@@ -221,6 +227,31 @@ func checkRelayCA(e Env) Check {
 		return bad("relayca", "Relæets CA-fil "+p+" (politik RelayCA / installationens RELAYCA) indeholder intet PEM-certifikat. Kontakt IT.", "The relay CA file "+p+" (policy RelayCA / the installer's RELAYCA) holds no PEM certificate. Contact IT.")
 	}
 	return ok("relayca", "Relæets CA-fil "+p+" kan bruges.", "The relay CA file "+p+" is usable.")
+}
+
+// checkProxy says which way to the relay was chosen; whether it works is
+// the relay line's to say.
+// The relay's own answer (a PAC script may send it elsewhere than the
+// source's proxy, or direct) is added when the relay is known.
+func checkProxy(e Env) Check {
+	da, en := "Vej til relæet: "+e.ProxySource.Danish(), "Way to the relay: "+e.ProxySource.String()
+	relay := e.Policy.RelayURL
+	if e.Enrolment != nil {
+		if u, _, _, err := e.Enrolment(); err == nil && u != "" {
+			relay = u
+		}
+	}
+	if req, err := http.NewRequest(http.MethodGet, relay, nil); err == nil && relay != "" && e.Proxy != nil {
+		switch via, err := e.Proxy(req); {
+		case err != nil:
+			da, en = da+"; for "+relay+": fejl ("+err.Error()+")", en+"; for "+relay+": error ("+err.Error()+")"
+		case via == nil:
+			da, en = da+"; "+relay+" nås direkte", en+"; "+relay+" is reached directly"
+		default:
+			da, en = da+"; "+relay+" nås gennem "+via.Redacted(), en+"; "+relay+" is reached through "+via.Redacted()
+		}
+	}
+	return ok("proxy", da+".", en+".")
 }
 
 func checkRelay(ctx context.Context, e Env, agent agentState) Check {

@@ -16,6 +16,7 @@ import (
 
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/policy"
+	"sendsikkert/internal/proxy"
 	"sendsikkert/internal/trust"
 	"sendsikkert/internal/vault"
 )
@@ -216,5 +217,28 @@ func TestBehindTheDoor(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "door service") {
 		t.Fatalf("the door's CA not named:\n%s", buf.String())
+	}
+}
+
+// The proxy line names the setting that won, in both languages.
+func TestProxyLine(t *testing.T) {
+	e := healthy(t)
+	e.ProxySource = proxy.Source{Kind: proxy.WinHTTP, Detail: "proxy.kommune.dk:3128"}
+	c := find(Run(context.Background(), e), "proxy")
+	if !c.OK || !strings.Contains(c.Da, "maskinens WinHTTP-proxy (netsh winhttp): proxy.kommune.dk:3128") || !strings.Contains(c.En, "machine's WinHTTP proxy (netsh winhttp): proxy.kommune.dk:3128") {
+		t.Fatalf("%+v", c)
+	}
+	e.ProxySource = proxy.Source{}
+	if c := find(Run(context.Background(), e), "proxy"); !strings.Contains(c.Da, "direkte") || !strings.Contains(c.En, "direct") {
+		t.Fatalf("%+v", c)
+	}
+	// What the proxy says for the enrolled relay (a PAC script's answer).
+	e.ProxySource = proxy.Source{Kind: proxy.PAC, Detail: "http://pac.kommune.dk/proxy.pac"}
+	e.Proxy = proxy.Static("proxy3.kommune.dk:3128", "")
+	relay := "https://relay.kommune.test:8443"
+	e.Policy.RelayURL = relay
+	e.Enrolment = func() (string, *tls.Config, bool, error) { return "", nil, false, nil }
+	if c := find(Run(context.Background(), e), "proxy"); !strings.Contains(c.En, relay+" is reached through http://proxy3.kommune.dk:3128") || !strings.Contains(c.Da, relay+" nås gennem http://proxy3.kommune.dk:3128") {
+		t.Fatalf("%+v", c)
 	}
 }

@@ -856,8 +856,9 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, uploadView(info))
 }
 
-// enroll joins the PC to the organisation's relay. The agent keeps running
-// as it is; the next start uses the relay.
+// enroll joins the PC to the organisation's relay. A PC not yet enrolled
+// sends through it from the answer on (the agent's Enroll takes it up);
+// re-enrolling an enrolled PC (the window only) counts from the next start.
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	if !s.enrollAllowed(r) {
 		writeError(w, http.StatusForbidden, "enroll_window_only", "Send sikkert er allerede tilmeldt et relæ. Tilmeldingen kan kun ændres fra Send sikkert-vinduet eller kommandolinjen.")
@@ -887,6 +888,10 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no_enroll", "Denne Send sikkert kan ikke tilmeldes herfra.")
 		return
 	}
+	// A PC not yet enrolled goes on enrolled at once (the agent takes the
+	// enrolment up before answering); an enrolled one changes relay at its
+	// next start.
+	again := s.Enrolled != nil && s.Enrolled()
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
 	user, err := s.Enroll(ctx, req.Relay, req.Code)
@@ -900,8 +905,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, "enroll_failed", "Tilmeldingen mislykkedes: relæet kunne ikke nås, eller nøgleringen er låst. Intet er ændret.")
 	default:
 		s.Log.Info("enrolled with the relay", "relay", req.Relay, "user", user)
-		writeJSON(w, http.StatusOK, map[string]string{"user": user,
-			"message": "Pc'en er tilmeldt relæet som " + user + ". Afslut Send sikkert, og start det igen for at sende gennem relæet."})
+		msg := "Pc'en er tilmeldt relæet som " + user + ". Send sikkert sender nu gennem relæet."
+		if again {
+			msg = "Pc'en er tilmeldt relæet som " + user + ". Afslut Send sikkert, og start det igen for at sende gennem det nye relæ."
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"user": user, "message": msg})
 	}
 }
 

@@ -1,16 +1,16 @@
 // Package proxy decides how the agent reaches the relay through a proxy:
 // IT's policy first (a proxy URL, or DIRECT), then HTTPS_PROXY/NO_PROXY,
-// then the system's settings (on Windows the user's WinINet settings,
-// which Internet Options and most GPOs write). PAC scripts and WPAD are
-// not run: where IT uses them, it sets the policy's proxy.
+// then the system's settings. On Windows those are the user's WinINet
+// settings (Internet Options, the GPO "Proxy settings") — a PAC script or
+// auto-detection (WPAD) there is evaluated by Windows itself (WinHTTP), the
+// agent runs no script engine — and then the machine's WinHTTP proxy
+// (netsh winhttp). With none of these the relay is reached directly.
 package proxy
 
 import (
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 )
 
 // Func is what http.Transport.Proxy takes; nil means no proxy.
@@ -19,124 +19,115 @@ type Func func(*http.Request) (*url.URL, error)
 // Direct is the policy value that bypasses every proxy.
 const Direct = "DIRECT"
 
-// For returns the proxy choice for the relay, and where it came from (for
-// the log and doctor).
-func For(policyProxy string) (Func, string) {
+// Kind is where a proxy choice came from.
+type Kind int
+
+const (
+	// None: no proxy anywhere; the relay is reached directly.
+	None Kind = iota
+	// Policy: IT's policy names a proxy.
+	Policy
+	// PolicyDirect: IT's policy says DIRECT.
+	PolicyDirect
+	// Environment: HTTPS_PROXY (or its relatives) is set.
+	Environment
+	// PAC: the user's proxy settings name a PAC script, which Windows
+	// evaluates for each relay URL.
+	PAC
+	// AutoDetect: the user's proxy settings say "Automatically detect
+	// settings" (WPAD); Windows finds and evaluates the PAC script.
+	AutoDetect
+	// WinINet: the user's fixed proxy (Internet Options).
+	WinINet
+	// WinHTTP: the machine's WinHTTP proxy (netsh winhttp set proxy).
+	WinHTTP
+)
+
+// Source says where the proxy choice came from, for the log and doctor.
+type Source struct {
+	Kind Kind
+	// Detail is the proxy (credentials redacted), the variable's name or
+	// the PAC script's URL.
+	Detail string
+	// IgnoredPAC is a PAC script URL in the user's settings that cannot
+	// be used (file://: WinHTTP refuses it), so the next source serves.
+	IgnoredPAC string
+}
+
+// String is the English sentence for logs and doctor --lang en.
+func (s Source) String() string {
+	if s.IgnoredPAC != "" {
+		return s.text() + "; the PAC script " + s.IgnoredPAC + " is ignored (WinHTTP takes PAC scripts over http(s) only)"
+	}
+	return s.text()
+}
+
+func (s Source) text() string {
+	switch s.Kind {
+	case Policy:
+		return "policy: " + s.Detail
+	case PolicyDirect:
+		return "policy: direct"
+	case Environment:
+		return "environment: " + s.Detail
+	case PAC:
+		return "user's proxy settings, PAC script " + s.Detail + " (evaluated by WinHTTP)"
+	case AutoDetect:
+		return "user's proxy settings, automatic detection (WPAD, evaluated by WinHTTP)"
+	case WinINet:
+		return "user's proxy settings (WinINet): " + s.Detail
+	case WinHTTP:
+		return "machine's WinHTTP proxy (netsh winhttp): " + s.Detail
+	}
+	return "none (direct)"
+}
+
+// Danish is the same for doctor's Danish report.
+func (s Source) Danish() string {
+	if s.IgnoredPAC != "" {
+		return s.danish() + "; PAC-scriptet " + s.IgnoredPAC + " bruges ikke (WinHTTP henter kun PAC-scripts over http(s))"
+	}
+	return s.danish()
+}
+
+func (s Source) danish() string {
+	switch s.Kind {
+	case Policy:
+		return "IT's politik: " + s.Detail
+	case PolicyDirect:
+		return "IT's politik: direkte (ingen proxy)"
+	case Environment:
+		return "miljøvariablen " + s.Detail
+	case PAC:
+		return "brugerens proxyindstillinger, PAC-script " + s.Detail + " (evalueret af WinHTTP)"
+	case AutoDetect:
+		return "brugerens proxyindstillinger, automatisk registrering (WPAD, evalueret af WinHTTP)"
+	case WinINet:
+		return "brugerens proxyindstillinger (WinINet): " + s.Detail
+	case WinHTTP:
+		return "maskinens WinHTTP-proxy (netsh winhttp): " + s.Detail
+	}
+	return "ingen (direkte forbindelse)"
+}
+
+// For returns the proxy choice for the relay, and where it came from.
+func For(policyProxy string) (Func, Source) {
 	switch {
 	case policyProxy == Direct:
-		return nil, "policy: direct"
+		return nil, Source{Kind: PolicyDirect}
 	case policyProxy != "":
 		u, err := url.Parse(policyProxy)
 		if err == nil {
-			return http.ProxyURL(u), "policy: " + u.Redacted()
+			return http.ProxyURL(u), Source{Kind: Policy, Detail: u.Redacted()}
 		}
 	}
 	for _, v := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
 		if os.Getenv(v) != "" {
-			return http.ProxyFromEnvironment, "environment: " + v
+			return http.ProxyFromEnvironment, Source{Kind: Environment, Detail: v}
 		}
 	}
 	if f, source := system(); f != nil {
 		return f, source
 	}
-	return nil, "none"
-}
-
-// WinINet turns WinINet's ProxyServer and ProxyOverride values into a
-// proxy choice for https requests. ProxyServer is "host:port" (every
-// scheme) or "http=h:p;https=h:p;…"; ProxyOverride is a ;-list of host
-// patterns with * wildcards, where "<local>" means names without a dot.
-// It returns nil when there is no proxy for https.
-func WinINet(server, override string) Func {
-	addr := ""
-	server = strings.TrimSpace(server)
-	if strings.Contains(server, "=") {
-		for _, part := range strings.FieldsFunc(server, func(r rune) bool { return r == ';' || r == ' ' }) {
-			scheme, hp, ok := strings.Cut(part, "=")
-			if !ok {
-				continue
-			}
-			switch strings.ToLower(scheme) {
-			case "https":
-				addr = hp
-			case "http":
-				if addr == "" {
-					addr = hp
-				}
-			}
-		}
-	} else {
-		addr = server
-	}
-	addr = strings.TrimSpace(addr)
-	if addr == "" {
-		return nil
-	}
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil
-	}
-	var bypass []string
-	for _, p := range strings.Split(override, ";") {
-		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
-			bypass = append(bypass, p)
-		}
-	}
-	return func(r *http.Request) (*url.URL, error) {
-		if bypassed(r.URL.Hostname(), bypass) {
-			return nil, nil
-		}
-		return u, nil
-	}
-}
-
-// bypassed: loopback never goes through a proxy; otherwise the
-// ProxyOverride patterns decide.
-func bypassed(host string, patterns []string) bool {
-	host = strings.ToLower(host)
-	if host == "localhost" {
-		return true
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return true
-	}
-	for _, p := range patterns {
-		if p == "<local>" {
-			if !strings.Contains(host, ".") {
-				return true
-			}
-			continue
-		}
-		if match(p, host) {
-			return true
-		}
-	}
-	return false
-}
-
-// match is WinINet's wildcard match: * stands for any run of characters.
-func match(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for i, part := range parts[1:] {
-		last := i == len(parts)-2
-		if last {
-			return strings.HasSuffix(s, part)
-		}
-		j := strings.Index(s, part)
-		if j < 0 {
-			return false
-		}
-		s = s[j+len(part):]
-	}
-	return true
+	return nil, Source{Kind: None}
 }

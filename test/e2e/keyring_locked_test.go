@@ -34,6 +34,7 @@ func TestLockedKeyring(t *testing.T) {
 	agent := agentBin + " --headless --data " + data + " --port " + strconv.Itoa(freePort(t)) + " --relay http://127.0.0.1:9"
 	script := `set -u
 echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+` + keyringWait + `
 echo "== first"
 timeout -s INT 10 ` + agent + ` 2>&1
 echo "== lock"
@@ -78,3 +79,13 @@ echo "== exit $?"
 	}
 	t.Logf("locked keyring refused in %s", time.Since(start).Round(time.Millisecond))
 }
+
+// keyringWait waits until the daemon owns org.freedesktop.secrets: the
+// --unlock call returns before that, and an agent calling in the gap has
+// D-Bus start a second daemon that corrupts the login keyring
+// (scripts/keyring-wait.sh does the same for the suite).
+const keyringWait = `i=0
+until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
+  i=$((i + 1)); [ $i -gt 100 ] && { echo "gnome-keyring did not come up"; exit 1; }
+  sleep 0.1
+done`

@@ -17,7 +17,7 @@ bench() { go test -tags bench -run '^$' -benchtime=1x "$@" ./bench/ 2>&1 | tee -
 bench_home=$(mktemp -d)
 env HOME="$bench_home" GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPATH="$(go env GOPATH)" SENDSIKKERT_REAL_KEYRING=1 \
   dbus-run-session -- sh -c 'echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
-    exec go test -tags bench -run "^\$" -benchtime=1x -bench "^BenchmarkIdleRSS\$" -timeout 10m ./bench/' 2>&1 \
+    scripts/keyring-wait.sh && exec go test -tags bench -run "^\$" -benchtime=1x -bench "^BenchmarkIdleRSS\$" -timeout 10m ./bench/' 2>&1 \
   | grep -v 'Failed to set fd limit' | tee -a "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 rm -rf "$bench_home"

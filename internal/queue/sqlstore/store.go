@@ -51,8 +51,9 @@ type SQLStore struct {
 
 // OpenStore opens the relay's store named by database: empty for the
 // embedded SQLite file relay.sqlite in dataDir (attachments in
-// dataDir/blobs), "sqlite:PATH" for another SQLite file, "postgres://…" or
-// "postgresql://…" for PostgreSQL (attachments in the database, so that
+// dataDir/blobs, a submit's small ones in the database), "sqlite:PATH"
+// for another SQLite file, "postgres://…" or "postgresql://…" for
+// PostgreSQL (attachments in the database, so that
 // every instance reaches them), "bolt" for a bbolt store in dataDir.
 func OpenStore(ctx context.Context, database, dataDir string, key *vault.Key) (queue.Store, error) {
 	switch {
@@ -69,7 +70,8 @@ func OpenStore(ctx context.Context, database, dataDir string, key *vault.Key) (q
 }
 
 // OpenSQLite opens (or creates) a SQLite store at path, with attachments as
-// encrypted files in blobDir. SQLite serves one relay instance: a lock on
+// encrypted files in blobDir, except a submit's attachments up to
+// smallBlobMax: rows committed with their message (heldBlobs). SQLite serves one relay instance: a lock on
 // path+".lock" refuses a second, and the leases left by a crashed process
 // are dropped at once, so its messages are delivered without waiting for
 // the leases to expire. Several instances share PostgreSQL instead.

@@ -74,7 +74,8 @@ func TestPageFacts(t *testing.T) {
 	}
 }
 
-// TestPageSmartAlertOverride: "Send alligevel" from the hosted pages is
+// TestPageSmartAlertOverride: the hosted task pane learns from
+// GET /api/v1/settings whether to offer "Send alligevel"; it is
 // recorded in the audit log as the token's preferred_username, answered
 // as the agent does; refused with the agent's Danish message when the
 // organisation does not allow it; 401 without a token.
@@ -86,6 +87,13 @@ func TestPageSmartAlertOverride(t *testing.T) {
 		anna := userToken(t, iss, "00000000-0000-0000-0000-0000000000a1", "anna@kommune.dk")
 		if code, h, _ := call(t, ts, "POST", "/api/v1/smart-alert/override", "", "application/json", strings.NewReader(body)); code != 401 || h.Get("WWW-Authenticate") == "" || len(log.rows) != 0 {
 			t.Fatalf("without a token: %d, rows %v", code, log.rows)
+		}
+		// The task pane learns whether to offer it as on a PC.
+		if code, _, out := call(t, ts, "GET", "/api/v1/settings", anna, "", nil); code != 200 || out["smartAlert"] != true || out["smartAlertSendAnyway"] != allow {
+			t.Fatalf("settings: %d %v", code, out)
+		}
+		if code, _, _ := call(t, ts, "GET", "/api/v1/settings", "", "", nil); code != 401 {
+			t.Fatalf("settings without a token: %d", code)
 		}
 		code, _, out := call(t, ts, "POST", "/api/v1/smart-alert/override", anna, "application/json", strings.NewReader(body))
 		if !allow {

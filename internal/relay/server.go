@@ -232,6 +232,7 @@ func (s *Server) pageRoutes() []Route {
 		{"GET /api/v1/messages/facts", AuthEntra, http.HandlerFunc(s.facts)},
 		{"POST /api/v1/smart-alert/override", AuthEntra, http.HandlerFunc(s.smartAlertOverride)},
 		{"PUT /api/v1/mobiles", AuthEntra, http.HandlerFunc(s.setMobile)},
+		{"GET /api/v1/settings", AuthEntra, http.HandlerFunc(s.pageSettings)},
 	}
 }
 

@@ -146,3 +146,46 @@ test('hosted: a user of an unlisted tenant is told the organisation has not enab
   await chromium.screenshot(page, 'hosted/tenant-not-enabled');
   await page.close();
 });
+
+// smartAlert runs the OnMessageSend handler of the relay-served commands
+// page on a compose item and returns what it told Outlook.
+async function smartAlert(item) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.addInitScript((cfg) => { window.__sendsikkertOffice = cfg; }, { item });
+  await page.goto(info.url + '/addin/outlook/commands.html');
+  await page.waitForFunction(() => window.__officeActions && window.__officeActions.onMessageSendHandler);
+  const opts = await page.evaluate(() => new Promise((resolve) => window.__officeActions.onMessageSendHandler({ completed: resolve })));
+  assert.deepEqual(errors, []);
+  await page.close();
+  return opts;
+}
+
+test('hosted: Send alligevel where the organisation allows it — the reason goes to the relay\'s audit log as the signed-in user', async () => {
+  const item = { to: ['karen@example.dk'], subject: 'Opfølgning', bodyHtml: '<p>Vedr. 221177-1212</p>' };
+  let opts = await smartAlert(item);
+  assert.equal(opts.allowEvent, false);
+  assert.equal(opts.sendModeOverride, 'promptUser', 'the relay told the Smart Alert that sending anyway is allowed');
+
+  const page = await pane(item);
+  assert.equal(await page.isVisible('#override'), true, 'the relay\'s settings offer Send alligevel');
+  assert.match(await page.textContent('#override-found'), /221177-xxxx i brødteksten/);
+  await page.fill('#override-reason', 'Borgeren 221177-1212 har selv bedt om svar på almindelig mail');
+  await page.click('#override-record');
+  await page.waitForFunction(() => /Begrundelsen er gemt|kunne ikke|ikke/.test(document.getElementById('override-done').textContent));
+  assert.match(await page.textContent('#override-done'), /Begrundelsen er gemt/);
+  await chromium.screenshot(page, 'hosted/smart-alert-reason-recorded');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  const audit = fs.readFileSync(path.join(data, 'audit.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
+  const row = audit.find((r) => r.action === 'smart_alert_override');
+  assert.ok(row, 'override in the audit log');
+  assert.equal(row.user, 'anna@kommune.dk');
+  assert.match(row.outcome, /har selv bedt om svar/);
+  assert.doesNotMatch(JSON.stringify(audit), /221177-?1212/, 'no full CPR number in the audit log');
+
+  opts = await smartAlert(item);
+  assert.equal(opts.allowEvent, true, 'the next send goes through');
+});

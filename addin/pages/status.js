@@ -1,6 +1,6 @@
 // A message's way to its recipients as the agent reports it, shared by
 // the Outlook and Del sikkert panes.
-import { api, hosted } from './api.js';
+import { api } from './api.js';
 
 export const FINAL = ['delivered', 'printed', 'failed', 'needs-fallback'];
 
@@ -66,11 +66,10 @@ export function sendNotes(res) {
 
 // watchFacts shows "Læst" and "Besvaret" under a delivered send while the
 // pane is open: the agent answers from one batched question to the relay
-// (at most every 20 seconds), never one per message. after is the element
-// the line goes below.
+// (at most every 20 seconds), never one per message; pages the relay
+// serves ask it directly for their own sends. after is the element the
+// line goes below.
 export function watchFacts(id, after, everyMs = 20_000) {
-  // The relay's page API (hosted pages) keeps no facts endpoint yet.
-  if (hosted()) return null;
   const p = document.createElement('p');
   p.id = 'facts';
   p.className = 'hint';

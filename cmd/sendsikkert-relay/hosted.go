@@ -37,7 +37,7 @@ func hostedAddin(cfg *Config, rs *relay.Server, auth *authority.Authority, key *
 	if err != nil {
 		return nil, err
 	}
-	site, err := hostedaddin.New(hostedaddin.Config{BaseURL: h.BaseURL, ClientID: h.ClientID, Tenants: h.Tenants, Scope: h.Scope})
+	site, err := hostedaddin.New(hostedaddin.Config{BaseURL: h.BaseURL, ClientID: h.ClientID, Tenants: h.Tenants, Scope: h.Scope, SendAnyway: cfg.SmartAlert.SendAnyway})
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,10 @@ type Config struct {
 	ClientID string
 	Tenants  []string
 	Scope    string
+	// SendAnyway is the organisation's smartAlert.sendAnyway: the Smart
+	// Alert (always on in the hosted manifest) offers "Send alligevel"
+	// only when it is set, as the agent's does.
+	SendAnyway bool
 }
 
 // AddinConfig is the JSON answer of GET /v1/addin-config.
@@ -55,6 +59,7 @@ type Site struct {
 	origin string
 	config []byte
 	allow  []byte
+	policy addin.SmartAlertPolicy
 }
 
 // New checks c and returns the site.
@@ -68,7 +73,7 @@ func New(c Config) (*Site, error) {
 	}
 	cfg, _ := json.Marshal(AddinConfig{ClientID: c.ClientID, Tenants: c.Tenants, Scope: c.Scope})
 	allow, _ := json.Marshal(map[string][]string{"allowed": {o}})
-	return &Site{origin: o, config: cfg, allow: allow}, nil
+	return &Site{origin: o, config: cfg, allow: allow, policy: addin.SmartAlertPolicy{SmartAlert: true, SendAnyway: c.SendAnyway}}, nil
 }
 
 // Origin is the site's origin, https://host[:port].
@@ -131,6 +136,9 @@ func (s *Site) page(w http.ResponseWriter, r *http.Request) {
 	ct := mime.TypeByExtension(path.Ext(name))
 	if ct == "" {
 		ct = "application/octet-stream"
+	}
+	if name == addin.LaunchEventJS {
+		b = addin.WithPolicy(b, s.policy)
 	}
 	if strings.HasSuffix(name, ".html") {
 		b = bytes.ReplaceAll(b, csrfPlaceholder, hostedMarker)

@@ -127,3 +127,25 @@ func FuzzParseAddinConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestLaunchEventPolicy: the Smart Alert served from here is told the
+// organisation's smartAlert.sendAnyway, as the agent's is.
+func TestLaunchEventPolicy(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		s, err := New(Config{BaseURL: "https://sendsikkert.kommune.dk/", ClientID: "11111111-2222-3333-4444-555555555555",
+			Tenants: []string{"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}, Scope: "access_as_user", SendAnyway: allow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler())
+		_, b := get(t, srv, "/addin/"+addin.LaunchEventJS)
+		srv.Close()
+		want := `var POLICY = {"smartAlert":true,"sendAnyway":false}; // sendsikkert:policy`
+		if allow {
+			want = `var POLICY = {"smartAlert":true,"sendAnyway":true}; // sendsikkert:policy`
+		}
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("sendAnyway %v: script lacks %s", allow, want)
+		}
+	}
+}

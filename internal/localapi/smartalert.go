@@ -1,13 +1,12 @@
 package localapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
 
+	"sendsikkert/addin"
 	"sendsikkert/internal/relayapi"
 )
 
@@ -17,17 +16,13 @@ import (
 // launchevent.js as it serves it.
 
 // launchEventJS is the Smart Alert script under /addin/.
-const launchEventJS = "outlook/launchevent.js"
+const launchEventJS = addin.LaunchEventJS
 
-// policyPlaceholder is the line of launchevent.js that carries the policy;
-// as shipped it holds the safe default (on, no sending anyway).
-var policyPlaceholder = []byte(`var POLICY = {"smartAlert":true,"sendAnyway":false}; // sendsikkert:policy`)
+// policyPlaceholder is the line of launchevent.js that carries the policy.
+var policyPlaceholder = addin.PolicyPlaceholder
 
 // SmartAlertPolicy is what the Smart Alert is told.
-type SmartAlertPolicy struct {
-	SmartAlert bool `json:"smartAlert"`
-	SendAnyway bool `json:"sendAnyway"`
-}
+type SmartAlertPolicy = addin.SmartAlertPolicy
 
 // orgPolicyTTL is how long the relay's policy is taken as known.
 const orgPolicyTTL = 10 * time.Minute
@@ -71,8 +66,7 @@ func (s *Server) smartAlertPolicy(ctx context.Context) SmartAlertPolicy {
 
 // withPolicy writes the policy into launchevent.js.
 func (s *Server) withPolicy(ctx context.Context, js []byte) []byte {
-	b, _ := json.Marshal(s.smartAlertPolicy(ctx))
-	return bytes.Replace(js, policyPlaceholder, []byte(`var POLICY = `+string(b)+`; // sendsikkert:policy`), 1)
+	return addin.WithPolicy(js, s.smartAlertPolicy(ctx))
 }
 
 // smartAlertOverride records the clerk's reason for sending anyway what

@@ -7,13 +7,9 @@ import (
 )
 
 // Facts are the later facts about a send: when it was first read and
-// replied to ("Læst", "Besvaret"). A delivered status is final for
-// delivery; these arrive afterwards, as events.
-type Facts struct {
-	ID      string     `json:"id"`
-	Read    *time.Time `json:"read,omitempty"`
-	Replied *time.Time `json:"replied,omitempty"`
-}
+// replied to ("Læst", "Besvaret"). The pages read the same shape from the
+// agent and from the relay's page API, so it lives in relayapi.
+type Facts = relayapi.Facts
 
 // FactsOf reads the facts from a status's events.
 func FactsOf(st relayapi.MessageStatus) Facts {

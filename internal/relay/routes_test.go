@@ -83,7 +83,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			}
 		}
 	}
-	if kinds[AuthPublic] != 7 || kinds[AuthDevice] != 14 || kinds[AuthPartner] != 1 || kinds[AuthEntra] != 11 || kinds[0] != 1 {
+	if kinds[AuthPublic] != 7 || kinds[AuthDevice] != 14 || kinds[AuthPartner] != 1 || kinds[AuthEntra] != 15 || kinds[0] != 1 {
 		t.Errorf("route table lacks kinds: %v", kinds)
 	}
 	// A device's credentials reach a device route.

@@ -229,6 +229,10 @@ func (s *Server) pageRoutes() []Route {
 		{"GET /api/v1/uploads/{id}", AuthEntra, http.HandlerFunc(s.getUpload)},
 		{"GET /api/v1/directory/domains", AuthEntra, http.HandlerFunc(s.domains)},
 		{"GET /api/v1/directory/addressbook", AuthEntra, http.HandlerFunc(s.addressBook)},
+		{"GET /api/v1/messages/facts", AuthEntra, http.HandlerFunc(s.facts)},
+		{"POST /api/v1/smart-alert/override", AuthEntra, http.HandlerFunc(s.smartAlertOverride)},
+		{"PUT /api/v1/mobiles", AuthEntra, http.HandlerFunc(s.setMobile)},
+		{"GET /api/v1/settings", AuthEntra, http.HandlerFunc(s.pageSettings)},
 	}
 }
 

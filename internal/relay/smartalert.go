@@ -54,3 +54,19 @@ func maskCPRs(t string, s *Server) string {
 	}
 	return t
 }
+
+// PageSettings is the part of the agent's settings (GET /api/v1/settings)
+// that the relay decides, in the agent's JSON, for the hosted pages: the
+// task pane offers "Send alligevel" from it as it does on a PC.
+type PageSettings struct {
+	// SmartAlert is always on for the hosted add-in (its manifest has
+	// the OnMessageSend handler).
+	SmartAlert bool `json:"smartAlert"`
+	// SmartAlertSendAnyway is the organisation's smartAlert.sendAnyway.
+	SmartAlertSendAnyway bool `json:"smartAlertSendAnyway"`
+}
+
+// pageSettings answers the hosted pages' GET /api/v1/settings.
+func (s *Server) pageSettings(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, PageSettings{SmartAlert: true, SmartAlertSendAnyway: s.Policy.SmartAlertSendAnyway})
+}

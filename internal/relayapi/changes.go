@@ -29,6 +29,16 @@ type Changes struct {
 	Messages []MessageFacts `json:"messages"`
 }
 
+// Facts are the later facts about a send: when it was first read and
+// replied to ("Læst", "Besvaret"). A delivered status is final for
+// delivery; these arrive afterwards, as events. It is the answer's item
+// of GET /api/v1/messages/facts, from the agent and from the relay.
+type Facts struct {
+	ID      string     `json:"id"`
+	Read    *time.Time `json:"read,omitempty"`
+	Replied *time.Time `json:"replied,omitempty"`
+}
+
 // MessageFacts are a message's read and replied facts: the first time any
 // recipient read it and replied, and per recipient.
 type MessageFacts struct {

@@ -146,3 +146,98 @@ test('hosted: a user of an unlisted tenant is told the organisation has not enab
   await chromium.screenshot(page, 'hosted/tenant-not-enabled');
   await page.close();
 });
+
+// smartAlert runs the OnMessageSend handler of the relay-served commands
+// page on a compose item and returns what it told Outlook.
+async function smartAlert(item) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.addInitScript((cfg) => { window.__sendsikkertOffice = cfg; }, { item });
+  await page.goto(info.url + '/addin/outlook/commands.html');
+  await page.waitForFunction(() => window.__officeActions && window.__officeActions.onMessageSendHandler);
+  const opts = await page.evaluate(() => new Promise((resolve) => window.__officeActions.onMessageSendHandler({ completed: resolve })));
+  assert.deepEqual(errors, []);
+  await page.close();
+  return opts;
+}
+
+test('hosted: Send alligevel where the organisation allows it — the reason goes to the relay\'s audit log as the signed-in user', async () => {
+  const item = { to: ['karen@example.dk'], subject: 'Opfølgning', bodyHtml: '<p>Vedr. 221177-1212</p>' };
+  let opts = await smartAlert(item);
+  assert.equal(opts.allowEvent, false);
+  assert.equal(opts.sendModeOverride, 'promptUser', 'the relay told the Smart Alert that sending anyway is allowed');
+
+  const page = await pane(item);
+  assert.equal(await page.isVisible('#override'), true, 'the relay\'s settings offer Send alligevel');
+  assert.match(await page.textContent('#override-found'), /221177-xxxx i brødteksten/);
+  await page.fill('#override-reason', 'Borgeren 221177-1212 har selv bedt om svar på almindelig mail');
+  await page.click('#override-record');
+  await page.waitForFunction(() => /Begrundelsen er gemt|kunne ikke|ikke/.test(document.getElementById('override-done').textContent));
+  assert.match(await page.textContent('#override-done'), /Begrundelsen er gemt/);
+  await chromium.screenshot(page, 'hosted/smart-alert-reason-recorded');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  const audit = fs.readFileSync(path.join(data, 'audit.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
+  const row = audit.find((r) => r.action === 'smart_alert_override');
+  assert.ok(row, 'override in the audit log');
+  assert.equal(row.user, 'anna@kommune.dk');
+  assert.match(row.outcome, /har selv bedt om svar/);
+  assert.doesNotMatch(JSON.stringify(audit), /221177-?1212/, 'no full CPR number in the audit log');
+
+  opts = await smartAlert(item);
+  assert.equal(opts.allowEvent, true, 'the next send goes through');
+});
+
+// readAsRecipient opens the secure-mailbox message to address as its
+// recipient: the link in the relay's notification mail, the code from
+// its SMS file (the hosted server's demo relay writes both under data).
+async function readAsRecipient(address, mobile) {
+  const dir = path.join(data, 'mail');
+  let link;
+  for (const deadline = Date.now() + 30_000; !link; await sleep(100)) {
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.eml') && !n.startsWith('.')) : []) {
+      const m = fs.readFileSync(path.join(dir, f), 'utf8');
+      const l = /https?:\/\/127\.0\.0\.1:\d+\/m\/[A-Za-z0-9_-]+/.exec(m);
+      if (l && m.includes(`To: <${address}>`)) link = l[0];
+    }
+    if (!link && Date.now() > deadline) throw new Error(`no notification to ${address} in ${dir}`);
+  }
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByRole('button', { name: 'Send kode' }).click();
+  await page.getByText('Koden er sendt til din mobil').waitFor();
+  const lines = fs.readFileSync(path.join(data, 'sms.txt'), 'utf8').trim().split('\n').filter((l) => l.includes(`\t${mobile}\t`));
+  await page.getByLabel('Engangskode (6 cifre)').fill(/\b(\d{6})\b/.exec(lines[lines.length - 1])[1]);
+  await page.getByRole('button', { name: 'Åbn beskeden' }).click();
+  return page;
+}
+
+test('hosted: "Læst" from the relay after the recipient reads; the remembered mobile can be forgotten from the pane', async () => {
+  const address = 'laeser-hosted@example.org';
+  let page = await pane({ to: [address], subject: 'Læs mig fra relæet', bodyHtml: '<p>Hej</p>' });
+  await page.fill('#mobile-0', '+45 31 32 33 35');
+  await page.click('li.mobile button');
+  await page.waitForFunction(() => document.body.dataset.state === 'checked');
+  await page.click('#send');
+  await page.waitForFunction(() => ['delivered', 'failed'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  assert.equal(await page.getAttribute('body', 'data-state'), 'delivered', await page.textContent('body'));
+  const rp = await readAsRecipient(address, '+4531323335');
+  await rp.getByRole('heading', { name: 'Læs mig fra relæet' }).waitFor();
+  await rp.close();
+  // The pane asks the relay every 20 s, for its own send only.
+  await page.waitForFunction(() => /^Læst \d{1,2}\. [a-zæø]+\.? \d{4} kl\. \d{2}\.\d{2}/.test((document.getElementById('facts') || {}).textContent || ''), null, { timeout: 60_000 });
+  await chromium.screenshot(page, 'hosted/read-fact');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  // The relay's address book remembered the number; the pane forgets it
+  // there (PUT /api/v1/mobiles), and the next check asks for one again.
+  page = await pane({ to: [address], subject: 'Igen', bodyHtml: '<p>Hej</p>' });
+  assert.equal(await page.isVisible('#mobile-forget-0'), true, await page.textContent('body'));
+  await page.click('#mobile-forget-0');
+  await page.waitForSelector('#mobile-0');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

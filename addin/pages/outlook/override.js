@@ -1,10 +1,11 @@
 // "Send alligevel" after a Smart Alert, where the organisation allows it.
 // Outlook's own Send alligevel button tells the add-in nothing, so the
 // alert's "Åbn Send sikkert" button opens the pane, and this section takes
-// the clerk's reason: the agent records it in the organisation's audit log
-// (through the relay), and the item gets a custom property that lets the
-// next ordinary send through (launchevent.js reads and removes it). The
-// agent decides whether this is allowed; the pane only offers it.
+// the clerk's reason: the agent (through the relay), or the relay itself
+// for pages it serves, records it in the organisation's audit log, and the
+// item gets a custom property that lets the next ordinary send through
+// (launchevent.js reads and removes it). The agent or the relay decides
+// whether this is allowed; the pane only offers it.
 import { api } from '../api.js';
 import * as mail from './mail.js';
 

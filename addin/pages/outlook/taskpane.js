@@ -6,7 +6,7 @@ import { NOT_READY } from '../api.js';
 import * as mail from './mail.js';
 import { follow, outcome, sendNotes, watchFacts } from '../status.js';
 import { offerOverride } from './override.js';
-import { api, hosted } from '../api.js';
+import { api } from '../api.js';
 import { showAlert, shownAs } from '../lines.js';
 import { resultLines, Fields } from '../securemailbox.js';
 import {
@@ -219,10 +219,9 @@ async function start() {
     if (sendable($('send'))) $('send').focus();
   }
   // The Smart Alert's "Åbn Send sikkert" leads here: offer to send anyway
-  // with a reason where the organisation allows it.
-  // (The agent's settings say whether; pages hosted by the relay have no
-  // agent to record the reason, so they do not offer it.)
-  if (!hosted()) await api('GET', '/api/v1/settings').then(offerOverride).catch(() => {});
+  // with a reason where the organisation allows it (the settings say
+  // whether: the agent's on a PC, the relay's for pages it serves).
+  await api('GET', '/api/v1/settings').then(offerOverride).catch(() => {});
 }
 
 if (typeof Office === 'undefined') {

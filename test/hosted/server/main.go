@@ -85,10 +85,6 @@ func main() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := hostedaddin.New(hostedaddin.Config{BaseURL: base, ClientID: clientID, Tenants: []string{tenant}, Scope: scope})
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, _ := vault.New(vault.NewRandomKey())
 	// Devices have no way in: this relay is for the hosted pages only.
 	none := func(*http.Request) (string, error) {
@@ -99,6 +95,12 @@ func main() {
 		t.Fatal(err)
 	}
 	defer closeRelay()
+	site, err := hostedaddin.New(hostedaddin.Config{BaseURL: base, ClientID: clientID, Tenants: []string{tenant}, Scope: scope,
+		// As the relay: the demo relay lets a clerk send anyway.
+		SendAnyway: r.Server.Policy.SmartAlertSendAnyway})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Server.Entra = v.Authenticate
 	r.Server.AddinSite = site.Handler()
 	db, err := bolt.Open(filepath.Join(*data, "hosted-uploads.db"), 0o600, nil)

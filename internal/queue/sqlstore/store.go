@@ -47,6 +47,8 @@ type SQLStore struct {
 	// held: a SQLite relay's small attachments until the message that
 	// names them is created.
 	held *heldBlobs
+	// group: concurrent Creates commit together.
+	group createGroup
 }
 
 // OpenStore opens the relay's store named by database: empty for the
@@ -265,7 +267,7 @@ func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*
 	if err != nil {
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
 	}
-	created, err := s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
+	created, err := s.create(ctx, func(ctx context.Context, tx *sql.Tx) (bool, error) {
 		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO relay_messages (id, idem_key, record, done, next_attempt)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
 			m.ID, queue.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt))

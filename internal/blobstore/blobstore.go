@@ -29,12 +29,13 @@ type Store struct {
 	// (the database of a store shared by several relay instances).
 	Backend Backend
 
-	// Small, when set (with Dir, without Backend), keeps a submit's
-	// attachment (ReadAttachments) of at most SmallMax bytes there instead
-	// of in a file of its own: in the relay's SQLite database, where it
-	// rides on the WAL sync of the message that names it, so a small
-	// submit costs one fsync instead of three (the file, its folder, the
-	// commit). A larger one spills to a file in Dir as it is written.
+	// Small, when set, keeps a submit's attachment (ReadAttachments) of
+	// at most SmallMax bytes there instead of in a file or a Backend blob
+	// of its own: held until the transaction that creates the message
+	// naming it, where it rides on that commit's sync, so a small submit
+	// costs one fsync instead of three (the file, its folder, the commit)
+	// on SQLite, and one transaction instead of two on PostgreSQL. A
+	// larger one spills to a file in Dir (or to Backend) as it is written.
 	Small    Backend
 	SmallMax int
 }
@@ -84,7 +85,7 @@ func (b Store) Create() (name string, w Writer, err error) {
 // Only for callers that hold no transaction of Small's database (SQLite's
 // one writer would wait for itself); every other blob is Create's file.
 func (b Store) CreateSmall() (string, Writer, error) {
-	if b.Backend != nil || b.Small == nil || b.SmallMax <= 0 {
+	if b.Small == nil || b.SmallMax <= 0 {
 		return b.Create()
 	}
 	var r [16]byte
@@ -156,14 +157,14 @@ func (b Store) Open(name string) (io.ReadCloser, error) {
 	if !validBlobName(name) {
 		return nil, fmt.Errorf("blobstore: bad blob name")
 	}
-	if b.Backend != nil {
-		return b.Backend.Open(b.Key, name)
-	}
 	if b.Small != nil {
 		r, err := b.Small.Open(b.Key, name)
 		if !errors.Is(err, os.ErrNotExist) {
 			return r, err
 		}
+	}
+	if b.Backend != nil {
+		return b.Backend.Open(b.Key, name)
 	}
 	return b.Key.OpenFile(filepath.Join(b.Dir, name), []byte(name))
 }
@@ -174,12 +175,12 @@ func (b Store) Remove(names ...string) {
 		if !validBlobName(n) {
 			continue
 		}
+		if b.Small != nil {
+			b.Small.Remove(n)
+		}
 		if b.Backend != nil {
 			b.Backend.Remove(n)
 			continue
-		}
-		if b.Small != nil {
-			b.Small.Remove(n)
 		}
 		os.Remove(filepath.Join(b.Dir, n))
 	}
@@ -192,13 +193,13 @@ type Syncer interface{ Sync() error }
 // Sync makes committed blobs durable: their names in Dir, and what Small
 // holds (its own sync, when it has one).
 func (b Store) Sync() error {
-	if b.Backend != nil {
-		return nil
-	}
 	if s, ok := b.Small.(Syncer); ok {
 		if err := s.Sync(); err != nil {
 			return fmt.Errorf("blobstore: sync: %w", err)
 		}
+	}
+	if b.Backend != nil {
+		return nil
 	}
 	return vault.SyncDir(b.Dir)
 }
@@ -225,12 +226,12 @@ func (b Store) SyncNames(names ...string) error {
 
 // smallFirst holds a blob's content in memory while it is at most
 // SmallMax bytes; at Commit it goes to Small. Past SmallMax it spills to
-// a blob file and goes on there.
+// a blob file (or Backend's blob) and goes on there.
 type smallFirst struct {
 	b    Store
 	name string
 	buf  []byte
-	file *blobFile
+	file Writer
 }
 
 func (w *smallFirst) Write(p []byte) (int, error) {
@@ -241,7 +242,13 @@ func (w *smallFirst) Write(p []byte) (int, error) {
 		w.buf = append(w.buf, p...)
 		return len(p), nil
 	}
-	f, err := createBlobFile(w.b.Key, filepath.Join(w.b.Dir, w.name), []byte(w.name))
+	var f Writer
+	var err error
+	if w.b.Backend != nil {
+		f, err = w.b.Backend.Create(w.b.Key, w.name)
+	} else {
+		f, err = createBlobFile(w.b.Key, filepath.Join(w.b.Dir, w.name), []byte(w.name))
+	}
 	if err != nil {
 		return 0, err
 	}

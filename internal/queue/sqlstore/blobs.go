@@ -28,21 +28,26 @@ type sqlBlobs struct {
 	db *sql.DB
 }
 
-// Small blobs of a SQLite relay, below this, are kept in its database
+// Small blobs of a submit, below this, are kept in the database
 // rather than as files (blobstore.Store.Small): a 64 KiB attachment costs
 // a part of the message's commit instead of a file's and a folder's fsync.
 const smallBlobMax = 256 << 10
 
-// heldBlobs is a SQLite relay's blobstore.Store.Small: a submit's small
+// heldBlobs is a relay's blobstore.Store.Small: a submit's small
 // attachment, encrypted, is held in memory when its writer commits and
 // inserted in the transaction that creates the message naming it
 // (CreateWith), so message and attachments are durable in one commit. A
 // submit that fails removes what it held (Remove); a crash loses only
-// what no message names yet, acknowledged to nobody.
+// what no message names yet, acknowledged to nobody. On PostgreSQL a
+// held blob reaches no other instance before its message does, and none
+// reads it before then.
 type heldBlobs struct {
 	s    *SQLStore
 	mu   sync.Mutex
 	held map[string][]byte
+	// backend: the store's blobs have a Backend (PostgreSQL), which
+	// removes their rows; without one (SQLite) Remove does.
+	backend bool
 }
 
 func (h *heldBlobs) Create(key *vault.Key, name string) (blobstore.Writer, error) {
@@ -96,7 +101,7 @@ func (h *heldBlobs) Remove(name string) {
 	_, ok := h.held[name]
 	delete(h.held, name)
 	h.mu.Unlock()
-	if !ok {
+	if !ok && !h.backend {
 		(&sqlBlobs{s: h.s}).Remove(name)
 	}
 }

@@ -44,8 +44,8 @@ type SQLStore struct {
 	lock  *os.File // SQLite: held while open
 	// blobDB writes PostgreSQL's blob rows, unsynced (sqlBlobs.Create).
 	blobDB *sql.DB
-	// held: a SQLite relay's small attachments until the message that
-	// names them is created.
+	// held: a submit's small attachments until the message that names
+	// them is created.
 	held *heldBlobs
 	// group: concurrent Creates commit together.
 	group createGroup
@@ -141,7 +141,11 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 	blobDB.SetMaxOpenConns(16)
 	blobDB.SetConnMaxIdleTime(5 * time.Minute)
 	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records"), blobDB: blobDB}
-	s.blobs = blobstore.Store{Key: key.Derive("relay/blobs"), Backend: &sqlBlobs{s: s, db: blobDB}}
+	// A submit's small attachments are held until its message's
+	// transaction, as on SQLite: one transaction and one round trip
+	// fewer than a blob committed apart.
+	s.held = &heldBlobs{s: s, held: map[string][]byte{}, backend: true}
+	s.blobs = blobstore.Store{Key: key.Derive("relay/blobs"), Backend: &sqlBlobs{s: s, db: blobDB}, Small: s.held, SmallMax: smallBlobMax}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		blobDB.Close()

@@ -569,22 +569,29 @@ func TestSQLiteSmallBlobsInDatabase(t *testing.T) {
 
 // A submit's small attachment is held until the message naming it is
 // created, then committed with it: after Create (no Sync) it is a row,
-// read back by a reopened store; one whose submit failed and was removed
-// leaves nothing.
-func TestSQLiteSmallBlobCommitsWithMessage(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
-	open := func() *SQLStore {
-		s, err := OpenStore(ctx, "", dir, testKey())
-		if err != nil {
-			t.Fatal(err)
+// read back by a reopened store (on PostgreSQL: another instance); one
+// whose submit failed and was removed leaves nothing. On PostgreSQL a
+// larger one spills to rows of its own as it is written, and reads back
+// too.
+func TestSmallBlobCommitsWithMessage(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testSmallBlobCommitsWithMessage(t, sqliteBackend(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		b, ok := pgBackend(t)
+		if !ok {
+			t.Skip("SENDSIKKERT_PG_DSN not set")
 		}
-		return s.(*SQLStore)
-	}
-	s := open()
+		testSmallBlobCommitsWithMessage(t, b)
+	})
+}
+
+func testSmallBlobCommitsWithMessage(t *testing.T, b backend) {
+	ctx := context.Background()
+	s := b.open(t).(*SQLStore)
 	content := make([]byte, 64<<10)
 	rand.Read(content)
-	blob := func() string {
+	large := make([]byte, smallBlobMax+1)
+	rand.Read(large)
+	blob := func(content []byte) string {
 		name, w, err := s.Blobs().CreateSmall()
 		if err != nil {
 			t.Fatal(err)
@@ -595,7 +602,7 @@ func TestSQLiteSmallBlobCommitsWithMessage(t *testing.T) {
 		}
 		return name
 	}
-	kept, dropped := blob(), blob()
+	kept, dropped := blob(content), blob(content)
 	rows := func() (n int) {
 		s.DB().QueryRow(`SELECT count(*) FROM relay_blob_chunks`).Scan(&n)
 		return n
@@ -603,32 +610,64 @@ func TestSQLiteSmallBlobCommitsWithMessage(t *testing.T) {
 	if n := rows(); n != 0 {
 		t.Fatalf("%d rows before the message", n)
 	}
+	// Held, it reads back before its message is stored (the submit's
+	// own checks may read it).
+	if rc, err := s.Blobs().Open(kept); err != nil {
+		t.Fatalf("held blob: %v", err)
+	} else {
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, content) {
+			t.Fatalf("held blob read back %d bytes", len(got))
+		}
+	}
 	m := newMessage("held-1", time.Now())
 	m.Attachments = []blobstore.File{{FileInfo: relayapi.FileInfo{Filename: "a.pdf", Size: int64(len(content))}, Blob: kept}}
+	var big string
+	if s.Postgres() {
+		big = blob(large)
+		m.Attachments = append(m.Attachments, blobstore.File{FileInfo: relayapi.FileInfo{Filename: "b.pdf", Size: int64(len(large))}, Blob: big})
+	}
 	if _, created, err := s.Create(ctx, m); err != nil || !created {
 		t.Fatalf("create: %v %v", created, err)
 	}
-	if n := rows(); n != 1 {
-		t.Fatalf("%d rows after the message, want its attachment's 1", n)
+	want := 1
+	if s.Postgres() {
+		want = 2
+	}
+	if n := rows(); n != want {
+		t.Fatalf("%d rows after the message, want its attachments' %d", n, want)
 	}
 	s.Blobs().Remove(dropped) // its submit failed
 	s.Close()
-	s = open()
-	defer s.Close()
-	rc, err := s.Blobs().Open(kept)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
-	if !bytes.Equal(got, content) {
-		t.Fatalf("read back %d bytes", len(got))
+	s = b.open(t).(*SQLStore)
+	for _, c := range []struct {
+		name    string
+		content []byte
+	}{{kept, content}, {big, large}} {
+		if c.name == "" {
+			continue
+		}
+		rc, err := s.Blobs().Open(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, c.content) {
+			t.Fatalf("read back %d bytes of %d", len(got), len(c.content))
+		}
 	}
 	if rc, err := s.Blobs().Open(dropped); err == nil {
 		rc.Close()
 		t.Fatal("removed held blob opens")
 	}
-	if n := rows(); n != 1 {
-		t.Fatalf("%d rows, want 1", n)
+	if n := rows(); n != want {
+		t.Fatalf("%d rows, want %d", n, want)
+	}
+	s.Blobs().Remove(kept)
+	if rc, err := s.Blobs().Open(kept); err == nil {
+		rc.Close()
+		t.Fatal("removed blob opens")
 	}
 }

@@ -152,6 +152,26 @@ func (h *heldBlobs) insertTx(ctx context.Context, tx *sql.Tx, names []string) er
 	return nil
 }
 
+// heldBlob is a held blob's name and encrypted bytes.
+type heldBlob struct {
+	name string
+	data []byte
+}
+
+// get returns the held blobs among names (the others are files, or rows
+// already), leaving them held.
+func (h *heldBlobs) get(names []string) []heldBlob {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []heldBlob
+	for _, n := range names {
+		if data, ok := h.held[n]; ok {
+			out = append(out, heldBlob{n, data})
+		}
+	}
+	return out
+}
+
 // forget drops names, committed as rows, from what is held.
 func (h *heldBlobs) forget(names []string) {
 	h.mu.Lock()

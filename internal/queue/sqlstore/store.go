@@ -272,6 +272,11 @@ func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
 	}
 	created, err := s.create(ctx, func(ctx context.Context, tx *sql.Tx) (bool, error) {
+		if s.pg && s.held != nil {
+			if held := s.held.get(blobNames(m)); len(held) > 0 {
+				return s.insertPostgres(ctx, tx, m, sealed, done, held, also)
+			}
+		}
 		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO relay_messages (id, idem_key, record, done, next_attempt)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
 			m.ID, queue.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt))
@@ -281,23 +286,7 @@ func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*
 		if n, _ := res.RowsAffected(); n != 1 {
 			return false, nil
 		}
-		if m.DraftID != "" {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO relay_drafts (draft_key, message_id, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
-				queue.DraftHash(m.Sender, m.DraftID), m.ID, nanos(m.Created)); err != nil {
-				return false, fmt.Errorf("draft: %w", err)
-			}
-		}
-		if s.held != nil {
-			if err := s.held.insertTx(ctx, tx, blobNames(m)); err != nil {
-				return false, err
-			}
-		}
-		if also != nil {
-			if err := also(tx); err != nil {
-				return false, err
-			}
-		}
-		return true, nil
+		return s.createRest(ctx, tx, m, also)
 	})
 	if err == nil && created {
 		if s.held != nil {
@@ -322,6 +311,53 @@ func (s *SQLStore) CreateWith(ctx context.Context, m *queue.Message, also func(*
 		return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, queue.ErrIDTaken)
 	}
 	return "", false, fmt.Errorf("relay store: create %s: %w", m.ID, err)
+}
+
+// insertPostgres inserts m and its held attachments in one statement, one
+// round trip: the attachments only if the message is new (its key not
+// taken), which the statement's count says. A repeated key thus writes
+// nothing, in a transaction that commits other submits too.
+func (s *SQLStore) insertPostgres(ctx context.Context, tx *sql.Tx, m *queue.Message, sealed []byte, done int, held []heldBlob, also func(*sql.Tx) error) (bool, error) {
+	args := []any{m.ID, queue.IdempotencyHash(m.Sender, m.IdempotencyKey), sealed, done, nanos(m.NextAttempt)}
+	values := make([]string, len(held))
+	for i, h := range held {
+		values[i] = fmt.Sprintf("($%d::text, $%d::bytea)", len(args)+1, len(args)+2)
+		args = append(args, h.name, h.data)
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, `WITH m AS (INSERT INTO relay_messages (id, idem_key, record, done, next_attempt)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idem_key) DO NOTHING RETURNING 1),
+		b AS (INSERT INTO relay_blob_chunks (blob, seq, data)
+			SELECT v.blob, 0, v.data FROM (VALUES `+strings.Join(values, ", ")+`) AS v (blob, data)
+			WHERE EXISTS (SELECT 1 FROM m) ON CONFLICT DO NOTHING)
+		SELECT count(*) FROM m`, args...).Scan(&n)
+	if err != nil || n != 1 {
+		return false, err
+	}
+	return s.createRest(ctx, tx, m, also)
+}
+
+// createRest is the rest of a Create whose message row is in: its draft,
+// its held attachments (SQLite), also.
+func (s *SQLStore) createRest(ctx context.Context, tx *sql.Tx, m *queue.Message, also func(*sql.Tx) error) (bool, error) {
+	if m.DraftID != "" {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO relay_drafts (draft_key, message_id, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+			queue.DraftHash(m.Sender, m.DraftID), m.ID, nanos(m.Created)); err != nil {
+			return false, fmt.Errorf("draft: %w", err)
+		}
+	}
+	if s.held != nil && !s.pg {
+		// (PostgreSQL's went in with the message.)
+		if err := s.held.insertTx(ctx, tx, blobNames(m)); err != nil {
+			return false, err
+		}
+	}
+	if also != nil {
+		if err := also(tx); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func blobNames(m *queue.Message) []string {

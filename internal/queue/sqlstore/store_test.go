@@ -638,6 +638,23 @@ func testSmallBlobCommitsWithMessage(t *testing.T, b backend) {
 	if n := rows(); n != want {
 		t.Fatalf("%d rows after the message, want its attachments' %d", n, want)
 	}
+	// A repeat of the key stores neither its message nor its attachment,
+	// also in a transaction that commits another's (group commit).
+	again := newMessage("held-1", time.Now())
+	again.Attachments = []blobstore.File{{FileInfo: relayapi.FileInfo{Filename: "a.pdf", Size: int64(len(content))}, Blob: dropped}}
+	res := groupOf(t, s, []func() (string, bool, error){
+		func() (string, bool, error) { return s.Create(ctx, again) },
+		func() (string, bool, error) { return s.Create(ctx, newMessage("held-2", time.Now())) },
+	})
+	if r := res[0]; r.err != nil || r.created || r.id != m.ID {
+		t.Fatalf("repeated key: %+v", r)
+	}
+	if r := res[1]; r.err != nil || !r.created {
+		t.Fatalf("other message: %+v", r)
+	}
+	if n := rows(); n != want {
+		t.Fatalf("%d rows after a repeated key, want %d", n, want)
+	}
 	s.Blobs().Remove(dropped) // its submit failed
 	s.Close()
 	s = b.open(t).(*SQLStore)

@@ -15,43 +15,51 @@ import (
 // durable, as with a commit of its own. Batches form by themselves: while
 // one commit runs, the submits that arrive queue up for the next.
 type createGroup struct {
-	// mu is held by the one committer at a time (the leader); qmu guards
-	// the queue of those waiting for it.
-	mu    sync.Mutex
+	// lead is held (a token in it) by the one committer at a time;
+	// qmu guards the queue of those waiting for a commit.
+	lead  chan struct{}
 	qmu   sync.Mutex
 	queue []*createOp
 }
 
+func newCreateGroup() createGroup { return createGroup{lead: make(chan struct{}, 1)} }
+
 // createOp is one Create waiting for a commit: run does its writes in tx
 // and says whether it created the message (false: its key was taken, and
-// it changed nothing).
+// it changed nothing). done is closed once created and err are set.
 type createOp struct {
 	ctx     context.Context
 	run     func(ctx context.Context, tx *sql.Tx) (bool, error)
 	created bool
 	err     error
+	done    chan struct{}
 }
 
 // create runs op in a transaction shared with the Creates queued with it,
 // and returns once that transaction has committed or failed.
 func (s *SQLStore) create(ctx context.Context, run func(context.Context, *sql.Tx) (bool, error)) (bool, error) {
 	g := &s.group
-	op := &createOp{ctx: ctx, run: run}
+	op := &createOp{ctx: ctx, run: run, done: make(chan struct{})}
 	g.qmu.Lock()
 	g.queue = append(g.queue, op)
 	g.qmu.Unlock()
-	// Whoever holds mu commits everything queued so far: ours too, unless
-	// the previous holder's commit took it already.
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.qmu.Lock()
-	batch := g.queue
-	g.queue = nil
-	g.qmu.Unlock()
-	if len(batch) > 0 {
-		s.commitGroup(batch)
+	// Either a committer answers op, or op's caller becomes the committer
+	// and commits everything queued so far, op included unless the
+	// previous committer took it already. A caller whose op is committed
+	// returns at once, not after the commits queued behind it.
+	select {
+	case <-op.done:
+	case g.lead <- struct{}{}:
+		g.qmu.Lock()
+		batch := g.queue
+		g.queue = nil
+		g.qmu.Unlock()
+		if len(batch) > 0 {
+			s.commitGroup(batch)
+		}
+		<-g.lead
+		<-op.done
 	}
-	// Every op is answered under mu, ours by now.
 	return op.created, op.err
 }
 
@@ -61,6 +69,11 @@ func (s *SQLStore) create(ctx context.Context, run func(context.Context, *sql.Tx
 // own, so that one request's failure is its own. A failed commit fails
 // every op in it: none of them is acknowledged.
 func (s *SQLStore) commitGroup(batch []*createOp) {
+	defer func() {
+		for _, op := range batch {
+			close(op.done)
+		}
+	}()
 	if len(batch) > 1 {
 		// The transaction is everyone's: one caller going away must not
 		// end it for the others.

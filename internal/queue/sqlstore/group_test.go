@@ -15,7 +15,7 @@ import (
 // as one group when it is released.
 func groupOf(t *testing.T, s *SQLStore, creates []func() (string, bool, error)) []createResult {
 	t.Helper()
-	s.group.mu.Lock()
+	s.group.lead <- struct{}{}
 	out := make([]createResult, len(creates))
 	var wg sync.WaitGroup
 	for i, c := range creates {
@@ -33,12 +33,12 @@ func groupOf(t *testing.T, s *SQLStore, creates []func() (string, bool, error)) 
 			break
 		}
 		if time.Now().After(deadline) {
-			s.group.mu.Unlock()
+			<-s.group.lead
 			t.Fatalf("%d of %d creates queued", n, len(creates))
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.group.mu.Unlock()
+	<-s.group.lead
 	wg.Wait()
 	return out
 }

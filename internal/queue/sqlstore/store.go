@@ -96,7 +96,7 @@ func OpenSQLite(ctx context.Context, path, blobDir string, key *vault.Key) (*SQL
 		lock.Close()
 		return nil, fmt.Errorf("relay store: open %s: %w", path, err)
 	}
-	s := &SQLStore{db: db, key: key.Derive("relay/records"), lock: lock}
+	s := &SQLStore{db: db, key: key.Derive("relay/records"), lock: lock, group: newCreateGroup()}
 	if err := s.init(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -140,7 +140,7 @@ func OpenPostgres(ctx context.Context, dsn string, key *vault.Key) (*SQLStore, e
 	blobDB.SetMaxIdleConns(8)
 	blobDB.SetMaxOpenConns(16)
 	blobDB.SetConnMaxIdleTime(5 * time.Minute)
-	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records"), blobDB: blobDB}
+	s := &SQLStore{db: db, pg: true, key: key.Derive("relay/records"), blobDB: blobDB, group: newCreateGroup()}
 	// A submit's small attachments are held until its message's
 	// transaction, as on SQLite: one transaction and one round trip
 	// fewer than a blob committed apart.

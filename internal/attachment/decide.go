@@ -109,15 +109,19 @@ func Decide(name, declared string, head []byte, index int) Decision {
 	case f.Action == Refuse:
 		return refuse(f, "attachment_format", "Bilaget »"+clean+"« er en "+f.Name+"-fil, som Digital Post ikke modtager. Gem det som PDF, og vedhæft det igen.")
 	case f.Action == ConvertPDF:
+		// The PDF's name follows from Source, so that the relay, deciding
+		// again on Source, names it the same.
+		// A new extension can leave a name unclean ("0 .x" → "0 .txt"):
+		// clean it again.
 		source := clean
 		if !hasExt(clean, f.Exts) {
-			source = WithExt(clean, f.Exts[0])
+			source = CleanName(WithExt(clean, f.Exts[0]), index)
 		}
-		return Decision{Format: f, Action: ConvertPDF, Filename: WithExt(clean, ".pdf"), ContentType: "application/pdf", Source: source, EightBit: eightBit}
+		return Decision{Format: f, Action: ConvertPDF, Filename: CleanName(WithExt(source, ".pdf"), index), ContentType: "application/pdf", Source: source, EightBit: eightBit}
 	}
 	filename := clean
 	if !hasExt(clean, f.Exts) {
-		filename = WithExt(clean, f.Exts[0])
+		filename = CleanName(WithExt(clean, f.Exts[0]), index)
 	}
 	return Decision{Format: f, Action: Keep, Filename: filename, ContentType: f.MediaType}
 }

@@ -71,7 +71,9 @@ func CleanName(name string, index int) string {
 		}
 		b.WriteRune(r)
 	}
-	name = strings.Trim(b.String(), " .")
+	// Again: a removed invisible character can leave combining marks
+	// out of canonical order.
+	name = strings.Trim(norm.NFC.String(b.String()), " .")
 	if name == "" {
 		return fmt.Sprintf("bilag-%d", index+1)
 	}

@@ -59,8 +59,12 @@ for arch in arm64 amd64; do
   GOOS=darwin GOARCH=$arch CGO_ENABLED=0 go vet $darwin_pkgs
 done
 
-echo "== the shipped build (-tags nodemo): no demo code, --demo refused"
+echo "== the shipped build (-tags nodemo): no demo code, no PDF typesetter, no SQLite, no IMAP server, --demo refused"
 go build -tags nodemo -o /dev/null ./cmd/sendsikkert
+heavy=$(go list -tags nodemo -deps ./cmd/sendsikkert | grep -E '^(sendsikkert/internal/(demo|relay|relayd|letter|attachment/topdf|print)|codeberg\.org/go-pdf/fpdf|github\.com/pdfcpu/pdfcpu|github\.com/yuin/goldmark|golang\.org/x/image|modernc\.org/sqlite|github\.com/emersion/go-imap/v2/imapserver)(/|$)' || true)
+if [ -n "$heavy" ]; then
+  echo "!! the shipped agent links:"; echo "$heavy"; exit 1
+fi
 go test -count=1 -tags nodemo -run 'NoDemo|Usage|Version' ./cmd/sendsikkert
 
 # ---- Windows installer (build/windows): makensis on Linux ------------------

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/audit"
 	"sendsikkert/internal/clientaddr"
 	"sendsikkert/internal/database"
@@ -26,7 +27,6 @@ import (
 	"sendsikkert/internal/directory/sqlbook"
 	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/inbound"
-	"sendsikkert/internal/letter"
 	"sendsikkert/internal/metrics"
 	"sendsikkert/internal/partner"
 	"sendsikkert/internal/print"
@@ -171,7 +171,7 @@ func (e *env) relayConfig(ctx context.Context, met *relayMetricsSet) (rc relayd.
 		}
 	}
 	cfg, log := e.cfg, e.log
-	rc = relayd.Config{Printable: letter.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version,
+	rc = relayd.Config{Printable: attachment.Printable, Authenticate: e.auth.Authenticate(relay.ErrUnauthenticated), Audit: e.audit, Log: log, Version: version,
 		Policy: relayapi.OrgPolicy{SmartAlertSendAnyway: cfg.SmartAlert.SendAnyway}}
 	if e.meter != nil {
 		rc.Audit = e.meter

@@ -20,13 +20,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/certs"
 	"sendsikkert/internal/door"
 	"sendsikkert/internal/health"
 	"sendsikkert/internal/hostedaddin"
 	"sendsikkert/internal/httptimeout"
 	"sendsikkert/internal/keystore"
-	"sendsikkert/internal/letter"
 	"sendsikkert/internal/localapi"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/outbox"
@@ -285,7 +285,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if client != nil {
 			relay, dir = client, client
 		}
-		api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: letter.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
+		api := &localapi.Server{Health: board, WindowToken: windowToken, User: accountName(), Uploads: uploads, Printable: attachment.Printable, Policy: cfg.Policy, Guard: guard, Outbox: ob, Relay: relay, Directory: dir, Settings: st, Demo: demo, Version: cfg.Version, Log: log}
 		api.Enroll = func(rctx context.Context, relayURL, code string) (string, error) {
 			user, err := Enroll(rctx, cfg.DataDir, relayURL, code, "")
 			if err == nil {

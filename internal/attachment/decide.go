@@ -20,8 +20,15 @@ type Decision struct {
 	// a Danish sentence for the clerk that names the file and says what
 	// to do.
 	Code, Message string
-	// eightBit marks text in Windows-1252 rather than UTF-8.
-	eightBit bool
+	// Source is, for ConvertPDF, the name the file is stored and
+	// forwarded under until it is converted: the cleaned name with an
+	// extension of its format, so that Decide on Source, the format's
+	// media type and the same bytes decides the same again (the agent
+	// stores the file as it is; the relay converts it).
+	Source string
+	// EightBit marks text in Windows-1252 rather than UTF-8.
+	EightBit bool
+	err      error // why NotConverted
 }
 
 // Printable reports whether the file can follow a printed letter once it
@@ -102,11 +109,19 @@ func Decide(name, declared string, head []byte, index int) Decision {
 	case f.Action == Refuse:
 		return refuse(f, "attachment_format", "Bilaget »"+clean+"« er en "+f.Name+"-fil, som Digital Post ikke modtager. Gem det som PDF, og vedhæft det igen.")
 	case f.Action == ConvertPDF:
-		return Decision{Format: f, Action: ConvertPDF, Filename: WithExt(clean, ".pdf"), ContentType: "application/pdf", eightBit: eightBit}
+		// The PDF's name follows from Source, so that the relay, deciding
+		// again on Source, names it the same.
+		// A new extension can leave a name unclean ("0 .x" → "0 .txt"):
+		// clean it again.
+		source := clean
+		if !hasExt(clean, f.Exts) {
+			source = CleanName(WithExt(clean, f.Exts[0]), index)
+		}
+		return Decision{Format: f, Action: ConvertPDF, Filename: CleanName(WithExt(source, ".pdf"), index), ContentType: "application/pdf", Source: source, EightBit: eightBit}
 	}
 	filename := clean
 	if !hasExt(clean, f.Exts) {
-		filename = WithExt(clean, f.Exts[0])
+		filename = CleanName(WithExt(clean, f.Exts[0]), index)
 	}
 	return Decision{Format: f, Action: Keep, Filename: filename, ContentType: f.MediaType}
 }

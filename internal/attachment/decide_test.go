@@ -1,11 +1,8 @@
 package attachment
 
 import (
-	"bytes"
+	"errors"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,67 +128,60 @@ func TestFormatsTable(t *testing.T) {
 	}
 }
 
-func TestPrepareConverts(t *testing.T) {
+// TestPrepareForwards: without a converter (the agent) a file to convert
+// is judged as with one and comes back as it is, to be stored under its
+// Source name; the relay's Decide on that name, the format's media type
+// and the same bytes says the same again, so what the relay converts is
+// what the agent judged.
+func TestPrepareForwards(t *testing.T) {
 	now := time.Date(2026, 3, 12, 10, 0, 0, 0, time.UTC)
-	for _, tt := range []struct{ name, declared, content, want string }{
-		{"noter.txt", "text/plain", "Kære Jens\n\nSøren Ærø på Åbyhøj – 100 €", "Søren Ærø på Åbyhøj – 100 €"},
-		{"README.md", "", "# Overskrift\n\nEt *vigtigt* punkt.\n\n- en\n- to", "vigtigt"},
-		{"side.html", "text/html", "<html><head><script>alert(1)</script></head><body><p>Hej <b>Jens</b></p><img src=\"https://sporing.example/p.gif\"></body></html>", "Hej Jens"},
-		{"latin1.txt", "", "K\xe6re J\xf8rgen", "Kære Jørgen"},
-		{"Videresendt.eml", "message/rfc822", "From: Anne Sagsbehandler <anne@kommune.dk>\r\nTo: jens@example.dk\r\nSubject: =?iso-8859-1?q?Afg=F8relse?=\r\n" +
-			"Date: Thu, 12 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
-			"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=E6re Jens, her er afg=F8relsen.\r\n" +
-			"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"bilag.pdf\"\r\n\r\n%PDF-1.4\r\n--b--\r\n",
-			"Afgørelse Fra: Anne Sagsbehandler <anne@kommune.dk> Til: jens@example.dk Dato: 12-03-2026 10:00 Vedhæftet: bilag.pdf Kære Jens, her er afgørelsen."},
+	for _, tt := range []struct{ name, declared, content, source string }{
+		{"noter.txt", "text/plain", "Kære Jens", "noter.txt"},
+		{"README.md", "", "# Overskrift", "README.md"},
+		{"side", "", "<!DOCTYPE html><html><body>hej</body></html>", "side.html"},
+		{"notat.docx", "", "bare tekst, ikke Word", "notat.txt"},
+		{"latin1.txt", "", "K\xe6re J\xf8rgen", "latin1.txt"},
+		{"Videresendt.eml", "message/rfc822", "From: a@b.dk\r\nSubject: Hej\r\n\r\nTekst", "Videresendt.eml"},
+		{"x", "text/markdown", "*punkt*", "x.md"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			d, r, err := Prepare(tt.name, tt.declared, strings.NewReader(tt.content), 0, now)
-			if err != nil || d.Action != ConvertPDF || r == nil {
-				t.Fatalf("Prepare: %+v %v", d, err)
-			}
-			pdf, _ := io.ReadAll(r)
-			if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
-				t.Fatalf("not a PDF: %.40q", pdf)
-			}
-			if bytes.Contains(pdf, []byte("alert")) || bytes.Contains(pdf, []byte("sporing.example")) {
-				t.Error("the script or the remote image reached the PDF")
-			}
-			pdftotext, err := exec.LookPath("pdftotext")
-			if err != nil {
-				if os.Getenv("SENDSIKKERT_REQUIRE_TOOLS") == "1" {
-					t.Fatal("pdftotext not found (Debian package poppler-utils)")
-				}
-				return
-			}
-			path := filepath.Join(t.TempDir(), "x.pdf")
-			os.WriteFile(path, pdf, 0o600)
-			out, err := exec.Command(pdftotext, "-enc", "UTF-8", path, "-").Output()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if text := strings.Join(strings.Fields(string(out)), " "); !strings.Contains(text, tt.want) {
-				t.Errorf("PDF text lacks %q:\n%s", tt.want, text)
-			}
-		})
+		d, r, err := Prepare(tt.name, tt.declared, strings.NewReader(tt.content), 0, now, nil)
+		if err != nil || d.Action != ConvertPDF || r == nil {
+			t.Fatalf("%s: %+v %v", tt.name, d, err)
+		}
+		if got, _ := io.ReadAll(r); string(got) != tt.content {
+			t.Errorf("%s: forwarded %q, want it as it is", tt.name, got)
+		}
+		if d.Source != tt.source || d.Filename == d.Source {
+			t.Errorf("%s: source %q (filename %q), want %q", tt.name, d.Source, d.Filename, tt.source)
+		}
+		again := Decide(d.Source, d.Format.MediaType, []byte(tt.content), 7)
+		if again.Action != ConvertPDF || again.Format != d.Format || again.Filename != d.Filename || again.Source != d.Source || again.EightBit != d.EightBit {
+			t.Errorf("%s: the relay would decide %+v, the agent decided %+v", tt.name, again, d)
+		}
 	}
-	// A refused file is not read on and yields no content.
-	d, r, err := Prepare("x.exe", "", strings.NewReader("MZ..."), 0, now)
-	if err != nil || d.Action != Refuse || r != nil {
-		t.Errorf("exe: %+v %v %v", d, r, err)
+	// Too large to convert: the body fails past the limit, and the
+	// refusal is the one the relay would give.
+	_, r, err := Prepare("stor.txt", "", io.LimitReader(repeatReader('a'), MaxConvertBytes+10), 0, now, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A kept file comes back whole, head included.
-	body := append(append([]byte{}, pdfHead...), bytes.Repeat([]byte("x"), 20000)...)
-	d, r, err = Prepare("a.pdf", "", bytes.NewReader(body), 0, now)
-	if err != nil || d.Action != Keep {
-		t.Fatal(d, err)
+	if _, err := io.Copy(io.Discard, r); !errors.Is(err, ErrTooLargeToConvert) {
+		t.Errorf("large text read on: %v", err)
 	}
-	if got, _ := io.ReadAll(r); !bytes.Equal(got, body) {
-		t.Errorf("kept file changed: %d bytes, want %d", len(got), len(body))
+	// Exactly at the limit passes.
+	_, r, _ = Prepare("stor.txt", "", io.LimitReader(repeatReader('a'), MaxConvertBytes), 0, now, nil)
+	if n, err := io.Copy(io.Discard, r); err != nil || n != MaxConvertBytes {
+		t.Errorf("text at the limit: %d %v", n, err)
 	}
-	// Text too large to convert is refused, not half-converted.
-	d, r, err = Prepare("stor.txt", "", io.MultiReader(strings.NewReader("a"), io.LimitReader(repeatReader('a'), MaxConvertBytes+10)), 0, now)
-	if err != nil || d.Action != Refuse || r != nil || d.Code != "attachment_too_large_to_convert" {
-		t.Errorf("large text: %+v %v", d, err)
+	// A converter's failure is a definitive refusal naming the file.
+	fail := func(io.Writer, Decision, io.Reader, time.Time) error { return errors.New("font missing") }
+	d, r, err := Prepare("noter.txt", "", strings.NewReader("hej"), 0, now, fail)
+	if err != nil || r != nil || d.Action != Refuse || d.Code != "attachment_not_converted" || !strings.Contains(d.Message, "»noter.txt«") || d.Err() == nil {
+		t.Errorf("failed conversion: %+v %v %v", d, r, err)
+	}
+	d, r, err = Prepare("stor.txt", "", io.LimitReader(repeatReader('a'), MaxConvertBytes+10), 0, now, fail)
+	if err != nil || r != nil || d.Code != "attachment_too_large_to_convert" || !strings.Contains(d.Message, "»stor.txt«") {
+		t.Errorf("large text with a converter: %+v %v", d, err)
 	}
 }
 
@@ -230,6 +220,14 @@ func FuzzDecide(f *testing.F) {
 		}
 		if d.Filename != CleanName(d.Filename, 0) {
 			t.Fatalf("name %q is not clean", d.Filename)
+		}
+		if d.Action == ConvertPDF {
+			// The agent forwards it under Source; the relay must decide
+			// the same (TestPrepareForwards).
+			again := Decide(d.Source, d.Format.MediaType, head, 3)
+			if again.Action != ConvertPDF || again.Format != d.Format || again.Filename != d.Filename || again.Source != d.Source || again.EightBit != d.EightBit {
+				t.Fatalf("forwarded as %q, %s: the relay would decide %+v, the agent decided %+v", d.Source, d.Format.MediaType, again, d)
+			}
 		}
 	})
 }

@@ -71,15 +71,19 @@ func CleanName(name string, index int) string {
 		}
 		b.WriteRune(r)
 	}
-	name = strings.Trim(b.String(), " .")
+	// Again: a removed invisible character can leave combining marks
+	// out of canonical order.
+	name = strings.Trim(norm.NFC.String(b.String()), " .")
+	if name == "" {
+		return fmt.Sprintf("bilag-%d", index+1)
+	}
+	// Cut first: cutting a long name can make its tail an extension.
+	name = cut(name, MaxNameBytes)
 	// "bilag .pdf", where an invisible character stood before the dot.
 	if stem, ext := splitExt(name); ext != "" && len(ext) <= maxExtBytes && strings.TrimRight(stem, " ") != "" {
 		name = strings.TrimRight(stem, " ") + ext
 	}
-	if name == "" {
-		return fmt.Sprintf("bilag-%d", index+1)
-	}
-	return cut(name, MaxNameBytes)
+	return name
 }
 
 // isSpaceLike reports the characters CleanName turns into a space.

@@ -27,15 +27,19 @@ type File struct {
 // judged by attachment.Prepare as it arrives: a format Digital Post does
 // not take is converted to PDF where that is faithful and otherwise
 // refused (415, or 400 for an empty file) with a Danish message naming the
-// file; its name is cleaned and made distinct from the others'. printable,
-// when set, refuses files that cannot follow a printed letter, as they
-// leave (a converted file is a PDF). On error no blob is left behind.
+// file; its name is cleaned and made distinct from the others'. With
+// convert nil (the agent) a file to convert is judged the same, refused
+// the same when too large to convert, and stored as it is under its
+// Source name and its format's media type, for the relay's ReadAttachments
+// to convert. printable, when set, refuses files that cannot follow a
+// printed letter, as they leave (a converted file is a PDF). On error no
+// blob is left behind.
 //
 // Parts named "inline" are the pictures the body refers to by cid: (a
 // signature's logo, as Outlook keeps it), with a Content-ID header; they
 // are returned in memory, for maindoc.Prepare to embed, and count against
 // the same limits. Only PNG, JPEG and GIF are taken, by content.
-func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType, filename string) bool, log *slog.Logger) ([]File, []maindoc.Inline, *relayapi.Error, int) {
+func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType, filename string) bool, convert attachment.Converter, log *slog.Logger) ([]File, []maindoc.Inline, *relayapi.Error, int) {
 	var files []File
 	var inline []maindoc.Inline
 	var total int64
@@ -76,7 +80,7 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 			part.Close()
 			return bail(relayapi.TooLarge(true), http.StatusRequestEntityTooLarge)
 		}
-		d, body, err := attachment.Prepare(part.FileName(), part.Header.Get("Content-Type"), io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1), len(files), time.Now())
+		d, body, err := attachment.Prepare(part.FileName(), part.Header.Get("Content-Type"), io.LimitReader(part, relayapi.MaxAttachmentBytes-total+1), len(files), time.Now(), convert)
 		if err != nil {
 			part.Close()
 			if errors.As(err, &mbe) {
@@ -87,14 +91,24 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 		}
 		if d.Action == attachment.Refuse {
 			part.Close()
+			if err := d.Err(); err != nil {
+				log.Warn("attachment not converted", "err", err)
+			}
 			status := http.StatusUnsupportedMediaType
 			if d.Code == "attachment_empty" {
 				status = http.StatusBadRequest
 			}
 			return bail(&relayapi.Error{Code: d.Code, Message: d.Message}, status)
 		}
-		name, ct := names.Unique(d.Filename), d.ContentType
-		if printable != nil && !printable(ct, name) {
+		// The name it leaves with decides printing; without a converter
+		// it is stored as it is, under a name and type that make the
+		// relay decide the same again (Decision.Source) and convert it.
+		stored, ct := d.Filename, d.ContentType
+		if d.Action == attachment.ConvertPDF && convert == nil {
+			stored, ct = d.Source, d.Format.MediaType
+		}
+		name := names.Unique(stored)
+		if printable != nil && !printable(d.ContentType, d.Filename) {
 			part.Close()
 			return bail(&relayapi.Error{Code: "not_printable", Message: "Bilaget »" + name + "« kan ikke udskrives. Kun PDF-filer og billeder (JPEG, PNG) kan følge et brev via OneTooX. Gem det som PDF, og vedhæft det igen."}, http.StatusBadRequest)
 		}
@@ -123,6 +137,10 @@ func (b Store) ReadAttachments(mr *multipart.Reader, printable func(contentType,
 			f.Abort()
 			if errors.As(err, &mbe) {
 				return bail(relayapi.TooLarge(false), http.StatusRequestEntityTooLarge)
+			}
+			if errors.Is(err, attachment.ErrTooLargeToConvert) {
+				r := d.TooLargeToConvert()
+				return bail(&relayapi.Error{Code: r.Code, Message: r.Message}, http.StatusUnsupportedMediaType)
 			}
 			return bail(&relayapi.Error{Code: "bad_multipart", Message: "Bilaget »" + name + "« blev ikke modtaget helt."}, http.StatusBadRequest)
 		}

@@ -43,7 +43,7 @@ func FuzzUploadReader(f *testing.F) {
 		dir := t.TempDir()
 		b := Store{Dir: dir, Key: key}
 		mr := multipart.NewReader(bytes.NewReader(body), boundary)
-		files, _, e, status := b.ReadAttachments(mr, nil, log)
+		files, _, e, status := b.ReadAttachments(mr, nil, nil, log)
 		left, _ := os.ReadDir(dir)
 		if e != nil {
 			if status < 400 || e.Code == "" || e.Message == "" {

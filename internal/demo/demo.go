@@ -10,11 +10,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/database"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/digitalpost"
 	"sendsikkert/internal/directory"
-	"sendsikkert/internal/letter"
 	"sendsikkert/internal/print"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
@@ -121,7 +121,7 @@ func NewRelay(ctx context.Context, o Options) (r *relayd.Relay, close func(), er
 	}
 	r = relayd.Assemble(relayd.Config{
 		Store: store, Registry: registry.Demo{}, Org: queue.DemoOrganisation(), Channels: channels,
-		Printable: letter.Printable, Authenticate: o.Auth, Domains: domains, Book: directory.DemoBook(),
+		Printable: attachment.Printable, Authenticate: o.Auth, Domains: domains, Book: directory.DemoBook(),
 		Mailbox: &securemailbox.Service{
 			Store: mb, Mail: &securemailbox.FolderMailer{Dir: filepath.Join(o.Dir, MailDir)}, From: DemoFrom,
 			SMS: &securemailbox.FileSMS{Path: filepath.Join(o.Dir, SMSFile)}, BaseURL: o.BaseURL,

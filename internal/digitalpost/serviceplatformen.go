@@ -7,6 +7,7 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/fjernprint"
 	"sendsikkert/internal/letter"
@@ -84,7 +85,7 @@ func Letter(d *delivery.Delivery, forsendelseType int) (*fjernprint.Forsendelse,
 		BodyHTML:  d.BodyHTML,
 	}
 	for i, a := range d.Attachments {
-		if !letter.Printable(a.ContentType, a.Filename) {
+		if !attachment.Printable(a.ContentType, a.Filename) {
 			return nil, fmt.Errorf("digitalpost: attachment %d cannot be printed: %w", i+1, delivery.ErrPermanent)
 		}
 		l.Attachments = append(l.Attachments, letter.Attachment{Filename: a.Filename, ContentType: a.ContentType, Open: a.Open})

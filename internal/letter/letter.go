@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/vault"
 )
 
@@ -50,40 +50,15 @@ const (
 	imageDoc // JPEG or PNG: the content decides which
 )
 
-// attachmentKind classifies by content type, and by file name when the
-// content type says nothing (empty or application/octet-stream, as mail
-// clients send for files they do not recognise). An explicit other type
-// wins over the name: "report.pdf" sent as application/msword is not a PDF.
+// attachmentKind is attachment.PrintKindOf in the letter's terms.
 func attachmentKind(contentType, filename string) kind {
-	mt := ""
-	if contentType != "" {
-		if parsed, _, err := mime.ParseMediaType(contentType); err == nil {
-			mt = parsed
-		} else {
-			mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
-		}
-	}
-	switch mt {
-	case "application/pdf", "application/x-pdf", "application/acrobat":
+	switch attachment.PrintKindOf(contentType, filename) {
+	case attachment.PrintPDF:
 		return pdfDoc
-	case "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/x-png":
+	case attachment.PrintImage:
 		return imageDoc
-	case "", "application/octet-stream", "binary/octet-stream", "application/x-download":
-		switch strings.ToLower(filepath.Ext(filename)) {
-		case ".pdf":
-			return pdfDoc
-		case ".jpg", ".jpeg", ".jpe", ".png":
-			return imageDoc
-		}
 	}
 	return notPrintable
-}
-
-// Printable reports whether an attachment can follow a printed letter:
-// PDF, JPEG and PNG. The content is checked again when the letter is
-// written, so a mislabelled file fails there rather than printing garbage.
-func Printable(contentType, filename string) bool {
-	return attachmentKind(contentType, filename) != notPrintable
 }
 
 // Stats describes a written letter.

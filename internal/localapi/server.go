@@ -23,7 +23,6 @@ import (
 	"sendsikkert/internal/directory"
 	"sendsikkert/internal/health"
 	"sendsikkert/internal/hostedaddin"
-	"sendsikkert/internal/letter"
 	"sendsikkert/internal/mailbox"
 	"sendsikkert/internal/maindoc"
 	"sendsikkert/internal/outbox"
@@ -369,7 +368,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		if c.Channel == recipient.ChannelPrint && req.Fallback == "print" {
 			printable = s.Printable
 			if printable == nil {
-				printable = letter.Printable
+				printable = attachment.Printable
 			}
 		}
 	}
@@ -384,7 +383,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		uploaded = append(uploaded, f)
 		req.UploadID = ""
 	}
-	files, inline, apiErr, status := s.Outbox.Blobs().ReadAttachments(mr, printable, s.Log)
+	files, inline, apiErr, status := s.Outbox.Blobs().ReadAttachments(mr, printable, nil, s.Log)
 	if apiErr == nil && len(uploaded) > 0 {
 		// The sliced document counts against the same limits.
 		var total int64
@@ -757,7 +756,9 @@ func (s *Server) takeUpload(id string, printable func(string, string) bool) (blo
 	if !info.Complete() {
 		return blobstore.File{}, &relayapi.Error{Code: "upload_incomplete", Message: "Dokumentet er ikke modtaget helt endnu. Vent, til overførslen er færdig."}, http.StatusBadRequest
 	}
-	f, err := s.Uploads.Take(id, s.Outbox.Blobs())
+	// No converter: a document to convert is stored as it is and the
+	// relay converts it, so the agent links no typesetter.
+	f, err := s.Uploads.Take(id, s.Outbox.Blobs(), nil)
 	var refused *upload.RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -776,7 +777,7 @@ func (s *Server) takeUpload(id string, printable func(string, string) bool) (blo
 		return blobstore.File{}, &relayapi.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
 	}
 	// Judged as it leaves: a converted document is a PDF and prints.
-	if printable != nil && !printable(f.ContentType, f.Filename) {
+	if printable != nil && !printable(attachment.LeavesAs(f.Filename, f.ContentType)) {
 		s.Outbox.Blobs().Remove(f.Blob)
 		return blobstore.File{}, &relayapi.Error{Code: "not_printable", Message: "Dokumentet »" + f.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
 	}

@@ -81,6 +81,15 @@ var definitive = map[string]bool{
 	"bad_json":                true,
 	"bad_part":                true,
 	"device_revoked":          true,
+	// The relay's verdict on an attachment (attachment.Decide): the same
+	// bytes get the same verdict. The agent judges them the same at
+	// submit, except the conversion to PDF, which only the relay does.
+	"attachment_executable":           true,
+	"attachment_format":               true,
+	"attachment_archive":              true,
+	"attachment_empty":                true,
+	"attachment_too_large_to_convert": true,
+	"attachment_not_converted":        true,
 }
 
 // Problem codes the worker reports while messages wait for IT.

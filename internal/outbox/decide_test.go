@@ -48,6 +48,8 @@ func TestDecide(t *testing.T) {
 		{"message part too large", answer{413, js, relayBody("message_too_large", "For stor."), nil}, Final, false, 0, "message_too_large"},
 		{"validation", answer{400, js, relayBody("subject_missing", "Emne mangler."), nil}, Final, false, 0, "subject_missing"},
 		{"cpr in subject", answer{400, js, relayBody("cpr_in_subject", "CPR i emnet."), nil}, Final, false, 0, "cpr_in_subject"},
+		{"relay could not convert an attachment", answer{415, js, relayBody("attachment_not_converted", "Bilaget »noter.txt« ... det lykkedes ikke."), nil}, Final, false, 0, "attachment_not_converted"},
+		{"too large to convert at the relay", answer{415, js, relayBody("attachment_too_large_to_convert", "For stor."), nil}, Final, false, 0, "attachment_too_large_to_convert"},
 		{"revoked device", answer{403, js, relayBody("device_revoked", "Pc'en er spærret."), nil}, Final, false, 0, "device_revoked"},
 		{"relay cannot read upload (disk full)", answer{400, js, relayBody("bad_multipart", "Bilaget blev ikke modtaget helt."), nil}, Retry, false, 0, ""},
 		{"relay store failed, 4xx", answer{400, js, relayBody("store", "Lageret svarer ikke."), nil}, Retry, false, 0, ""},

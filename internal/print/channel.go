@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/letter"
 )
@@ -34,7 +35,7 @@ func (c Channel) Deliver(ctx context.Context, d *delivery.Delivery) (delivery.Re
 		BodyHTML:  d.BodyHTML,
 	}
 	for _, a := range d.Attachments {
-		if !letter.Printable(a.ContentType, a.Filename) {
+		if !attachment.Printable(a.ContentType, a.Filename) {
 			return delivery.Receipt{}, fmt.Errorf("print: attachment %d cannot be printed: %w", len(l.Attachments)+1, delivery.ErrPermanent)
 		}
 		l.Attachments = append(l.Attachments, letter.Attachment{Filename: a.Filename, ContentType: a.ContentType, Open: a.Open})

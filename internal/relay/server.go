@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"sendsikkert/internal/attachment"
+	"sendsikkert/internal/attachment/topdf"
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
@@ -637,7 +638,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		uploaded = append(uploaded, f)
 	}
-	files, inline, apiErr, status := s.Store.Blobs().ReadAttachments(mr, printable, s.log())
+	files, inline, apiErr, status := s.Store.Blobs().ReadAttachments(mr, printable, topdf.Convert, s.log())
 	if apiErr == nil && len(uploaded) > 0 {
 		// The sliced document counts against the same limits.
 		var total int64

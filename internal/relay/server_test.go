@@ -12,9 +12,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/delivery"
 	"sendsikkert/internal/directory"
-	"sendsikkert/internal/letter"
 	"sendsikkert/internal/queue"
 	"sendsikkert/internal/recipient"
 	"sendsikkert/internal/relayapi"
@@ -66,7 +66,7 @@ func TestSubmitDecisions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, ts := testRelay(t, func(s *Server, w *queue.Worker) {
 				s.Registry = exemptRegistry{}
-				s.Printable = letter.Printable
+				s.Printable = attachment.Printable
 				if tt.print {
 					s.Channels[recipient.ChannelPrint] = printer
 				}

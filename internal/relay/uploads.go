@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"sendsikkert/internal/attachment/topdf"
 	"sendsikkert/internal/blobstore"
 	"sendsikkert/internal/relayapi"
 	"sendsikkert/internal/upload"
@@ -117,7 +118,7 @@ func (s *Server) takeUpload(r *http.Request, id string, printable func(string, s
 	if !info.Complete() {
 		return blobstore.File{}, &relayapi.Error{Code: "upload_incomplete", Message: "Dokumentet er ikke modtaget helt endnu. Vent, til overførslen er færdig."}, http.StatusBadRequest
 	}
-	f, err := s.Uploads.Take(id, s.Store.Blobs())
+	f, err := s.Uploads.Take(id, s.Store.Blobs(), topdf.Convert)
 	var refused *upload.RefusedError
 	if errors.As(err, &refused) {
 		// Judged as an attachment is (attachment.Prepare).

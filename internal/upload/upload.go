@@ -250,11 +250,13 @@ func (e *RefusedError) Error() string { return "upload: refused: " + e.Decision.
 
 // Take moves a complete upload into blobs as one encrypted file and
 // forgets it. The document is judged as a multipart attachment is
-// (attachment.Prepare): converted to PDF where Digital Post wants that,
-// named after its content, or refused with a *RefusedError. A slice that
+// (attachment.Prepare): converted to PDF where Digital Post wants that
+// (with convert nil, as on the agent, kept as it is under its
+// Decision.Source name for the relay to convert), named after its
+// content, or refused with a *RefusedError. A slice that
 // cannot be read back is ErrDamaged; the blob store's own write error
 // (a full disk) comes back as it is. The caller owns the returned blob.
-func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
+func (s *Store) Take(id string, blobs blobstore.Store, convert attachment.Converter) (blobstore.File, error) {
 	i, err := s.Get(id)
 	if err != nil {
 		return blobstore.File{}, err
@@ -269,7 +271,7 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 	sort.Ints(idx)
 	content := &sliceReader{s: s, info: i, idx: idx}
 	defer content.Close()
-	d, body, err := attachment.Prepare(i.Filename, i.ContentType, content, 0, s.Now())
+	d, body, err := attachment.Prepare(i.Filename, i.ContentType, content, 0, s.Now(), convert)
 	if err != nil {
 		return blobstore.File{}, err
 	}
@@ -287,12 +289,19 @@ func (s *Store) Take(id string, blobs blobstore.Store) (blobstore.File, error) {
 		if sink.err != nil {
 			return blobstore.File{}, sink.err
 		}
+		if errors.Is(err, attachment.ErrTooLargeToConvert) {
+			return blobstore.File{}, &RefusedError{Decision: d.TooLargeToConvert()}
+		}
 		return blobstore.File{}, err
 	}
 	if err := f.Commit(); err != nil {
 		return blobstore.File{}, err
 	}
-	return blobstore.File{FileInfo: relayapi.FileInfo{Filename: d.Filename, ContentType: d.ContentType, Size: n}, Blob: name}, nil
+	filename, ct := d.Filename, d.ContentType
+	if d.Action == attachment.ConvertPDF && convert == nil {
+		filename, ct = d.Source, d.Format.MediaType
+	}
+	return blobstore.File{FileInfo: relayapi.FileInfo{Filename: filename, ContentType: ct, Size: n}, Blob: name}, nil
 }
 
 // sliceReader reads an upload's slices in order, opening each when it is

@@ -67,7 +67,7 @@ func TestSlices(t *testing.T) {
 	if i.Next() != 1 || i.Received() != int64(len(parts[0])+len(parts[2])) || i.Complete() {
 		t.Fatalf("after 2, 0, 0: next %d received %d", i.Next(), i.Received())
 	}
-	if _, err := f.s.Take(i.ID, f.blobs); !errors.Is(err, ErrIncomplete) {
+	if _, err := f.s.Take(i.ID, f.blobs, nil); !errors.Is(err, ErrIncomplete) {
 		t.Fatalf("Take of an incomplete upload: %v", err)
 	}
 	if i, err = f.s.Put(i.ID, 1, bytes.NewReader(parts[1])); err != nil || !i.Complete() {
@@ -77,7 +77,7 @@ func TestSlices(t *testing.T) {
 	if err != nil || !got.Complete() {
 		t.Fatalf("Get: %v", err)
 	}
-	file, err := f.s.Take(i.ID, f.blobs)
+	file, err := f.s.Take(i.ID, f.blobs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestLimits(t *testing.T) {
 		{"unknown upload", func() error { _, err := f.s.Put("nope", 0, strings.NewReader("x")); return err }, ErrNotFound},
 		{"negative index", func() error { _, err := f.s.Put("nope", -1, strings.NewReader("x")); return err }, ErrBadSlice},
 		{"index past the last", func() error { _, err := f.s.Put("nope", MaxSlices, strings.NewReader("x")); return err }, ErrBadSlice},
-		{"take unknown", func() error { _, err := f.s.Take("nope", f.blobs); return err }, ErrNotFound},
+		{"take unknown", func() error { _, err := f.s.Take("nope", f.blobs, nil); return err }, ErrNotFound},
 	}
 	for _, tt := range tests {
 		if err := tt.do(); !errors.Is(err, tt.want) {
@@ -186,14 +186,14 @@ func TestTakeDamagedSlice(t *testing.T) {
 	b, _ := os.ReadFile(p)
 	b[len(b)-2] ^= 1
 	os.WriteFile(p, b, 0o600)
-	if _, err := f.s.Take(i.ID, f.blobs); !errors.Is(err, ErrDamaged) {
+	if _, err := f.s.Take(i.ID, f.blobs, nil); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("Take of a damaged slice: %v, want ErrDamaged", err)
 	}
 	if left, _ := os.ReadDir(f.blobs.Dir); len(left) != 0 {
 		t.Fatalf("%d blobs left by a failed Take", len(left))
 	}
 	os.Remove(p)
-	if _, err := f.s.Take(i.ID, f.blobs); !errors.Is(err, ErrDamaged) {
+	if _, err := f.s.Take(i.ID, f.blobs, nil); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("Take of a missing slice: %v, want ErrDamaged", err)
 	}
 }

@@ -26,7 +26,10 @@ type memoInfo struct {
 	Additional []docInfo
 }
 
-type docInfo struct{ Filename, SHA256 string }
+type docInfo struct {
+	Filename, SHA256 string
+	Head             string // the first bytes of the content
+}
 
 func readMemo(t *testing.T, path string) memoInfo {
 	t.Helper()
@@ -78,6 +81,7 @@ func readMemo(t *testing.T, path string) memoInfo {
 				}
 				sum := sha256.Sum256(b)
 				info.Additional[len(info.Additional)-1].SHA256 = hex.EncodeToString(sum[:])
+				info.Additional[len(info.Additional)-1].Head = string(b[:min(len(b), 8)])
 			}
 			stack = stack[:len(stack)-1]
 			text.Reset()

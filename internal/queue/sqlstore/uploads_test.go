@@ -66,7 +66,7 @@ func TestUploadsShared(t *testing.T) {
 			first.Close()
 			again := b.open(t).(*SQLStore)
 			s := upload.OpenShared(again.Uploads(), again.Blobs(), testKey())
-			f, err := s.Take(i.ID, again.Blobs())
+			f, err := s.Take(i.ID, again.Blobs(), nil)
 			if err != nil || f.Size != int64(len(doc)) {
 				t.Fatalf("take after reopening: %+v %v", f, err)
 			}

@@ -1,8 +1,12 @@
-package attachment
+// Package topdf converts the text formats Digital Post does not take
+// (plain text, Markdown, HTML, an attached e-mail) to PDF, set by the
+// letter typesetter: attachment.Decide says ConvertPDF, Convert does it.
+// Only the relay links it (an attachment.Converter passed to
+// attachment.Prepare); the agent forwards such a file as it is.
+package topdf
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -16,34 +20,28 @@ import (
 	"github.com/yuin/goldmark"
 	"golang.org/x/text/encoding/charmap"
 
+	"sendsikkert/internal/attachment"
 	"sendsikkert/internal/letter"
 )
-
-// MaxConvertBytes bounds a file we convert: text this long is already
-// thousands of pages, and the whole of it is held in memory to set it.
-const MaxConvertBytes = 5 << 20
-
-// ErrTooLargeToConvert is returned for a text file over MaxConvertBytes.
-var ErrTooLargeToConvert = errors.New("attachment: too large to convert to PDF")
 
 // Convert writes the PDF a ConvertPDF decision promises: the file's text
 // set in the letter's typeface on A4 pages, titled with the file's name.
 // Plain text keeps its lines; Markdown and HTML keep their paragraphs,
 // headings, lists, bold and italic. Images, scripts, styles and anything
 // an HTML file would load from elsewhere are left out: the PDF is text.
-func Convert(w io.Writer, d Decision, r io.Reader, created time.Time) error {
-	if d.Action != ConvertPDF || d.Format == nil {
+func Convert(w io.Writer, d attachment.Decision, r io.Reader, created time.Time) error {
+	if d.Action != attachment.ConvertPDF || d.Format == nil {
 		return fmt.Errorf("attachment: %s is not for conversion", d.Filename)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxConvertBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, attachment.MaxConvertBytes+1))
 	if err != nil {
 		return fmt.Errorf("attachment: read %s: %w", d.Filename, err)
 	}
-	if len(data) > MaxConvertBytes {
-		return ErrTooLargeToConvert
+	if len(data) > attachment.MaxConvertBytes {
+		return attachment.ErrTooLargeToConvert
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if d.eightBit {
+	if d.EightBit {
 		if data, err = charmap.Windows1252.NewDecoder().Bytes(data); err != nil {
 			return fmt.Errorf("attachment: decode %s: %w", d.Filename, err)
 		}
@@ -139,7 +137,7 @@ func mailHTML(data []byte) (title, body string, err error) {
 		switch ph := p.Header.(type) {
 		case *mail.InlineHeader:
 			ct, _, _ := ph.ContentType()
-			content, _ := io.ReadAll(io.LimitReader(p.Body, MaxConvertBytes))
+			content, _ := io.ReadAll(io.LimitReader(p.Body, attachment.MaxConvertBytes))
 			switch {
 			case ct == "text/html" && htmlBody == "":
 				htmlBody = string(content)
@@ -148,7 +146,7 @@ func mailHTML(data []byte) (title, body string, err error) {
 			}
 		case *mail.AttachmentHeader:
 			if name, _ := ph.Filename(); name != "" {
-				attached = append(attached, CleanName(name, len(attached)))
+				attached = append(attached, attachment.CleanName(name, len(attached)))
 			}
 		}
 	}

@@ -41,26 +41,6 @@ type Letter struct {
 	Attachments []Attachment // follow the letter, in order
 }
 
-// kind is what an attachment is, as far as printing goes.
-type kind int
-
-const (
-	notPrintable kind = iota
-	pdfDoc
-	imageDoc // JPEG or PNG: the content decides which
-)
-
-// attachmentKind is attachment.PrintKindOf in the letter's terms.
-func attachmentKind(contentType, filename string) kind {
-	switch attachment.PrintKindOf(contentType, filename) {
-	case attachment.PrintPDF:
-		return pdfDoc
-	case attachment.PrintImage:
-		return imageDoc
-	}
-	return notPrintable
-}
-
 // Stats describes a written letter.
 type Stats struct {
 	Pages      int // all pages in the PDF
@@ -91,17 +71,17 @@ func Render(w io.Writer, l *Letter) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	kinds := make([]kind, len(l.Attachments))
+	kinds := make([]attachment.PrintKind, len(l.Attachments))
 	hasPDF := false
 	for i, a := range l.Attachments {
-		kinds[i] = attachmentKind(a.ContentType, a.Filename)
-		if kinds[i] == notPrintable {
+		kinds[i] = attachment.PrintKindOf(a.ContentType, a.Filename)
+		if kinds[i] == attachment.NotPrintable {
 			return Stats{}, unprintable(fmt.Errorf("letter: attachment %q (%s) cannot be printed", a.Filename, a.ContentType))
 		}
 		if a.Open == nil {
 			return Stats{}, unprintable(fmt.Errorf("letter: attachment %q has no content", a.Filename))
 		}
-		hasPDF = hasPDF || kinds[i] == pdfDoc
+		hasPDF = hasPDF || kinds[i] == attachment.PrintPDF
 	}
 	stats := Stats{CoverPages: len(cover)}
 
@@ -156,7 +136,7 @@ func Render(w io.Writer, l *Letter) (Stats, error) {
 		return nil
 	}
 	for i, a := range l.Attachments {
-		if kinds[i] == imageDoc {
+		if kinds[i] == attachment.PrintImage {
 			pendingImages = append(pendingImages, a)
 			continue
 		}

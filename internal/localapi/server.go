@@ -777,7 +777,8 @@ func (s *Server) takeUpload(id string, printable func(string, string) bool) (blo
 		return blobstore.File{}, &relayapi.Error{Code: "upload", Message: "Dokumentet kunne ikke gemmes i udbakken. Prøv igen."}, http.StatusInternalServerError
 	}
 	// Judged as it leaves: a converted document is a PDF and prints.
-	if printable != nil && !printable(attachment.LeavesAs(f.Filename, f.ContentType)) {
+	name, contentType := attachment.LeavesAs(f.Filename, f.ContentType)
+	if printable != nil && !printable(contentType, name) {
 		s.Outbox.Blobs().Remove(f.Blob)
 		return blobstore.File{}, &relayapi.Error{Code: "not_printable", Message: "Dokumentet »" + f.Filename + "« kan ikke udskrives. Send det som PDF for at sende et brev via OneTooX."}, http.StatusBadRequest
 	}

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -18,10 +17,7 @@ import (
 // left out, not refused, so one stale id does not spoil the batch.
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 	var req relayapi.ChangesRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 128<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
+	if !decodeStrict(w, r, 128<<10, &req) {
 		return
 	}
 	if len(req.IDs) > relayapi.MaxChangesIDs {

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"sendsikkert/internal/directory"
@@ -14,10 +13,7 @@ import (
 // given once for the secure mailbox's code must not be stuck there.
 func (s *Server) setMobile(w http.ResponseWriter, r *http.Request) {
 	var req relayapi.MobileRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
+	if !decodeStrict(w, r, 4<<10, &req) {
 		return
 	}
 	id := recipient.Parse(req.Email, s.now())

@@ -844,6 +844,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// decodeStrict reads a JSON body of at most limit bytes into v, refusing
+// unknown fields; on failure it has answered 400 and returns false.
+func decodeStrict(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
+		return false
+	}
+	return true
+}
+
 // WriteError writes the JSON error body.
 func WriteError(w http.ResponseWriter, status int, e *relayapi.Error) {
 	if (status == http.StatusServiceUnavailable || status == http.StatusInsufficientStorage) && w.Header().Get("Retry-After") == "" {

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"sendsikkert/internal/recipient"
@@ -23,10 +22,7 @@ func (s *Server) smartAlertOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req relayapi.OverrideRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		WriteError(w, http.StatusBadRequest, &relayapi.Error{Code: "bad_json", Message: "Forespørgslen kunne ikke læses."})
+	if !decodeStrict(w, r, 16<<10, &req) {
 		return
 	}
 	if e := req.Validate(); e != nil {
